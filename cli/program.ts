@@ -1,0 +1,11 @@
+import { Command } from 'commander';
+
+/** Builds the `kiln` command tree. Each command lives in cli/commands/ and registers itself here. */
+export function buildProgram(): Command {
+  const program = new Command('kiln')
+    .description('Kiln: bake artifacts into AMIs, roll them out safely, roll back exactly.')
+    .version('0.1.0')
+    .exitOverride()
+    .showHelpAfterError();
+  return program;
+}

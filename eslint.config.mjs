@@ -1,0 +1,34 @@
+// Lint rules that carry the design's layering: domain code cannot import the AWS SDK.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import prettier from 'eslint-config-prettier';
+
+export default tseslint.config(
+  { ignores: ['node_modules', '.serverless', '.esbuild', 'dist', 'coverage', 'bin/*.cjs'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  prettier,
+  {
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly' } },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-explicit-any': 'error',
+    },
+  },
+  {
+    files: ['shared/domain/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['@aws-sdk/*', '@smithy/*'], message: 'Domain code is pure: no AWS SDK.' }] },
+      ],
+    },
+  },
+  {
+    files: ['**/*.mjs', '**/*.cjs', 'scripts/**'],
+    languageOptions: {
+      globals: { require: 'readonly', module: 'writable', __dirname: 'readonly', URL: 'readonly' },
+    },
+  },
+);
