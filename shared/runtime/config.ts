@@ -1,0 +1,26 @@
+import { z } from 'zod';
+import { ConfigError } from './errors';
+import { formatPath } from './validation';
+
+/**
+ * Reads and checks a function's configuration from environment variables, once, at cold start.
+ * A missing or malformed variable fails the first invocation loudly with its name, instead of
+ * failing later in the middle of a rollout.
+ */
+export function loadConfig<S extends z.ZodObject>(
+  schema: S,
+  env: NodeJS.ProcessEnv = process.env,
+): z.infer<S> {
+  const result = schema.safeParse(env);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => `${formatPath(issue.path)} (${issue.message})`);
+  throw new ConfigError(`invalid configuration: ${problems.join(', ')}`, { cause: result.error });
+}
+
+/** The variables every Kiln function gets from serverless.yml. */
+export const BaseConfigSchema = z.object({
+  KILN_TABLE: z.string().min(1),
+  KILN_STAGE: z.string().min(1).default('dev'),
+  AWS_REGION: z.string().min(1),
+});
+export type BaseConfig = z.infer<typeof BaseConfigSchema>;

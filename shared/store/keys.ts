@@ -1,0 +1,134 @@
+import { z } from 'zod';
+import { InvalidInputError } from '../runtime/errors';
+import { TABLE_KEYS } from './table';
+
+/**
+ * Key design of Kiln's single table (PK/SK strings, one overloaded GSI: GSI1PK/GSI1SK).
+ *
+ * | record                  | PK                      | SK                    | GSI1PK                   | GSI1SK                      |
+ * |-------------------------|-------------------------|-----------------------|--------------------------|-----------------------------|
+ * | service (current)       | SERVICE#<service>       | #SERVICE              | SERVICES                 | <service>                   |
+ * | manifest version        | SERVICE#<service>       | MANIFEST#<0000000007> | –                        | –                           |
+ * | release                 | SERVICE#<service>       | RELEASE#<version>     | RELEASES#<service>       | <createdAt>#<version>       |
+ * | environment state+lock  | SERVICE#<service>       | ENV#<environment>     | –                        | –                           |
+ * | deployment              | DEPLOYMENT#<id>         | #DEPLOYMENT           | DEPLOYMENTS#<service>    | <createdAt>#<id>            |
+ * | task token              | TOKEN#<waitKind>#<key>  | #TOKEN                | TOKENS                   | <expiresAt>#<waitKind>#<key>|
+ * | audit entry             | AUDIT#<target>          | <at>#<seq>            | AUDIT#SERVICE#<service>  | <at>#<target>#<seq>         |
+ *
+ * - Times in sort keys are ISO-8601 UTC with milliseconds (`toISOString()`), which sort as strings
+ *   in time order; DynamoDB orders String sort keys by UTF-8 bytes and `ScanIndexForward: false`
+ *   reads them newest first (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_Query.html).
+ * - Everything a service owns shares its partition, so one consistent GetItem reads any of it.
+ *   Listings go through GSI1, whose reads are eventually consistent only
+ *   (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/HowItWorks.ReadConsistency.html):
+ *   a record written a moment ago can be missing from a listing but never from a get.
+ * - SERVICES and TOKENS are single GSI partitions: Kiln has tens of services and a handful of
+ *   waiting tasks, far below one partition's throughput.
+ * - Names go into keys verbatim, so `#` (the separator) is refused in every name.
+ */
+
+export const { partitionKey: PK, sortKey: SK, ttlAttribute: TTL } = TABLE_KEYS;
+export const GSI1 = TABLE_KEYS.gsi1.indexName;
+export const GSI1PK = TABLE_KEYS.gsi1.partitionKey;
+export const GSI1SK = TABLE_KEYS.gsi1.sortKey;
+
+export const keys = {
+  service: (service: string) => ({ [PK]: `SERVICE#${service}`, [SK]: '#SERVICE' }),
+  serviceIndex: (service: string) => ({ [GSI1PK]: 'SERVICES', [GSI1SK]: service }),
+  manifestVersion: (service: string, version: number) => ({
+    [PK]: `SERVICE#${service}`,
+    [SK]: `MANIFEST#${String(version).padStart(10, '0')}`,
+  }),
+  release: (service: string, version: string) => ({ [PK]: `SERVICE#${service}`, [SK]: `RELEASE#${version}` }),
+  releaseIndex: (service: string, createdAt: string, version: string) => ({
+    [GSI1PK]: `RELEASES#${service}`,
+    [GSI1SK]: `${createdAt}#${version}`,
+  }),
+  environment: (service: string, environment: string) => ({
+    [PK]: `SERVICE#${service}`,
+    [SK]: `ENV#${environment}`,
+  }),
+  deployment: (id: string) => ({ [PK]: `DEPLOYMENT#${id}`, [SK]: '#DEPLOYMENT' }),
+  deploymentIndex: (service: string, createdAt: string, id: string) => ({
+    [GSI1PK]: `DEPLOYMENTS#${service}`,
+    [GSI1SK]: `${createdAt}#${id}`,
+  }),
+  taskToken: (waitKind: string, key: string) => ({ [PK]: `TOKEN#${waitKind}#${key}`, [SK]: '#TOKEN' }),
+  taskTokenIndex: (expiresAt: string, waitKind: string, key: string) => ({
+    [GSI1PK]: 'TOKENS',
+    [GSI1SK]: `${expiresAt}#${waitKind}#${key}`,
+  }),
+  audit: (target: string, at: string, seq: string) => ({ [PK]: `AUDIT#${target}`, [SK]: `${at}#${seq}` }),
+  auditIndex: (service: string, at: string, target: string, seq: string) => ({
+    [GSI1PK]: `AUDIT#SERVICE#${service}`,
+    [GSI1SK]: `${at}#${target}#${seq}`,
+  }),
+};
+
+/** Partition values of the listings, for checking that a cursor belongs to the listing it is given to. */
+export const partitions = {
+  services: 'SERVICES',
+  manifestVersions: (service: string) => `SERVICE#${service}`,
+  releases: (service: string) => `RELEASES#${service}`,
+  deployments: (service: string) => `DEPLOYMENTS#${service}`,
+  taskTokens: 'TOKENS',
+  auditByTarget: (target: string) => `AUDIT#${target}`,
+  auditByService: (service: string) => `AUDIT#SERVICE#${service}`,
+};
+
+/** A name that becomes part of a key: non-empty, no `#`, no control characters, at most 200 chars. */
+export const KeyName = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(200, 'must be at most 200 characters')
+  .refine((value) => !value.includes('#'), 'must not contain "#"')
+  // eslint-disable-next-line no-control-regex
+  .refine((value) => !/[\u0000-\u001f]/.test(value), 'must not contain control characters');
+
+/** The key attributes that identify an item and its GSI1 position: what a cursor carries. */
+const CursorKey = z.record(z.string(), z.string());
+
+/**
+ * Opaque pagination cursor: base64url of the query's LastEvaluatedKey, which the next query
+ * passes back as ExclusiveStartKey
+ * (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Query.Pagination.html).
+ */
+export function encodeCursor(key: Record<string, unknown> | undefined): string | undefined {
+  if (!key) return undefined;
+  return Buffer.from(JSON.stringify(key), 'utf8').toString('base64url');
+}
+
+/**
+ * Decodes a cursor and checks that it came from the same listing (same partition attribute and
+ * value), so a cursor pasted into the wrong command is a clear error rather than a wrong page.
+ */
+export function decodeCursor(
+  cursor: string | undefined,
+  partition: { attribute: string; value: string },
+): Record<string, string> | undefined {
+  if (cursor === undefined) return undefined;
+  const invalid = (why: string, cause?: unknown) =>
+    new InvalidInputError(`invalid cursor: ${why}`, [{ field: 'cursor', message: why }], { cause });
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch (error) {
+    throw invalid('not a cursor returned by a listing', error);
+  }
+  const result = CursorKey.safeParse(parsed);
+  if (!result.success) throw invalid('not a cursor returned by a listing');
+  if (result.data[partition.attribute] !== partition.value)
+    throw invalid('it belongs to a different listing');
+  return result.data;
+}
+
+/** The key attributes of an item as stored (table key plus GSI1 key when present). */
+export function itemKey(item: Record<string, unknown>, withIndex: boolean): Record<string, string> {
+  const names = withIndex ? [PK, SK, GSI1PK, GSI1SK] : [PK, SK];
+  const key: Record<string, string> = {};
+  for (const name of names) {
+    const value = item[name];
+    if (typeof value === 'string') key[name] = value;
+  }
+  return key;
+}

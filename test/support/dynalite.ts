@@ -1,0 +1,63 @@
+import type { AddressInfo } from 'node:net';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import dynalite from 'dynalite';
+import { createTableInput } from '../../shared/store/table';
+
+export interface LocalDynamo {
+  endpoint: string;
+  /** A document client (plain JS values) pointed at this server. */
+  client: DynamoDBDocumentClient;
+  /** The low-level client behind `client`, for tests that speak the wire format. */
+  rawClient: DynamoDBClient;
+  /** The table created at start, from shared/store/table.json. */
+  tableName: string;
+  /** Creates one more table with Kiln's definition (a fresh table per test, when wanted). */
+  createTable(name?: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+let tableCounter = 0;
+
+/**
+ * Starts dynalite in memory on a random port and creates Kiln's table on it. Table state changes
+ * take 0 ms so the table is ACTIVE as soon as CreateTable returns (under real timers).
+ */
+export async function startDynalite(options: { tableName?: string } = {}): Promise<LocalDynamo> {
+  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const endpoint = `http://127.0.0.1:${port}`;
+  const rawClient = new DynamoDBClient({
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  });
+  const client = DynamoDBDocumentClient.from(rawClient, {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+
+  const createTable = async (name = `kiln-test-${++tableCounter}`): Promise<string> => {
+    await rawClient.send(new CreateTableCommand(createTableInput(name)));
+    return name;
+  };
+  const tableName = await createTable(options.tableName);
+
+  return {
+    endpoint,
+    client,
+    rawClient,
+    tableName,
+    createTable,
+    stop: async () => {
+      client.destroy();
+      rawClient.destroy();
+      await new Promise<void>((resolve, reject) =>
+        server.close((error) => (error ? reject(error) : resolve())),
+      );
+    },
+  };
+}
