@@ -24,8 +24,16 @@ export interface TestSimContext extends SimContext {
 
 export const SANDBOX_EPOCH = Date.UTC(2026, 0, 1, 0, 0, 0);
 
-export function createTestContext(seed = 1, region = 'us-east-1'): TestSimContext {
-  const fakeClock = FakeTimers.createClock(SANDBOX_EPOCH);
+/**
+ * `clock` may be a globally installed fake clock (FakeTimers.install), for code under test that uses
+ * the global timers itself (the Step Functions runner's Wait states); by default the clock is private.
+ */
+export function createTestContext(
+  seed = 1,
+  region = 'us-east-1',
+  clock: FakeTimers.Clock = FakeTimers.createClock(SANDBOX_EPOCH),
+): TestSimContext {
+  const fakeClock = clock;
   const rng = createRng(seed);
   const ids = createIds(rng);
   const events: EventBridgeEnvelope[] = [];

@@ -1,0 +1,562 @@
+/**
+ * The simulated Step Functions service. Executions run Kiln's real ASL files with
+ * aws-local-stepfunctions; Task states call the real handlers through the simulated Lambda;
+ * Wait states, Retry intervals and task timeouts run on the virtual clock (the runner uses the
+ * global timers, which the sandbox fakes).
+ *
+ * Where the local runner differs from AWS, this layer brings it back in line (each is tested):
+ * - Task states without TimeoutSeconds get no timeout, as on AWS (whose default is 99999999 s),
+ *   instead of the runner's 60 s. The runner arms one Node timer, which cannot exceed 2^31−1 ms
+ *   (24.8 days; larger values fire after 1 ms), so that is the stand-in: far beyond any Kiln wait.
+ *   https://docs.aws.amazon.com/step-functions/latest/dg/state-task.html
+ * - `arn:aws:states:::lambda:invoke` results are wrapped in `{ Payload, StatusCode, ExecutedVersion }`
+ *   as the optimized integration does. https://docs.aws.amazon.com/step-functions/latest/dg/connect-lambda.html
+ * - `.waitForTaskToken` tasks get a fresh task token each time (`$$.Task.Token`), wait for
+ *   SendTaskSuccess/SendTaskFailure, and honour HeartbeatSeconds via SendTaskHeartbeat.
+ *   https://docs.aws.amazon.com/step-functions/latest/dg/connect-to-resource.html#connect-wait-token
+ * - StartExecution name rules: the same name and input while the execution runs returns that
+ *   execution; otherwise (different input, or a closed execution) ExecutionAlreadyExists.
+ *   https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html
+ */
+import '../core/polyfills';
+import {
+  ExecutionAbortedError,
+  ExecutionError,
+  ExecutionTimeoutError,
+  StateMachine,
+  type StateMachineDefinition,
+} from 'aws-local-stepfunctions';
+import {
+  ExecutionAlreadyExists,
+  ExecutionDoesNotExist,
+  InvalidArn,
+  InvalidExecutionInput,
+  InvalidName,
+  InvalidToken,
+  StateMachineDoesNotExist,
+  TaskTimedOut,
+  type DescribeExecutionCommandOutput,
+  type ExecutionStatus,
+  type ListExecutionsCommandInput,
+  type SendTaskFailureCommandInput,
+  type SendTaskHeartbeatCommandInput,
+  type SendTaskSuccessCommandInput,
+  type StartExecutionCommandInput,
+  type StopExecutionCommandInput,
+} from '@aws-sdk/client-sfn';
+import type { SimContext, SimService, TimerHandle } from '../core/context';
+
+/** Stand-in for AWS's default Task timeout: the longest a Node timer can wait (2^31−1 ms). */
+export const AWS_DEFAULT_TASK_TIMEOUT_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+const TASK_TOKEN_PLACEHOLDER = '__kiln_sandbox_task_token__';
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+type JsonObject = { [key: string]: Json };
+
+export interface SfnSimOptions {
+  /** Invokes a Lambda function synchronously (the simulated Lambda). */
+  invokeFunction: (functionName: string, payload: unknown) => Promise<unknown>;
+  /** Runs `fn` tagged as `caller` for the timeline. */
+  runAs: <T>(caller: string, fn: () => Promise<T>) => Promise<T>;
+}
+
+export interface StateMachineSpec {
+  name: string;
+  /** The ASL text as committed, with `${Name}` placeholders. */
+  definition: string;
+  /** CloudFormation DefinitionSubstitutions. */
+  substitutions: Record<string, string>;
+}
+
+interface MachineRecord {
+  arn: string;
+  name: string;
+  runner: StateMachine;
+  definition: JsonObject;
+}
+
+interface ExecutionRecord {
+  arn: string;
+  name: string;
+  machine: MachineRecord;
+  input: string;
+  status: ExecutionStatus;
+  startDate: number;
+  stopDate?: number;
+  output?: string;
+  error?: string;
+  cause?: string;
+  abort?: () => void;
+  /** State transitions (StateEntered events), the figure AWS bills and Kiln keeps small. */
+  transitions: number;
+  /** Settles when the execution closes. */
+  done: Promise<void>;
+}
+
+interface Waiter {
+  executionArn: string;
+  stateName: string;
+  resolve: (output: Json) => void;
+  reject: (error: Error) => void;
+  heartbeatSeconds?: number;
+  heartbeatTimer?: TimerHandle;
+  timeoutTimer?: TimerHandle;
+}
+
+/** An error as Step Functions reports it (`Error` + `Cause`), matched by Retry/Catch on its name. */
+class StatesTaskError extends Error {
+  constructor(name: string, cause: string) {
+    super(cause);
+    this.name = name;
+  }
+}
+
+function sfnError<E extends Error>(
+  Ctor: new (opts: { message: string; $metadata: object }) => E,
+  message: string,
+): E {
+  return new Ctor({ message, $metadata: { httpStatusCode: 400 } });
+}
+
+/** Execution names: 1–80 characters, none of the characters the API reference forbids. */
+// eslint-disable-next-line no-control-regex -- AWS forbids control characters in names; matching them is the point.
+const INVALID_NAME = /[\s<>{}[\]?*"#%\\^|~`$&,;:/\u0000-\u001f\u007f-\u009f]/;
+
+export class StepFunctionsSim implements SimService {
+  readonly serviceId = 'SFN';
+  private readonly machines = new Map<string, MachineRecord>();
+  private readonly executions = new Map<string, ExecutionRecord>();
+  private readonly waiters = new Map<string, Waiter>();
+  private readonly closedTokens = new Set<string>();
+  private tokenCounter = 0;
+
+  constructor(
+    private readonly ctx: SimContext,
+    private readonly options: SfnSimOptions,
+  ) {}
+
+  /** Deploys a state machine, as CloudFormation would from serverless.yml. Returns its ARN. */
+  createStateMachine(spec: StateMachineSpec): string {
+    const text = spec.definition.replace(/\$\{(\w+)\}/g, (match, key: string) => {
+      const value = spec.substitutions[key];
+      if (value === undefined) throw new Error(`state machine ${spec.name}: no substitution for ${match}`);
+      return value;
+    });
+    const definition = JSON.parse(text) as JsonObject;
+    applyAwsTaskDefaults(definition);
+    const arn = `arn:aws:states:${this.ctx.region}:${this.ctx.accountId}:stateMachine:${spec.name}`;
+    // Building a StateMachine validates the definition (slow: 90–340 ms), so it is built once.
+    const runner = new StateMachine(definition as unknown as StateMachineDefinition, {
+      validationOptions: { checkArn: false },
+    });
+    this.machines.set(arn, { arn, name: spec.name, runner, definition });
+    return arn;
+  }
+
+  /** Executions still running (the sandbox waits for them before it ends a story). */
+  running(): ExecutionRecord[] {
+    return [...this.executions.values()].filter((e) => e.status === 'RUNNING');
+  }
+
+  execution(arn: string): ExecutionRecord | undefined {
+    return this.executions.get(arn);
+  }
+
+  async handle(operation: string, input: unknown): Promise<object> {
+    switch (operation) {
+      case 'StartExecution':
+        return this.startExecution(input as StartExecutionCommandInput);
+      case 'DescribeExecution':
+        return this.describeExecution((input as { executionArn?: string }).executionArn);
+      case 'StopExecution':
+        return this.stopExecution(input as StopExecutionCommandInput);
+      case 'ListExecutions':
+        return this.listExecutions(input as ListExecutionsCommandInput);
+      case 'SendTaskSuccess':
+        return this.sendTaskSuccess(input as SendTaskSuccessCommandInput);
+      case 'SendTaskFailure':
+        return this.sendTaskFailure(input as SendTaskFailureCommandInput);
+      case 'SendTaskHeartbeat':
+        return this.sendTaskHeartbeat(input as SendTaskHeartbeatCommandInput);
+      default:
+        throw new Error(`the sandbox's Step Functions does not implement ${operation}`);
+    }
+  }
+
+  private startExecution(input: StartExecutionCommandInput): object {
+    const machine = this.machines.get(input.stateMachineArn ?? '');
+    if (!input.stateMachineArn?.startsWith('arn:aws:states:')) {
+      throw sfnError(InvalidArn, `Invalid Arn: '${input.stateMachineArn ?? ''}'`);
+    }
+    if (!machine)
+      throw sfnError(StateMachineDoesNotExist, `State Machine Does Not Exist: '${input.stateMachineArn}'`);
+    const name = input.name ?? this.ctx.ids.uuid();
+    if (name.length < 1 || name.length > 80 || INVALID_NAME.test(name)) {
+      throw sfnError(InvalidName, `Invalid Name: '${name}'`);
+    }
+    const rawInput = input.input ?? '{}';
+    let parsed: Json;
+    try {
+      parsed = JSON.parse(rawInput) as Json;
+    } catch {
+      throw sfnError(InvalidExecutionInput, `Invalid State Machine Execution Input: '${rawInput}'`);
+    }
+    const arn = `arn:aws:states:${this.ctx.region}:${this.ctx.accountId}:execution:${machine.name}:${name}`;
+    const existing = this.executions.get(arn);
+    if (existing) {
+      if (existing.status === 'RUNNING' && existing.input === rawInput) {
+        return { executionArn: arn, startDate: new Date(existing.startDate) };
+      }
+      throw sfnError(ExecutionAlreadyExists, `Execution Already Exists: '${arn}'`);
+    }
+    const record: ExecutionRecord = {
+      arn,
+      name,
+      machine,
+      input: rawInput,
+      status: 'RUNNING',
+      startDate: this.ctx.clock.now(),
+      transitions: 0,
+      done: Promise.resolve(),
+    };
+    this.executions.set(arn, record);
+    this.ctx.timeline.record({ kind: 'state', resource: arn, from: null, to: 'RUNNING' });
+    this.emitStatus(record);
+    record.done = this.options.runAs(`sfn:${machine.name}/${name}`, () => this.run(record, parsed));
+    return { executionArn: arn, startDate: new Date(record.startDate) };
+  }
+
+  private async run(record: ExecutionRecord, input: Json): Promise<void> {
+    const execution = record.machine.runner.run(input, {
+      overrides: { taskResourceLocalHandlers: this.taskHandlers(record) },
+      context: {
+        Execution: {
+          Id: record.arn,
+          Name: record.name,
+          Input: input,
+          StartTime: new Date(record.startDate).toISOString(),
+          RoleArn: `arn:aws:iam::${this.ctx.accountId}:role/kiln-sandbox-states`,
+        },
+        StateMachine: { Id: record.machine.arn, Name: record.machine.name },
+        Task: { Token: TASK_TOKEN_PLACEHOLDER },
+      },
+    });
+    record.abort = execution.abort;
+    const counting = (async () => {
+      let previous: string | null = null;
+      for await (const event of execution.eventLogs) {
+        if (event.type === 'StateEntered') {
+          record.transitions++;
+          this.ctx.timeline.record({
+            kind: 'state',
+            resource: `${record.arn}#state`,
+            from: previous,
+            to: event.state.name,
+          });
+          previous = event.state.name;
+        }
+      }
+    })();
+    try {
+      const output = await execution.result;
+      this.close(record, 'SUCCEEDED', { output: JSON.stringify(output ?? null) });
+    } catch (error) {
+      if (record.status !== 'RUNNING') {
+        // Already closed by StopExecution.
+      } else if (error instanceof ExecutionTimeoutError) {
+        this.close(record, 'TIMED_OUT', { error: 'States.Timeout', cause: 'The execution timed out' });
+      } else if (error instanceof ExecutionAbortedError) {
+        this.close(record, 'ABORTED', {});
+      } else if (error instanceof ExecutionError) {
+        const cause = error.cause as { name?: string; message?: string } | undefined;
+        this.close(record, 'FAILED', {
+          error: cause?.name ?? 'States.Runtime',
+          cause: cause?.message ?? error.message,
+        });
+      } else {
+        const err = error as Error;
+        this.close(record, 'FAILED', { error: err.name, cause: err.message });
+      }
+    }
+    await counting.catch(() => undefined);
+  }
+
+  private close(
+    record: ExecutionRecord,
+    status: ExecutionStatus,
+    result: { output?: string; error?: string; cause?: string },
+  ): void {
+    if (record.status !== 'RUNNING') return;
+    const from = record.status;
+    record.status = status;
+    record.stopDate = this.ctx.clock.now();
+    if (result.output !== undefined) record.output = result.output;
+    if (result.error !== undefined) record.error = result.error;
+    if (result.cause !== undefined) record.cause = result.cause;
+    for (const [token, waiter] of this.waiters) {
+      if (waiter.executionArn === record.arn) this.retireToken(token, waiter);
+    }
+    this.ctx.timeline.record({ kind: 'state', resource: record.arn, from, to: status });
+    this.emitStatus(record);
+  }
+
+  /** "Step Functions Execution Status Change" events, as EventBridge receives them. */
+  private emitStatus(record: ExecutionRecord): void {
+    this.ctx.emit({
+      source: 'aws.states',
+      detailType: 'Step Functions Execution Status Change',
+      resources: [record.arn],
+      detail: {
+        executionArn: record.arn,
+        stateMachineArn: record.machine.arn,
+        name: record.name,
+        status: record.status,
+        startDate: record.startDate,
+        stopDate: record.stopDate ?? null,
+        input: record.input,
+        output: record.output ?? null,
+        error: record.error ?? null,
+        cause: record.cause ?? null,
+      },
+    });
+  }
+
+  private taskHandlers(record: ExecutionRecord): Record<string, (input: Json) => Promise<Json>> {
+    const handlers: Record<string, (input: Json) => Promise<Json>> = {};
+    for (const [stateName, state] of allStates(record.machine.definition)) {
+      if (state.Type !== 'Task') continue;
+      handlers[stateName] = (input) => this.runTask(record, stateName, state, input);
+    }
+    return handlers;
+  }
+
+  private async runTask(
+    record: ExecutionRecord,
+    stateName: string,
+    state: JsonObject,
+    input: Json,
+  ): Promise<Json> {
+    const resource = String(state.Resource ?? '');
+    if (resource.startsWith('arn:aws:lambda:')) {
+      return (await this.options.invokeFunction(functionNameOf(resource), input)) as Json;
+    }
+    if (resource === 'arn:aws:states:::lambda:invoke') {
+      const { FunctionName, Payload } = lambdaParameters(stateName, input);
+      const result = (await this.options.invokeFunction(FunctionName, Payload)) as Json;
+      return { ExecutedVersion: '$LATEST', Payload: result ?? null, StatusCode: 200 };
+    }
+    if (resource === 'arn:aws:states:::lambda:invoke.waitForTaskToken') {
+      const token = this.newToken(record);
+      const withToken = replaceDeep(input, TASK_TOKEN_PLACEHOLDER, token);
+      const { FunctionName, Payload } = lambdaParameters(stateName, withToken);
+      const waiting = this.waitForToken(token, record, stateName, state);
+      try {
+        await this.options.invokeFunction(FunctionName, Payload);
+      } catch (error) {
+        this.retireToken(token, this.waiters.get(token));
+        throw error;
+      }
+      return waiting;
+    }
+    throw new StatesTaskError(
+      'States.Runtime',
+      `the sandbox does not run Task resource ${resource} (state ${stateName})`,
+    );
+  }
+
+  private newToken(record: ExecutionRecord): string {
+    // Opaque like AWS's; unique per task attempt; derived from the seed-driven counter.
+    return Buffer.from(`${record.arn}#${++this.tokenCounter}#${this.ctx.ids.uuid()}`).toString('base64url');
+  }
+
+  private waitForToken(
+    token: string,
+    record: ExecutionRecord,
+    stateName: string,
+    state: JsonObject,
+  ): Promise<Json> {
+    return new Promise<Json>((resolve, reject) => {
+      const waiter: Waiter = { executionArn: record.arn, stateName, resolve, reject };
+      if (typeof state.HeartbeatSeconds === 'number') waiter.heartbeatSeconds = state.HeartbeatSeconds;
+      this.waiters.set(token, waiter);
+      this.armHeartbeat(token, waiter);
+      // The runner enforces TimeoutSeconds itself; this timer retires the token at the same moment
+      // so a late SendTaskSuccess gets TaskTimedOut, as on AWS.
+      const timeoutSeconds = typeof state.TimeoutSeconds === 'number' ? state.TimeoutSeconds : undefined;
+      if (timeoutSeconds !== undefined && timeoutSeconds < AWS_DEFAULT_TASK_TIMEOUT_SECONDS) {
+        waiter.timeoutTimer = this.ctx.clock.setTimeout(() => {
+          this.retireToken(token, waiter);
+          reject(new StatesTaskError('States.Timeout', `Task ${stateName} timed out`));
+        }, timeoutSeconds * 1000);
+      }
+    });
+  }
+
+  private armHeartbeat(token: string, waiter: Waiter): void {
+    if (waiter.heartbeatTimer) this.ctx.clock.clearTimeout(waiter.heartbeatTimer);
+    if (waiter.heartbeatSeconds === undefined) return;
+    waiter.heartbeatTimer = this.ctx.clock.setTimeout(() => {
+      this.retireToken(token, waiter);
+      waiter.reject(
+        new StatesTaskError('States.HeartbeatTimeout', `Task ${waiter.stateName} missed its heartbeat`),
+      );
+    }, waiter.heartbeatSeconds * 1000);
+  }
+
+  private retireToken(token: string, waiter: Waiter | undefined): void {
+    if (waiter?.heartbeatTimer) this.ctx.clock.clearTimeout(waiter.heartbeatTimer);
+    if (waiter?.timeoutTimer) this.ctx.clock.clearTimeout(waiter.timeoutTimer);
+    this.waiters.delete(token);
+    this.closedTokens.add(token);
+  }
+
+  private takeWaiter(taskToken: string | undefined): { token: string; waiter: Waiter } {
+    const token = taskToken ?? '';
+    const waiter = this.waiters.get(token);
+    if (waiter) return { token, waiter };
+    if (this.closedTokens.has(token)) {
+      throw sfnError(
+        TaskTimedOut,
+        'Task Timed Out: the task token has expired or its task is already closed',
+      );
+    }
+    throw sfnError(InvalidToken, `Invalid Token: '${token.slice(0, 40)}'`);
+  }
+
+  private sendTaskSuccess(input: SendTaskSuccessCommandInput): object {
+    const { token, waiter } = this.takeWaiter(input.taskToken);
+    let output: Json;
+    try {
+      output = JSON.parse(input.output ?? '') as Json;
+    } catch {
+      throw new StatesTaskError('InvalidOutput', 'Invalid Output: the output is not valid JSON');
+    }
+    this.retireToken(token, waiter);
+    waiter.resolve(output);
+    return {};
+  }
+
+  private sendTaskFailure(input: SendTaskFailureCommandInput): object {
+    const { token, waiter } = this.takeWaiter(input.taskToken);
+    this.retireToken(token, waiter);
+    waiter.reject(new StatesTaskError(input.error ?? 'States.TaskFailed', input.cause ?? ''));
+    return {};
+  }
+
+  private sendTaskHeartbeat(input: SendTaskHeartbeatCommandInput): object {
+    const { token, waiter } = this.takeWaiter(input.taskToken);
+    this.armHeartbeat(token, waiter);
+    return {};
+  }
+
+  private describeExecution(
+    executionArn: string | undefined,
+  ): Omit<DescribeExecutionCommandOutput, '$metadata'> {
+    const record = this.executions.get(executionArn ?? '');
+    if (!record) throw sfnError(ExecutionDoesNotExist, `Execution Does Not Exist: '${executionArn ?? ''}'`);
+    return {
+      executionArn: record.arn,
+      stateMachineArn: record.machine.arn,
+      name: record.name,
+      status: record.status,
+      startDate: new Date(record.startDate),
+      ...(record.stopDate !== undefined ? { stopDate: new Date(record.stopDate) } : {}),
+      input: record.input,
+      inputDetails: { included: true },
+      ...(record.output !== undefined ? { output: record.output, outputDetails: { included: true } } : {}),
+      ...(record.error !== undefined ? { error: record.error } : {}),
+      ...(record.cause !== undefined ? { cause: record.cause } : {}),
+    };
+  }
+
+  private stopExecution(input: StopExecutionCommandInput): object {
+    const record = this.executions.get(input.executionArn ?? '');
+    if (!record)
+      throw sfnError(ExecutionDoesNotExist, `Execution Does Not Exist: '${input.executionArn ?? ''}'`);
+    if (record.status === 'RUNNING') {
+      this.close(record, 'ABORTED', {
+        ...(input.error !== undefined ? { error: input.error } : {}),
+        ...(input.cause !== undefined ? { cause: input.cause } : {}),
+      });
+      record.abort?.();
+    }
+    return { stopDate: new Date(record.stopDate ?? this.ctx.clock.now()) };
+  }
+
+  private listExecutions(input: ListExecutionsCommandInput): object {
+    const all = [...this.executions.values()]
+      .filter((e) => !input.stateMachineArn || e.machine.arn === input.stateMachineArn)
+      .filter((e) => !input.statusFilter || e.status === input.statusFilter)
+      .sort((a, b) => b.startDate - a.startDate);
+    const start = input.nextToken ? Number(input.nextToken) : 0;
+    const size = input.maxResults && input.maxResults > 0 ? input.maxResults : 100;
+    const page = all.slice(start, start + size);
+    return {
+      executions: page.map((e) => ({
+        executionArn: e.arn,
+        stateMachineArn: e.machine.arn,
+        name: e.name,
+        status: e.status,
+        startDate: new Date(e.startDate),
+        ...(e.stopDate !== undefined ? { stopDate: new Date(e.stopDate) } : {}),
+      })),
+      ...(start + size < all.length ? { nextToken: String(start + size) } : {}),
+    };
+  }
+}
+
+/** Every state in the machine, including those inside Parallel branches and Map processors. */
+function* allStates(definition: JsonObject): Generator<[string, JsonObject]> {
+  const states = definition.States;
+  if (!states || typeof states !== 'object' || Array.isArray(states)) return;
+  for (const [name, state] of Object.entries(states)) {
+    if (!state || typeof state !== 'object' || Array.isArray(state)) continue;
+    yield [name, state];
+    const nested = [
+      state.ItemProcessor,
+      state.Iterator,
+      ...(Array.isArray(state.Branches) ? state.Branches : []),
+    ];
+    for (const child of nested) {
+      if (child && typeof child === 'object' && !Array.isArray(child)) yield* allStates(child);
+    }
+  }
+}
+
+function applyAwsTaskDefaults(definition: JsonObject): void {
+  for (const [, state] of allStates(definition)) {
+    if (
+      state.Type === 'Task' &&
+      state.TimeoutSeconds === undefined &&
+      state.TimeoutSecondsPath === undefined
+    ) {
+      state.TimeoutSeconds = AWS_DEFAULT_TASK_TIMEOUT_SECONDS;
+    }
+  }
+}
+
+function functionNameOf(arnOrName: string): string {
+  const match = /function:([^:]+)/.exec(arnOrName);
+  return match?.[1] ?? arnOrName;
+}
+
+function lambdaParameters(stateName: string, input: Json): { FunctionName: string; Payload: Json } {
+  if (!input || typeof input !== 'object' || Array.isArray(input) || typeof input.FunctionName !== 'string') {
+    throw new StatesTaskError(
+      'States.Runtime',
+      `state ${stateName}: lambda:invoke needs Parameters.FunctionName`,
+    );
+  }
+  return { FunctionName: functionNameOf(input.FunctionName), Payload: input.Payload ?? null };
+}
+
+function replaceDeep(value: Json, needle: string, replacement: string): Json {
+  if (value === needle) return replacement;
+  if (Array.isArray(value)) return value.map((v) => replaceDeep(v, needle, replacement));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, replaceDeep(v, needle, replacement)]),
+    );
+  }
+  return value;
+}
