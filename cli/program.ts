@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { registerValidate } from './commands/validate';
 
 /** Builds the `kiln` command tree. Each command lives in cli/commands/ and registers itself here. */
 export function buildProgram(): Command {
@@ -7,5 +8,6 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .exitOverride()
     .showHelpAfterError();
+  registerValidate(program);
   return program;
 }
