@@ -100,16 +100,11 @@ function compileNode(node: Record<string, unknown>, path: string): CompiledNode 
   for (const key of keys) {
     const value = node[key];
     const field = join(path, key);
-    if (key === '$or' && Array.isArray(value)) {
-      // "$or" needs an array of at least two objects (event-ruler README, "The $or Primitive").
+    if (key === '$or' && Array.isArray(value) && value.length > 0 && value.every(isPlainObject)) {
+      // "$or" is an array of at least two objects; anything else keeps "$or" an ordinary field
+      // name (eb-create-pattern-operators.html, "Or"; event-ruler README, "The $or Primitive").
       if (value.length < 2) throw new EventPatternError(field, 'must list at least two patterns');
-      const alternatives = value.map((alternative, i) => {
-        if (!isPlainObject(alternative)) {
-          throw new EventPatternError(`${field}[${i}]`, 'each alternative must be a JSON object');
-        }
-        return compileNode(alternative, path);
-      });
-      rules.push({ kind: 'or', alternatives });
+      rules.push({ kind: 'or', alternatives: value.map((alternative) => compileNode(alternative, path)) });
     } else if (isPlainObject(value)) {
       rules.push({ kind: 'nested', key, node: compileNode(value, field) });
     } else if (Array.isArray(value)) {
@@ -140,7 +135,8 @@ function compileLeaf(key: string, values: unknown[], field: string): LeafRule {
       const name = names[0] as string;
       const operand = value[name];
       if (name === 'exists') {
-        if (typeof operand !== 'boolean') throw new EventPatternError(`${at}.exists`, 'must be true or false');
+        if (typeof operand !== 'boolean')
+          throw new EventPatternError(`${at}.exists`, 'must be true or false');
         exists.push(operand);
       } else {
         matchers.push(compileOperator(name, operand, `${at}.${name}`));
@@ -162,7 +158,11 @@ function lower(value: string): string {
 }
 
 /** prefix / suffix take a string or `{ "equals-ignore-case": string }`. */
-function compileAffix(operand: unknown, at: string, test: (value: string, affix: string) => boolean): Matcher {
+function compileAffix(
+  operand: unknown,
+  at: string,
+  test: (value: string, affix: string) => boolean,
+): Matcher {
   if (isPlainObject(operand)) {
     const keys = Object.keys(operand);
     if (keys.length !== 1 || keys[0] !== 'equals-ignore-case') {
@@ -218,7 +218,8 @@ function compileWildcard(pattern: string, at: string): RegExp {
       source += `\\${next}`;
       i++;
     } else if (c === '*') {
-      if (pattern[i + 1] === '*') throw new EventPatternError(at, 'consecutive wildcard characters are not allowed');
+      if (pattern[i + 1] === '*')
+        throw new EventPatternError(at, 'consecutive wildcard characters are not allowed');
       source += '[\\s\\S]*';
     } else {
       source += c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
@@ -240,7 +241,8 @@ function compileAnythingBut(operand: unknown, at: string): Matcher {
     if (operand.length === 0) throw new EventPatternError(at, 'must not be an empty list');
     const allStrings = operand.every((o) => typeof o === 'string');
     const allNumbers = operand.every((o) => typeof o === 'number' && Number.isFinite(o));
-    if (!allStrings && !allNumbers) throw new EventPatternError(at, 'a list must hold only strings or only numbers');
+    if (!allStrings && !allNumbers)
+      throw new EventPatternError(at, 'a list must hold only strings or only numbers');
     const excluded = new Set<unknown>(operand);
     return (v) => !excluded.has(v);
   }
@@ -310,12 +312,19 @@ function compileNumeric(operand: unknown, at: string): Matcher {
     }
     checks.push({ op, bound });
   }
-  const [first, second] = checks as [{ op: string; bound: number }, { op: string; bound: number } | undefined];
+  const [first, second] = checks as [
+    { op: string; bound: number },
+    { op: string; bound: number } | undefined,
+  ];
   if (second) {
     if (!LOWER.has(first.op) || !UPPER.has(second.op)) {
-      throw new EventPatternError(at, 'a range is a lower bound (> or >=) followed by an upper bound (< or <=)');
+      throw new EventPatternError(
+        at,
+        'a range is a lower bound (> or >=) followed by an upper bound (< or <=)',
+      );
     }
-    if (first.bound >= second.bound) throw new EventPatternError(at, 'the lower bound must be below the upper bound');
+    if (first.bound >= second.bound)
+      throw new EventPatternError(at, 'the lower bound must be below the upper bound');
   }
   return (v) =>
     typeof v === 'number' &&

@@ -1,0 +1,463 @@
+/**
+ * Reads Kiln's serverless.yml (Serverless Framework v3 syntax, as osls deploys it) and returns what
+ * the sandbox needs to route like AWS would: each function's handler module and export, its
+ * EventBridge patterns, its schedules and its HTTP API routes. The sandbox never keeps its own
+ * copy of a pattern: serverless.yml is the one source of truth.
+ *
+ * Variables are resolved minimally and only where this module reads (service, provider, custom
+ * through `${self:...}`, and functions): `${self:...}`, `${sls:stage}`, `${aws:region}`,
+ * `${aws:accountId}`, `${opt:...}`, `${env:...}`, each with `, default` fallbacks. CloudFormation
+ * intrinsics (`!Ref`, `!GetAtt`, ...) and other sources (`${file(...)}`, `${ssm:...}`) may appear
+ * elsewhere, e.g. in resources or IAM statements; they are parsed and left alone. Reaching one
+ * from a value we need is an error that names the field.
+ */
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import type { CollectionTag, ScalarTag, YAMLMap, YAMLSeq } from 'yaml';
+import { validatePattern } from './event-pattern';
+import type { EventPattern } from './event-pattern';
+
+export interface RouteOptions {
+  /** `--stage`; defaults to provider.stage, then 'dev'. */
+  stage?: string;
+  /** `--region`; defaults to provider.region, then 'us-east-1'. */
+  region?: string;
+  accountId?: string;
+  /** Other `${opt:name}` values. */
+  options?: Record<string, string>;
+  /** `${env:NAME}` values; defaults to process.env. */
+  env?: Record<string, string | undefined>;
+}
+
+export interface HandlerRef {
+  /** Module path relative to the serverless.yml folder, without extension (e.g. functions/on-artifact). */
+  modulePath: string;
+  exportName: string;
+}
+
+export interface FunctionDefinition {
+  /** The key under `functions:` (e.g. onArtifact). */
+  functionName: string;
+  /** The Lambda name: `name:` or `<service>-<stage>-<key>` (the framework's default). */
+  deployedName: string;
+  handler: HandlerRef;
+}
+
+export interface EventBridgeRoute {
+  functionName: string;
+  pattern: EventPattern;
+  ruleName?: string;
+  eventBus: string;
+  enabled: boolean;
+}
+
+export interface ScheduleRoute {
+  functionName: string;
+  expression: string;
+  /** Milliseconds between runs for rate expressions; null for cron expressions. */
+  rateMs: number | null;
+  enabled: boolean;
+}
+
+export interface HttpRoute {
+  functionName: string;
+  /** Upper case, or '*' for any method. */
+  method: string;
+  path: string;
+}
+
+export interface Routes {
+  service: string;
+  stage: string;
+  region: string;
+  functions: FunctionDefinition[];
+  eventBridge: EventBridgeRoute[];
+  schedules: ScheduleRoute[];
+  http: HttpRoute[];
+}
+
+/** serverless.yml says something this reader cannot use; `field` is the dotted path. */
+export class RoutesError extends Error {
+  override readonly name = 'RoutesError';
+  constructor(
+    readonly field: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`serverless.yml ${field}: ${message}`, options);
+  }
+}
+
+// CloudFormation's short-form intrinsics, kept as their long form so YAML parses without warnings
+// (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/intrinsic-function-reference.html).
+const INTRINSICS = [
+  'Ref',
+  'Condition',
+  'Base64',
+  'Cidr',
+  'FindInMap',
+  'GetAtt',
+  'GetAZs',
+  'ImportValue',
+  'Join',
+  'Select',
+  'Split',
+  'Sub',
+  'Transform',
+  'And',
+  'Equals',
+  'If',
+  'Not',
+  'Or',
+];
+
+const intrinsicTags: Array<ScalarTag | CollectionTag> = INTRINSICS.flatMap((name) => {
+  const key = name === 'Ref' || name === 'Condition' ? name : `Fn::${name}`;
+  const scalar: ScalarTag = { tag: `!${name}`, resolve: (value: string) => ({ [key]: value }) };
+  const seq: CollectionTag = {
+    tag: `!${name}`,
+    collection: 'seq',
+    resolve: (value: YAMLSeq.Parsed | YAMLMap.Parsed) => ({ [key]: value.toJSON() }),
+  };
+  const map: CollectionTag = { ...seq, collection: 'map' };
+  return [scalar, seq, map];
+});
+
+type Doc = Record<string, unknown>;
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+const MAX_DEPTH = 10;
+
+/** Resolves `${...}` variables inside values taken from the document. */
+class Resolver {
+  stage = 'dev';
+  region = 'us-east-1';
+
+  constructor(
+    private readonly doc: Doc,
+    private readonly options: RouteOptions,
+  ) {}
+
+  resolve(value: unknown, field: string, depth = 0): unknown {
+    if (typeof value === 'string') return this.resolveString(value, field, depth);
+    if (Array.isArray(value)) return value.map((item, i) => this.resolve(item, `${field}[${i}]`, depth));
+    if (isObject(value)) {
+      return Object.fromEntries(
+        Object.entries(value).map(([k, v]) => [k, this.resolve(v, `${field}.${k}`, depth)]),
+      );
+    }
+    return value;
+  }
+
+  private resolveString(text: string, field: string, depth: number): unknown {
+    if (depth > MAX_DEPTH) throw new RoutesError(field, `variables nest too deep (a cycle?) in "${text}"`);
+    const spans = findVariables(text, field);
+    if (spans.length === 0) return text;
+    const only = spans[0];
+    if (spans.length === 1 && only && only.start === 0 && only.end === text.length) {
+      // A value that is exactly one variable keeps the referenced value's type (list, number...).
+      return this.resolveVariable(only.inner, field, depth);
+    }
+    let out = '';
+    let last = 0;
+    for (const span of spans) {
+      const value = this.resolveVariable(span.inner, field, depth);
+      if (isObject(value) || Array.isArray(value)) {
+        throw new RoutesError(field, `\${${span.inner}} is not a scalar, so it cannot be part of a string`);
+      }
+      out += text.slice(last, span.start) + String(value);
+      last = span.end;
+    }
+    return out + text.slice(last);
+  }
+
+  private resolveVariable(inner: string, field: string, depth: number): unknown {
+    const [reference, ...fallbacks] = splitTopLevel(inner);
+    for (const candidate of [reference ?? '', ...fallbacks]) {
+      const value = this.resolveCandidate(candidate.trim(), field, depth);
+      if (value !== undefined) return value;
+    }
+    throw new RoutesError(field, `\${${inner}} has no value and no default`);
+  }
+
+  private resolveCandidate(candidate: string, field: string, depth: number): unknown {
+    const quoted = /^(['"])(.*)\1$/s.exec(candidate);
+    if (quoted) return quoted[2];
+    if (/^-?\d+(\.\d+)?$/.test(candidate)) return Number(candidate);
+    if (candidate.startsWith('${')) return this.resolveString(candidate, field, depth + 1);
+    const colon = candidate.indexOf(':');
+    const source = colon < 0 ? '' : candidate.slice(0, colon);
+    const name = candidate.slice(colon + 1);
+    switch (source) {
+      case 'self': {
+        let node: unknown = this.doc;
+        for (const part of name.split('.')) node = isObject(node) ? node[part] : undefined;
+        // `service` may also be written as `service: { name }` (framework v1 style).
+        if (name === 'service' && isObject(node)) node = node.name;
+        return node === undefined ? undefined : this.resolve(node, `${field} (via self:${name})`, depth + 1);
+      }
+      case 'sls':
+        if (name === 'stage') return this.stage;
+        if (name === 'instanceId') return 'sandbox';
+        break;
+      case 'aws':
+        if (name === 'region') return this.region;
+        if (name === 'accountId') return this.options.accountId ?? '123456789012';
+        if (name === 'partition') return 'aws';
+        break;
+      case 'opt':
+        if (name === 'stage') return this.options.stage;
+        if (name === 'region') return this.options.region;
+        return this.options.options?.[name];
+      case 'env':
+        return (this.options.env ?? process.env)[name];
+    }
+    throw new RoutesError(field, `cannot resolve \${${candidate}} in the sandbox`);
+  }
+}
+
+interface Span {
+  start: number;
+  end: number;
+  inner: string;
+}
+
+/** Top-level `${...}` spans, with nested braces balanced. */
+function findVariables(text: string, field: string): Span[] {
+  const spans: Span[] = [];
+  let i = text.indexOf('${');
+  while (i >= 0) {
+    let depth = 0;
+    let j = i;
+    for (; j < text.length; j++) {
+      if (text[j] === '{') depth++;
+      else if (text[j] === '}' && --depth === 0) break;
+    }
+    if (j >= text.length) throw new RoutesError(field, `unclosed variable in "${text}"`);
+    spans.push({ start: i, end: j + 1, inner: text.slice(i + 2, j) });
+    i = text.indexOf('${', j + 1);
+  }
+  return spans;
+}
+
+/** Splits `opt:stage, 'dev'` at commas outside quotes and nested variables. */
+function splitTopLevel(inner: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let quote: string | null = null;
+  let current = '';
+  for (const c of inner) {
+    if (quote) {
+      if (c === quote) quote = null;
+    } else if (c === "'" || c === '"') quote = c;
+    else if (c === '{') depth++;
+    else if (c === '}') depth--;
+    else if (c === ',' && depth === 0) {
+      parts.push(current);
+      current = '';
+      continue;
+    }
+    current += c;
+  }
+  parts.push(current);
+  return parts;
+}
+
+const RATE_UNITS: Record<string, number> = { minute: 60_000, hour: 3_600_000, day: 86_400_000 };
+
+/**
+ * `rate(value unit)`: a positive whole number, and a singular unit exactly when the value is 1
+ * (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-scheduled-rule-pattern.html#eb-rate-expressions).
+ */
+export function parseRateExpression(expression: string, field = 'schedule'): number {
+  const match = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/.exec(expression.trim());
+  if (!match)
+    throw new RoutesError(field, `"${expression}" is not a rate expression such as rate(5 minutes)`);
+  const value = Number(match[1]);
+  const unit = match[2] as string;
+  const singular = !unit.endsWith('s');
+  if (value <= 0) throw new RoutesError(field, `"${expression}" needs a positive value`);
+  if (singular !== (value === 1)) {
+    throw new RoutesError(field, `"${expression}": use the singular unit for 1 and the plural otherwise`);
+  }
+  return value * (RATE_UNITS[singular ? unit : unit.slice(0, -1)] as number);
+}
+
+function scheduleRoute(
+  functionName: string,
+  expression: unknown,
+  enabled: boolean,
+  field: string,
+): ScheduleRoute {
+  if (typeof expression !== 'string')
+    throw new RoutesError(field, 'must be a rate(...) or cron(...) expression');
+  if (/^cron\(.+\)$/.test(expression.trim())) return { functionName, expression, rateMs: null, enabled };
+  return { functionName, expression, rateMs: parseRateExpression(expression, field), enabled };
+}
+
+function parseHandler(handler: unknown, field: string): HandlerRef {
+  // `functions/on-artifact.handler`: module path, then the export after the last dot
+  // (https://www.serverless.com/framework/docs/providers/aws/guide/functions).
+  if (typeof handler !== 'string')
+    throw new RoutesError(field, 'is required (e.g. functions/on-artifact.handler)');
+  const dot = handler.lastIndexOf('.');
+  const slash = handler.lastIndexOf('/');
+  if (dot <= slash + 1 || dot === handler.length - 1) {
+    throw new RoutesError(field, `"${handler}" is not <module path>.<export name>`);
+  }
+  return { modulePath: handler.slice(0, dot), exportName: handler.slice(dot + 1) };
+}
+
+function httpRoute(functionName: string, spec: unknown, field: string): HttpRoute {
+  // `httpApi: 'POST /slack'`, `httpApi: '*'` or `{ method, path }`
+  // (https://www.serverless.com/framework/docs/providers/aws/events/http-api).
+  if (spec === '*') return { functionName, method: '*', path: '*' };
+  if (typeof spec === 'string') {
+    const match = /^(\S+)\s+(\/\S*)$/.exec(spec.trim());
+    if (!match) throw new RoutesError(field, `"${spec}" is not "<METHOD> <path>"`);
+    return { functionName, method: (match[1] as string).toUpperCase(), path: match[2] as string };
+  }
+  if (isObject(spec) && typeof spec.method === 'string' && typeof spec.path === 'string') {
+    return { functionName, method: spec.method.toUpperCase(), path: spec.path };
+  }
+  throw new RoutesError(field, 'needs a method and a path');
+}
+
+/** Parses serverless.yml text. */
+export function parseServerlessYaml(text: string, options: RouteOptions = {}): Routes {
+  let doc: unknown;
+  try {
+    doc = parse(text, { customTags: intrinsicTags });
+  } catch (error) {
+    throw new RoutesError('', `is not valid YAML: ${(error as Error).message}`, { cause: error });
+  }
+  if (!isObject(doc)) throw new RoutesError('', 'must be a YAML mapping');
+  const resolver = new Resolver(doc, options);
+  const provider = isObject(doc.provider) ? doc.provider : {};
+  resolver.stage = String(options.stage ?? resolver.resolve(provider.stage ?? 'dev', 'provider.stage'));
+  resolver.region = String(
+    options.region ?? resolver.resolve(provider.region ?? 'us-east-1', 'provider.region'),
+  );
+  const service = resolver.resolve(isObject(doc.service) ? doc.service.name : doc.service, 'service');
+  if (typeof service !== 'string' || service === '')
+    throw new RoutesError('service', 'must name the service');
+
+  const routes: Routes = {
+    service,
+    stage: resolver.stage,
+    region: resolver.region,
+    functions: [],
+    eventBridge: [],
+    schedules: [],
+    http: [],
+  };
+  const functions = doc.functions ?? {};
+  if (!isObject(functions)) throw new RoutesError('functions', 'must be a mapping of function names');
+
+  for (const [functionName, raw] of Object.entries(functions)) {
+    const base = `functions.${functionName}`;
+    if (!isObject(raw)) throw new RoutesError(base, 'must be a mapping');
+    const name = raw.name === undefined ? undefined : resolver.resolve(raw.name, `${base}.name`);
+    routes.functions.push({
+      functionName,
+      deployedName: typeof name === 'string' ? name : `${service}-${resolver.stage}-${functionName}`,
+      handler: parseHandler(resolver.resolve(raw.handler, `${base}.handler`), `${base}.handler`),
+    });
+    const events = raw.events ?? [];
+    if (!Array.isArray(events)) throw new RoutesError(`${base}.events`, 'must be a list');
+    events.forEach((entry: unknown, i) => {
+      const at = `${base}.events[${i}]`;
+      if (!isObject(entry)) throw new RoutesError(at, 'must be a mapping such as { eventBridge: {...} }');
+      const [type] = Object.keys(entry);
+      const spec = entry[type as string];
+      if (type === 'eventBridge') {
+        addEventBridge(
+          routes,
+          functionName,
+          resolver.resolve(spec, `${at}.eventBridge`),
+          `${at}.eventBridge`,
+        );
+      } else if (type === 'schedule') {
+        const resolved = resolver.resolve(spec, `${at}.schedule`);
+        // `schedule: rate(1 minute)` or `{ rate: <expression or list>, enabled }`.
+        const rate = isObject(resolved) ? resolved.rate : resolved;
+        const enabled = !(isObject(resolved) && resolved.enabled === false);
+        for (const expression of Array.isArray(rate) ? rate : [rate]) {
+          routes.schedules.push(scheduleRoute(functionName, expression, enabled, `${at}.schedule`));
+        }
+      } else if (type === 'httpApi') {
+        routes.http.push(httpRoute(functionName, resolver.resolve(spec, `${at}.httpApi`), `${at}.httpApi`));
+      }
+      // Other event types (sqs, s3, ...) are not routed by the sandbox yet.
+    });
+  }
+  return routes;
+}
+
+function addEventBridge(routes: Routes, functionName: string, spec: unknown, field: string): void {
+  // https://www.serverless.com/framework/docs/providers/aws/events/event-bridge
+  if (!isObject(spec)) throw new RoutesError(field, 'must be a mapping with a pattern or a schedule');
+  const enabled = spec.enabled !== false;
+  if (spec.schedule !== undefined) {
+    routes.schedules.push(scheduleRoute(functionName, spec.schedule, enabled, `${field}.schedule`));
+  }
+  if (spec.pattern === undefined) {
+    if (spec.schedule === undefined) throw new RoutesError(field, 'needs a pattern or a schedule');
+    return;
+  }
+  try {
+    validatePattern(spec.pattern);
+  } catch (error) {
+    throw new RoutesError(`${field}.pattern`, (error as Error).message, { cause: error });
+  }
+  const eventBus = typeof spec.eventBus === 'string' ? spec.eventBus : 'default';
+  const route: EventBridgeRoute = {
+    functionName,
+    pattern: spec.pattern as EventPattern,
+    eventBus,
+    enabled,
+  };
+  if (typeof spec.name === 'string') route.ruleName = spec.name;
+  routes.eventBridge.push(route);
+}
+
+/** Reads and parses a serverless.yml file. */
+export function loadRoutes(file: string, options: RouteOptions = {}): Routes {
+  return parseServerlessYaml(readFileSync(file, 'utf8'), options);
+}
+
+/**
+ * The HTTP API route for a request: exact paths, `{param}` segments and a trailing `{proxy+}`,
+ * with method `*` (ANY) and the `*` catch-all route last
+ * (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-routes.html).
+ */
+export function matchHttpRoute(
+  routes: readonly HttpRoute[],
+  method: string,
+  path: string,
+): HttpRoute | undefined {
+  const segments = path.split('/').filter(Boolean);
+  const pathMatches = (routePath: string): boolean => {
+    const parts = routePath.split('/').filter(Boolean);
+    for (let i = 0; i < parts.length; i++) {
+      const part = parts[i] as string;
+      if (/^\{[^}]+\+\}$/.test(part) && i === parts.length - 1) return segments.length > i;
+      const segment = segments[i];
+      if (segment === undefined) return false;
+      if (!/^\{[^}]+\}$/.test(part) && part !== segment) return false;
+    }
+    return parts.length === segments.length;
+  };
+  const upper = method.toUpperCase();
+  const candidates = routes.filter(
+    (r) => r.path !== '*' && (r.method === upper || r.method === '*') && pathMatches(r.path),
+  );
+  // API Gateway prefers the most specific route: exact method over ANY, literal over parameter.
+  candidates.sort(
+    (a, b) => Number(a.method === '*') - Number(b.method === '*') || b.path.length - a.path.length,
+  );
+  return candidates[0] ?? routes.find((r) => r.path === '*');
+}

@@ -1,0 +1,143 @@
+/**
+ * Every documented sample event, routed through the fixture serverless.yml's patterns by the
+ * simulated bus, reaches exactly the functions meant for it. The table must name every
+ * EventBridge-shaped sample in test/fixtures/events, so a new sample needs a decision here.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { EventBridgeEnvelope } from '../../../sandbox/core/context';
+import { loadRoutes, matchHttpRoute } from '../../../sandbox/core/routes';
+import { createTestContext } from '../../../sandbox/core/testing';
+import { EventBridgeSim } from '../../../sandbox/services/eventbridge';
+
+const EVENTS = join(__dirname, '../../fixtures/events');
+const SERVERLESS_YML = join(__dirname, '../../fixtures/serverless/serverless.yml');
+
+function readSample(sample: string): Record<string, unknown> {
+  return JSON.parse(readFileSync(join(EVENTS, sample), 'utf8')) as Record<string, unknown>;
+}
+
+function eventBridgeSamples(): string[] {
+  return readdirSync(EVENTS, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory())
+    .flatMap((dir) => readdirSync(join(EVENTS, dir.name)).map((file) => `${dir.name}/${file}`))
+    .filter((sample) => sample.endsWith('.json') && 'detail-type' in readSample(sample))
+    .sort();
+}
+
+function busWithFixtureRoutes(): EventBridgeSim {
+  const bus = new EventBridgeSim(createTestContext(1));
+  bus.addRoutes(loadRoutes(SERVERLESS_YML).eventBridge);
+  return bus;
+}
+
+const routingTable: Array<[sample: string, functions: string[]]> = [
+  ['autoscaling/instance-launch-lifecycle-action.json', ['onLifecycle']],
+  ['autoscaling/instance-launch-successful.json', []],
+  ['autoscaling/instance-launch-unsuccessful.json', []],
+  ['autoscaling/instance-refresh-cancelled.json', ['onProgress']],
+  ['autoscaling/instance-refresh-checkpoint-reached.json', ['onProgress']],
+  ['autoscaling/instance-refresh-failed.json', ['onProgress']],
+  ['autoscaling/instance-refresh-rollback-failed.json', ['onProgress']],
+  ['autoscaling/instance-refresh-rollback-started.json', ['onProgress']],
+  ['autoscaling/instance-refresh-rollback-succeeded.json', ['onProgress']],
+  ['autoscaling/instance-refresh-started.json', ['onProgress']],
+  ['autoscaling/instance-refresh-succeeded.json', ['onProgress']],
+  ['autoscaling/instance-terminate-lifecycle-action.json', ['onLifecycle']],
+  ['autoscaling/instance-terminate-successful.json', []],
+  ['autoscaling/instance-terminate-unsuccessful.json', []],
+  ['cloudwatch/alarm-state-change-metric-ok-to-alarm.json', ['onAlarm']],
+  ['ec2/ami-state-change-available.json', ['onProgress']],
+  ['ec2/ami-state-change-failed.json', ['onProgress']],
+  ['ec2/instance-state-change-terminated.json', []],
+  ['ecr/image-action-push.json', ['onArtifact']],
+  ['imagebuilder/image-state-change-testing-to-available.json', ['onProgress']],
+  ['s3/object-created.json', ['onArtifact']],
+  ['ssm/command-invocation-status-change.json', []],
+  ['ssm/command-status-change.json', ['onProgress']],
+];
+
+describe('event routing through serverless.yml patterns', () => {
+  it('has a row for every EventBridge sample event', () => {
+    expect(routingTable.map(([sample]) => sample).sort()).toEqual(eventBridgeSamples());
+  });
+
+  describe('documented AWS samples', () => {
+    it.each(routingTable)('routes %s to %j', (sample, functions) => {
+      const bus = busWithFixtureRoutes();
+      const event = readSample(sample) as unknown as EventBridgeEnvelope;
+      expect(bus.matchingFunctions(event).sort()).toEqual([...functions].sort());
+    });
+  });
+
+  describe('variations the patterns must tell apart', () => {
+    const variant = (
+      sample: string,
+      change: (event: Record<string, unknown>) => void,
+    ): EventBridgeEnvelope => {
+      const event = structuredClone(readSample(sample));
+      change(event);
+      return event as unknown as EventBridgeEnvelope;
+    };
+
+    it('ignores an object created in a bucket outside the artifact prefix', () => {
+      const event = variant('s3/object-created.json', (e) => {
+        (e.detail as { bucket: { name: string } }).bucket.name = 'someone-elses-bucket';
+      });
+      expect(busWithFixtureRoutes().matchingFunctions(event)).toEqual([]);
+    });
+
+    it('ignores a failed ECR push', () => {
+      const event = variant('ecr/image-action-push.json', (e) => {
+        (e.detail as { result: string }).result = 'FAILURE';
+      });
+      expect(busWithFixtureRoutes().matchingFunctions(event)).toEqual([]);
+    });
+
+    it('ignores an alarm returning to OK', () => {
+      const event = variant('cloudwatch/alarm-state-change-metric-ok-to-alarm.json', (e) => {
+        (e.detail as { state: { value: string } }).state.value = 'OK';
+      });
+      expect(busWithFixtureRoutes().matchingFunctions(event)).toEqual([]);
+    });
+
+    it('ignores an SSM command still in progress', () => {
+      const event = variant('ssm/command-status-change.json', (e) => {
+        (e.detail as { status: string }).status = 'InProgress';
+      });
+      expect(busWithFixtureRoutes().matchingFunctions(event)).toEqual([]);
+    });
+
+    it('routes a CI "Artifact Published" event, but not one claiming an aws. source', () => {
+      const bus = busWithFixtureRoutes();
+      const published = variant('ec2/instance-state-change-terminated.json', (e) => {
+        Object.assign(e, {
+          source: 'kiln.ci',
+          'detail-type': 'Artifact Published',
+          detail: { service: 'web' },
+        });
+      });
+      expect(bus.matchingFunctions(published)).toEqual(['onArtifact']);
+      expect(bus.matchingFunctions({ ...published, source: 'aws.codebuild' })).toEqual([]);
+    });
+  });
+
+  describe('HTTP API sample', () => {
+    const http = loadRoutes(SERVERLESS_YML).http;
+    const request = readSample('apigw/http-api-payload-v2-docs-example.json') as {
+      rawPath: string;
+      requestContext: { http: { method: string } };
+    };
+
+    it('routes nothing for the documented example path', () => {
+      expect(matchHttpRoute(http, request.requestContext.http.method, request.rawPath)).toBeUndefined();
+    });
+
+    it('routes POST /slack to chatops and nothing for GET /slack', () => {
+      expect(matchHttpRoute(http, request.requestContext.http.method, '/slack')?.functionName).toBe(
+        'chatops',
+      );
+      expect(matchHttpRoute(http, 'GET', '/slack')).toBeUndefined();
+    });
+  });
+});
