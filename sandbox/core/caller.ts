@@ -1,0 +1,41 @@
+/**
+ * Who is calling AWS right now. Each logical actor of a story (a Lambda invocation, a Step Functions
+ * execution, the CLI) runs inside `withCaller`, so the timeline can say who made each SDK call and
+ * the scheduler can order concurrent calls by a key that does not depend on real I/O timing.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+
+interface CallerFrame {
+  readonly caller: string;
+  /** A default (a run's 'main'): a client's own caller tag takes precedence over it. */
+  readonly weak: boolean;
+}
+
+const store = new AsyncLocalStorage<CallerFrame>();
+
+/** Runs `fn` with every SDK call inside it (however deep, across awaits and timers) tagged `caller`. */
+export function withCaller<T>(caller: string, fn: () => T): T {
+  return runAs(caller, false, fn);
+}
+
+/** Like withCaller, but a client created for a named caller keeps its own tag inside. */
+export function withDefaultCaller<T>(caller: string, fn: () => T): T {
+  return runAs(caller, true, fn);
+}
+
+function runAs<T>(caller: string, weak: boolean, fn: () => T): T {
+  if (typeof caller !== 'string' || caller.trim() === '') {
+    throw new TypeError(`withCaller: caller must be a non-empty string, got ${JSON.stringify(caller)}`);
+  }
+  return store.run({ caller, weak }, fn);
+}
+
+/**
+ * Who makes a call: an explicit `withCaller` wins, then the client's own tag (`clientsFor(name)`),
+ * then a run's default, then 'anonymous'.
+ */
+export function resolveCaller(clientCaller: string | undefined): string {
+  const frame = store.getStore();
+  if (frame !== undefined && !frame.weak) return frame.caller;
+  return clientCaller ?? frame?.caller ?? 'anonymous';
+}

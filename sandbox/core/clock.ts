@@ -1,0 +1,119 @@
+/**
+ * The sandbox's virtual clock: @sinonjs/fake-timers installed globally, faking only the timers and
+ * `Date`. `setImmediate`, `process.nextTick`, microtasks and `performance` stay real, because the
+ * scheduler needs real event-loop turns to tell when the code under test has gone idle
+ * (/work/shared/TOOLCHAIN.md, "Virtual time beneath the SDK").
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import FakeTimers from '@sinonjs/fake-timers';
+import type { Clock as InstalledClock, TimerId } from '@sinonjs/fake-timers';
+import type { SimClock, TimerHandle, VirtualMs } from './context';
+import { SANDBOX_EPOCH } from './testing';
+
+// Captured at load, before any install: the wall-clock guards must keep working while faked.
+const nativeSetTimeout = globalThis.setTimeout;
+const nativeClearTimeout = globalThis.clearTimeout;
+
+export interface RealTimer {
+  cancel(): void;
+}
+
+/** Schedules `callback` after `ms` of WALL time (for guards that must fire even when virtual time is frozen). */
+export function realTimeout(callback: () => void, ms: number): RealTimer {
+  const handle = nativeSetTimeout(callback, ms);
+  return { cancel: () => nativeClearTimeout(handle) };
+}
+
+export interface SandboxClock extends SimClock {
+  /** The installed fake-timers clock (for the scheduler; services use the SimClock methods). */
+  readonly fake: InstalledClock;
+  /** Timers armed by code under test, not counting the engine's own sentinels. */
+  pendingTimers(): number;
+  /** Jumps to the earliest timer and fires it. */
+  fireNext(): void;
+  /**
+   * A timer owned by the engine (budgets, `advance` targets). It still orders among other timers,
+   * but never counts as pending work, so it cannot keep a run alive on its own.
+   */
+  sentinel(delayMs: number, callback: () => void): TimerHandle;
+  /** Restores the real timers and Date. Idempotent. */
+  uninstall(): void;
+  readonly installed: boolean;
+}
+
+let active: SandboxClock | undefined;
+
+export function installClock(epochMs: VirtualMs = SANDBOX_EPOCH): SandboxClock {
+  if (active?.installed) {
+    throw new Error('installClock: a sandbox clock is already installed; dispose the previous engine first');
+  }
+  const fake = FakeTimers.install({
+    now: epochMs,
+    toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'],
+    shouldClearNativeTimers: true,
+  });
+
+  // fake-timers fires callbacks from whoever drives the clock, which would lose the caller tag;
+  // real Node timers run callbacks in the async context that armed them, so restore that.
+  const fakeSetTimeout = globalThis.setTimeout;
+  const fakeSetInterval = globalThis.setInterval;
+  globalThis.setTimeout = ((callback: (...a: unknown[]) => void, ms?: number, ...args: unknown[]) =>
+    fakeSetTimeout(AsyncLocalStorage.bind(callback), ms, ...args)) as typeof setTimeout;
+  globalThis.setInterval = ((callback: (...a: unknown[]) => void, ms?: number, ...args: unknown[]) =>
+    fakeSetInterval(AsyncLocalStorage.bind(callback), ms, ...args)) as typeof setInterval;
+
+  const handles = new Map<number, TimerId>();
+  const sentinels = new Set<number>();
+  let nextHandle = 1;
+  let installed = true;
+
+  const arm = (callback: () => void, delayMs: number, sentinel: boolean): TimerHandle => {
+    const id = nextHandle++;
+    const bound = AsyncLocalStorage.bind(callback);
+    handles.set(
+      id,
+      fake.setTimeout(() => {
+        handles.delete(id);
+        sentinels.delete(id);
+        bound();
+      }, delayMs),
+    );
+    if (sentinel) sentinels.add(id);
+    return { id };
+  };
+
+  const clock: SandboxClock = {
+    fake,
+    now: () => fake.now,
+    setTimeout: (callback, delayMs) => {
+      if (!Number.isFinite(delayMs) || delayMs < 0) {
+        throw new RangeError(`clock.setTimeout: delayMs must be a finite number >= 0, got ${delayMs}`);
+      }
+      return arm(callback, delayMs, false);
+    },
+    clearTimeout(handle) {
+      const timer = handles.get(handle.id);
+      if (timer !== undefined) fake.clearTimeout(timer);
+      handles.delete(handle.id);
+      sentinels.delete(handle.id);
+    },
+    sentinel: (delayMs, callback) => arm(callback, Math.max(0, delayMs), true),
+    pendingTimers: () => fake.countTimers() - sentinels.size,
+    fireNext: () => {
+      fake.next();
+    },
+    uninstall() {
+      if (!installed) return;
+      installed = false;
+      handles.clear();
+      sentinels.clear();
+      fake.uninstall();
+      if (active === clock) active = undefined;
+    },
+    get installed() {
+      return installed;
+    },
+  };
+  active = clock;
+  return clock;
+}

@@ -1,0 +1,352 @@
+/**
+ * Puts the sandbox beneath the real AWS SDK v3 clients. Two middlewares per client:
+ *
+ * - `initialize`/`high` (outermost): registers the call with the scheduler as soon as `send` starts,
+ *   so config and credential resolution before the gate count as activity, and tags it with its
+ *   caller and per-caller sequence number.
+ * - `finalizeRequest`/`low` (inside the retry strategy and the signer, outside the deserializer):
+ *   waits for the scheduler's grant; then answers from the registered `SimService` without HTTP,
+ *   or, for DynamoDB, lets the request through to the in-process dynalite. Each attempt is one
+ *   timeline `api` entry. Errors thrown here reach the SDK's retry strategy exactly like AWS's, so
+ *   throttling and 5xx are retried with backoff on the virtual clock.
+ * - `deserialize`/`low`: rewrites dynalite's real-time `Date` header to virtual time; otherwise the
+ *   SDK computes a clock skew of months, marks errors retryable and can loop.
+ *
+ * Middleware steps and priorities: https://docs.aws.amazon.com/sdk-for-javascript/v3/developer-guide/middleware.html
+ * Verified by experiment (SDK 3.1169): `context.commandName` is 'DescribeInstancesCommand', the
+ * service id is on `client.config.serviceId` ('EC2', 'Auto Scaling', 'Elastic Load Balancing v2',
+ * 'CloudWatch', 'SSM', 'SFN', 'DynamoDB'), not in the handler context.
+ *
+ * Client choice: handlers take injected clients (dependencies object), so the sandbox hands out
+ * `clientsFor(caller)`. A handler that builds its own client can still be attached with
+ * `attachSandbox(client, runtime)`. We do not patch the SDK globally: a forgotten client then
+ * fails loudly (no simulated service / not pointed at dynalite) instead of silently reaching AWS.
+ */
+import { AutoScalingClient, AutoScalingServiceException } from '@aws-sdk/client-auto-scaling';
+import { CloudWatchClient, CloudWatchServiceException } from '@aws-sdk/client-cloudwatch';
+import { DynamoDBClient, DynamoDBServiceException } from '@aws-sdk/client-dynamodb';
+import { EC2Client, EC2ServiceException } from '@aws-sdk/client-ec2';
+import {
+  ElasticLoadBalancingV2Client,
+  ElasticLoadBalancingV2ServiceException,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { SFNClient, SFNServiceException } from '@aws-sdk/client-sfn';
+import { SSMClient, SSMServiceException } from '@aws-sdk/client-ssm';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type {
+  DeserializeHandler,
+  DeserializeHandlerArguments,
+  DeserializeHandlerOutput,
+  FinalizeHandler,
+  FinalizeHandlerArguments,
+  FinalizeHandlerOutput,
+  HandlerExecutionContext,
+  InitializeHandler,
+  InitializeHandlerArguments,
+  InitializeHandlerOutput,
+  MiddlewareStack,
+} from '@smithy/types';
+import type { SimFaults, SimService, SimTimeline, VirtualMs } from './context';
+import type { CallTicket, Scheduler } from './scheduler';
+import { SchedulerError } from './scheduler';
+
+/** What the middleware needs from the engine. */
+export interface SandboxRuntime {
+  readonly region: string;
+  readonly scheduler: Scheduler;
+  readonly timeline: SimTimeline;
+  readonly faults: SimFaults;
+  /** Virtual now (ms since epoch). */
+  now(): VirtualMs;
+  /** The simulated service for an SDK service id, if registered. */
+  serviceFor(serviceId: string): SimService | undefined;
+  /** Admission control (rate limits): false means throttle this call. */
+  admitsRate(serviceId: string, operation: string, input: unknown): boolean;
+  /** A request id drawn from the seed. */
+  requestId(): string;
+  /** dynalite's endpoint, when it runs. */
+  readonly dynamoEndpoint: string | undefined;
+}
+
+/** A client the sandbox can attach to: any SDK v3 client. */
+export interface SandboxableClient<I extends object, O extends object> {
+  readonly middlewareStack: MiddlewareStack<I, O>;
+  readonly config: { readonly serviceId?: string };
+}
+
+export interface AttachOptions {
+  /** Caller tag for calls made outside any `withCaller` (an explicit `withCaller` wins). */
+  caller?: string;
+}
+
+export class SandboxUnsupportedError extends SchedulerError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SandboxUnsupportedError';
+  }
+}
+
+const GATE = 'kilnSandboxGate';
+const ENTRY = 'kilnSandboxEntry';
+const DATE = 'kilnSandboxDate';
+
+type ExceptionClass = new (options: {
+  name: string;
+  $fault: 'client' | 'server';
+  message: string;
+  $metadata: { httpStatusCode: number; requestId?: string };
+}) => Error;
+
+interface ServiceErrors {
+  readonly exception: ExceptionClass;
+  /** The throttling error code the service's wire protocol carries. */
+  readonly throttle: { name: string; status: number; message: string };
+  readonly unavailable: { name: string; status: number; message: string };
+}
+
+// EC2 throttling: https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-throttling.html
+//   ("If you exceed an API throttling limit, you get the RequestLimitExceeded error code"); it is
+//   listed among the common client errors (400 series):
+//   https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html
+// ELB: https://docs.aws.amazon.com/elasticloadbalancing/latest/userguide/elb-api-throttling.html says
+//   "ThrottlingException ... Rate exceeded"; the Query protocol (ELBv2, Auto Scaling, CloudWatch)
+//   carries the code `Throttling`. Both names are in the SDK's throttling list, so retries match.
+// Auto Scaling common errors (ThrottlingException 400, ServiceUnavailable 503):
+//   https://docs.aws.amazon.com/autoscaling/ec2/APIReference/CommonErrors.html
+const QUERY_THROTTLE = { name: 'Throttling', status: 400, message: 'Rate exceeded' };
+const JSON_THROTTLE = { name: 'ThrottlingException', status: 400, message: 'Rate exceeded' };
+const UNAVAILABLE = {
+  name: 'ServiceUnavailable',
+  status: 503,
+  message: 'Service is unavailable. Please try again.',
+};
+const SERVICE_ERRORS: Record<string, ServiceErrors> = {
+  EC2: {
+    exception: EC2ServiceException,
+    throttle: { name: 'RequestLimitExceeded', status: 400, message: 'Request limit exceeded.' },
+    unavailable: {
+      name: 'Unavailable',
+      status: 503,
+      message: 'The server is overloaded and cannot handle the request.',
+    },
+  },
+  'Auto Scaling': {
+    exception: AutoScalingServiceException,
+    throttle: QUERY_THROTTLE,
+    unavailable: UNAVAILABLE,
+  },
+  'Elastic Load Balancing v2': {
+    exception: ElasticLoadBalancingV2ServiceException,
+    throttle: QUERY_THROTTLE,
+    unavailable: UNAVAILABLE,
+  },
+  CloudWatch: { exception: CloudWatchServiceException, throttle: QUERY_THROTTLE, unavailable: UNAVAILABLE },
+  SSM: { exception: SSMServiceException, throttle: JSON_THROTTLE, unavailable: UNAVAILABLE },
+  SFN: { exception: SFNServiceException, throttle: JSON_THROTTLE, unavailable: UNAVAILABLE },
+  DynamoDB: {
+    exception: DynamoDBServiceException,
+    throttle: JSON_THROTTLE,
+    unavailable: { name: 'InternalServerError', status: 500, message: 'Internal server error' },
+  },
+};
+
+/** The error the service returns when a caller exceeds its request rate. */
+export function throttlingError(serviceId: string, requestId?: string): Error {
+  return serviceError(serviceId, 'throttle', requestId);
+}
+
+/** A 5xx the service may return on a bad day. */
+export function unavailableError(serviceId: string, requestId?: string): Error {
+  return serviceError(serviceId, 'unavailable', requestId);
+}
+
+function serviceError(serviceId: string, kind: 'throttle' | 'unavailable', requestId?: string): Error {
+  const spec = SERVICE_ERRORS[serviceId];
+  if (spec === undefined) throw new SandboxUnsupportedError(`no error model for service '${serviceId}'`);
+  const shape = spec[kind];
+  return new spec.exception({
+    name: shape.name,
+    $fault: shape.status >= 500 ? 'server' : 'client',
+    message: shape.message,
+    $metadata:
+      requestId === undefined
+        ? { httpStatusCode: shape.status }
+        : { httpStatusCode: shape.status, requestId },
+  });
+}
+
+function isLoopback(request: unknown): boolean {
+  if (typeof request !== 'object' || request === null || !('hostname' in request)) return false;
+  const { hostname } = request;
+  return hostname === '127.0.0.1' || hostname === 'localhost' || hostname === '::1' || hostname === '[::1]';
+}
+
+function errorName(error: unknown): string {
+  return error instanceof Error ? error.name : typeof error;
+}
+
+/**
+ * Attaches the sandbox middlewares to an SDK v3 client (idempotent).
+ * Works for clients built anywhere, including a handler's module-scope clients.
+ */
+export function attachSandbox<I extends object, O extends object>(
+  client: SandboxableClient<I, O>,
+  runtime: SandboxRuntime,
+  options: AttachOptions = {},
+): void {
+  const serviceId = client.config.serviceId;
+  if (typeof serviceId !== 'string' || serviceId === '') {
+    throw new SandboxUnsupportedError(
+      'attachSandbox: the client has no config.serviceId; pass an AWS SDK v3 client',
+    );
+  }
+  const stack = client.middlewareStack;
+  if (stack.identify().some((line) => line.startsWith(GATE))) return;
+
+  const tickets = new WeakMap<HandlerExecutionContext, CallTicket>();
+  const operationOf = (context: HandlerExecutionContext): string =>
+    (context.commandName ?? 'Unknown').replace(/Command$/, '');
+
+  stack.add(
+    (next: InitializeHandler<I, O>, context: HandlerExecutionContext) =>
+      async (args: InitializeHandlerArguments<I>): Promise<InitializeHandlerOutput<O>> => {
+        const ticket = runtime.scheduler.begin(serviceId, operationOf(context), options.caller);
+        tickets.set(context, ticket);
+        try {
+          return await next(args);
+        } finally {
+          runtime.scheduler.end(ticket);
+        }
+      },
+    { step: 'initialize', priority: 'high', name: ENTRY },
+  );
+
+  stack.add(
+    (next: FinalizeHandler<I, O>, context: HandlerExecutionContext) =>
+      async (args: FinalizeHandlerArguments<I>): Promise<FinalizeHandlerOutput<O>> => {
+        const ticket = tickets.get(context);
+        if (ticket === undefined)
+          throw new SchedulerError(`${serviceId}: call reached the gate without a ticket`);
+        const release = await runtime.scheduler.admit(ticket);
+        const operation = ticket.operation;
+        const record = (error?: unknown): void =>
+          runtime.timeline.record({
+            kind: 'api',
+            service: serviceId,
+            operation,
+            caller: ticket.caller,
+            ok: error === undefined,
+            ...(error === undefined ? {} : { error: errorName(error) }),
+          });
+        try {
+          const requestId = runtime.requestId();
+          if (runtime.faults.should('throttle', `${serviceId}:${operation}`)) {
+            throw throttlingError(serviceId, requestId);
+          }
+          if (runtime.faults.should('api-5xx', `${serviceId}:${operation}`)) {
+            throw unavailableError(serviceId, requestId);
+          }
+          if (!runtime.admitsRate(serviceId, operation, args.input))
+            throw throttlingError(serviceId, requestId);
+          const service = runtime.serviceFor(serviceId);
+          let result: FinalizeHandlerOutput<O>;
+          if (service !== undefined) {
+            const output = await service.handle(operation, args.input);
+            const $metadata = { httpStatusCode: 200, requestId, attempts: 1 };
+            // The SDK's types cannot know a service's output; the SimService contract promises its shape.
+            result = { output: { ...output, $metadata } as unknown as O, response: {} };
+          } else if (serviceId === 'DynamoDB') {
+            if (runtime.dynamoEndpoint === undefined || !isLoopback(args.request)) {
+              throw new SandboxUnsupportedError(
+                `DynamoDB.${operation} by '${ticket.caller}' is not pointed at the sandbox's dynalite ` +
+                  '(use engine.clientsFor(...) or give the client the engine endpoint)',
+              );
+            }
+            result = await next(args);
+          } else {
+            throw new SandboxUnsupportedError(
+              `${serviceId}.${operation} by '${ticket.caller}': no simulated service is registered for ` +
+                `'${serviceId}' (engine.register(service))`,
+            );
+          }
+          record();
+          return result;
+        } catch (error) {
+          record(error);
+          throw error;
+        } finally {
+          release();
+        }
+      },
+    { step: 'finalizeRequest', priority: 'low', name: GATE },
+  );
+
+  stack.add(
+    (next: DeserializeHandler<I, O>) =>
+      async (args: DeserializeHandlerArguments<I>): Promise<DeserializeHandlerOutput<O>> => {
+        const result = await next(args);
+        const response: unknown = result.response;
+        if (typeof response === 'object' && response !== null && 'headers' in response) {
+          const headers: unknown = response.headers;
+          if (typeof headers === 'object' && headers !== null) {
+            Object.assign(headers, { date: new Date(runtime.now()).toUTCString() });
+          }
+        }
+        return result;
+      },
+    { step: 'deserialize', priority: 'low', name: DATE },
+  );
+}
+
+export interface SandboxClients {
+  readonly ec2: EC2Client;
+  readonly autoScaling: AutoScalingClient;
+  readonly elbv2: ElasticLoadBalancingV2Client;
+  readonly cloudWatch: CloudWatchClient;
+  readonly ssm: SSMClient;
+  readonly sfn: SFNClient;
+  readonly dynamodb: DynamoDBClient;
+  /** Shares the `dynamodb` client's middleware stack. */
+  readonly doc: DynamoDBDocumentClient;
+  /** Closes the clients' HTTP agents. */
+  destroy(): void;
+}
+
+/** Static dummy credentials: no provider chain, no IMDS lookups that would wait on the fake clock. */
+const CREDENTIALS = { accessKeyId: 'SANDBOXACCESSKEY', secretAccessKey: 'sandbox-secret-key' };
+
+/** A full set of clients wired to the sandbox, tagged `caller` unless a `withCaller` says otherwise. */
+export function createSandboxClients(runtime: SandboxRuntime, caller?: string): SandboxClients {
+  const base = { region: runtime.region, credentials: CREDENTIALS };
+  const options: AttachOptions = caller === undefined ? {} : { caller };
+  const ec2 = new EC2Client(base);
+  const autoScaling = new AutoScalingClient(base);
+  const elbv2 = new ElasticLoadBalancingV2Client(base);
+  const cloudWatch = new CloudWatchClient(base);
+  const ssm = new SSMClient(base);
+  const sfn = new SFNClient(base);
+  const dynamodb = new DynamoDBClient(
+    runtime.dynamoEndpoint === undefined ? base : { ...base, endpoint: runtime.dynamoEndpoint },
+  );
+  attachSandbox(ec2, runtime, options);
+  attachSandbox(autoScaling, runtime, options);
+  attachSandbox(elbv2, runtime, options);
+  attachSandbox(cloudWatch, runtime, options);
+  attachSandbox(ssm, runtime, options);
+  attachSandbox(sfn, runtime, options);
+  attachSandbox(dynamodb, runtime, options);
+  const doc = DynamoDBDocumentClient.from(dynamodb);
+  return {
+    ec2,
+    autoScaling,
+    elbv2,
+    cloudWatch,
+    ssm,
+    sfn,
+    dynamodb,
+    doc,
+    destroy() {
+      for (const client of [ec2, autoScaling, elbv2, cloudWatch, ssm, sfn, dynamodb]) client.destroy();
+    },
+  };
+}

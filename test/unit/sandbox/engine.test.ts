@@ -1,0 +1,430 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
+import { DescribeInstancesCommand, EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
+import type { SimService } from '../../../sandbox/core/context';
+import type { SandboxEngine } from '../../../sandbox/core/engine';
+import { createEngine } from '../../../sandbox/core/engine';
+import { TokenBucket, createEc2RateLimiter, createFaults } from '../../../sandbox/core/faults';
+import { createRng } from '../../../sandbox/core/random';
+import {
+  SandboxBudgetError,
+  SandboxDeadlockError,
+  SandboxNotRunningError,
+  SchedulerError,
+  withCaller,
+} from '../../../sandbox/core/scheduler';
+import { SandboxUnsupportedError } from '../../../sandbox/core/sdk';
+import { SANDBOX_EPOCH } from '../../../sandbox/core/testing';
+import { Timeline } from '../../../sandbox/core/timeline';
+
+interface ToyCall {
+  operation: string;
+  input: unknown;
+}
+
+/** A toy EC2 that records what it was asked and answers DescribeInstances with one reservation. */
+function toyEc2(
+  calls: ToyCall[],
+  behaviour?: (operation: string) => Promise<object> | undefined,
+): SimService {
+  return {
+    serviceId: 'EC2',
+    async handle(operation, input) {
+      calls.push({ operation, input });
+      const custom = behaviour?.(operation);
+      if (custom !== undefined) return custom;
+      return { Reservations: [{ ReservationId: 'r-0123456789abcdef0', Instances: [] }] };
+    },
+  };
+}
+
+const clock = { now: () => SANDBOX_EPOCH };
+
+describe('sandbox engine', () => {
+  let engine: SandboxEngine | undefined;
+
+  afterEach(async () => {
+    await engine?.dispose();
+    engine = undefined;
+  });
+
+  async function newEngine(
+    seed = 1,
+    extra: Partial<Parameters<typeof createEngine>[0]> = {},
+  ): Promise<SandboxEngine> {
+    engine = await createEngine({ seed, dynamodb: false, ...extra });
+    return engine;
+  }
+
+  describe('createEngine', () => {
+    it('rejects a seed that is not an integer, naming the field', async () => {
+      await expect(createEngine({ seed: 1.5, dynamodb: false })).rejects.toThrow(/seed must be an integer/);
+    });
+
+    it('rejects a fault plan with a bad probability, naming the rule and field', async () => {
+      await expect(
+        createEngine({ seed: 1, dynamodb: false, faults: [{ kind: 'throttle', probability: 2 }] }),
+      ).rejects.toThrow(/faults\[0\]\.probability/);
+    });
+
+    it('refuses a second engine while one holds the clock', async () => {
+      await newEngine();
+      await expect(createEngine({ seed: 2, dynamodb: false })).rejects.toThrow(/already installed/);
+    });
+  });
+
+  describe('virtual clock', () => {
+    it('starts Date at the sandbox epoch and restores real time and Math.random on dispose', async () => {
+      const realRandom = Math.random;
+      const e = await newEngine();
+      expect(Date.now()).toBe(SANDBOX_EPOCH);
+      expect(Math.random).not.toBe(realRandom);
+      await e.dispose();
+      expect(Math.abs(Date.now() - performance.timeOrigin - performance.now())).toBeLessThan(5_000);
+      expect(Math.random).toBe(realRandom);
+    });
+
+    it('seeds Math.random so the same seed draws the same numbers', async () => {
+      const first = await newEngine(42);
+      const drawsA = [Math.random(), Math.random()];
+      await first.dispose();
+      await newEngine(42);
+      expect([Math.random(), Math.random()]).toEqual(drawsA);
+    });
+  });
+
+  describe('SDK middleware', () => {
+    it('answers a real EC2Client command from the registered service, adding $metadata', async () => {
+      const e = await newEngine();
+      const calls: ToyCall[] = [];
+      e.register(toyEc2(calls));
+      const { ec2 } = e.clientsFor('kiln-cli');
+
+      const out = await e.run(() =>
+        ec2.send(new DescribeInstancesCommand({ InstanceIds: ['i-0123456789abcdef0'] })),
+      );
+
+      expect(out.Reservations?.[0]?.ReservationId).toBe('r-0123456789abcdef0');
+      expect(out.$metadata).toMatchObject({ httpStatusCode: 200, attempts: 1 });
+      expect(out.$metadata.requestId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4/);
+      expect(calls).toEqual([
+        { operation: 'DescribeInstances', input: { InstanceIds: ['i-0123456789abcdef0'] } },
+      ]);
+      expect(e.timeline.entries).toEqual([
+        { t: 0, kind: 'api', service: 'EC2', operation: 'DescribeInstances', caller: 'kiln-cli', ok: true },
+      ]);
+    });
+
+    it('tags a call with an explicit withCaller over the client tag', async () => {
+      const e = await newEngine();
+      e.register(toyEc2([]));
+      const { ec2 } = e.clientsFor('fn:steps');
+
+      await e.run(() => withCaller('sfn:deploy/exec-1', () => ec2.send(new DescribeInstancesCommand({}))));
+
+      expect(e.timeline.entries.map((entry) => ('caller' in entry ? entry.caller : ''))).toEqual([
+        'sfn:deploy/exec-1',
+      ]);
+    });
+
+    it('routes a client built elsewhere once attached', async () => {
+      const e = await newEngine();
+      e.register(toyEc2([]));
+      const own = new EC2Client({ region: 'us-east-1' });
+      e.attach(own, 'fn:on-lifecycle');
+
+      await e.run(() => own.send(new DescribeInstancesCommand({})));
+
+      expect(e.timeline.entries[0]).toMatchObject({ caller: 'fn:on-lifecycle', ok: true });
+      own.destroy();
+    });
+
+    it('rejects a call to a service with no simulator instead of reaching AWS', async () => {
+      const e = await newEngine();
+      const { autoScaling } = e.clientsFor('kiln-cli');
+
+      await expect(e.run(() => autoScaling.send(new DescribeAutoScalingGroupsCommand({})))).rejects.toThrow(
+        SandboxUnsupportedError,
+      );
+      expect(e.timeline.entries[0]).toMatchObject({
+        service: 'Auto Scaling',
+        ok: false,
+        error: 'SandboxUnsupportedError',
+      });
+    });
+
+    it('retries RequestLimitExceeded with backoff that costs virtual time, not wall time', async () => {
+      const e = await newEngine(7, {
+        faults: [{ kind: 'throttle', key: 'EC2:DescribeInstances', count: 2 }],
+      });
+      e.register(toyEc2([]));
+      const { ec2 } = e.clientsFor('kiln-cli');
+      await e.run(() => ec2.send(new RunInstancesCommand({ MinCount: 1, MaxCount: 1 }))); // warms the SDK up
+      const virtualStart = Date.now();
+      const wallStart = performance.now();
+
+      const out = await e.run(() => ec2.send(new DescribeInstancesCommand({})));
+
+      const virtualMs = Date.now() - virtualStart;
+      const wallMs = performance.now() - wallStart;
+      expect(out.$metadata.attempts).toBe(3);
+      expect(out.$metadata.totalRetryDelay).toBe(virtualMs);
+      expect(virtualMs).toBeGreaterThan(0);
+      expect(wallMs).toBeLessThan(virtualMs);
+      const attempts = e.timeline.entries.filter((entry) => entry.kind === 'api').slice(1);
+      expect(attempts.map((entry) => ('error' in entry ? entry.error : 'ok'))).toEqual([
+        'RequestLimitExceeded',
+        'RequestLimitExceeded',
+        'ok',
+      ]);
+    });
+
+    it('throttles with EC2 request rates when rateLimits is on (RunInstances bucket of 5)', async () => {
+      const e = await newEngine(3, { rateLimits: true });
+      e.register(toyEc2([]));
+      const { ec2 } = e.clientsFor('kiln-cli');
+
+      await e.run(() =>
+        Promise.all(
+          Array.from({ length: 6 }, () => ec2.send(new RunInstancesCommand({ MinCount: 1, MaxCount: 1 }))),
+        ),
+      );
+
+      const errors = e.timeline.entries
+        .filter((entry) => 'error' in entry)
+        .map((entry) => ('error' in entry ? entry.error : ''));
+      expect(errors).toEqual(['RequestLimitExceeded']);
+      expect(e.timeline.entries.filter((entry) => 'ok' in entry && entry.ok)).toHaveLength(6);
+    });
+  });
+
+  describe('scheduler guards', () => {
+    it('rejects an SDK call made outside any run instead of hanging', async () => {
+      const e = await newEngine();
+      e.register(toyEc2([]));
+      const { ec2 } = e.clientsFor('kiln-cli');
+
+      await expect(ec2.send(new DescribeInstancesCommand({}))).rejects.toThrow(SandboxNotRunningError);
+    });
+
+    it('fails when a granted call can never finish (a service awaiting virtual time)', async () => {
+      const e = await newEngine(1, { limits: { maxWallMs: 200 } });
+      e.register(
+        toyEc2(
+          [],
+          () => new Promise<object>((resolve) => e.context.clock.setTimeout(() => resolve({}), 1_000)),
+        ),
+      );
+      const { ec2 } = e.clientsFor('kiln-cli');
+
+      const run = e.run(() => ec2.send(new DescribeInstancesCommand({})));
+
+      await expect(run).rejects.toThrow(SandboxDeadlockError);
+      await expect(run).rejects.toThrow(/in flight: SDK call EC2\.DescribeInstances by 'kiln-cli'/);
+    });
+
+    it('fails loudly when the virtual-time budget runs out, listing what is pending', async () => {
+      const e = await newEngine();
+      e.register(toyEc2([]));
+      const { ec2 } = e.clientsFor('poller');
+      const pollForever = async (): Promise<never> => {
+        for (;;) {
+          await ec2.send(new DescribeInstancesCommand({}));
+          await new Promise((resolve) => setTimeout(resolve, 60_000));
+        }
+      };
+
+      const run = e.run(pollForever, { maxVirtualMs: 10 * 60_000 });
+
+      await expect(run).rejects.toThrow(SandboxBudgetError);
+      await expect(run).rejects.toThrow(/task running: main[\s\S]*timers pending: 1/);
+      expect(Date.now() - SANDBOX_EPOCH).toBe(10 * 60_000);
+    });
+
+    it('fails when nothing can run but the run has not settled', async () => {
+      const e = await newEngine();
+
+      await expect(e.run(() => new Promise<never>(() => undefined))).rejects.toThrow(/nothing left to run/);
+    });
+
+    it('stops at the step limit', async () => {
+      const e = await newEngine();
+      const spin = async (): Promise<never> => {
+        for (;;) await new Promise((resolve) => setTimeout(resolve, 1));
+      };
+
+      await expect(e.run(spin, { maxSteps: 50 })).rejects.toThrow(/step limit of 50/);
+    });
+
+    it('rejects a run started while another is driving', async () => {
+      const e = await newEngine();
+
+      await expect(e.run(() => e.run(() => 1))).rejects.toThrow(SchedulerError);
+    });
+
+    it('freezes time between runs and resumes timers on the next one', async () => {
+      const e = await newEngine();
+      let fired = false;
+      setTimeout(() => {
+        fired = true;
+      }, 5_000);
+
+      await e.run(() => undefined);
+      expect(fired).toBe(false);
+      await e.advance(5_000);
+
+      expect(fired).toBe(true);
+      expect(Date.now() - SANDBOX_EPOCH).toBe(5_000);
+    });
+
+    it('grants concurrent calls in an order drawn from the seed', async () => {
+      const orders = new Set<string>();
+      for (const seed of [1, 2, 3, 4, 5, 6]) {
+        const e = await newEngine(seed);
+        e.register(toyEc2([]));
+        const callers = ['a', 'b', 'c'];
+        await e.run(() =>
+          Promise.all(
+            callers.map((name) =>
+              e.spawn(name, () => e.clientsFor(name).ec2.send(new DescribeInstancesCommand({}))),
+            ),
+          ),
+        );
+        orders.add(e.timeline.entries.map((entry) => ('caller' in entry ? entry.caller : '')).join(''));
+        await e.dispose();
+      }
+      expect(orders.size).toBeGreaterThan(1);
+    });
+  });
+
+  describe('emit', () => {
+    it('holds events emitted before a sink exists and delivers them when one is attached', async () => {
+      const e = await newEngine();
+      e.context.emit({ source: 'aws.ec2', detailType: 'EC2 Instance State-change Notification', detail: {} });
+      const received: string[] = [];
+
+      e.onEmit((event) => received.push(event.detailType));
+      e.context.emit({ source: 'aws.autoscaling', detailType: 'EC2 Instance Launch Successful', detail: {} });
+
+      expect(received).toEqual(['EC2 Instance State-change Notification', 'EC2 Instance Launch Successful']);
+    });
+  });
+});
+
+describe('Timeline', () => {
+  it('writes keys in a fixed order whatever order the entry was built in', () => {
+    const timeline = new Timeline(() => SANDBOX_EPOCH + 1234.4);
+    timeline.record({ ok: true, caller: 'c', operation: 'Op', service: 'EC2', kind: 'api' });
+    timeline.record({ to: 'running', from: null, resource: 'i-1', kind: 'state' });
+
+    expect(timeline.toJsonLines()).toBe(
+      '{"t":1.234,"kind":"api","service":"EC2","operation":"Op","caller":"c","ok":true}\n' +
+        '{"t":1.234,"kind":"state","resource":"i-1","from":null,"to":"running"}\n',
+    );
+  });
+
+  it('tells listeners about each entry until they unsubscribe', () => {
+    const timeline = new Timeline(() => SANDBOX_EPOCH);
+    const seen: string[] = [];
+    const stop = timeline.onRecord((entry) => seen.push(entry.kind));
+
+    timeline.record({ kind: 'log', message: 'one' });
+    stop();
+    timeline.record({ kind: 'log', message: 'two' });
+
+    expect(seen).toEqual(['log']);
+  });
+
+  it('writes its JSON lines to a file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-timeline-'));
+    const timeline = new Timeline(() => SANDBOX_EPOCH + 2_000);
+    timeline.record({ kind: 'log', message: 'hello' });
+
+    timeline.writeTo(join(dir, 'timeline.jsonl'));
+
+    expect(readFileSync(join(dir, 'timeline.jsonl'), 'utf8')).toBe(
+      '{"t":2,"kind":"log","message":"hello"}\n',
+    );
+    rmSync(dir, { recursive: true });
+  });
+});
+
+describe('createFaults', () => {
+  it('strikes a matching rule at most count times', () => {
+    const faults = createFaults([{ kind: 'instance-boot-failure', key: 'i-1', count: 1 }], {
+      rng: createRng(1),
+      clock,
+    });
+
+    expect([
+      faults.should('instance-boot-failure', 'i-2'),
+      faults.should('instance-boot-failure', 'i-1'),
+    ]).toEqual([false, true]);
+    expect(faults.should('instance-boot-failure', 'i-1')).toBe(false);
+  });
+
+  it('strikes only inside its from/until window', () => {
+    let now = SANDBOX_EPOCH;
+    const faults = createFaults([{ kind: 'event-loss', from: 10, until: 20 }], {
+      rng: createRng(1),
+      clock: { now: () => now },
+    });
+    const at = (seconds: number): boolean => {
+      now = SANDBOX_EPOCH + seconds * 1000;
+      return faults.should('event-loss', 'any');
+    };
+
+    expect([at(9.999), at(10), at(19.999), at(20)]).toEqual([false, true, true, false]);
+  });
+
+  it('draws probabilistic strikes from the seed', () => {
+    const pattern = (seed: number): boolean[] => {
+      const faults = createFaults([{ kind: 'api-5xx', key: '*', probability: 0.5 }], {
+        rng: createRng(seed),
+        clock,
+      });
+      return Array.from({ length: 32 }, () => faults.should('api-5xx', 'EC2:RunInstances'));
+    };
+
+    expect(pattern(9)).toEqual(pattern(9));
+    expect(pattern(9)).not.toEqual(pattern(10));
+  });
+});
+
+describe('TokenBucket', () => {
+  it('lets a burst of capacity through, then refills at its rate on the virtual clock', () => {
+    let now = SANDBOX_EPOCH;
+    const bucket = new TokenBucket(2, 5, { now: () => now });
+
+    const burst = Array.from({ length: 6 }, () => bucket.tryTake());
+    now += 1_000;
+    const afterOneSecond = [bucket.tryTake(), bucket.tryTake(), bucket.tryTake()];
+
+    expect(burst).toEqual([true, true, true, true, true, false]);
+    expect(afterOneSecond).toEqual([true, true, false]);
+  });
+
+  it('rejects a non-positive refill rate, naming it', () => {
+    expect(() => new TokenBucket(0, 5, clock)).toThrow(/refillPerSecond/);
+  });
+});
+
+describe('createEc2RateLimiter', () => {
+  it('gives unfiltered DescribeInstances the smaller bucket (50) and filtered calls the larger (100)', () => {
+    const limiter = createEc2RateLimiter(clock);
+    const count = (input: object): number =>
+      Array.from({ length: 120 }, () => limiter('DescribeInstances', input)).filter(Boolean).length;
+
+    expect(count({})).toBe(50);
+    expect(count({ Filters: [{ Name: 'tag:Service', Values: ['api'] }] })).toBe(100);
+  });
+
+  it('charges RunInstances one resource token per instance', () => {
+    const limiter = createEc2RateLimiter(clock);
+
+    expect(limiter('RunInstances', { MinCount: 1, MaxCount: 1000 })).toBe(true);
+    expect(limiter('RunInstances', { MinCount: 1, MaxCount: 1 })).toBe(false);
+  });
+});
