@@ -1,0 +1,155 @@
+/** The simulator's internal state for Auto Scaling groups, their instances, hooks and refreshes. */
+import type { Activity, LaunchTemplateSpecification, Tag } from '@aws-sdk/client-auto-scaling';
+import type { TimerHandle } from '../../core/context';
+import type { ResolvedLaunchTemplate } from '../fleet';
+import type { ResolvedPreferences } from './refresh-rules';
+
+export const LAUNCHING = 'autoscaling:EC2_INSTANCE_LAUNCHING';
+export const TERMINATING = 'autoscaling:EC2_INSTANCE_TERMINATING';
+export type HookTransition = typeof LAUNCHING | typeof TERMINATING;
+
+export type MemberState =
+  | 'Pending'
+  | 'Pending:Wait'
+  | 'Pending:Proceed'
+  | 'InService'
+  | 'Terminating'
+  | 'Terminating:Wait'
+  | 'Terminating:Proceed'
+  | 'Terminated';
+
+/** The processes SuspendProcesses accepts. https://docs.aws.amazon.com/autoscaling/ec2/userguide/as-suspend-resume-processes.html */
+export const SCALING_PROCESSES = [
+  'Launch',
+  'Terminate',
+  'AddToLoadBalancer',
+  'AlarmNotification',
+  'AZRebalance',
+  'HealthCheck',
+  'InstanceRefresh',
+  'ReplaceUnhealthy',
+  'ScheduledActions',
+] as const;
+export type ScalingProcess = (typeof SCALING_PROCESSES)[number];
+
+export interface Hook {
+  name: string;
+  transition: HookTransition;
+  heartbeatTimeout: number;
+  defaultResult: 'CONTINUE' | 'ABANDON';
+  notificationMetadata?: string;
+  notificationTargetArn?: string;
+  roleArn?: string;
+}
+
+export interface LifecycleAction {
+  token: string;
+  hookName: string;
+  transition: HookTransition;
+  heartbeatTimer: TimerHandle;
+  globalTimer: TimerHandle;
+}
+
+export interface InstanceLaunchTemplate {
+  id: string;
+  name: string;
+  version: number;
+}
+
+export interface Member {
+  instanceId: string;
+  state: MemberState;
+  health: 'Healthy' | 'Unhealthy';
+  launchTemplate: InstanceLaunchTemplate;
+  instanceType: string;
+  availabilityZone: string;
+  subnetId: string;
+  launchedAt: number;
+  protectedFromScaleIn: boolean;
+  inServiceAt?: number;
+  /** Target groups this instance is registered with. */
+  registered: Set<string>;
+  /** Lifecycle actions still open, by token; the instance waits until all of them complete. */
+  actions: Map<string, LifecycleAction>;
+  /** Set once any hook answers ABANDON on launch. */
+  abandoned: boolean;
+  activity: Activity;
+  warmupTimer?: TimerHandle;
+}
+
+export interface RefreshPass {
+  /** The configuration instances are moved to. */
+  target: ResolvedLaunchTemplate;
+  /** Old instances still to replace, in the order they will go. */
+  pending: string[];
+  /** Instances in the group when the pass began (the 100 % mark). */
+  total: number;
+  /** Checkpoints not yet reached, ascending; the last one ends the pass. */
+  checkpoints: number[];
+  /** Extra capacity above desired while a launch-first batch is in flight. */
+  surge: number;
+  /** Old instances to terminate once the launch-first batch is ready. */
+  deferred: string[];
+  /** Old instances taken out by a batch, until they have left the group. */
+  replaced: string[];
+  /** Sizes of the batches started so far (launches + terminations). */
+  batches: number[];
+}
+
+export type RefreshStatus =
+  | 'Pending'
+  | 'InProgress'
+  | 'Successful'
+  | 'Failed'
+  | 'Cancelling'
+  | 'Cancelled'
+  | 'RollbackInProgress'
+  | 'RollbackSuccessful'
+  | 'RollbackFailed'
+  | 'Baking';
+
+export interface Refresh {
+  id: string;
+  status: RefreshStatus;
+  statusReason?: string;
+  startTime: number;
+  endTime?: number;
+  preferences: ResolvedPreferences;
+  desiredConfiguration?: LaunchTemplateSpecification;
+  forward: RefreshPass;
+  rollback?: { pass: RefreshPass; reason: string; startTime: number; total: number };
+  pausedUntil?: number;
+  bakeUntil?: number;
+}
+
+export interface Group {
+  name: string;
+  arn: string;
+  createdTime: number;
+  launchTemplate: LaunchTemplateSpecification;
+  launchTemplateId: string;
+  launchTemplateName: string;
+  minSize: number;
+  maxSize: number;
+  desired: number;
+  defaultCooldown: number;
+  availabilityZones: string[];
+  subnets: string[];
+  healthCheckType: string;
+  healthCheckGracePeriod: number;
+  defaultInstanceWarmup?: number;
+  targetGroupArns: string[];
+  terminationPolicies: string[];
+  newInstancesProtectedFromScaleIn: boolean;
+  tags: Tag[];
+  suspended: Set<ScalingProcess>;
+  members: Map<string, Member>;
+  hooks: Map<string, Hook>;
+  refreshes: Refresh[];
+  activities: Activity[];
+  deleting: boolean;
+  tickTimer?: TimerHandle;
+  retryTimer?: TimerHandle;
+  /** Consecutive failed launches, for the retry backoff. */
+  launchFailures: number;
+}

@@ -1,0 +1,226 @@
+/**
+ * Differential test: the simulated Auto Scaling service against moto for CreateAutoScalingGroup /
+ * DescribeAutoScalingGroups shapes and validation. Where moto departs from AWS's documentation the sim
+ * follows AWS, and the test says so (moto 5.2.1: no MinSize/MaxSize/DesiredCapacity bound checks,
+ * a duplicate name silently replaces the group, HealthCheckGracePeriod defaults to 300 instead of the
+ * API's 0, and an unknown launch template surfaces EC2's error instead of a ValidationError).
+ */
+import {
+  AutoScalingClient,
+  CreateAutoScalingGroupCommand,
+  DescribeAutoScalingGroupsCommand,
+} from '@aws-sdk/client-auto-scaling';
+import type {
+  AutoScalingGroup,
+  AutoScalingGroupsType,
+  CreateAutoScalingGroupType,
+} from '@aws-sdk/client-auto-scaling';
+import { CreateLaunchTemplateCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { createTestContext } from '../../sandbox/core/testing';
+import { AutoScalingSim } from '../../sandbox/services/autoscaling';
+import { FakeEc2, FakeElb } from '../unit/sandbox/autoscaling-fakes';
+import { motoClientConfig, resetMoto } from './moto';
+
+interface Sides {
+  moto: AutoScalingClient;
+  sim: AutoScalingSim;
+  templateId: string;
+  advance: (seconds: number) => Promise<void>;
+}
+
+/** Clients to close after the suite, so their keep-alive sockets do not hold Jest open. */
+const clients: Array<{ destroy: () => void }> = [];
+
+afterAll(() => {
+  for (const client of clients) client.destroy();
+});
+
+async function sides(): Promise<Sides> {
+  await resetMoto();
+  const ec2 = new EC2Client(motoClientConfig());
+  const moto = new AutoScalingClient(motoClientConfig());
+  clients.push(ec2, moto);
+  const created = await ec2.send(
+    new CreateLaunchTemplateCommand({
+      LaunchTemplateName: 'web',
+      LaunchTemplateData: { ImageId: 'ami-12c6146b', InstanceType: 't3.micro' },
+    }),
+  );
+  const templateId = created.LaunchTemplate?.LaunchTemplateId;
+  if (!templateId) throw new Error('moto returned no launch template id');
+  const ctx = createTestContext(3);
+  const fakeEc2 = new FakeEc2(ctx, [
+    { id: templateId, name: 'web', versions: { 1: 'ami-12c6146b' }, defaultVersion: 1 },
+  ]);
+  const sim = new AutoScalingSim(ctx, fakeEc2, new FakeElb(ctx, fakeEc2));
+  return {
+    moto,
+    sim,
+    templateId,
+    advance: async (seconds) => {
+      await ctx.fakeClock.tickAsync(seconds * 1000);
+    },
+  };
+}
+
+function input(
+  templateId: string,
+  overrides: Partial<CreateAutoScalingGroupType> = {},
+): CreateAutoScalingGroupType {
+  return {
+    AutoScalingGroupName: 'web-prod',
+    LaunchTemplate: { LaunchTemplateId: templateId, Version: '1' },
+    MinSize: 1,
+    MaxSize: 3,
+    DesiredCapacity: 2,
+    AvailabilityZones: ['us-east-1a'],
+    HealthCheckGracePeriod: 300,
+    ...overrides,
+  };
+}
+
+async function errorOf(promise: Promise<unknown>): Promise<{ name: string; message: string } | undefined> {
+  try {
+    await promise;
+    return undefined;
+  } catch (error) {
+    if (error instanceof Error) return { name: error.name, message: error.message };
+    throw error;
+  }
+}
+
+async function simGroup(side: Sides): Promise<AutoScalingGroup> {
+  const out = (await side.sim.handle('DescribeAutoScalingGroups', {
+    AutoScalingGroupNames: ['web-prod'],
+  })) as AutoScalingGroupsType;
+  const group = out.AutoScalingGroups?.[0];
+  if (!group) throw new Error('sim group missing');
+  return group;
+}
+
+async function motoGroup(side: Sides): Promise<AutoScalingGroup> {
+  const out = await side.moto.send(
+    new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: ['web-prod'] }),
+  );
+  const group = out.AutoScalingGroups?.[0];
+  if (!group) throw new Error('moto group missing');
+  return group;
+}
+
+describe('Auto Scaling conformance (sim vs moto)', () => {
+  describe('DescribeAutoScalingGroups after CreateAutoScalingGroup', () => {
+    it('returns every group field moto returns, with the same values for what both model', async () => {
+      const side = await sides();
+      await side.moto.send(new CreateAutoScalingGroupCommand(input(side.templateId)));
+      await side.sim.handle('CreateAutoScalingGroup', input(side.templateId));
+      await side.advance(60);
+      const [moto, sim] = [await motoGroup(side), await simGroup(side)];
+      const missing = Object.keys(moto).filter((key) => !(key in sim));
+      expect(missing).toEqual([]);
+      const stable: Array<keyof AutoScalingGroup> = [
+        'AutoScalingGroupName',
+        'MinSize',
+        'MaxSize',
+        'DesiredCapacity',
+        'DefaultCooldown',
+        'AvailabilityZones',
+        'HealthCheckType',
+        'HealthCheckGracePeriod',
+        'LaunchTemplate',
+        'LoadBalancerNames',
+        'TargetGroupARNs',
+        'SuspendedProcesses',
+        'EnabledMetrics',
+        'Tags',
+        'TerminationPolicies',
+        'NewInstancesProtectedFromScaleIn',
+        'ServiceLinkedRoleARN',
+        'CapacityRebalance',
+      ];
+      for (const key of stable) expect([key, sim[key]]).toEqual([key, moto[key]]);
+      expect(sim.AutoScalingGroupARN?.replace(/:autoScalingGroup:[^:]+:/, ':X:')).toBe(
+        moto.AutoScalingGroupARN?.replace(/:autoScalingGroup:[^:]+:/, ':X:'),
+      );
+      expect(sim.CreatedTime).toBeInstanceOf(Date);
+    });
+
+    it('describes each instance with the same fields and values as moto once in service', async () => {
+      const side = await sides();
+      await side.moto.send(new CreateAutoScalingGroupCommand(input(side.templateId)));
+      await side.sim.handle('CreateAutoScalingGroup', input(side.templateId));
+      await side.advance(60);
+      const strip = (group: AutoScalingGroup) =>
+        (group.Instances ?? []).map(({ InstanceId, ...rest }) => ({
+          InstanceId: InstanceId?.replace(/^i-[0-9a-f]+$/, 'i-x'),
+          ...rest,
+        }));
+      expect(strip(await simGroup(side))).toEqual(strip(await motoGroup(side)));
+    });
+  });
+
+  describe('CreateAutoScalingGroup validation', () => {
+    it('rejects a request without a launch source with the same ValidationError', async () => {
+      const side = await sides();
+      const request = input(side.templateId, { LaunchTemplate: undefined });
+      const moto = await errorOf(side.moto.send(new CreateAutoScalingGroupCommand(request)));
+      const sim = await errorOf(side.sim.handle('CreateAutoScalingGroup', request));
+      expect(sim).toEqual(moto);
+      expect(sim?.name).toBe('ValidationError');
+    });
+
+    it('rejects a group with neither zones nor subnets with the same ValidationError', async () => {
+      const side = await sides();
+      const request = input(side.templateId, { AvailabilityZones: undefined });
+      const moto = await errorOf(side.moto.send(new CreateAutoScalingGroupCommand(request)));
+      const sim = await errorOf(side.sim.handle('CreateAutoScalingGroup', request));
+      expect(sim).toEqual(moto);
+    });
+
+    it('carries the launch template lookup failure in a ValidationError (moto returns EC2’s NotFound as is)', async () => {
+      const side = await sides();
+      const request = input(side.templateId, {
+        LaunchTemplate: { LaunchTemplateName: 'nope', Version: '1' },
+      });
+      const moto = await errorOf(side.moto.send(new CreateAutoScalingGroupCommand(request)));
+      const sim = await errorOf(side.sim.handle('CreateAutoScalingGroup', request));
+      expect(moto?.message).toBe('The specified launch template, with template name nope, does not exist.');
+      expect(sim).toEqual({
+        name: 'ValidationError',
+        message: `You must use a valid fully-formed launch template. ${moto?.message ?? ''}`,
+      });
+    });
+
+    it('rejects MinSize above MaxSize as AWS does (moto accepts it)', async () => {
+      const side = await sides();
+      const request = input(side.templateId, { MinSize: 3, MaxSize: 1, DesiredCapacity: undefined });
+      expect(await errorOf(side.moto.send(new CreateAutoScalingGroupCommand(request)))).toBeUndefined();
+      expect(await errorOf(side.sim.handle('CreateAutoScalingGroup', request))).toEqual({
+        name: 'ValidationError',
+        message: 'Max bound, 1, must be greater than or equal to min bound, 3',
+      });
+    });
+
+    it('rejects a duplicate name with AlreadyExistsFault as AWS does (moto replaces the group)', async () => {
+      const side = await sides();
+      await side.moto.send(new CreateAutoScalingGroupCommand(input(side.templateId)));
+      await side.sim.handle('CreateAutoScalingGroup', input(side.templateId));
+      expect(
+        await errorOf(side.moto.send(new CreateAutoScalingGroupCommand(input(side.templateId)))),
+      ).toBeUndefined();
+      expect(await errorOf(side.sim.handle('CreateAutoScalingGroup', input(side.templateId)))).toEqual({
+        name: 'AlreadyExistsFault',
+        message:
+          'AutoScalingGroup by this name already exists - A group with the name web-prod already exists',
+      });
+    });
+
+    it('defaults HealthCheckGracePeriod to 0 as the API does (moto defaults to 300)', async () => {
+      const side = await sides();
+      const request = input(side.templateId, { HealthCheckGracePeriod: undefined });
+      await side.moto.send(new CreateAutoScalingGroupCommand(request));
+      await side.sim.handle('CreateAutoScalingGroup', request);
+      expect((await motoGroup(side)).HealthCheckGracePeriod).toBe(300);
+      expect((await simGroup(side)).HealthCheckGracePeriod).toBe(0);
+    });
+  });
+});
