@@ -1,4 +1,6 @@
 import { Command } from 'commander';
+import { registerHistory } from './commands/history';
+import { registerServices } from './commands/services';
 import { registerValidate } from './commands/validate';
 
 /** Builds the `kiln` command tree. Each command lives in cli/commands/ and registers itself here. */
@@ -9,5 +11,7 @@ export function buildProgram(): Command {
     .exitOverride()
     .showHelpAfterError();
   registerValidate(program);
+  registerServices(program);
+  registerHistory(program);
   return program;
 }

@@ -1,2 +1,55 @@
-// placeholder for a packaging trial; replaced by the real handler
-export const handler = async (): Promise<void> => {};
+/**
+ * on-artifact: an artifact was published (S3 Object Created, ECR push, or a CI's own
+ * "Artifact Published" event). Validates the event, then records the artifact for every service
+ * whose manifest builds from it.
+ */
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ArtifactEventSchema } from '../shared/events/artifact-facts';
+import { BaseConfigSchema, loadConfig } from '../shared/runtime/config';
+import { defaultDocumentClient } from '../shared/runtime/clients';
+import { kilnHandler } from '../shared/runtime/handler';
+import { createLogger } from '../shared/runtime/logger';
+import { KilnStore } from '../shared/store';
+import type { ServiceManifest } from '../shared/domain/manifest/schema';
+import { receiveArtifact } from '../shared/usecases/receive-artifact';
+
+export interface OnArtifactDeps {
+  documentClient: DynamoDBDocumentClient;
+  tableName: string;
+}
+
+export function createOnArtifactHandler(deps: () => OnArtifactDeps) {
+  const logger = createLogger('on-artifact');
+  return kilnHandler({
+    logger,
+    what: 'artifact event',
+    schema: ArtifactEventSchema,
+    onInvalid: 'drop',
+    useCase: async (facts) => {
+      const { documentClient, tableName } = deps();
+      const store = new KilnStore<ServiceManifest>({ client: documentClient, tableName });
+      const result = await receiveArtifact(facts, `event:${facts.kind}`, { store });
+      logger.info('artifact received', {
+        recorded: result.recorded.map((a) => `${a.service}@${a.version}`),
+        duplicates: result.duplicates.map((a) => `${a.service}@${a.version}`),
+        skipped: result.skipped,
+      });
+      return {
+        recorded: result.recorded.length,
+        duplicates: result.duplicates.length,
+        skipped: result.skipped.length,
+      };
+    },
+  });
+}
+
+let defaults: OnArtifactDeps | undefined;
+
+/** The deployed handler: configuration is read and checked once, on the first invocation. */
+export const handler = createOnArtifactHandler(() => {
+  defaults ??= {
+    documentClient: defaultDocumentClient(),
+    tableName: loadConfig(BaseConfigSchema).KILN_TABLE,
+  };
+  return defaults;
+});

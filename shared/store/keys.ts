@@ -9,6 +9,7 @@ import { TABLE_KEYS } from './table';
  * |-------------------------|-------------------------|-----------------------|--------------------------|-----------------------------|
  * | service (current)       | SERVICE#<service>       | #SERVICE              | SERVICES                 | <service>                   |
  * | manifest version        | SERVICE#<service>       | MANIFEST#<0000000007> | –                        | –                           |
+ * | artifact                | SERVICE#<service>       | ARTIFACT#<ver>#<dig>  | ARTIFACTS#<service>      | <receivedAt>#<version>      |
  * | release                 | SERVICE#<service>       | RELEASE#<version>     | RELEASES#<service>       | <createdAt>#<version>       |
  * | environment state+lock  | SERVICE#<service>       | ENV#<environment>     | –                        | –                           |
  * | deployment              | DEPLOYMENT#<id>         | #DEPLOYMENT           | DEPLOYMENTS#<service>    | <createdAt>#<id>            |
@@ -38,6 +39,14 @@ export const keys = {
   manifestVersion: (service: string, version: number) => ({
     [PK]: `SERVICE#${service}`,
     [SK]: `MANIFEST#${String(version).padStart(10, '0')}`,
+  }),
+  artifact: (service: string, version: string, digest: string) => ({
+    [PK]: `SERVICE#${service}`,
+    [SK]: `ARTIFACT#${version}#${digest}`,
+  }),
+  artifactIndex: (service: string, receivedAt: string, version: string) => ({
+    [GSI1PK]: `ARTIFACTS#${service}`,
+    [GSI1SK]: `${receivedAt}#${version}`,
   }),
   release: (service: string, version: string) => ({ [PK]: `SERVICE#${service}`, [SK]: `RELEASE#${version}` }),
   releaseIndex: (service: string, createdAt: string, version: string) => ({
@@ -69,6 +78,7 @@ export const keys = {
 export const partitions = {
   services: 'SERVICES',
   manifestVersions: (service: string) => `SERVICE#${service}`,
+  artifacts: (service: string) => `ARTIFACTS#${service}`,
   releases: (service: string) => `RELEASES#${service}`,
   deployments: (service: string) => `DEPLOYMENTS#${service}`,
   taskTokens: 'TOKENS',
@@ -93,8 +103,7 @@ const CursorKey = z.record(z.string(), z.string());
  * passes back as ExclusiveStartKey
  * (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Query.Pagination.html).
  */
-export function encodeCursor(key: Record<string, unknown> | undefined): string | undefined {
-  if (!key) return undefined;
+export function encodeCursor(key: Record<string, unknown>): string {
   return Buffer.from(JSON.stringify(key), 'utf8').toString('base64url');
 }
 

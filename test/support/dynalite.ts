@@ -1,4 +1,3 @@
-import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
@@ -29,7 +28,10 @@ export async function startDynalite(options: { tableName?: string } = {}): Promi
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
   });
-  const { port } = server.address() as AddressInfo;
+  const address = server.address();
+  if (address === null || typeof address === 'string')
+    throw new Error('dynalite is not listening on a TCP port');
+  const { port } = address;
   const endpoint = `http://127.0.0.1:${port}`;
   const rawClient = new DynamoDBClient({
     endpoint,

@@ -1,0 +1,27 @@
+export { KilnStore, type KilnStoreOptions, type NamedManifest } from './store';
+export { ConflictError, LockHeldError, LockNotHeldError, NotFoundError, StaleVersionError } from './errors';
+export { createTableInput, kilnTableProperties, TABLE_KEYS, type KilnTableProperties } from './table';
+export {
+  auditTarget,
+  type ArtifactInput,
+  type ArtifactRecord,
+  type AuditEntry,
+  type AuditInput,
+  type Deployment,
+  type DeploymentInput,
+  type DeploymentPatch,
+  type DeploymentStep,
+  type DeploymentTrigger,
+  type EnvironmentLock,
+  type EnvironmentPatch,
+  type EnvironmentState,
+  type LockRequest,
+  type Page,
+  type PageRequest,
+  type Release,
+  type ReleaseInput,
+  type ServiceRecord,
+  type StepInput,
+  type TaskToken,
+  type WaitKind,
+} from './schemas';
