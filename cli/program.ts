@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { registerHistory } from './commands/history';
+import { registerSandbox } from './commands/sandbox';
 import { registerServices } from './commands/services';
 import { registerValidate } from './commands/validate';
 
@@ -13,5 +14,6 @@ export function buildProgram(): Command {
   registerValidate(program);
   registerServices(program);
   registerHistory(program);
+  registerSandbox(program);
   return program;
 }

@@ -1,0 +1,193 @@
+/**
+ * A whole simulated AWS region with Kiln deployed in it: the engine (clock, scheduler, dynalite),
+ * every simulated service wired to the others as AWS's are, Kiln's functions loaded from
+ * serverless.yml with their EventBridge rules and schedules, and Kiln's DynamoDB table.
+ *
+ *   const region = await createRegion({ seed: 7 });
+ *   await region.engine.run(async () => { ... use region.clientsFor('story') ... });
+ *   await region.dispose();
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createTableInput } from '../shared/store/table';
+import { withCaller } from './core/caller';
+import { createEngine, type EngineOptions, type SandboxEngine } from './core/engine';
+import type { FaultPlan } from './core/faults';
+import { loadRoutes, type Routes } from './core/routes';
+import type { SandboxClients } from './core/sdk';
+import { sandboxFunctions, type SandboxFunctionFactory } from './functions';
+import { AutoScalingSim } from './services/autoscaling';
+import { CloudWatchSim } from './services/cloudwatch';
+import { Ec2Sim } from './services/ec2';
+import { Elbv2Sim } from './services/elbv2';
+import { EventBridgeSim } from './services/eventbridge';
+import { LambdaSim } from './services/lambda';
+import { SsmSim } from './services/ssm';
+import { StepFunctionsSim } from './services/stepfunctions';
+
+export interface RegionOptions {
+  seed: number;
+  region?: string;
+  faults?: FaultPlan;
+  /** Enforce AWS's documented EC2/ELBv2 request rates. */
+  rateLimits?: boolean;
+  /** The serverless.yml to deploy (default: the project's own). */
+  serverlessFile?: string;
+  /** Factories per function key (default: Kiln's real functions). */
+  functions?: Record<string, SandboxFunctionFactory>;
+  stage?: string;
+  limits?: EngineOptions['limits'];
+}
+
+export interface Region {
+  readonly engine: SandboxEngine;
+  readonly routes: Routes;
+  readonly tableName: string;
+  readonly ec2: Ec2Sim;
+  readonly ssm: SsmSim;
+  readonly autoScaling: AutoScalingSim;
+  readonly elbv2: Elbv2Sim;
+  readonly cloudWatch: CloudWatchSim;
+  readonly events: EventBridgeSim;
+  readonly lambda: LambdaSim;
+  readonly stepFunctions: StepFunctionsSim;
+  /** SDK clients for one actor (the timeline names it as the caller). */
+  clientsFor(caller: string): SandboxClients;
+  dispose(): Promise<void>;
+}
+
+/** The project root: where serverless.yml lives (works from sources and from dist/kiln.cjs). */
+export function projectRoot(): string {
+  const candidates = [join(__dirname, '..'), process.cwd()];
+  for (const dir of candidates) {
+    try {
+      readFileSync(join(dir, 'serverless.yml'));
+      return dir;
+    } catch {
+      // try the next
+    }
+  }
+  throw new Error('cannot find serverless.yml next to the sandbox or in the working directory');
+}
+
+export async function createRegion(options: RegionOptions): Promise<Region> {
+  const regionName = options.region ?? 'us-east-1';
+  const stage = options.stage ?? 'sandbox';
+  const engine = await createEngine({
+    seed: options.seed,
+    region: regionName,
+    ...(options.faults ? { faults: options.faults } : {}),
+    ...(options.rateLimits !== undefined ? { rateLimits: options.rateLimits } : {}),
+    ...(options.limits ? { limits: options.limits } : {}),
+  });
+  try {
+    const ctx = engine.context;
+    const runAs = <T>(caller: string, fn: () => Promise<T>): Promise<T> => withCaller(caller, fn);
+
+    const ec2 = new Ec2Sim(ctx);
+    const ssm = new SsmSim(ctx, ec2);
+    const cloudWatch = new CloudWatchSim(ctx);
+    const elbv2 = new Elbv2Sim(ctx, { ec2, metrics: cloudWatch });
+    // An alarm the refresh names but CloudWatch does not have never fires (AutoScalingSim's rule).
+    const autoScaling = new AutoScalingSim(ctx, ec2, elbv2, {
+      alarmState: (name) => cloudWatch.alarmState(name) ?? 'INSUFFICIENT_DATA',
+    });
+    const events = new EventBridgeSim(ctx);
+    const lambda = new LambdaSim(ctx, { runAs });
+    const stepFunctions = new StepFunctionsSim(ctx, {
+      runAs,
+      invokeFunction: (name, payload) => lambda.invoke(name, payload),
+    });
+    for (const service of [ec2, ssm, cloudWatch, elbv2, autoScaling, events, stepFunctions])
+      engine.register(service);
+    engine.onEmit((event) => {
+      events.putEvent(event);
+    });
+
+    // Kiln, deployed: the table, the functions, their rules and schedules.
+    const routes = loadRoutes(options.serverlessFile ?? join(projectRoot(), 'serverless.yml'), {
+      stage,
+      region: regionName,
+      accountId: engine.accountId,
+    });
+    const tableName = `kiln-${stage}`;
+    await engine.createTable(createTableInput(tableName));
+
+    const factories = options.functions ?? sandboxFunctions;
+    const deployedName = new Map<string, string>();
+    for (const fn of routes.functions) {
+      const factory = factories[fn.functionName];
+      if (!factory) {
+        throw new Error(
+          `serverless.yml function ${fn.functionName} has no sandbox factory in sandbox/functions.ts`,
+        );
+      }
+      deployedName.set(fn.functionName, fn.deployedName);
+      lambda.register({
+        name: fn.deployedName,
+        key: fn.functionName,
+        timeoutSeconds: 30,
+        memorySizeMb: 512,
+        load: () =>
+          factory({
+            clients: engine.clientsFor(`fn:${fn.functionName}`),
+            tableName,
+            region: regionName,
+            stage,
+          }),
+      });
+    }
+    events.addRoutes(routes.eventBridge);
+    events.addTarget(async (functionKey, envelope) => {
+      const name = deployedName.get(functionKey);
+      if (name) lambda.invokeAsync(name, envelope);
+    });
+    for (const schedule of routes.schedules) {
+      const name = deployedName.get(schedule.functionName);
+      if (!name || !schedule.enabled || schedule.rateMs === null) continue;
+      const rateMs = schedule.rateMs;
+      const fire = (): void => {
+        lambda.invokeAsync(
+          name,
+          scheduledEvent(ctx.ids.uuid(), ctx.clock.now(), regionName, engine.accountId),
+        );
+        ctx.clock.setTimeout(fire, rateMs);
+      };
+      ctx.clock.setTimeout(fire, rateMs);
+    }
+
+    return {
+      engine,
+      routes,
+      tableName,
+      ec2,
+      ssm,
+      autoScaling,
+      elbv2,
+      cloudWatch,
+      events,
+      lambda,
+      stepFunctions,
+      clientsFor: (caller) => engine.clientsFor(caller),
+      dispose: () => engine.dispose(),
+    };
+  } catch (error) {
+    await engine.dispose();
+    throw error;
+  }
+}
+
+/** The event EventBridge Scheduler-style rules deliver for `schedule: rate(...)`. */
+function scheduledEvent(id: string, now: number, region: string, account: string) {
+  return {
+    version: '0',
+    id,
+    'detail-type': 'Scheduled Event',
+    source: 'aws.events',
+    account,
+    time: new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    region,
+    resources: [`arn:aws:events:${region}:${account}:rule/kiln-schedule`],
+    detail: {},
+  };
+}

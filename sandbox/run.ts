@@ -1,0 +1,98 @@
+/**
+ * Runs one sandbox story end to end: a fresh region on one seed, the story inside the scheduler,
+ * live progress, the checks, and the timeline. Used by `kiln sandbox`, the scenario tests and bench/.
+ */
+import { writeFileSync } from 'node:fs';
+import type { TimelineEntry } from './core/context';
+import { SANDBOX_EPOCH } from './core/testing';
+import { createRegion, type RegionOptions } from './region';
+import { stories } from './stories';
+import type { StoryResult } from './stories/types';
+
+export interface SandboxRunOptions {
+  seed: number;
+  fleet: number;
+  scenario: string;
+  timelineFile?: string;
+  /** Receives each line of live progress (already prefixed with the virtual time). */
+  print?: (line: string) => void;
+  region?: Omit<RegionOptions, 'seed'>;
+}
+
+export interface SandboxRunResult extends StoryResult {
+  ok: boolean;
+  virtualSeconds: number;
+  wallMs: number;
+  timelineEntries: number;
+  apiCalls: number;
+  eventsDelivered: number;
+  /** The timeline as JSON Lines (byte-identical for the same seed and options). */
+  timeline: string;
+}
+
+export function formatVirtualTime(seconds: number): string {
+  const s = Math.floor(seconds);
+  const hh = String(Math.floor(s / 3600)).padStart(2, '0');
+  const mm = String(Math.floor((s % 3600) / 60)).padStart(2, '0');
+  const ss = String(s % 60).padStart(2, '0');
+  return `${hh}:${mm}:${ss}`;
+}
+
+/** Which timeline entries are worth a line of live progress. */
+function describeEntry(entry: TimelineEntry & { t: number }): string | undefined {
+  if (entry.kind === 'event' && entry.deliveredTo.length > 0) {
+    return `event  ${entry.detailType} (${entry.source}) → ${entry.deliveredTo.join(', ')}`;
+  }
+  if (entry.kind === 'state' && entry.resource.startsWith('instance-refresh:')) {
+    return `state  ${entry.resource}: ${entry.from ?? '∅'} → ${entry.to}`;
+  }
+  if (entry.kind === 'log' && /failed|dropped|fault/i.test(entry.message)) return `log    ${entry.message}`;
+  return undefined;
+}
+
+export async function runSandbox(options: SandboxRunOptions): Promise<SandboxRunResult> {
+  const story = stories[options.scenario];
+  if (!story) {
+    throw new Error(
+      `unknown scenario ${JSON.stringify(options.scenario)} (known: ${Object.keys(stories).join(', ')})`,
+    );
+  }
+  const print = options.print ?? (() => undefined);
+  const wallStart = performance.now();
+  const region = await createRegion({ seed: options.seed, ...options.region });
+  try {
+    const { timeline } = region.engine;
+    const at = () => formatVirtualTime((region.engine.clock.now() - SANDBOX_EPOCH) / 1000);
+    timeline.onRecord((entry) => {
+      const line = describeEntry(entry);
+      if (line) print(`[${formatVirtualTime(entry.t)}] ${line}`);
+    });
+    const result = await region.engine.run(() =>
+      story.run(region, {
+        fleet: options.fleet,
+        print: (line) => {
+          region.engine.timeline.record({ kind: 'log', message: line });
+          print(`[${at()}] ${line}`);
+        },
+      }),
+    );
+    const entries = timeline.entries;
+    const last = entries[entries.length - 1];
+    const text = timeline.toJsonLines();
+    if (options.timelineFile) writeFileSync(options.timelineFile, text);
+    return {
+      ...result,
+      ok: result.checks.every((c) => c.ok),
+      virtualSeconds: last ? last.t : 0,
+      wallMs: performance.now() - wallStart,
+      timelineEntries: entries.length,
+      apiCalls: entries.filter((e) => e.kind === 'api').length,
+      eventsDelivered: entries
+        .filter((e) => e.kind === 'event')
+        .reduce((n, e) => n + (e.kind === 'event' ? e.deliveredTo.length : 0), 0),
+      timeline: text,
+    };
+  } finally {
+    await region.dispose();
+  }
+}

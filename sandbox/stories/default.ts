@@ -1,0 +1,393 @@
+/**
+ * The default story: a region with a demo service, `checkout`, running in two environments
+ * (staging with N instances, production with 2N, each behind its own load balancer with a 5xx
+ * alarm). Course:
+ * 1. The platform team's infrastructure exists (what their CloudFormation would have made):
+ *    base and baked AMIs, launch templates, load balancers, target groups, Auto Scaling groups,
+ *    alarms. Every resource is made through the real SDK clients.
+ * 2. Both fleets come up: instances boot, pass health checks, and serve traffic.
+ * 3. The service's manifest is applied to Kiln's store, as `kiln services apply` does.
+ * 4. CI publishes checkout 1.1.0 to S3; EventBridge routes the event to Kiln's on-artifact
+ *    function, which records the artifact.
+ * 5. Staging rolls to the 1.1.0 AMI with an instance refresh (checkpoints at 50 % and 100 %,
+ *    min healthy 90 %, alarm-guarded). Until the rollout issue lands, the story starts the refresh
+ *    the way Kiln's deploy state machine will.
+ * 6. Checks: the refresh succeeded, staging runs only launch template version 2 and every target
+ *    is healthy, production was not touched, the alarms stayed OK, the artifact was recorded once.
+ */
+import {
+  CreateAutoScalingGroupCommand,
+  DescribeAutoScalingGroupsCommand,
+  DescribeInstanceRefreshesCommand,
+  StartInstanceRefreshCommand,
+  type AutoScalingGroup,
+} from '@aws-sdk/client-auto-scaling';
+import { DescribeAlarmsCommand, PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch';
+import { CreateLaunchTemplateCommand, CreateLaunchTemplateVersionCommand } from '@aws-sdk/client-ec2';
+import {
+  CreateListenerCommand,
+  CreateLoadBalancerCommand,
+  CreateTargetGroupCommand,
+  DescribeTargetHealthCommand,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { parseManifest, type ServiceManifest } from '../../shared/domain/manifest/schema';
+import { KilnStore } from '../../shared/store';
+import type { Region } from '../region';
+import type { Story, StoryCheck, StoryOptions, StoryResult } from './types';
+
+const SERVICE = 'checkout';
+const ARTIFACT_BUCKET = 'acme-artifacts-123456789012';
+
+interface Environment {
+  name: 'staging' | 'production';
+  size: number;
+  groupName: string;
+  launchTemplateId: string;
+  targetGroupArn: string;
+  targetGroupFullName: string;
+  loadBalancerFullName: string;
+  alarmName: string;
+}
+
+/** Sleeps on the virtual clock (the sandbox fakes setTimeout). */
+function sleep(seconds: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+}
+
+function required<T>(value: T | undefined | null, what: string): T {
+  if (value === undefined || value === null) throw new Error(`story: AWS returned no ${what}`);
+  return value;
+}
+
+export const defaultStory: Story = {
+  name: 'default',
+  description:
+    'checkout in staging and production; an artifact arrives; staging rolls to it with an instance refresh',
+  async run(region: Region, options: StoryOptions): Promise<StoryResult> {
+    const { print } = options;
+    const aws = region.clientsFor('story:platform-team');
+    const subnets = region.ec2.subnets();
+    const vpcId = required(subnets[0], 'subnet').vpcId;
+
+    // 1. Infrastructure.
+    print('platform: base image, baked AMIs for checkout 1.0.0 and 1.1.0');
+    const baseAmi = region.ec2.seedImage({
+      name: 'al2023-ami-2023.6.20260101.0-kernel-6.1-x86_64',
+      ownerAlias: 'amazon',
+      publicParameter: '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64',
+    });
+    const bakedAmi = (version: string) =>
+      region.ec2.seedImage({
+        name: `kiln-${SERVICE}-${version}`,
+        tags: { 'kiln:service': SERVICE, 'kiln:version': version, 'kiln:base-ami': baseAmi },
+      });
+    const amiV1 = bakedAmi('1.0.0');
+    const amiV2 = bakedAmi('1.1.0');
+
+    const environments: Environment[] = [];
+    for (const [name, size] of [
+      ['staging', options.fleet],
+      ['production', options.fleet * 2],
+    ] as const) {
+      const lt = await aws.ec2.send(
+        new CreateLaunchTemplateCommand({
+          LaunchTemplateName: `${SERVICE}-${name}`,
+          LaunchTemplateData: {
+            ImageId: amiV1,
+            InstanceType: 'c7i.large',
+            SecurityGroupIds: ['sg-0123456789abcdef0'],
+          },
+        }),
+      );
+      const lb = await aws.elbv2.send(
+        new CreateLoadBalancerCommand({
+          Name: `${SERVICE}-${name}`,
+          Subnets: subnets.map((s) => s.subnetId),
+        }),
+      );
+      const loadBalancer = required(lb.LoadBalancers?.[0], 'load balancer');
+      const tg = await aws.elbv2.send(
+        new CreateTargetGroupCommand({
+          Name: `${SERVICE}-${name}`,
+          Protocol: 'HTTP',
+          Port: 8080,
+          VpcId: vpcId,
+          HealthCheckPath: '/health',
+          HealthCheckIntervalSeconds: 10,
+          HealthyThresholdCount: 3,
+          UnhealthyThresholdCount: 2,
+        }),
+      );
+      const targetGroupArn = required(tg.TargetGroups?.[0]?.TargetGroupArn, 'target group ARN');
+      await aws.elbv2.send(
+        new CreateListenerCommand({
+          LoadBalancerArn: loadBalancer.LoadBalancerArn,
+          Protocol: 'HTTP',
+          Port: 80,
+          DefaultActions: [{ Type: 'forward', TargetGroupArn: targetGroupArn }],
+        }),
+      );
+      const groupName = `${SERVICE}-${name}`;
+      await aws.autoScaling.send(
+        new CreateAutoScalingGroupCommand({
+          AutoScalingGroupName: groupName,
+          LaunchTemplate: {
+            LaunchTemplateId: required(lt.LaunchTemplate?.LaunchTemplateId, 'launch template'),
+            Version: '1',
+          },
+          MinSize: size,
+          MaxSize: size * 2,
+          DesiredCapacity: size,
+          VPCZoneIdentifier: subnets.map((s) => s.subnetId).join(','),
+          TargetGroupARNs: [targetGroupArn],
+          HealthCheckType: 'ELB',
+          HealthCheckGracePeriod: 60,
+        }),
+      );
+      const targetGroupFullName = targetGroupArn.slice(targetGroupArn.indexOf('targetgroup/'));
+      const loadBalancerFullName =
+        required(loadBalancer.LoadBalancerArn, 'LB ARN').split(':loadbalancer/')[1] ?? '';
+      const alarmName = `${SERVICE}-${name}-5xx`;
+      await aws.cloudWatch.send(
+        new PutMetricAlarmCommand({
+          AlarmName: alarmName,
+          Namespace: 'AWS/ApplicationELB',
+          MetricName: 'HTTPCode_Target_5XX_Count',
+          Dimensions: [
+            { Name: 'TargetGroup', Value: targetGroupFullName },
+            { Name: 'LoadBalancer', Value: loadBalancerFullName },
+          ],
+          Statistic: 'Sum',
+          Period: 60,
+          EvaluationPeriods: 3,
+          DatapointsToAlarm: 2,
+          Threshold: 5,
+          ComparisonOperator: 'GreaterThanThreshold',
+          TreatMissingData: 'notBreaching',
+        }),
+      );
+      environments.push({
+        name,
+        size,
+        groupName,
+        launchTemplateId: required(lt.LaunchTemplate?.LaunchTemplateId, 'launch template'),
+        targetGroupArn,
+        targetGroupFullName,
+        loadBalancerFullName,
+        alarmName,
+      });
+      print(
+        `platform: ${groupName}: ${size} instances behind ${loadBalancer.LoadBalancerName}, alarm ${alarmName}`,
+      );
+    }
+    const [staging, production] = environments as [Environment, Environment];
+
+    // 2. Both fleets come up and turn healthy.
+    const healthyCount = async (env: Environment): Promise<number> => {
+      const health = await aws.elbv2.send(
+        new DescribeTargetHealthCommand({ TargetGroupArn: env.targetGroupArn }),
+      );
+      return (health.TargetHealthDescriptions ?? []).filter((d) => d.TargetHealth?.State === 'healthy')
+        .length;
+    };
+    for (let waited = 0; ; waited += 15) {
+      const counts = await Promise.all(environments.map(healthyCount));
+      if (counts.every((count, i) => count === environments[i]?.size)) {
+        print(`fleet: all ${counts.join(' + ')} targets healthy after ${waited} s`);
+        break;
+      }
+      if (waited > 1800) throw new Error(`fleets never turned healthy (${counts.join(', ')})`);
+      await sleep(15);
+    }
+
+    // 3. The manifest, as `kiln services apply` stores it.
+    const store = new KilnStore<ServiceManifest>({
+      client: region.clientsFor('kiln-cli').doc,
+      tableName: region.tableName,
+    });
+    const manifest = parseManifest(demoManifest(region.engine.context.region, environments));
+    const stored = await store.putServiceManifest(manifest, { actor: 'kiln-cli:platform-team' });
+    print(`kiln: services apply ${SERVICE} → manifest version ${stored.version}`);
+
+    // 4. CI publishes an artifact: S3 announces the new object on EventBridge.
+    const key = `${SERVICE}/releases/${SERVICE}-1.1.0.tar.gz`;
+    region.events.putEvent({
+      source: 'aws.s3',
+      detailType: 'Object Created',
+      resources: [`arn:aws:s3:::${ARTIFACT_BUCKET}`],
+      detail: {
+        version: '0',
+        bucket: { name: ARTIFACT_BUCKET },
+        object: {
+          key,
+          size: 48_213_004,
+          etag: 'b1946ac92492d2347c6235b4d2611184',
+          sequencer: '617f08299329d189',
+        },
+        'request-id': 'N4N7GDK58NMKJ12R',
+        requester: region.engine.accountId,
+        'source-ip-address': '203.0.113.7',
+        reason: 'PutObject',
+      },
+    });
+    print(`ci: uploaded s3://${ARTIFACT_BUCKET}/${key}`);
+    let artifactRecords = 0;
+    for (let waited = 0; waited <= 120; waited += 1) {
+      artifactRecords = (await store.listArtifacts(SERVICE)).items.length;
+      if (artifactRecords > 0) break;
+      await sleep(1);
+    }
+
+    // 5. Staging rolls to 1.1.0.
+    const v2 = await aws.ec2.send(
+      new CreateLaunchTemplateVersionCommand({
+        LaunchTemplateId: staging.launchTemplateId,
+        SourceVersion: '1',
+        VersionDescription: `${SERVICE} 1.1.0`,
+        LaunchTemplateData: { ImageId: amiV2 },
+      }),
+    );
+    const newVersion = required(v2.LaunchTemplateVersion?.VersionNumber, 'launch template version');
+    const refresh = await aws.autoScaling.send(
+      new StartInstanceRefreshCommand({
+        AutoScalingGroupName: staging.groupName,
+        DesiredConfiguration: {
+          LaunchTemplate: { LaunchTemplateId: staging.launchTemplateId, Version: String(newVersion) },
+        },
+        Preferences: {
+          MinHealthyPercentage: 90,
+          MaxHealthyPercentage: 100,
+          InstanceWarmup: 60,
+          CheckpointPercentages: [50, 100],
+          CheckpointDelay: 300,
+          SkipMatching: true,
+          AutoRollback: true,
+          AlarmSpecification: { Alarms: [staging.alarmName] },
+        },
+      }),
+    );
+    const refreshId = required(refresh.InstanceRefreshId, 'instance refresh id');
+    print(`rollout: ${staging.groupName} → launch template version ${newVersion} (refresh ${refreshId})`);
+    const started = region.engine.clock.now();
+    let status = 'Pending';
+    let lastPercent = -1;
+    for (;;) {
+      const described = await aws.autoScaling.send(
+        new DescribeInstanceRefreshesCommand({
+          AutoScalingGroupName: staging.groupName,
+          InstanceRefreshIds: [refreshId],
+        }),
+      );
+      const current = required(described.InstanceRefreshes?.[0], 'instance refresh');
+      status = current.Status ?? 'unknown';
+      if ((current.PercentageComplete ?? 0) !== lastPercent) {
+        lastPercent = current.PercentageComplete ?? 0;
+        print(
+          `rollout: ${status} ${lastPercent} % ${current.StatusReason ? `(${current.StatusReason})` : ''}`.trim(),
+        );
+      }
+      if (!['Pending', 'InProgress', 'Baking'].includes(status)) break;
+      if (region.engine.clock.now() - started > 6 * 3600_000)
+        throw new Error('refresh did not finish in 6 hours');
+      await sleep(30);
+    }
+    const rolloutSeconds = Math.round((region.engine.clock.now() - started) / 1000);
+
+    // 6. Checks.
+    const describeGroup = async (env: Environment): Promise<AutoScalingGroup> => {
+      const out = await aws.autoScaling.send(
+        new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [env.groupName] }),
+      );
+      return required(out.AutoScalingGroups?.[0], `group ${env.groupName}`);
+    };
+    const stagingGroup = await describeGroup(staging);
+    const productionGroup = await describeGroup(production);
+    const onVersion = (group: AutoScalingGroup, version: string) =>
+      (group.Instances ?? []).filter(
+        (i) => i.LifecycleState === 'InService' && i.LaunchTemplate?.Version === version,
+      ).length;
+    const alarms = await aws.cloudWatch.send(
+      new DescribeAlarmsCommand({ AlarmNames: environments.map((e) => e.alarmName) }),
+    );
+    const alarmStates = (alarms.MetricAlarms ?? []).map((a) => `${a.AlarmName}=${a.StateValue}`);
+    const checks: StoryCheck[] = [
+      { name: 'instance refresh succeeded', ok: status === 'Successful', detail: status },
+      {
+        name: `staging runs only launch template version ${newVersion}`,
+        ok:
+          onVersion(stagingGroup, String(newVersion)) === staging.size &&
+          stagingGroup.Instances?.length === staging.size,
+        detail: `${onVersion(stagingGroup, String(newVersion))}/${staging.size} InService on v${newVersion}`,
+      },
+      {
+        name: 'every staging target is healthy',
+        ok: (await healthyCount(staging)) === staging.size,
+        detail: `${await healthyCount(staging)}/${staging.size}`,
+      },
+      {
+        name: 'production untouched',
+        ok:
+          onVersion(productionGroup, '1') === production.size &&
+          (await healthyCount(production)) === production.size,
+        detail: `${onVersion(productionGroup, '1')}/${production.size} on v1`,
+      },
+      {
+        name: 'alarms stayed OK',
+        ok: (alarms.MetricAlarms ?? []).every((a) => a.StateValue === 'OK'),
+        detail: alarmStates.join(', '),
+      },
+      {
+        name: 'artifact recorded once by on-artifact',
+        ok: artifactRecords === 1,
+        detail: `${artifactRecords} record(s)`,
+      },
+    ];
+    return {
+      checks,
+      figures: {
+        'staging instances': staging.size,
+        'production instances': production.size,
+        'rollout (virtual s)': rolloutSeconds,
+      },
+    };
+  },
+};
+
+function demoManifest(region: string, environments: Environment[]): unknown {
+  return {
+    apiVersion: 'kiln.dev/v1',
+    kind: 'Service',
+    name: SERVICE,
+    artifact: {
+      source: { s3: { bucket: ARTIFACT_BUCKET, keyPrefix: `${SERVICE}/releases/` } },
+      version: { keyPattern: `^${SERVICE}/releases/${SERVICE}-(?<version>\\d+\\.\\d+\\.\\d+)\\.tar\\.gz$` },
+    },
+    bake: {
+      region,
+      baseImage: { ssmParameter: '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64' },
+      instanceType: 'c7i.large',
+      subnetId: 'subnet-00000000000000001',
+      securityGroupIds: ['sg-0123456789abcdef0'],
+      instanceProfile: 'kiln-bake-checkout',
+      install: { commands: ['tar -xzf "$KILN_ARTIFACT_PATH" -C /opt/checkout', 'systemctl enable checkout'] },
+    },
+    environments: environments.map((env, index) => ({
+      name: env.name,
+      region,
+      autoScalingGroup: env.groupName,
+      targetGroupArns: [env.targetGroupArn],
+      strategy: {
+        type: 'rolling',
+        minHealthyPercentage: 90,
+        maxHealthyPercentage: 100,
+        instanceWarmupSeconds: 60,
+        checkpoints: [50, 100],
+        checkpointDelaySeconds: 300,
+      },
+      alarms: { rollout: [env.alarmName], watch: [env.alarmName], watchWindowMinutes: 15 },
+      bakeTimeMinutes: index === 0 ? 0 : 30,
+      approval: { required: index > 0 },
+      access: { deploy: ['S0PLATFORM'], rollback: ['S0PLATFORM'], approve: index > 0 ? ['U0LEAD0001'] : [] },
+    })),
+  };
+}
