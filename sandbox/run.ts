@@ -17,6 +17,8 @@ export interface SandboxRunOptions {
   /** Receives each line of live progress (already prefixed with the virtual time). */
   print?: (line: string) => void;
   region?: Omit<RegionOptions, 'seed'>;
+  /** Log level of Kiln's functions (Powertools); default WARN keeps progress readable. */
+  functionLogLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
 }
 
 export interface SandboxRunResult extends StoryResult {
@@ -59,7 +61,16 @@ export async function runSandbox(options: SandboxRunOptions): Promise<SandboxRun
   }
   const print = options.print ?? (() => undefined);
   const wallStart = performance.now();
-  const region = await createRegion({ seed: options.seed, ...options.region });
+  // Functions build their loggers when first invoked, reading the level from the environment.
+  const previousLevel = process.env.POWERTOOLS_LOG_LEVEL;
+  process.env.POWERTOOLS_LOG_LEVEL = options.functionLogLevel ?? 'WARN';
+  // Steps grow with fleet size and virtual time (every health check is a timer); the guard is
+  // there to stop a runaway loop, not to cap a large fleet.
+  const region = await createRegion({
+    seed: options.seed,
+    limits: { maxSteps: 5_000_000 },
+    ...options.region,
+  });
   try {
     const { timeline } = region.engine;
     const at = () => formatVirtualTime((region.engine.clock.now() - SANDBOX_EPOCH) / 1000);
@@ -94,5 +105,7 @@ export async function runSandbox(options: SandboxRunOptions): Promise<SandboxRun
     };
   } finally {
     await region.dispose();
+    if (previousLevel === undefined) delete process.env.POWERTOOLS_LOG_LEVEL;
+    else process.env.POWERTOOLS_LOG_LEVEL = previousLevel;
   }
 }

@@ -56,6 +56,7 @@ export function registerSandbox(program: Command, io: SandboxCommandIo = process
     )
     .option('--timeline <file>', 'write everything that happened as JSON Lines')
     .option('--quiet', 'print only the summary')
+    .option('--verbose', "also print the functions' own log lines (Powertools JSON)")
     .action(
       async (options: {
         seed: number;
@@ -63,6 +64,7 @@ export function registerSandbox(program: Command, io: SandboxCommandIo = process
         scenario: string;
         timeline?: string;
         quiet?: boolean;
+        verbose?: boolean;
       }) => {
         const story = stories[options.scenario];
         io.stdout(
@@ -74,6 +76,7 @@ export function registerSandbox(program: Command, io: SandboxCommandIo = process
           scenario: options.scenario,
           ...(options.timeline !== undefined ? { timelineFile: options.timeline } : {}),
           ...(options.quiet ? {} : { print: (line: string) => io.stdout(`${line}\n`) }),
+          functionLogLevel: options.verbose ? 'INFO' : 'WARN',
         });
         io.stdout('\nchecks:\n');
         for (const check of result.checks)

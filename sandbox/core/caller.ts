@@ -39,3 +39,15 @@ export function resolveCaller(clientCaller: string | undefined): string {
   if (frame !== undefined && !frame.weak) return frame.caller;
   return clientCaller ?? frame?.caller ?? 'anonymous';
 }
+
+/**
+ * Binds `fn` to the current caller, for timers: fake-timers fires callbacks from whoever drives
+ * the clock. Cheaper than AsyncLocalStorage.bind (which on Node 20 builds a deprecation wrapper per
+ * call, measured at ~40 % of a 100-instance refresh's wall time), and the caller is the only
+ * async context the sandbox depends on.
+ */
+export function bindCaller<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R {
+  const frame = store.getStore();
+  if (frame === undefined) return fn;
+  return (...args: A) => store.run(frame, fn, ...args);
+}

@@ -4,7 +4,7 @@
  * scheduler needs real event-loop turns to tell when the code under test has gone idle
  * (/work/shared/TOOLCHAIN.md, "Virtual time beneath the SDK").
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
+import { bindCaller } from './caller';
 import FakeTimers from '@sinonjs/fake-timers';
 import type { Clock as InstalledClock, TimerId } from '@sinonjs/fake-timers';
 import type { SimClock, TimerHandle, VirtualMs } from './context';
@@ -58,9 +58,9 @@ export function installClock(epochMs: VirtualMs = SANDBOX_EPOCH): SandboxClock {
   const fakeSetTimeout = globalThis.setTimeout;
   const fakeSetInterval = globalThis.setInterval;
   globalThis.setTimeout = ((callback: (...a: unknown[]) => void, ms?: number, ...args: unknown[]) =>
-    fakeSetTimeout(AsyncLocalStorage.bind(callback), ms, ...args)) as typeof setTimeout;
+    fakeSetTimeout(bindCaller(callback), ms, ...args)) as typeof setTimeout;
   globalThis.setInterval = ((callback: (...a: unknown[]) => void, ms?: number, ...args: unknown[]) =>
-    fakeSetInterval(AsyncLocalStorage.bind(callback), ms, ...args)) as typeof setInterval;
+    fakeSetInterval(bindCaller(callback), ms, ...args)) as typeof setInterval;
 
   const handles = new Map<number, TimerId>();
   const sentinels = new Set<number>();
@@ -69,7 +69,7 @@ export function installClock(epochMs: VirtualMs = SANDBOX_EPOCH): SandboxClock {
 
   const arm = (callback: () => void, delayMs: number, sentinel: boolean): TimerHandle => {
     const id = nextHandle++;
-    const bound = AsyncLocalStorage.bind(callback);
+    const bound = bindCaller(callback);
     handles.set(
       id,
       fake.setTimeout(() => {

@@ -65,7 +65,9 @@ export interface Ec2Fleet {
   terminate(instanceId: string): void;
   get(instanceId: string): SimInstance | undefined;
   /** Subscribes to every instance state change. */
-  onStateChange(listener: (instance: SimInstance, from: InstanceState | null, to: InstanceState) => void): void;
+  onStateChange(
+    listener: (instance: SimInstance, from: InstanceState | null, to: InstanceState) => void,
+  ): void;
   /** Application health as a load-balancer health check would see it now. */
   appHealth(instanceId: string): 'healthy' | 'unhealthy' | 'starting' | 'down';
   /** The behaviour of the application on this instance (from its image). */

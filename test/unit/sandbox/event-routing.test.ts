@@ -70,6 +70,20 @@ describe('event routing through serverless.yml patterns', () => {
     });
   });
 
+  describe("the project's own serverless.yml", () => {
+    // The fixture is the whole design; the project deploys its functions as they land. Each
+    // sample must reach exactly the designed functions that the project already deploys.
+    const projectRoutes = loadRoutes(join(__dirname, '../../../serverless.yml'), { stage: 'test' });
+    const deployed = new Set(projectRoutes.functions.map((f) => f.functionName));
+
+    it.each(routingTable)('routes %s to the deployed ones of %j', (sample, functions) => {
+      const bus = new EventBridgeSim(createTestContext(1));
+      bus.addRoutes(projectRoutes.eventBridge);
+      const event = readSample(sample) as unknown as EventBridgeEnvelope;
+      expect(bus.matchingFunctions(event).sort()).toEqual(functions.filter((f) => deployed.has(f)).sort());
+    });
+  });
+
   describe('variations the patterns must tell apart', () => {
     const variant = (
       sample: string,

@@ -7,14 +7,14 @@ import { StepFunctionsSim } from '../../../sandbox/services/stepfunctions';
 type Invocation = { functionName: string; payload: unknown };
 
 /** Lets promise chains settle between clock moves (the runner awaits between states). */
-async function settle(clock: FakeTimers.InstalledClock, ms = 0): Promise<void> {
+async function settle(clock: FakeTimers.Clock, ms = 0): Promise<void> {
   for (let i = 0; i < 20; i++) await new Promise<void>((r) => setImmediate(r));
   if (ms > 0) await clock.tickAsync(ms);
   for (let i = 0; i < 20; i++) await new Promise<void>((r) => setImmediate(r));
 }
 
 describe('StepFunctionsSim', () => {
-  let clock: FakeTimers.InstalledClock;
+  let clock: FakeTimers.Clock;
   let ctx: TestSimContext;
   let sfn: StepFunctionsSim;
   let invocations: Invocation[];

@@ -1,0 +1,241 @@
+/**
+ * The instance-refresh story: one Auto Scaling group of N instances behind a target group rolls
+ * to a new launch template version with checkpoints at 25/50/100 %, MinHealthyPercentage 90 and
+ * InstanceWarmup 60 s — the figure the sandbox is measured by (bench/).
+ *
+ * The checks hold the simulation to the rules in the Auto Scaling user guide, computed here
+ * independently of the simulator:
+ * - a batch replaces at most (100 − MinHealthy) % of the group, at least one instance
+ *   (https://docs.aws.amazon.com/autoscaling/ec2/userguide/understand-instance-refresh-default-values.html);
+ * - with checkpoints, a batch may be smaller so that the refresh lands exactly on each checkpoint
+ *   ("will sometimes replace fewer but never more")
+ *   (https://docs.aws.amazon.com/autoscaling/ec2/userguide/asg-adding-checkpoints-instance-refresh.html);
+ * - the refresh pauses CheckpointDelay (default 3600 s) at every checkpoint but the last;
+ * - the group never drops below MinHealthy % of its capacity InService.
+ */
+import {
+  CreateAutoScalingGroupCommand,
+  DescribeInstanceRefreshesCommand,
+  StartInstanceRefreshCommand,
+} from '@aws-sdk/client-auto-scaling';
+import { CreateLaunchTemplateCommand, CreateLaunchTemplateVersionCommand } from '@aws-sdk/client-ec2';
+import {
+  CreateListenerCommand,
+  CreateLoadBalancerCommand,
+  CreateTargetGroupCommand,
+  DescribeTargetHealthCommand,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import type { Region } from '../region';
+import type { Story, StoryOptions, StoryResult } from './types';
+
+export const REFRESH_PREFERENCES = {
+  checkpoints: [25, 50, 100],
+  minHealthyPercentage: 90,
+  instanceWarmupSeconds: 60,
+  /** AWS's default CheckpointDelay. */
+  checkpointDelaySeconds: 3600,
+} as const;
+
+/** The batch sizes the documented rules give for `capacity` instances. */
+export function expectedBatches(
+  capacity: number,
+  minHealthy: number,
+  checkpoints: readonly number[],
+): number[] {
+  const maxBatch = Math.max(1, Math.floor((capacity * (100 - minHealthy)) / 100));
+  const batches: number[] = [];
+  let replaced = 0;
+  for (const checkpoint of checkpoints) {
+    const target = Math.ceil((capacity * checkpoint) / 100);
+    while (replaced < target) {
+      const size = Math.min(maxBatch, target - replaced);
+      batches.push(size);
+      replaced += size;
+    }
+  }
+  return batches;
+}
+
+function sleep(seconds: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+}
+
+export interface RefreshMeasurement {
+  status: string;
+  batches: number[];
+  /** Virtual seconds from StartInstanceRefresh to a terminal status. */
+  refreshSeconds: number;
+  /** Gaps between batches (virtual seconds), in order. */
+  gaps: number[];
+  /** The fewest healthy targets seen (sampled every 5 virtual seconds). */
+  minHealthy: number;
+  wallMs: number;
+}
+
+/** Builds the group, waits for it to be healthy, then runs and measures the refresh. */
+export async function runMeasuredRefresh(region: Region, fleet: number, print: (line: string) => void) {
+  const aws = region.clientsFor('story:refresh');
+  const subnets = region.ec2.subnets();
+  const vpcId = subnets[0]?.vpcId ?? '';
+  const ami = (version: string) =>
+    region.ec2.seedImage({ name: `kiln-web-${version}`, tags: { 'kiln:version': version } });
+  const [v1, v2] = [ami('1.0.0'), ami('1.0.1')];
+  const lt = await aws.ec2.send(
+    new CreateLaunchTemplateCommand({
+      LaunchTemplateName: 'web',
+      LaunchTemplateData: { ImageId: v1, InstanceType: 'm7g.large' },
+    }),
+  );
+  const launchTemplateId = lt.LaunchTemplate?.LaunchTemplateId ?? '';
+  const lb = await aws.elbv2.send(
+    new CreateLoadBalancerCommand({ Name: 'web', Subnets: subnets.map((s) => s.subnetId) }),
+  );
+  const tg = await aws.elbv2.send(
+    new CreateTargetGroupCommand({
+      Name: 'web',
+      Protocol: 'HTTP',
+      Port: 8080,
+      VpcId: vpcId,
+      HealthCheckIntervalSeconds: 10,
+    }),
+  );
+  const targetGroupArn = tg.TargetGroups?.[0]?.TargetGroupArn ?? '';
+  await aws.elbv2.send(
+    new CreateListenerCommand({
+      LoadBalancerArn: lb.LoadBalancers?.[0]?.LoadBalancerArn,
+      Protocol: 'HTTP',
+      Port: 80,
+      DefaultActions: [{ Type: 'forward', TargetGroupArn: targetGroupArn }],
+    }),
+  );
+  await aws.autoScaling.send(
+    new CreateAutoScalingGroupCommand({
+      AutoScalingGroupName: 'web',
+      LaunchTemplate: { LaunchTemplateId: launchTemplateId, Version: '1' },
+      MinSize: fleet,
+      MaxSize: fleet,
+      DesiredCapacity: fleet,
+      VPCZoneIdentifier: subnets.map((s) => s.subnetId).join(','),
+      TargetGroupARNs: [targetGroupArn],
+      HealthCheckType: 'ELB',
+      HealthCheckGracePeriod: 60,
+    }),
+  );
+  for (let waited = 0; ; waited += 15) {
+    const health = await aws.elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: targetGroupArn }));
+    const healthy = (health.TargetHealthDescriptions ?? []).filter(
+      (d) => d.TargetHealth?.State === 'healthy',
+    ).length;
+    if (healthy === fleet) break;
+    if (waited > 3600) throw new Error(`group never turned healthy (${healthy}/${fleet})`);
+    await sleep(15);
+  }
+  print(`web: ${fleet} instances healthy; refreshing to launch template version 2`);
+  await aws.ec2.send(
+    new CreateLaunchTemplateVersionCommand({
+      LaunchTemplateId: launchTemplateId,
+      SourceVersion: '1',
+      LaunchTemplateData: { ImageId: v2 },
+    }),
+  );
+
+  // Watch the group from inside the simulation (no API calls, so watching does not change the
+  // timeline): launches of new instances, and every 5 s how many targets serve healthy.
+  const launchTimes: number[] = [];
+  region.ec2.onStateChange((instance, from, to) => {
+    if (from === null && to === 'pending' && instance.imageId === v2)
+      launchTimes.push(region.engine.clock.now());
+  });
+  let minHealthy = fleet;
+  let watching = true;
+  const clock = region.engine.context.clock;
+  const sample = (): void => {
+    if (!watching) return;
+    const healthy = region.ec2
+      .listInstances()
+      .filter((i) => i.tags['aws:autoscaling:groupName'] === 'web')
+      .filter((i) => region.elbv2.health(targetGroupArn, i.instanceId) === 'healthy').length;
+    minHealthy = Math.min(minHealthy, healthy);
+    clock.setTimeout(sample, 5000);
+  };
+  sample();
+
+  const wallStart = performance.now();
+  const started = region.engine.clock.now();
+  const { InstanceRefreshId } = await aws.autoScaling.send(
+    new StartInstanceRefreshCommand({
+      AutoScalingGroupName: 'web',
+      DesiredConfiguration: { LaunchTemplate: { LaunchTemplateId: launchTemplateId, Version: '2' } },
+      Preferences: {
+        MinHealthyPercentage: REFRESH_PREFERENCES.minHealthyPercentage,
+        InstanceWarmup: REFRESH_PREFERENCES.instanceWarmupSeconds,
+        CheckpointPercentages: [...REFRESH_PREFERENCES.checkpoints],
+      },
+    }),
+  );
+  let status = 'Pending';
+  for (;;) {
+    await sleep(60);
+    const out = await aws.autoScaling.send(
+      new DescribeInstanceRefreshesCommand({
+        AutoScalingGroupName: 'web',
+        InstanceRefreshIds: [InstanceRefreshId ?? ''],
+      }),
+    );
+    status = out.InstanceRefreshes?.[0]?.Status ?? 'unknown';
+    if (!['Pending', 'InProgress', 'Baking'].includes(status)) break;
+  }
+  const wallMs = performance.now() - wallStart;
+  watching = false;
+  const refreshSeconds = (region.engine.clock.now() - started) / 1000;
+
+  // Instances launched at the same virtual instant form one batch.
+  const batches: number[] = [];
+  const batchStarts: number[] = [];
+  for (const t of launchTimes) {
+    if (batchStarts[batchStarts.length - 1] === t) batches[batches.length - 1]! += 1;
+    else {
+      batchStarts.push(t);
+      batches.push(1);
+    }
+  }
+  const gaps = batchStarts.slice(1).map((t, i) => (t - (batchStarts[i] ?? t)) / 1000);
+  return { status, batches, refreshSeconds, gaps, minHealthy, wallMs } satisfies RefreshMeasurement;
+}
+
+export const instanceRefreshStory: Story = {
+  name: 'instance-refresh',
+  description: 'one group rolls with checkpoints at 25/50/100 %, min healthy 90 %, warmup 60 s',
+  async run(region: Region, options: StoryOptions): Promise<StoryResult> {
+    const m = await runMeasuredRefresh(region, options.fleet, options.print);
+    const { checkpoints, minHealthyPercentage, checkpointDelaySeconds } = REFRESH_PREFERENCES;
+    const expected = expectedBatches(options.fleet, minHealthyPercentage, checkpoints);
+    const pauses = m.gaps.filter((gap) => gap >= checkpointDelaySeconds).length;
+    const floor = Math.ceil((options.fleet * minHealthyPercentage) / 100);
+    return {
+      checks: [
+        { name: 'refresh succeeded', ok: m.status === 'Successful', detail: m.status },
+        {
+          name: 'batch sizes follow the documented rules',
+          ok: JSON.stringify(m.batches) === JSON.stringify(expected),
+          detail: `got [${m.batches.join(',')}], rules give [${expected.join(',')}]`,
+        },
+        {
+          name: 'paused CheckpointDelay at each checkpoint before the last',
+          ok: pauses === checkpoints.length - 1,
+          detail: `${pauses} pause(s) of ≥ ${checkpointDelaySeconds} s`,
+        },
+        {
+          name: `never fewer than ${minHealthyPercentage} % healthy`,
+          ok: m.minHealthy >= floor,
+          detail: `lowest ${m.minHealthy}/${options.fleet} (floor ${floor})`,
+        },
+      ],
+      figures: {
+        'refresh (virtual s)': Math.round(m.refreshSeconds),
+        'refresh (wall ms)': Math.round(m.wallMs),
+        'virtual:wall': Math.round((m.refreshSeconds * 1000) / m.wallMs),
+      },
+    };
+  },
+};

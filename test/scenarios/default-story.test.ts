@@ -1,0 +1,56 @@
+import { runSandbox, type SandboxRunResult } from '../../sandbox/run';
+
+/**
+ * The README's main command, `kiln sandbox`, runs this story. These tests hold it to its promise:
+ * every check passes, and one seed gives one timeline, byte for byte.
+ */
+describe('the default sandbox story', () => {
+  let first: SandboxRunResult;
+
+  beforeAll(async () => {
+    first = await runSandbox({ seed: 7, fleet: 3, scenario: 'default' });
+  });
+
+  it('passes every check', () => {
+    expect(first.checks.filter((c) => !c.ok)).toEqual([]);
+    expect(first.checks.length).toBeGreaterThanOrEqual(6);
+  });
+
+  it('routes the S3 artifact event to on-artifact through the serverless.yml pattern', () => {
+    const lines = first.timeline
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const artifactEvents = lines.filter((e) => e.kind === 'event' && e.detailType === 'Object Created');
+    expect(artifactEvents).toEqual([
+      expect.objectContaining({ source: 'aws.s3', deliveredTo: ['onArtifact'] }),
+    ]);
+  });
+
+  it('writes a timeline of JSON lines with t and kind on every entry', () => {
+    const lines = first.timeline.split('\n').filter(Boolean);
+    expect(lines.length).toBe(first.timelineEntries);
+    for (const line of lines) {
+      const entry = JSON.parse(line) as { t: unknown; kind: unknown };
+      expect(typeof entry.t).toBe('number');
+      expect(['api', 'event', 'state', 'log']).toContain(entry.kind);
+    }
+  });
+
+  it('gives the same timeline, byte for byte, for the same seed', async () => {
+    const again = await runSandbox({ seed: 7, fleet: 3, scenario: 'default' });
+    expect(again.timeline).toBe(first.timeline);
+  });
+
+  it('gives a different timeline for a different seed', async () => {
+    const other = await runSandbox({ seed: 8, fleet: 3, scenario: 'default' });
+    expect(other.checks.every((c) => c.ok)).toBe(true);
+    expect(other.timeline).not.toBe(first.timeline);
+  });
+
+  it('rejects an unknown scenario by name', async () => {
+    await expect(runSandbox({ seed: 1, fleet: 1, scenario: 'nope' })).rejects.toThrow(
+      /unknown scenario "nope"/,
+    );
+  });
+});
