@@ -10,10 +10,12 @@ if (!fs.existsSync(bundle)) {
   console.error('kiln: dist/kiln.cjs is missing; run `npm install` (or `npm run build:cli`) first');
   process.exit(2);
 }
-require(bundle).main(process.argv).then(
-  (code) => process.exit(code ?? 0),
-  (err) => {
-    console.error(`kiln: ${err instanceof Error ? err.message : String(err)}`);
-    process.exit(2);
-  },
-);
+require(bundle)
+  .main(process.argv)
+  .then(
+    (code) => process.exit(code ?? 0),
+    (err) => {
+      console.error(`kiln: ${err instanceof Error ? err.message : String(err)}`);
+      process.exit(2);
+    },
+  );

@@ -47,12 +47,18 @@ function matchSource(manifest: ServiceManifest, facts: ArtifactFacts): ArtifactM
     case 's3': {
       if (!source.s3) return { matched: false, reason: `${service} does not build from S3` };
       if (source.s3.bucket !== facts.bucket || !facts.key.startsWith(source.s3.keyPrefix)) {
-        return { matched: false, reason: `${service} builds from s3://${source.s3.bucket}/${source.s3.keyPrefix}` };
+        return {
+          matched: false,
+          reason: `${service} builds from s3://${source.s3.bucket}/${source.s3.keyPrefix}`,
+        };
       }
       if (rule.from !== 's3-key') return { matched: false, reason: `${service} has no S3 version rule` };
       const version = rule.pattern.exec(facts.key)?.groups?.version;
-      if (!version) return { matched: false, reason: `key ${facts.key} does not match ${service}'s keyPattern` };
-      const digest = facts.versionId ? `s3-version:${facts.versionId}` : `s3-etag:${facts.etag ?? facts.sequencer ?? ''}`;
+      if (!version)
+        return { matched: false, reason: `key ${facts.key} does not match ${service}'s keyPattern` };
+      const digest = facts.versionId
+        ? `s3-version:${facts.versionId}`
+        : `s3-etag:${facts.etag ?? facts.sequencer ?? ''}`;
       return {
         matched: true,
         artifact: { service, version, uri: `s3://${facts.bucket}/${facts.key}`, digest, sourceKind: 's3' },
@@ -63,16 +69,22 @@ function matchSource(manifest: ServiceManifest, facts: ArtifactFacts): ArtifactM
       if (source.ecr.repository !== facts.repository) {
         return { matched: false, reason: `${service} builds from ECR repository ${source.ecr.repository}` };
       }
-      if (!facts.tag) return { matched: false, reason: `push of ${facts.digest} has no tag to read a version from` };
-      const version = rule.from === 'ecr-tag' && rule.pattern ? rule.pattern.exec(facts.tag)?.groups?.version : facts.tag;
-      if (!version) return { matched: false, reason: `tag ${facts.tag} does not match ${service}'s tagPattern` };
+      if (!facts.tag)
+        return { matched: false, reason: `push of ${facts.digest} has no tag to read a version from` };
+      const version =
+        rule.from === 'ecr-tag' && rule.pattern ? rule.pattern.exec(facts.tag)?.groups?.version : facts.tag;
+      if (!version)
+        return { matched: false, reason: `tag ${facts.tag} does not match ${service}'s tagPattern` };
       const uri = `${facts.account}.dkr.ecr.${facts.region}.amazonaws.com/${facts.repository}@${facts.digest}`;
       return { matched: true, artifact: { service, version, uri, digest: facts.digest, sourceKind: 'ecr' } };
     }
     case 'custom': {
       if (!source.custom) return { matched: false, reason: `${service} does not build from a custom event` };
       if (source.custom.source !== facts.source || source.custom.detailType !== facts.detailType) {
-        return { matched: false, reason: `${service} listens for ${source.custom.source} / ${source.custom.detailType}` };
+        return {
+          matched: false,
+          reason: `${service} listens for ${source.custom.source} / ${source.custom.detailType}`,
+        };
       }
       if (rule.from !== 'detail') return { matched: false, reason: `${service} has no detail version rule` };
       const version = readJsonPath(facts.detail, rule.path);
@@ -84,7 +96,10 @@ function matchSource(manifest: ServiceManifest, facts: ArtifactFacts): ArtifactM
       if (typeof uri !== 'string' || typeof digest !== 'string') {
         return { matched: false, reason: 'detail.uri and detail.digest must be strings' };
       }
-      return { matched: true, artifact: { service, version: String(version), uri, digest, sourceKind: 'custom' } };
+      return {
+        matched: true,
+        artifact: { service, version: String(version), uri, digest, sourceKind: 'custom' },
+      };
     }
   }
 }
