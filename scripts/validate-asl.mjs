@@ -2,7 +2,7 @@
 // DefinitionSubstitutions placeholders (${Name}) with ARNs of the right shape, as CloudFormation
 // would at deploy time. Also refuses JSONata and `Assign`: the local runner ignores them silently
 // (see ../shared/TOOLCHAIN.md), so Kiln's ASL stays JSONPath-only.
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
@@ -10,7 +10,7 @@ const validator = require('asl-validator');
 const aslValidator = validator.default ?? validator;
 
 const dir = 'statemachines';
-const files = readdirSync(dir).filter((f) => f.endsWith('.asl.json'));
+const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.asl.json')) : [];
 let failed = 0;
 for (const file of files) {
   const text = readFileSync(`${dir}/${file}`, 'utf8').replace(
