@@ -15,10 +15,11 @@ import { createEngine, type EngineOptions, type SandboxEngine } from './core/eng
 import type { FaultPlan } from './core/faults';
 import { loadRoutes, type Routes } from './core/routes';
 import type { SandboxClients } from './core/sdk';
+import type { BadVersion } from './fault-options';
 import { sandboxFunctions, type SandboxFunctionFactory } from './functions';
 import { AutoScalingSim } from './services/autoscaling';
 import { CloudWatchSim } from './services/cloudwatch';
-import { Ec2Sim } from './services/ec2';
+import { DEFAULT_APP_BEHAVIOUR, Ec2Sim } from './services/ec2';
 import { Elbv2Sim } from './services/elbv2';
 import { EventBridgeSim } from './services/eventbridge';
 import { LambdaSim } from './services/lambda';
@@ -37,6 +38,11 @@ export interface RegionOptions {
   functions?: Record<string, SandboxFunctionFactory>;
   stage?: string;
   limits?: EngineOptions['limits'];
+  /**
+   * Application versions that misbehave once deployed (the "bad release" fault): instances booted
+   * from an image tagged `kiln:version` = VERSION serve 5xx ('errors') or fail health checks.
+   */
+  badVersions?: BadVersion[];
 }
 
 export interface Region {
@@ -85,6 +91,14 @@ export async function createRegion(options: RegionOptions): Promise<Region> {
     const runAs = <T>(caller: string, fn: () => Promise<T>): Promise<T> => withCaller(caller, fn);
 
     const ec2 = new Ec2Sim(ctx);
+    const badVersions = options.badVersions ?? [];
+    if (badVersions.length > 0) {
+      ec2.setBehaviourResolver((image) => {
+        const bad = badVersions.find((b) => b.version === image.tags['kiln:version']);
+        if (!bad) return { ...DEFAULT_APP_BEHAVIOUR };
+        return { ...DEFAULT_APP_BEHAVIOUR, mode: bad.mode, errorRate: bad.mode === 'errors' ? 0.25 : 0 };
+      });
+    }
     const ssm = new SsmSim(ctx, ec2);
     const cloudWatch = new CloudWatchSim(ctx);
     const elbv2 = new Elbv2Sim(ctx, { ec2, metrics: cloudWatch });

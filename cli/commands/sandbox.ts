@@ -1,4 +1,12 @@
 import { InvalidArgumentError, type Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import type { FaultRule } from '../../sandbox/core/faults';
+import {
+  parseBadVersion,
+  parseFaultPlanText,
+  parseFaultSpec,
+  type BadVersion,
+} from '../../sandbox/fault-options';
 import { runSandbox } from '../../sandbox/run';
 import { stories } from '../../sandbox/stories';
 
@@ -18,6 +26,17 @@ function integerOption(name: string, min: number, max: number) {
       throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max}.`);
     }
     return Number(value);
+  };
+}
+
+/** Commander option parser for a repeatable option; bad values become commander's usage errors. */
+function collect<T>(parse: (value: string) => T) {
+  return (value: string, previous: T[]): T[] => {
+    try {
+      return [...previous, parse(value)];
+    } catch (error) {
+      throw new InvalidArgumentError(error instanceof Error ? error.message : String(error));
+    }
   };
 }
 
@@ -57,6 +76,20 @@ export function registerSandbox(program: Command, io: SandboxCommandIo = process
     .option('--timeline <file>', 'write everything that happened as JSON Lines')
     .option('--quiet', 'print only the summary')
     .option('--verbose', "also print the functions' own log lines (Powertools JSON)")
+    .option(
+      '--fault <spec>',
+      'inject a fault: kind[:key][@probability], e.g. event-duplicate@0.5, throttle:EC2:RunInstances (repeatable)',
+      collect(parseFaultSpec),
+      [],
+    )
+    .option('--faults <file>', 'inject the faults of a JSON or YAML fault plan file')
+    .option(
+      '--bad-version <spec>',
+      'a release that misbehaves once deployed: VERSION[:errors|failing-health] (repeatable)',
+      collect(parseBadVersion),
+      [],
+    )
+    .option('--rate-limits', "throttle EC2 and ELBv2 calls at AWS's published request rates")
     .action(
       async (options: {
         seed: number;
@@ -65,7 +98,15 @@ export function registerSandbox(program: Command, io: SandboxCommandIo = process
         timeline?: string;
         quiet?: boolean;
         verbose?: boolean;
+        fault: FaultRule[];
+        faults?: string;
+        badVersion: BadVersion[];
+        rateLimits?: boolean;
       }) => {
+        const faults = [
+          ...options.fault,
+          ...(options.faults ? parseFaultPlanText(readFileSync(options.faults, 'utf8'), options.faults) : []),
+        ];
         const story = stories[options.scenario];
         io.stdout(
           `kiln sandbox: scenario ${options.scenario} (${story?.description ?? ''}), seed ${options.seed}, fleet ${options.fleet}\n`,
@@ -77,6 +118,11 @@ export function registerSandbox(program: Command, io: SandboxCommandIo = process
           ...(options.timeline !== undefined ? { timelineFile: options.timeline } : {}),
           ...(options.quiet ? {} : { print: (line: string) => io.stdout(`${line}\n`) }),
           functionLogLevel: options.verbose ? 'INFO' : 'WARN',
+          region: {
+            faults,
+            badVersions: options.badVersion,
+            ...(options.rateLimits ? { rateLimits: true } : {}),
+          },
         });
         io.stdout('\nchecks:\n');
         for (const check of result.checks)

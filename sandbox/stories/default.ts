@@ -286,7 +286,7 @@ export const defaultStory: Story = {
           `rollout: ${status} ${lastPercent} % ${current.StatusReason ? `(${current.StatusReason})` : ''}`.trim(),
         );
       }
-      if (!['Pending', 'InProgress', 'Baking'].includes(status)) break;
+      if (!['Pending', 'InProgress', 'Baking', 'Cancelling', 'RollbackInProgress'].includes(status)) break;
       if (region.engine.clock.now() - started > 6 * 3600_000)
         throw new Error('refresh did not finish in 6 hours');
       await sleep(30);

@@ -183,7 +183,7 @@ export async function runMeasuredRefresh(region: Region, fleet: number, print: (
       }),
     );
     status = out.InstanceRefreshes?.[0]?.Status ?? 'unknown';
-    if (!['Pending', 'InProgress', 'Baking'].includes(status)) break;
+    if (!['Pending', 'InProgress', 'Baking', 'Cancelling', 'RollbackInProgress'].includes(status)) break;
   }
   const wallMs = performance.now() - wallStart;
   watching = false;

@@ -48,6 +48,36 @@ describe('the default sandbox story', () => {
     expect(other.timeline).not.toBe(first.timeline);
   });
 
+  it('records the artifact once when EventBridge delivers its event twice', async () => {
+    const result = await runSandbox({
+      seed: 7,
+      fleet: 2,
+      scenario: 'default',
+      region: { faults: [{ kind: 'event-duplicate' }] },
+    });
+    expect(result.checks.every((c) => c.ok)).toBe(true);
+    const s3Events = result.timeline
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { kind: string; detailType?: string; deliveredTo?: string[] })
+      .filter((e) => e.kind === 'event' && e.detailType === 'Object Created');
+    expect(s3Events.flatMap((e) => e.deliveredTo)).toEqual(['onArtifact', 'onArtifact']);
+  });
+
+  it('fails, with the checks that did not hold, when the new release serves errors', async () => {
+    const result = await runSandbox({
+      seed: 7,
+      fleet: 2,
+      scenario: 'default',
+      region: { badVersions: [{ version: '1.1.0', mode: 'errors' }] },
+    });
+    expect(result.ok).toBe(false);
+    expect(result.checks.find((c) => c.name === 'instance refresh succeeded')?.detail).toBe(
+      'RollbackSuccessful',
+    );
+    expect(result.checks.find((c) => c.name === 'production untouched')?.ok).toBe(true);
+  });
+
   it('rejects an unknown scenario by name', async () => {
     await expect(runSandbox({ seed: 1, fleet: 1, scenario: 'nope' })).rejects.toThrow(
       /unknown scenario "nope"/,
