@@ -24,6 +24,7 @@ import { Elbv2Sim } from './services/elbv2';
 import { EventBridgeSim } from './services/eventbridge';
 import { LambdaSim } from './services/lambda';
 import { SsmSim } from './services/ssm';
+import { startHttpApi, type RunningHttpApi } from './http-api';
 import { StepFunctionsSim } from './services/stepfunctions';
 
 export interface RegionOptions {
@@ -59,6 +60,12 @@ export interface Region {
   readonly stepFunctions: StepFunctionsSim;
   /** SDK clients for one actor (the timeline names it as the caller). */
   clientsFor(caller: string): SandboxClients;
+  /**
+   * Starts the local HTTP API (the routes of serverless.yml's httpApi events) on a loopback port.
+   * Requests are real HTTP; while one is in flight the virtual clock holds still, so the timeline
+   * does not depend on how fast the socket is.
+   */
+  startHttpApi(port?: number): Promise<SandboxHttpApi>;
   dispose(): Promise<void>;
 }
 
@@ -74,6 +81,15 @@ export function projectRoot(): string {
     }
   }
   throw new Error('cannot find serverless.yml next to the sandbox or in the working directory');
+}
+
+export interface SandboxHttpApi extends RunningHttpApi {
+  /** Sends a request to the API from inside a story (holding the virtual clock while it is in flight). */
+  request(
+    method: string,
+    path: string,
+    init?: { headers?: Record<string, string>; body?: string },
+  ): Promise<Response>;
 }
 
 export async function createRegion(options: RegionOptions): Promise<Region> {
@@ -170,6 +186,7 @@ export async function createRegion(options: RegionOptions): Promise<Region> {
       ctx.clock.setTimeout(fire, rateMs);
     }
 
+    const httpApis: RunningHttpApi[] = [];
     return {
       engine,
       routes,
@@ -183,7 +200,49 @@ export async function createRegion(options: RegionOptions): Promise<Region> {
       lambda,
       stepFunctions,
       clientsFor: (caller) => engine.clientsFor(caller),
-      dispose: () => engine.dispose(),
+      async startHttpApi(port = 0) {
+        const api = await startHttpApi(
+          {
+            routes: routes.http.map((r) => ({
+              method: r.method,
+              path: r.path,
+              functionName: deployedName.get(r.functionName) ?? r.functionName,
+            })),
+            now: () => ctx.clock.now(),
+            accountId: engine.accountId,
+            region: regionName,
+            invoke: async (functionName, event) => {
+              const release = engine.scheduler.holdClock();
+              try {
+                return await engine.spawn(`http:${functionName}`, () => lambda.invoke(functionName, event));
+              } finally {
+                release();
+              }
+            },
+          },
+          port,
+        );
+        httpApis.push(api);
+        return {
+          ...api,
+          async request(method, path, init = {}) {
+            const release = engine.scheduler.holdClock();
+            try {
+              return await fetch(`${api.url}${path}`, {
+                method,
+                ...(init.headers ? { headers: init.headers } : {}),
+                ...(init.body !== undefined ? { body: init.body } : {}),
+              });
+            } finally {
+              release();
+            }
+          },
+        };
+      },
+      dispose: async () => {
+        await Promise.all(httpApis.splice(0).map((api) => api.close()));
+        await engine.dispose();
+      },
     };
   } catch (error) {
     await engine.dispose();

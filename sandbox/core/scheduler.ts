@@ -211,6 +211,27 @@ export class Scheduler {
     this.bump();
   }
 
+  // ---- real I/O outside the SDK ----
+
+  private holds = 0;
+
+  /**
+   * Real I/O the scheduler cannot see (an HTTP request to the sandbox's API, on loopback) is in
+   * flight: calls are still granted, but virtual time must not move until it is over, or the
+   * request's timing would decide the timeline. Returns the release (idempotent).
+   */
+  holdClock(): Release {
+    this.holds++;
+    this.bump();
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.holds--;
+      this.bump();
+    };
+  }
+
   // ---- tasks ----
 
   /**
@@ -315,6 +336,7 @@ export class Scheduler {
       this.inFlight.size === 0 &&
       this.preparing.size === 0 &&
       this.tasks.size === 0 &&
+      this.holds === 0 &&
       this.clock.pendingTimers() === 0
     );
   }
@@ -389,6 +411,16 @@ export class Scheduler {
         this.stepCount++;
         if (this.waiting.size > 0) {
           this.grantOne();
+        } else if (this.holds > 0) {
+          const deadline = performance.now() + maxWallMs;
+          while (this.holds > 0 && this.waiting.size === 0) {
+            if (performance.now() > deadline) {
+              throw new SandboxDeadlockError(
+                `real I/O held the clock for ${maxWallMs} ms of wall time with nothing to grant; pending:\n${this.describePending()}`,
+              );
+            }
+            await this.nextChange(deadline);
+          }
         } else if (this.clock.pendingTimers() > 0 || toTarget) {
           this.clock.fireNext();
           this.bump();
