@@ -8,7 +8,7 @@
  *   await region.dispose();
  */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createTableInput } from '../shared/store/table';
 import { withCaller } from './core/caller';
 import { createEngine, type EngineOptions, type SandboxEngine } from './core/engine';
@@ -58,6 +58,8 @@ export interface Region {
   readonly events: EventBridgeSim;
   readonly lambda: LambdaSim;
   readonly stepFunctions: StepFunctionsSim;
+  /** ARNs of the state machines deployed from serverless.yml, by logical id. */
+  readonly stateMachineArns: ReadonlyMap<string, string>;
   /** SDK clients for one actor (the timeline names it as the caller). */
   clientsFor(caller: string): SandboxClients;
   /**
@@ -135,7 +137,8 @@ export async function createRegion(options: RegionOptions): Promise<Region> {
     });
 
     // Kiln, deployed: the table, the functions, their rules and schedules.
-    const routes = loadRoutes(options.serverlessFile ?? join(projectRoot(), 'serverless.yml'), {
+    const serverlessFile = options.serverlessFile ?? join(projectRoot(), 'serverless.yml');
+    const routes = loadRoutes(serverlessFile, {
       stage,
       region: regionName,
       accountId: engine.accountId,
@@ -166,6 +169,22 @@ export async function createRegion(options: RegionOptions): Promise<Region> {
             stage,
           }),
       });
+    }
+    const functionArn = (key: string): string =>
+      `arn:aws:lambda:${regionName}:${engine.accountId}:function:${deployedName.get(key) ?? key}`;
+    const stateMachineArns = new Map<string, string>();
+    for (const machine of routes.stateMachines) {
+      const substitutions = Object.fromEntries(
+        Object.entries(machine.substitutions).map(([key, value]) => [
+          key,
+          'functionName' in value ? functionArn(value.functionName) : value.value,
+        ]),
+      );
+      const definition = readFileSync(join(dirname(serverlessFile), machine.definitionFile), 'utf8');
+      stateMachineArns.set(
+        machine.logicalId,
+        stepFunctions.createStateMachine({ name: machine.name, definition, substitutions }),
+      );
     }
     events.addRoutes(routes.eventBridge);
     events.addTarget(async (functionKey, envelope) => {
@@ -199,6 +218,7 @@ export async function createRegion(options: RegionOptions): Promise<Region> {
       events,
       lambda,
       stepFunctions,
+      stateMachineArns,
       clientsFor: (caller) => engine.clientsFor(caller),
       async startHttpApi(port = 0) {
         const api = await startHttpApi(

@@ -66,6 +66,20 @@ export interface HttpRoute {
   path: string;
 }
 
+/**
+ * A native AWS::StepFunctions::StateMachine from `resources`, as serverless.yml deploys it:
+ * `Definition: ${file(./statemachines/x.asl.json)}` plus DefinitionSubstitutions.
+ */
+export interface StateMachineDefinitionRoute {
+  logicalId: string;
+  /** StateMachineName, or the logical id when none is given. */
+  name: string;
+  /** The ASL file, relative to the serverless.yml folder. */
+  definitionFile: string;
+  /** Each substitution is a function's ARN (`!GetAtt <Fn>LambdaFunction.Arn`) or a plain value. */
+  substitutions: Record<string, { functionName: string } | { value: string }>;
+}
+
 export interface Routes {
   service: string;
   stage: string;
@@ -74,6 +88,17 @@ export interface Routes {
   eventBridge: EventBridgeRoute[];
   schedules: ScheduleRoute[];
   http: HttpRoute[];
+  stateMachines: StateMachineDefinitionRoute[];
+}
+
+/**
+ * The logical id the framework gives a function's AWS::Lambda::Function: the key with its first
+ * letter upper-cased, '-' as 'Dash' and '_' as 'Underscore', then 'LambdaFunction'
+ * (https://www.serverless.com/framework/docs/providers/aws/guide/resources#aws-cloudformation-resource-reference).
+ */
+export function lambdaLogicalId(functionKey: string): string {
+  const normalized = functionKey.replace(/-/g, 'Dash').replace(/_/g, 'Underscore');
+  return `${normalized.charAt(0).toUpperCase()}${normalized.slice(1)}LambdaFunction`;
 }
 
 /** serverless.yml says something this reader cannot use; `field` is the dotted path. */
@@ -353,6 +378,7 @@ export function parseServerlessYaml(text: string, options: RouteOptions = {}): R
     eventBridge: [],
     schedules: [],
     http: [],
+    stateMachines: [],
   };
   const functions = doc.functions ?? {};
   if (!isObject(functions)) throw new RoutesError('functions', 'must be a mapping of function names');
@@ -394,7 +420,55 @@ export function parseServerlessYaml(text: string, options: RouteOptions = {}): R
       // Other event types (sqs, s3, ...) are not routed by the sandbox yet.
     });
   }
+  addStateMachines(routes, doc, resolver);
   return routes;
+}
+
+function addStateMachines(routes: Routes, doc: Doc, resolver: Resolver): void {
+  const resources =
+    isObject(doc.resources) && isObject(doc.resources.Resources) ? doc.resources.Resources : {};
+  const byLogicalId = new Map(routes.functions.map((f) => [lambdaLogicalId(f.functionName), f.functionName]));
+  for (const [logicalId, resource] of Object.entries(resources)) {
+    if (!isObject(resource) || resource.Type !== 'AWS::StepFunctions::StateMachine') continue;
+    const base = `resources.Resources.${logicalId}.Properties`;
+    const properties = isObject(resource.Properties) ? resource.Properties : {};
+    const file =
+      typeof properties.Definition === 'string'
+        ? /^\$\{file\((.+)\)\}$/.exec(properties.Definition.trim())
+        : null;
+    if (!file?.[1]) {
+      throw new RoutesError(`${base}.Definition`, 'must be ${file(./statemachines/<name>.asl.json)}');
+    }
+    const substitutions: StateMachineDefinitionRoute['substitutions'] = {};
+    const raw = isObject(properties.DefinitionSubstitutions) ? properties.DefinitionSubstitutions : {};
+    for (const [key, value] of Object.entries(raw)) {
+      const at = `${base}.DefinitionSubstitutions.${key}`;
+      const getAtt = isObject(value) ? value['Fn::GetAtt'] : undefined;
+      if (getAtt !== undefined) {
+        const [target, attribute] = Array.isArray(getAtt) ? getAtt : String(getAtt).split('.');
+        const functionName = byLogicalId.get(String(target));
+        if (!functionName || attribute !== 'Arn') {
+          throw new RoutesError(
+            at,
+            `must be !GetAtt <Function>LambdaFunction.Arn of a function in this file`,
+          );
+        }
+        substitutions[key] = { functionName };
+      } else {
+        substitutions[key] = { value: String(resolver.resolve(value, at)) };
+      }
+    }
+    const name =
+      properties.StateMachineName === undefined
+        ? logicalId
+        : resolver.resolve(properties.StateMachineName, `${base}.StateMachineName`);
+    routes.stateMachines.push({
+      logicalId,
+      name: String(name),
+      definitionFile: file[1].trim(),
+      substitutions,
+    });
+  }
 }
 
 function addEventBridge(routes: Routes, functionName: string, spec: unknown, field: string): void {
