@@ -16,47 +16,33 @@
  *    is healthy, production was not touched, the alarms stayed OK, the artifact was recorded once.
  */
 import {
-  CreateAutoScalingGroupCommand,
   DescribeAutoScalingGroupsCommand,
   DescribeInstanceRefreshesCommand,
   StartInstanceRefreshCommand,
   type AutoScalingGroup,
 } from '@aws-sdk/client-auto-scaling';
 import { DescribeAlarmsCommand, PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch';
-import { CreateLaunchTemplateCommand, CreateLaunchTemplateVersionCommand } from '@aws-sdk/client-ec2';
-import {
-  CreateListenerCommand,
-  CreateLoadBalancerCommand,
-  CreateTargetGroupCommand,
-  DescribeTargetHealthCommand,
-} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { CreateLaunchTemplateVersionCommand } from '@aws-sdk/client-ec2';
 import { parseManifest, type ServiceManifest } from '../../shared/domain/manifest/schema';
 import { KilnStore } from '../../shared/store';
 import type { Region } from '../region';
+import {
+  healthyTargets,
+  provisionFleet,
+  REFRESH_IN_MOTION,
+  required,
+  sleep,
+  waitUntilHealthy,
+  type Fleet,
+} from './fleet';
 import type { Story, StoryCheck, StoryOptions, StoryResult } from './types';
 
 const SERVICE = 'checkout';
 const ARTIFACT_BUCKET = 'acme-artifacts-123456789012';
 
-interface Environment {
+interface Environment extends Fleet {
   name: 'staging' | 'production';
-  size: number;
-  groupName: string;
-  launchTemplateId: string;
-  targetGroupArn: string;
-  targetGroupFullName: string;
-  loadBalancerFullName: string;
   alarmName: string;
-}
-
-/** Sleeps on the virtual clock (the sandbox fakes setTimeout). */
-function sleep(seconds: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, seconds * 1000));
-}
-
-function required<T>(value: T | undefined | null, what: string): T {
-  if (value === undefined || value === null) throw new Error(`story: AWS returned no ${what}`);
-  return value;
 }
 
 export const defaultStory: Story = {
@@ -66,8 +52,6 @@ export const defaultStory: Story = {
   async run(region: Region, options: StoryOptions): Promise<StoryResult> {
     const { print } = options;
     const aws = region.clientsFor('story:platform-team');
-    const subnets = region.ec2.subnets();
-    const vpcId = required(subnets[0], 'subnet').vpcId;
 
     // 1. Infrastructure.
     print('platform: base image, baked AMIs for checkout 1.0.0 and 1.1.0');
@@ -89,64 +73,12 @@ export const defaultStory: Story = {
       ['staging', options.fleet],
       ['production', options.fleet * 2],
     ] as const) {
-      const lt = await aws.ec2.send(
-        new CreateLaunchTemplateCommand({
-          LaunchTemplateName: `${SERVICE}-${name}`,
-          LaunchTemplateData: {
-            ImageId: amiV1,
-            InstanceType: 'c7i.large',
-            SecurityGroupIds: ['sg-0123456789abcdef0'],
-          },
-        }),
-      );
-      const lb = await aws.elbv2.send(
-        new CreateLoadBalancerCommand({
-          Name: `${SERVICE}-${name}`,
-          Subnets: subnets.map((s) => s.subnetId),
-        }),
-      );
-      const loadBalancer = required(lb.LoadBalancers?.[0], 'load balancer');
-      const tg = await aws.elbv2.send(
-        new CreateTargetGroupCommand({
-          Name: `${SERVICE}-${name}`,
-          Protocol: 'HTTP',
-          Port: 8080,
-          VpcId: vpcId,
-          HealthCheckPath: '/health',
-          HealthCheckIntervalSeconds: 10,
-          HealthyThresholdCount: 3,
-          UnhealthyThresholdCount: 2,
-        }),
-      );
-      const targetGroupArn = required(tg.TargetGroups?.[0]?.TargetGroupArn, 'target group ARN');
-      await aws.elbv2.send(
-        new CreateListenerCommand({
-          LoadBalancerArn: loadBalancer.LoadBalancerArn,
-          Protocol: 'HTTP',
-          Port: 80,
-          DefaultActions: [{ Type: 'forward', TargetGroupArn: targetGroupArn }],
-        }),
-      );
-      const groupName = `${SERVICE}-${name}`;
-      await aws.autoScaling.send(
-        new CreateAutoScalingGroupCommand({
-          AutoScalingGroupName: groupName,
-          LaunchTemplate: {
-            LaunchTemplateId: required(lt.LaunchTemplate?.LaunchTemplateId, 'launch template'),
-            Version: '1',
-          },
-          MinSize: size,
-          MaxSize: size * 2,
-          DesiredCapacity: size,
-          VPCZoneIdentifier: subnets.map((s) => s.subnetId).join(','),
-          TargetGroupARNs: [targetGroupArn],
-          HealthCheckType: 'ELB',
-          HealthCheckGracePeriod: 60,
-        }),
-      );
-      const targetGroupFullName = targetGroupArn.slice(targetGroupArn.indexOf('targetgroup/'));
-      const loadBalancerFullName =
-        required(loadBalancer.LoadBalancerArn, 'LB ARN').split(':loadbalancer/')[1] ?? '';
+      const fleet = await provisionFleet(region, aws, {
+        name: `${SERVICE}-${name}`,
+        size,
+        imageId: amiV1,
+        instanceType: 'c7i.large',
+      });
       const alarmName = `${SERVICE}-${name}-5xx`;
       await aws.cloudWatch.send(
         new PutMetricAlarmCommand({
@@ -154,8 +86,8 @@ export const defaultStory: Story = {
           Namespace: 'AWS/ApplicationELB',
           MetricName: 'HTTPCode_Target_5XX_Count',
           Dimensions: [
-            { Name: 'TargetGroup', Value: targetGroupFullName },
-            { Name: 'LoadBalancer', Value: loadBalancerFullName },
+            { Name: 'TargetGroup', Value: fleet.targetGroupFullName },
+            { Name: 'LoadBalancer', Value: fleet.loadBalancerFullName },
           ],
           Statistic: 'Sum',
           Period: 60,
@@ -166,39 +98,16 @@ export const defaultStory: Story = {
           TreatMissingData: 'notBreaching',
         }),
       );
-      environments.push({
-        name,
-        size,
-        groupName,
-        launchTemplateId: required(lt.LaunchTemplate?.LaunchTemplateId, 'launch template'),
-        targetGroupArn,
-        targetGroupFullName,
-        loadBalancerFullName,
-        alarmName,
-      });
+      environments.push({ ...fleet, name, alarmName });
       print(
-        `platform: ${groupName}: ${size} instances behind ${loadBalancer.LoadBalancerName}, alarm ${alarmName}`,
+        `platform: ${fleet.groupName}: ${size} instances behind ${fleet.loadBalancerName}, alarm ${alarmName}`,
       );
     }
     const [staging, production] = environments as [Environment, Environment];
 
     // 2. Both fleets come up and turn healthy.
-    const healthyCount = async (env: Environment): Promise<number> => {
-      const health = await aws.elbv2.send(
-        new DescribeTargetHealthCommand({ TargetGroupArn: env.targetGroupArn }),
-      );
-      return (health.TargetHealthDescriptions ?? []).filter((d) => d.TargetHealth?.State === 'healthy')
-        .length;
-    };
-    for (let waited = 0; ; waited += 15) {
-      const counts = await Promise.all(environments.map(healthyCount));
-      if (counts.every((count, i) => count === environments[i]?.size)) {
-        print(`fleet: all ${counts.join(' + ')} targets healthy after ${waited} s`);
-        break;
-      }
-      if (waited > 1800) throw new Error(`fleets never turned healthy (${counts.join(', ')})`);
-      await sleep(15);
-    }
+    const waited = await waitUntilHealthy(aws, environments, 1800);
+    print(`fleet: all ${environments.map((e) => e.size).join(' + ')} targets healthy after ${waited} s`);
 
     // 3. The manifest, as `kiln services apply` stores it.
     const store = new KilnStore<ServiceManifest>({
@@ -286,7 +195,7 @@ export const defaultStory: Story = {
           `rollout: ${status} ${lastPercent} % ${current.StatusReason ? `(${current.StatusReason})` : ''}`.trim(),
         );
       }
-      if (!['Pending', 'InProgress', 'Baking', 'Cancelling', 'RollbackInProgress'].includes(status)) break;
+      if (!REFRESH_IN_MOTION.includes(status)) break;
       if (region.engine.clock.now() - started > 6 * 3600_000)
         throw new Error('refresh did not finish in 6 hours');
       await sleep(30);
@@ -321,14 +230,14 @@ export const defaultStory: Story = {
       },
       {
         name: 'every staging target is healthy',
-        ok: (await healthyCount(staging)) === staging.size,
-        detail: `${await healthyCount(staging)}/${staging.size}`,
+        ok: (await healthyTargets(aws, staging)) === staging.size,
+        detail: `${await healthyTargets(aws, staging)}/${staging.size}`,
       },
       {
         name: 'production untouched',
         ok:
           onVersion(productionGroup, '1') === production.size &&
-          (await healthyCount(production)) === production.size,
+          (await healthyTargets(aws, production)) === production.size,
         detail: `${onVersion(productionGroup, '1')}/${production.size} on v1`,
       },
       {

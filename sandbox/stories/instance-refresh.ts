@@ -13,19 +13,10 @@
  * - the refresh pauses CheckpointDelay (default 3600 s) at every checkpoint but the last;
  * - the group never drops below MinHealthy % of its capacity InService.
  */
-import {
-  CreateAutoScalingGroupCommand,
-  DescribeInstanceRefreshesCommand,
-  StartInstanceRefreshCommand,
-} from '@aws-sdk/client-auto-scaling';
-import { CreateLaunchTemplateCommand, CreateLaunchTemplateVersionCommand } from '@aws-sdk/client-ec2';
-import {
-  CreateListenerCommand,
-  CreateLoadBalancerCommand,
-  CreateTargetGroupCommand,
-  DescribeTargetHealthCommand,
-} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { DescribeInstanceRefreshesCommand, StartInstanceRefreshCommand } from '@aws-sdk/client-auto-scaling';
+import { CreateLaunchTemplateVersionCommand } from '@aws-sdk/client-ec2';
 import type { Region } from '../region';
+import { provisionFleet, REFRESH_IN_MOTION, sleep, waitUntilHealthy } from './fleet';
 import type { Story, StoryOptions, StoryResult } from './types';
 
 export const REFRESH_PREFERENCES = {
@@ -56,10 +47,6 @@ export function expectedBatches(
   return batches;
 }
 
-function sleep(seconds: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, seconds * 1000));
-}
-
 export interface RefreshMeasurement {
   status: string;
   batches: number[];
@@ -75,61 +62,17 @@ export interface RefreshMeasurement {
 /** Builds the group, waits for it to be healthy, then runs and measures the refresh. */
 export async function runMeasuredRefresh(region: Region, fleet: number, print: (line: string) => void) {
   const aws = region.clientsFor('story:refresh');
-  const subnets = region.ec2.subnets();
-  const vpcId = subnets[0]?.vpcId ?? '';
   const ami = (version: string) =>
     region.ec2.seedImage({ name: `kiln-web-${version}`, tags: { 'kiln:version': version } });
   const [v1, v2] = [ami('1.0.0'), ami('1.0.1')];
-  const lt = await aws.ec2.send(
-    new CreateLaunchTemplateCommand({
-      LaunchTemplateName: 'web',
-      LaunchTemplateData: { ImageId: v1, InstanceType: 'm7g.large' },
-    }),
-  );
-  const launchTemplateId = lt.LaunchTemplate?.LaunchTemplateId ?? '';
-  const lb = await aws.elbv2.send(
-    new CreateLoadBalancerCommand({ Name: 'web', Subnets: subnets.map((s) => s.subnetId) }),
-  );
-  const tg = await aws.elbv2.send(
-    new CreateTargetGroupCommand({
-      Name: 'web',
-      Protocol: 'HTTP',
-      Port: 8080,
-      VpcId: vpcId,
-      HealthCheckIntervalSeconds: 10,
-    }),
-  );
-  const targetGroupArn = tg.TargetGroups?.[0]?.TargetGroupArn ?? '';
-  await aws.elbv2.send(
-    new CreateListenerCommand({
-      LoadBalancerArn: lb.LoadBalancers?.[0]?.LoadBalancerArn,
-      Protocol: 'HTTP',
-      Port: 80,
-      DefaultActions: [{ Type: 'forward', TargetGroupArn: targetGroupArn }],
-    }),
-  );
-  await aws.autoScaling.send(
-    new CreateAutoScalingGroupCommand({
-      AutoScalingGroupName: 'web',
-      LaunchTemplate: { LaunchTemplateId: launchTemplateId, Version: '1' },
-      MinSize: fleet,
-      MaxSize: fleet,
-      DesiredCapacity: fleet,
-      VPCZoneIdentifier: subnets.map((s) => s.subnetId).join(','),
-      TargetGroupARNs: [targetGroupArn],
-      HealthCheckType: 'ELB',
-      HealthCheckGracePeriod: 60,
-    }),
-  );
-  for (let waited = 0; ; waited += 15) {
-    const health = await aws.elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: targetGroupArn }));
-    const healthy = (health.TargetHealthDescriptions ?? []).filter(
-      (d) => d.TargetHealth?.State === 'healthy',
-    ).length;
-    if (healthy === fleet) break;
-    if (waited > 3600) throw new Error(`group never turned healthy (${healthy}/${fleet})`);
-    await sleep(15);
-  }
+  const web = await provisionFleet(region, aws, {
+    name: 'web',
+    size: fleet,
+    imageId: v1,
+    instanceType: 'm7g.large',
+  });
+  const { launchTemplateId, targetGroupArn } = web;
+  await waitUntilHealthy(aws, [web]);
   print(`web: ${fleet} instances healthy; refreshing to launch template version 2`);
   await aws.ec2.send(
     new CreateLaunchTemplateVersionCommand({
@@ -183,7 +126,7 @@ export async function runMeasuredRefresh(region: Region, fleet: number, print: (
       }),
     );
     status = out.InstanceRefreshes?.[0]?.Status ?? 'unknown';
-    if (!['Pending', 'InProgress', 'Baking', 'Cancelling', 'RollbackInProgress'].includes(status)) break;
+    if (!REFRESH_IN_MOTION.includes(status)) break;
   }
   const wallMs = performance.now() - wallStart;
   watching = false;
