@@ -4,7 +4,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import type { TimelineEntry } from './core/context';
-import { SANDBOX_EPOCH } from './core/testing';
+import { SANDBOX_EPOCH } from './core/context';
 import { createRegion, type RegionOptions } from './region';
 import { stories } from './stories';
 import type { StoryResult } from './stories/types';

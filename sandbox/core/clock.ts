@@ -8,7 +8,7 @@ import { bindCaller } from './caller';
 import FakeTimers from '@sinonjs/fake-timers';
 import type { Clock as InstalledClock, TimerId } from '@sinonjs/fake-timers';
 import type { SimClock, TimerHandle, VirtualMs } from './context';
-import { SANDBOX_EPOCH } from './testing';
+import { SANDBOX_EPOCH } from './context';
 
 // Captured at load, before any install: the wall-clock guards must keep working while faked.
 const nativeSetTimeout = globalThis.setTimeout;

@@ -11,6 +11,9 @@
 /** Virtual time in milliseconds since the Unix epoch. */
 export type VirtualMs = number;
 
+/** Where every sandbox clock starts: 2026-01-01T00:00:00Z. Timeline `t` counts from here. */
+export const SANDBOX_EPOCH: VirtualMs = Date.UTC(2026, 0, 1, 0, 0, 0);
+
 export interface TimerHandle {
   readonly id: number;
 }

@@ -26,7 +26,7 @@ import { Scheduler } from './scheduler';
 import type { SandboxClients, SandboxRuntime } from './sdk';
 import { attachSandbox, createSandboxClients } from './sdk';
 import type { SandboxableClient } from './sdk';
-import { SANDBOX_EPOCH } from './testing';
+import { SANDBOX_EPOCH } from './context';
 import { Timeline } from './timeline';
 
 export interface EngineOptions {

@@ -3,7 +3,7 @@
  */
 import { z } from 'zod';
 import type { FaultKind, SimClock, SimFaults, SimRng, SimTimeline, VirtualMs } from './context';
-import { SANDBOX_EPOCH } from './testing';
+import { SANDBOX_EPOCH } from './context';
 
 const FAULT_KINDS = [
   'instance-boot-failure',

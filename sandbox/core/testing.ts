@@ -4,6 +4,7 @@
  * in-memory timeline and event capture.
  */
 import FakeTimers from '@sinonjs/fake-timers';
+import { SANDBOX_EPOCH } from './context';
 import type {
   EventBridgeEnvelope,
   FaultKind,
@@ -22,7 +23,7 @@ export interface TestSimContext extends SimContext {
   readonly activeFaults: Set<`${FaultKind}:${string}`>;
 }
 
-export const SANDBOX_EPOCH = Date.UTC(2026, 0, 1, 0, 0, 0);
+export { SANDBOX_EPOCH };
 
 /**
  * `clock` may be a globally installed fake clock (FakeTimers.install), for code under test that uses

@@ -5,7 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import type { SimTimeline, TimelineEntry, VirtualMs } from './context';
-import { SANDBOX_EPOCH } from './testing';
+import { SANDBOX_EPOCH } from './context';
 
 export type TimedEntry = TimelineEntry & { t: number };
 

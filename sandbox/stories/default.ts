@@ -141,7 +141,8 @@ export const defaultStory: Story = {
     });
     print(`ci: uploaded s3://${ARTIFACT_BUCKET}/${key}`);
     let artifactRecords = 0;
-    for (let waited = 0; waited <= 120; waited += 1) {
+    // EventBridge may deliver late (the event-delay fault holds an event up to five minutes).
+    for (let waited = 0; waited <= 600; waited += 1) {
       artifactRecords = (await store.listArtifacts(SERVICE)).items.length;
       if (artifactRecords > 0) break;
       await sleep(1);

@@ -1,0 +1,136 @@
+import type { Context } from 'aws-lambda';
+import { createTestContext, type TestSimContext } from '../../../sandbox/core/testing';
+import { ASYNC_RETRY_DELAYS_MS, LambdaSim, type LambdaHandler } from '../../../sandbox/services/lambda';
+
+describe('LambdaSim', () => {
+  let ctx: TestSimContext;
+  let lambda: LambdaSim;
+  let calls: Array<{ event: unknown; context: Context; at: number; caller: string }>;
+  let currentCaller: string;
+
+  function register(name: string, handler: LambdaHandler): void {
+    lambda.register({
+      name,
+      key: name.replace('kiln-sandbox-', ''),
+      load: async () => handler,
+      timeoutSeconds: 30,
+      memorySizeMb: 512,
+    });
+  }
+
+  beforeEach(() => {
+    ctx = createTestContext(1);
+    calls = [];
+    currentCaller = 'none';
+    lambda = new LambdaSim(ctx, {
+      runAs: async (caller, fn) => {
+        const previous = currentCaller;
+        currentCaller = caller;
+        try {
+          return await fn();
+        } finally {
+          currentCaller = previous;
+        }
+      },
+    });
+  });
+
+  describe('synchronous invocation', () => {
+    it('runs the handler with a Lambda-shaped context, as its own caller, and returns its result', async () => {
+      register('kiln-sandbox-record', async (event, context) => {
+        calls.push({ event, context, at: ctx.clock.now(), caller: currentCaller });
+        return { ok: true };
+      });
+      await expect(lambda.invoke('kiln-sandbox-record', { a: 1 })).resolves.toEqual({ ok: true });
+      const [call] = calls;
+      expect(call?.caller).toBe('fn:record');
+      expect(call?.context).toMatchObject({
+        functionName: 'kiln-sandbox-record',
+        invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:kiln-sandbox-record',
+        memoryLimitInMB: '512',
+      });
+      expect(call?.context.getRemainingTimeInMillis()).toBe(30_000);
+    });
+
+    it('hands the handler its own copy of the event', async () => {
+      const event = { list: [1] };
+      register('kiln-sandbox-mutate', async (e) => {
+        (e as { list: number[] }).list.push(2);
+        return null;
+      });
+      await lambda.invoke('kiln-sandbox-mutate', event);
+      expect(event.list).toEqual([1]);
+    });
+
+    it('passes the error on without retrying', async () => {
+      let attempts = 0;
+      register('kiln-sandbox-fail', async () => {
+        attempts++;
+        throw new Error('boom');
+      });
+      await expect(lambda.invoke('kiln-sandbox-fail', {})).rejects.toThrow('boom');
+      await ctx.fakeClock.tickAsync(10 * 60_000);
+      expect(attempts).toBe(1);
+    });
+
+    it('rejects an unknown function with ResourceNotFoundException', async () => {
+      await expect(lambda.invoke('nope', {})).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+    });
+  });
+
+  describe('asynchronous invocation (EventBridge targets)', () => {
+    it('retries a failing function twice, one and then two minutes apart, then drops the event', async () => {
+      register('kiln-sandbox-flaky', async () => {
+        calls.push({ event: null, context: {} as Context, at: ctx.clock.now(), caller: currentCaller });
+        throw new Error('still failing');
+      });
+      lambda.invokeAsync('kiln-sandbox-flaky', {});
+      expect(lambda.asyncInFlight).toBe(1);
+      await ctx.fakeClock.tickAsync(10 * 60_000);
+      const start = calls[0]?.at ?? 0;
+      expect(calls.map((c) => c.at - start)).toEqual([
+        0,
+        ASYNC_RETRY_DELAYS_MS[0],
+        ASYNC_RETRY_DELAYS_MS[0] + ASYNC_RETRY_DELAYS_MS[1],
+      ]);
+      expect(lambda.asyncInFlight).toBe(0);
+      expect(
+        ctx.entries.some((e) => e.kind === 'log' && e.message.includes('dropped after 3 failed attempts')),
+      ).toBe(true);
+    });
+
+    it('stops retrying once an attempt succeeds', async () => {
+      let attempts = 0;
+      register('kiln-sandbox-recovers', async () => {
+        attempts++;
+        if (attempts === 1) throw new Error('first try fails');
+        return 'ok';
+      });
+      lambda.invokeAsync('kiln-sandbox-recovers', {});
+      await ctx.fakeClock.tickAsync(10 * 60_000);
+      expect(attempts).toBe(2);
+      expect(lambda.invocations.map((i) => i.ok)).toEqual([false, true]);
+    });
+
+    it('never runs the handler inside the caller’s own turn', () => {
+      register('kiln-sandbox-later', async () => 'ok');
+      lambda.invokeAsync('kiln-sandbox-later', {});
+      expect(lambda.invocations).toEqual([]);
+    });
+  });
+
+  describe('the handler-crash fault', () => {
+    it('fails the invocation as a crashed runtime before the handler runs', async () => {
+      let ran = false;
+      register('kiln-sandbox-crashy', async () => {
+        ran = true;
+        return 'ok';
+      });
+      ctx.activeFaults.add('handler-crash:kiln-sandbox-crashy');
+      await expect(lambda.invoke('kiln-sandbox-crashy', {})).rejects.toMatchObject({
+        name: 'Runtime.ExitError',
+      });
+      expect(ran).toBe(false);
+    });
+  });
+});
