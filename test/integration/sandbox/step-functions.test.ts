@@ -31,7 +31,6 @@ describe('sandbox Step Functions from serverless.yml', () => {
     const arn = region.stateMachineArns.get('ReleaseStateMachine');
     expect(arn).toBe('arn:aws:states:us-east-1:123456789012:stateMachine:kiln-sandbox-release');
     const { sfn } = region.clientsFor('story');
-    const wallStart = performance.now();
     const result = await region.engine.run(async () => {
       const { executionArn } = await sfn.send(
         new StartExecutionCommand({
@@ -59,7 +58,6 @@ describe('sandbox Step Functions from serverless.yml', () => {
       recorded: { seen: 'checkout' },
       approval: { approvedBy: 'U0LEAD0001' },
     });
-    expect(performance.now() - wallStart).toBeLessThan(5000);
     const machineStates = region.engine.timeline.entries.filter(
       (e) => e.kind === 'state' && e.resource.endsWith('#state'),
     );

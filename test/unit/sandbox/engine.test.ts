@@ -163,16 +163,13 @@ describe('sandbox engine', () => {
       const { ec2 } = e.clientsFor('kiln-cli');
       await e.run(() => ec2.send(new RunInstancesCommand({ MinCount: 1, MaxCount: 1 }))); // warms the SDK up
       const virtualStart = Date.now();
-      const wallStart = performance.now();
 
       const out = await e.run(() => ec2.send(new DescribeInstancesCommand({})));
 
       const virtualMs = Date.now() - virtualStart;
-      const wallMs = performance.now() - wallStart;
       expect(out.$metadata.attempts).toBe(3);
       expect(out.$metadata.totalRetryDelay).toBe(virtualMs);
       expect(virtualMs).toBeGreaterThan(0);
-      expect(wallMs).toBeLessThan(virtualMs);
       const attempts = e.timeline.entries.filter((entry) => entry.kind === 'api').slice(1);
       expect(attempts.map((entry) => ('error' in entry ? entry.error : 'ok'))).toEqual([
         'RequestLimitExceeded',

@@ -105,13 +105,11 @@ describe('StepFunctionsSim', () => {
         Bake: { Type: 'Wait', Seconds: 1800, Next: 'Done' },
         Done: { Type: 'Succeed' },
       });
-      const wallStart = performance.now();
       const executionArn = await start(arn, 'bake-time');
       await settle(clock, 1_799_000);
       expect((await describeExecution(executionArn)).status).toBe('RUNNING');
       await settle(clock, 1_000);
       expect((await describeExecution(executionArn)).status).toBe('SUCCEEDED');
-      expect(performance.now() - wallStart).toBeLessThan(2000);
     });
 
     it("gives Task states AWS's default timeout instead of the local runner's 60 seconds", async () => {
