@@ -325,25 +325,15 @@ export class KilnStore<M extends NamedManifest = ServiceManifest> {
     const { actor } = parseOrThrow(ActorOption, options, 'recordArtifact options');
     const record: ArtifactRecord = { ...artifact, receivedAt: this.iso(), receivedBy: actor };
     const key = keys.artifact(artifact.service, artifact.version, artifact.digest);
-    const e = new Expr();
-    try {
-      await this.client.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: {
-            ...key,
-            ...keys.artifactIndex(artifact.service, record.receivedAt, artifact.version),
-            kind: 'artifact',
-            ...record,
-          },
-          ConditionExpression: `attribute_not_exists(${e.n(PK)})`,
-          ...e.params(),
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
+    const write = await this.createItem({
+      ...key,
+      ...keys.artifactIndex(artifact.service, record.receivedAt, artifact.version),
+      kind: 'artifact',
+      ...record,
+    });
+    if (!write.created) {
       const existing = await this.getItem(key);
-      if (!existing) throw error;
+      if (!existing) throw write.error;
       return { created: false, artifact: fromItem(ArtifactRecord, existing, 'artifact') };
     }
     await this.audit({
@@ -380,23 +370,16 @@ export class KilnStore<M extends NamedManifest = ServiceManifest> {
     const release = parseOrThrow(ReleaseInput, input, 'release');
     const { actor } = parseOrThrow(ActorOption, options, 'putRelease options');
     const record: Release = { ...release, createdAt: this.iso(), createdBy: actor };
-    const e = new Expr();
-    try {
-      await this.client.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: defined({
-            ...keys.release(release.service, release.version),
-            ...keys.releaseIndex(release.service, record.createdAt, release.version),
-            kind: 'release',
-            ...record,
-          }),
-          ConditionExpression: `attribute_not_exists(${e.n(PK)})`,
-          ...e.params(),
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
+    const write = await this.createItem(
+      defined({
+        ...keys.release(release.service, release.version),
+        ...keys.releaseIndex(release.service, record.createdAt, release.version),
+        kind: 'release',
+        ...record,
+      }),
+    );
+    if (!write.created) {
+      const error = write.error;
       const existing = await this.getRelease(release.service, release.version);
       if (!existing) throw error;
       const content = (r: Release | typeof release) => ({
@@ -458,23 +441,16 @@ export class KilnStore<M extends NamedManifest = ServiceManifest> {
     const parsed = parseOrThrow(DeploymentInput, input, 'deployment');
     const at = this.iso();
     const record: Deployment = { ...parsed, steps: [], createdAt: at, updatedAt: at, version: 1 };
-    const e = new Expr();
-    try {
-      await this.client.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: defined({
-            ...keys.deployment(parsed.id),
-            ...keys.deploymentIndex(parsed.service, at, parsed.id),
-            kind: 'deployment',
-            ...record,
-          }),
-          ConditionExpression: `attribute_not_exists(${e.n(PK)})`,
-          ...e.params(),
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
+    const write = await this.createItem(
+      defined({
+        ...keys.deployment(parsed.id),
+        ...keys.deploymentIndex(parsed.service, at, parsed.id),
+        kind: 'deployment',
+        ...record,
+      }),
+    );
+    if (!write.created) {
+      const error = write.error;
       const existing = await this.getDeployment(parsed.id);
       if (!existing) throw error;
       const identity = (d: typeof parsed) => ({
@@ -943,25 +919,16 @@ export class KilnStore<M extends NamedManifest = ServiceManifest> {
     const entry = defined({ ...parseOrThrow(AuditInput, input, 'audit entry'), at: this.iso() });
     for (let attempt = 1; ; attempt++) {
       const seq = String(this.auditSeq++).padStart(8, '0');
-      const e = new Expr();
-      try {
-        await this.client.send(
-          new PutCommand({
-            TableName: this.tableName,
-            Item: defined({
-              ...keys.audit(entry.target, entry.at, seq),
-              ...(entry.service ? keys.auditIndex(entry.service, entry.at, entry.target, seq) : {}),
-              kind: 'audit',
-              ...entry,
-            }),
-            ConditionExpression: `attribute_not_exists(${e.n(PK)})`,
-            ...e.params(),
-          }),
-        );
-        return entry;
-      } catch (error) {
-        if (!isConditionFailure(error) || attempt >= AUDIT_KEY_ATTEMPTS) throw error;
-      }
+      const write = await this.createItem(
+        defined({
+          ...keys.audit(entry.target, entry.at, seq),
+          ...(entry.service ? keys.auditIndex(entry.service, entry.at, entry.target, seq) : {}),
+          kind: 'audit',
+          ...entry,
+        }),
+      );
+      if (write.created) return entry;
+      if (attempt >= AUDIT_KEY_ATTEMPTS) throw write.error;
     }
   }
 
@@ -996,6 +963,29 @@ export class KilnStore<M extends NamedManifest = ServiceManifest> {
 
   private iso(): string {
     return new Date(this.now()).toISOString();
+  }
+
+  /**
+   * Creates an item only if nothing has its key yet: the store's create-only write. When the key
+   * is taken it writes nothing and returns the ConditionalCheckFailedException, so the caller can
+   * decide (an idempotent repeat, a conflict, or a fresh key); any other error is thrown.
+   */
+  private async createItem(item: Item): Promise<{ created: true } | { created: false; error: unknown }> {
+    const e = new Expr();
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: item,
+          ConditionExpression: `attribute_not_exists(${e.n(PK)})`,
+          ...e.params(),
+        }),
+      );
+      return { created: true };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      return { created: false, error };
+    }
   }
 
   private async getItem(key: Record<string, string>): Promise<Item | undefined> {
