@@ -699,9 +699,10 @@ export class CloudWatchSim implements SimService, MetricSink {
     return output;
   }
 
-  private describeMetricAlarm(a: MetricAlarmRecord): MetricAlarm {
+  /** What DescribeAlarms reports alike for metric and composite alarms. */
+  private describeAlarmCommon(a: MetricAlarmRecord | CompositeAlarmRecord) {
     const input = a.input;
-    const out: MetricAlarm = {
+    return {
       AlarmName: a.name,
       AlarmArn: a.arn,
       AlarmConfigurationUpdatedTimestamp: new Date(a.configUpdated),
@@ -713,6 +714,15 @@ export class CloudWatchSim implements SimService, MetricSink {
       StateReason: a.stateReason,
       StateUpdatedTimestamp: new Date(a.stateUpdated),
       StateTransitionedTimestamp: new Date(a.stateUpdated),
+      ...(input.AlarmDescription !== undefined ? { AlarmDescription: input.AlarmDescription } : {}),
+      ...(a.stateReasonData !== undefined ? { StateReasonData: a.stateReasonData } : {}),
+    };
+  }
+
+  private describeMetricAlarm(a: MetricAlarmRecord): MetricAlarm {
+    const input = a.input;
+    const out: MetricAlarm = {
+      ...this.describeAlarmCommon(a),
       Dimensions: input.Dimensions ?? [],
       EvaluationPeriods: input.EvaluationPeriods,
       DatapointsToAlarm: a.datapointsToAlarm,
@@ -720,8 +730,6 @@ export class CloudWatchSim implements SimService, MetricSink {
       ComparisonOperator: input.ComparisonOperator,
       TreatMissingData: a.treatMissingData,
     };
-    if (input.AlarmDescription !== undefined) out.AlarmDescription = input.AlarmDescription;
-    if (a.stateReasonData !== undefined) out.StateReasonData = a.stateReasonData;
     if (input.MetricName !== undefined) out.MetricName = input.MetricName;
     if (input.Namespace !== undefined) out.Namespace = input.Namespace;
     if (input.Statistic !== undefined) out.Statistic = input.Statistic;
@@ -731,24 +739,7 @@ export class CloudWatchSim implements SimService, MetricSink {
   }
 
   private describeCompositeAlarm(a: CompositeAlarmRecord): CompositeAlarm {
-    const input = a.input;
-    const out: CompositeAlarm = {
-      AlarmName: a.name,
-      AlarmArn: a.arn,
-      AlarmRule: input.AlarmRule,
-      AlarmConfigurationUpdatedTimestamp: new Date(a.configUpdated),
-      ActionsEnabled: input.ActionsEnabled ?? true,
-      OKActions: input.OKActions ?? [],
-      AlarmActions: input.AlarmActions ?? [],
-      InsufficientDataActions: input.InsufficientDataActions ?? [],
-      StateValue: a.state,
-      StateReason: a.stateReason,
-      StateUpdatedTimestamp: new Date(a.stateUpdated),
-      StateTransitionedTimestamp: new Date(a.stateUpdated),
-    };
-    if (input.AlarmDescription !== undefined) out.AlarmDescription = input.AlarmDescription;
-    if (a.stateReasonData !== undefined) out.StateReasonData = a.stateReasonData;
-    return out;
+    return { ...this.describeAlarmCommon(a), AlarmRule: a.input.AlarmRule };
   }
 
   // https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_SetAlarmState.html
