@@ -29,6 +29,16 @@ function integerOption(name: string, min: number, max: number) {
   };
 }
 
+function readFaultsFile(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new Error(
+      `--faults ${file}: cannot read the file (${error instanceof Error ? error.message : String(error)})`,
+    );
+  }
+}
+
 /** Commander option parser for a repeatable option; bad values become commander's usage errors. */
 function collect<T>(parse: (value: string) => T) {
   return (value: string, previous: T[]): T[] => {
@@ -103,10 +113,18 @@ export function registerSandbox(program: Command, io: SandboxCommandIo = process
         badVersion: BadVersion[];
         rateLimits?: boolean;
       }) => {
-        const faults = [
-          ...options.fault,
-          ...(options.faults ? parseFaultPlanText(readFileSync(options.faults, 'utf8'), options.faults) : []),
-        ];
+        let faults: FaultRule[];
+        try {
+          faults = [
+            ...options.fault,
+            ...(options.faults ? parseFaultPlanText(readFaultsFile(options.faults), options.faults) : []),
+          ];
+        } catch (error) {
+          // Bad input changes nothing: no region is started.
+          io.stderr(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+          process.exitCode = 1;
+          return;
+        }
         const story = stories[options.scenario];
         io.stdout(
           `kiln sandbox: scenario ${options.scenario} (${story?.description ?? ''}), seed ${options.seed}, fleet ${options.fleet}\n`,

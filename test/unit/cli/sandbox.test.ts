@@ -1,0 +1,89 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Command, CommanderError } from 'commander';
+import { registerSandbox } from '../../../cli/commands/sandbox';
+
+/** Runs `kiln sandbox …` in-process with captured output. */
+async function runSandboxCommand(args: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const program = new Command('kiln').exitOverride().configureOutput({
+    writeOut: (text) => out.push(text),
+    writeErr: (text) => err.push(text),
+  });
+  registerSandbox(program, { stdout: (text) => out.push(text), stderr: (text) => err.push(text) });
+  program.commands.forEach((command) => command.exitOverride());
+  await program.parseAsync(['sandbox', ...args], { from: 'user' });
+  return { stdout: out.join(''), stderr: err.join(''), exitCode: process.exitCode };
+}
+
+describe('kiln sandbox', () => {
+  let savedExitCode: typeof process.exitCode;
+  beforeEach(() => {
+    savedExitCode = process.exitCode;
+    process.exitCode = undefined;
+  });
+  afterEach(() => {
+    process.exitCode = savedExitCode;
+  });
+
+  it('runs the default story, prints progress and every check, and leaves the exit code at 0', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-sandbox-'));
+    try {
+      const result = await runSandboxCommand([
+        '--fleet',
+        '1',
+        '--seed',
+        '3',
+        '--timeline',
+        join(dir, 't.jsonl'),
+      ]);
+      expect(result.exitCode).toBeUndefined();
+      expect(result.stdout).toContain('scenario default');
+      expect(result.stdout).toMatch(/\[00:\d\d:\d\d\] rollout: checkout-staging → launch template version 2/);
+      expect(result.stdout).toMatch(/ok {3}instance refresh succeeded: Successful/);
+      expect(result.stdout).not.toContain('FAIL');
+      expect(readFileSync(join(dir, 't.jsonl'), 'utf8').split('\n')[0]).toMatch(/^\{"t":0,"kind":/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('exits 1 naming the checks that failed when the story does not run as expected', async () => {
+    const result = await runSandboxCommand(['--fleet', '1', '--quiet', '--bad-version', '1.1.0']);
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toMatch(/the story did not run as expected: instance refresh succeeded/);
+  });
+
+  it('reports an unreadable or invalid --faults file by name and runs nothing', async () => {
+    const missing = await runSandboxCommand(['--faults', '/nonexistent/plan.yml']);
+    expect(missing.exitCode).toBe(1);
+    expect(missing.stderr).toMatch(/--faults \/nonexistent\/plan\.yml: cannot read the file/);
+    expect(missing.stdout).toBe('');
+
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-faults-'));
+    try {
+      const plan = join(dir, 'plan.yml');
+      writeFileSync(plan, '- kind: event-loss\n  probability: 2\n');
+      process.exitCode = undefined;
+      const invalid = await runSandboxCommand(['--faults', plan]);
+      expect(invalid.exitCode).toBe(1);
+      expect(invalid.stderr).toMatch(/plan\.yml: invalid fault plan: faults\[0\]\.probability/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it.each([
+    [['--fleet', '0'], /--fleet must be a whole number from 1 to 500/],
+    [['--seed', '-1'], /--seed must be a whole number/],
+    [['--scenario', 'nope'], /--scenario must be one of: default, instance-refresh/],
+    [['--fault', 'meteor'], /--fault meteor: kind/],
+    [['--bad-version', '1.1.0:slow'], /mode must be errors or failing-health/],
+  ])('rejects %j with an error naming the option, before running anything', async (args, message) => {
+    const run = runSandboxCommand(args);
+    await expect(run).rejects.toBeInstanceOf(CommanderError);
+    await expect(run).rejects.toThrow(message);
+  });
+});
