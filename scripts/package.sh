@@ -18,6 +18,7 @@ export AWS_REGION="$region" SLS_TELEMETRY_DISABLED=1 SLS_NOTIFICATIONS_MODE=off
 npx osls package --stage "$stage" --region "$region"
 template=.serverless/cloudformation-template-update-stack.json
 echo "package: $template ($(wc -c <"$template") bytes), $(ls .serverless/*.zip | wc -l) function bundles"
+node scripts/check-template.mjs "$template"
 if command -v cfn-lint >/dev/null 2>&1; then
   # W3005 (redundant DependsOn on roles the plugins generate) is a warning, not an error; the
   # exit code of cfn-lint is non-zero on any finding, so count errors ourselves.
