@@ -7,6 +7,7 @@ import type { TimelineEntry } from './core/context';
 import { SANDBOX_EPOCH } from './core/context';
 import { createRegion, type RegionOptions } from './region';
 import { stories } from './stories';
+import { isStoryName } from './stories/catalog';
 import type { StoryResult } from './stories/types';
 
 export interface SandboxRunOptions {
@@ -53,7 +54,7 @@ function describeEntry(entry: TimelineEntry & { t: number }): string | undefined
 }
 
 export async function runSandbox(options: SandboxRunOptions): Promise<SandboxRunResult> {
-  const story = stories[options.scenario];
+  const story = isStoryName(options.scenario) ? stories[options.scenario] : undefined;
   if (!story) {
     throw new Error(
       `unknown scenario ${JSON.stringify(options.scenario)} (known: ${Object.keys(stories).join(', ')})`,

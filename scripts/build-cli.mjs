@@ -10,7 +10,7 @@ await build({
   target: 'node20',
   format: 'cjs',
   mainFields: ['module', 'main'],
-  sourcemap: 'inline',
+  sourcemap: 'linked',
   logLevel: 'warning',
   // dynalite pulls in native LevelDB bindings through optional paths; keep the in-memory store
   // packages external so their own require() of data files keeps working.

@@ -7,8 +7,7 @@ import {
   parseFaultSpec,
   type BadVersion,
 } from '../../sandbox/fault-options';
-import { runSandbox } from '../../sandbox/run';
-import { stories } from '../../sandbox/stories';
+import { isStoryName, storyCatalog } from '../../sandbox/stories/catalog';
 
 export interface SandboxCommandIo {
   stdout: (text: string) => void;
@@ -51,8 +50,8 @@ function collect<T>(parse: (value: string) => T) {
 }
 
 function scenarioOption(value: string): string {
-  if (!stories[value]) {
-    throw new InvalidArgumentError(`--scenario must be one of: ${Object.keys(stories).join(', ')}.`);
+  if (!isStoryName(value)) {
+    throw new InvalidArgumentError(`--scenario must be one of: ${Object.keys(storyCatalog).join(', ')}.`);
   }
   return value;
 }
@@ -79,7 +78,7 @@ export function registerSandbox(program: Command, io: SandboxCommandIo = process
     )
     .option(
       '--scenario <name>',
-      `story to run (${Object.keys(stories).join(', ')})`,
+      `story to run (${Object.keys(storyCatalog).join(', ')})`,
       scenarioOption,
       'default',
     )
@@ -125,10 +124,12 @@ export function registerSandbox(program: Command, io: SandboxCommandIo = process
           process.exitCode = 1;
           return;
         }
-        const story = stories[options.scenario];
+        const description = isStoryName(options.scenario) ? storyCatalog[options.scenario] : '';
         io.stdout(
-          `kiln sandbox: scenario ${options.scenario} (${story?.description ?? ''}), seed ${options.seed}, fleet ${options.fleet}\n`,
+          `kiln sandbox: scenario ${options.scenario} (${description}), seed ${options.seed}, fleet ${options.fleet}\n`,
         );
+        // Loaded only when a story runs, so the other commands start without the simulator.
+        const { runSandbox } = await import('../../sandbox/run');
         const result = await runSandbox({
           seed: options.seed,
           fleet: options.fleet,

@@ -35,6 +35,7 @@ import {
   waitUntilHealthy,
   type Fleet,
 } from './fleet';
+import { storyCatalog } from './catalog';
 import type { Story, StoryCheck, StoryOptions, StoryResult } from './types';
 
 const SERVICE = 'checkout';
@@ -47,8 +48,7 @@ interface Environment extends Fleet {
 
 export const defaultStory: Story = {
   name: 'default',
-  description:
-    'checkout in staging and production; an artifact arrives; staging rolls to it with an instance refresh',
+  description: storyCatalog.default,
   async run(region: Region, options: StoryOptions): Promise<StoryResult> {
     const { print } = options;
     const aws = region.clientsFor('story:platform-team');

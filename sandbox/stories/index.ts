@@ -1,9 +1,10 @@
+import type { StoryName } from './catalog';
 import { defaultStory } from './default';
 import { instanceRefreshStory } from './instance-refresh';
 import type { Story } from './types';
 
-/** Stories `kiln sandbox --scenario NAME` can run. Later work adds bake, rollback and chaos stories. */
-export const stories: Record<string, Story> = {
-  [defaultStory.name]: defaultStory,
-  [instanceRefreshStory.name]: instanceRefreshStory,
+/** Stories `kiln sandbox --scenario NAME` can run, keyed as in the catalog. Later work adds more. */
+export const stories: Record<StoryName, Story> = {
+  default: defaultStory,
+  'instance-refresh': instanceRefreshStory,
 };

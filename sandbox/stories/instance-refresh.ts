@@ -17,6 +17,7 @@ import { DescribeInstanceRefreshesCommand, StartInstanceRefreshCommand } from '@
 import { CreateLaunchTemplateVersionCommand } from '@aws-sdk/client-ec2';
 import type { Region } from '../region';
 import { provisionFleet, REFRESH_IN_MOTION, sleep, waitUntilHealthy } from './fleet';
+import { storyCatalog } from './catalog';
 import type { Story, StoryOptions, StoryResult } from './types';
 
 export const REFRESH_PREFERENCES = {
@@ -148,7 +149,7 @@ export async function runMeasuredRefresh(region: Region, fleet: number, print: (
 
 export const instanceRefreshStory: Story = {
   name: 'instance-refresh',
-  description: 'one group rolls with checkpoints at 25/50/100 %, min healthy 90 %, warmup 60 s',
+  description: storyCatalog['instance-refresh'],
   async run(region: Region, options: StoryOptions): Promise<StoryResult> {
     const m = await runMeasuredRefresh(region, options.fleet, options.print);
     const { checkpoints, minHealthyPercentage, checkpointDelaySeconds } = REFRESH_PREFERENCES;

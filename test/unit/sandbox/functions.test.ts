@@ -8,3 +8,15 @@ describe('sandbox function wiring', () => {
     expect(Object.keys(sandboxFunctions).sort()).toEqual(routes.functions.map((f) => f.functionName).sort());
   });
 });
+
+describe('story catalog', () => {
+  it('names exactly the stories that can run, with their own descriptions', async () => {
+    const { stories } = await import('../../../sandbox/stories');
+    const { storyCatalog } = await import('../../../sandbox/stories/catalog');
+    expect(Object.keys(stories).sort()).toEqual(Object.keys(storyCatalog).sort());
+    for (const [name, story] of Object.entries(stories)) {
+      expect(story.name).toBe(name);
+      expect(story.description).toBe(storyCatalog[name as keyof typeof storyCatalog]);
+    }
+  });
+});
