@@ -17,6 +17,7 @@ import { loadRoutes, type Routes } from './core/routes';
 import type { SandboxClients } from './core/sdk';
 import type { BadVersion } from './fault-options';
 import { sandboxFunctions, type SandboxFunctionFactory } from './functions';
+import { ArtifactStores } from './services/artifact-stores';
 import { AutoScalingSim } from './services/autoscaling';
 import { CloudWatchSim } from './services/cloudwatch';
 import { DEFAULT_APP_BEHAVIOUR, Ec2Sim } from './services/ec2';
@@ -56,6 +57,8 @@ export interface Region {
   readonly elbv2: Elbv2Sim;
   readonly cloudWatch: CloudWatchSim;
   readonly events: EventBridgeSim;
+  /** Where CI publishes: S3 uploads and ECR pushes, announced on EventBridge. */
+  readonly artifacts: ArtifactStores;
   readonly lambda: LambdaSim;
   readonly stepFunctions: StepFunctionsSim;
   /** ARNs of the state machines deployed from serverless.yml, by logical id. */
@@ -216,6 +219,7 @@ export async function createRegion(options: RegionOptions): Promise<Region> {
       elbv2,
       cloudWatch,
       events,
+      artifacts: new ArtifactStores(ctx),
       lambda,
       stepFunctions,
       stateMachineArns,

@@ -120,24 +120,11 @@ export const defaultStory: Story = {
 
     // 4. CI publishes an artifact: S3 announces the new object on EventBridge.
     const key = `${SERVICE}/releases/${SERVICE}-1.1.0.tar.gz`;
-    region.events.putEvent({
-      source: 'aws.s3',
-      detailType: 'Object Created',
-      resources: [`arn:aws:s3:::${ARTIFACT_BUCKET}`],
-      detail: {
-        version: '0',
-        bucket: { name: ARTIFACT_BUCKET },
-        object: {
-          key,
-          size: 48_213_004,
-          etag: 'b1946ac92492d2347c6235b4d2611184',
-          sequencer: '617f08299329d189',
-        },
-        'request-id': 'N4N7GDK58NMKJ12R',
-        requester: region.engine.accountId,
-        'source-ip-address': '203.0.113.7',
-        reason: 'PutObject',
-      },
+    region.artifacts.putObject({
+      bucket: ARTIFACT_BUCKET,
+      key,
+      size: 48_213_004,
+      etag: 'b1946ac92492d2347c6235b4d2611184',
     });
     print(`ci: uploaded s3://${ARTIFACT_BUCKET}/${key}`);
     let artifactRecords = 0;
