@@ -99,9 +99,7 @@ export async function runSandbox(options: SandboxRunOptions): Promise<SandboxRun
       wallMs: performance.now() - wallStart,
       timelineEntries: entries.length,
       apiCalls: entries.filter((e) => e.kind === 'api').length,
-      eventsDelivered: entries
-        .filter((e) => e.kind === 'event')
-        .reduce((n, e) => n + (e.kind === 'event' ? e.deliveredTo.length : 0), 0),
+      eventsDelivered: entries.reduce((n, e) => n + (e.kind === 'event' ? e.deliveredTo.length : 0), 0),
       timeline: text,
     };
   } finally {

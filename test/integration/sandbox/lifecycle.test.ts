@@ -24,26 +24,32 @@ describe('lifecycle hooks in a whole region', () => {
   });
   afterEach(() => region.dispose());
 
+  /** A healthy group `web` of `size` instances with one hook whose default result is ABANDON. */
+  async function healthyGroupWithHook(
+    size: number,
+    hookName: string,
+    transition: 'autoscaling:EC2_INSTANCE_LAUNCHING' | 'autoscaling:EC2_INSTANCE_TERMINATING',
+    heartbeatSeconds: number,
+  ): Promise<void> {
+    const aws = region.clientsFor('story:operator');
+    const ami = region.ec2.seedImage({ name: 'web-1.0.0' });
+    fleet = await provisionFleet(region, aws, { name: 'web', size, imageId: ami, instanceType: 'c7i.large' });
+    await waitUntilHealthy(aws, [fleet]);
+    await aws.autoScaling.send(
+      new PutLifecycleHookCommand({
+        AutoScalingGroupName: 'web',
+        LifecycleHookName: hookName,
+        LifecycleTransition: transition,
+        HeartbeatTimeout: heartbeatSeconds,
+        DefaultResult: 'ABANDON',
+      }),
+    );
+  }
+
   it('drains the target first, holds the instance in Terminating:Wait, and terminates it once the action completes', async () => {
     const aws = region.clientsFor('story:operator');
     const result = await region.engine.run(async () => {
-      const ami = region.ec2.seedImage({ name: 'web-1.0.0' });
-      fleet = await provisionFleet(region, aws, {
-        name: 'web',
-        size: 2,
-        imageId: ami,
-        instanceType: 'c7i.large',
-      });
-      await waitUntilHealthy(aws, [fleet]);
-      await aws.autoScaling.send(
-        new PutLifecycleHookCommand({
-          AutoScalingGroupName: 'web',
-          LifecycleHookName: 'kiln-drain',
-          LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING',
-          HeartbeatTimeout: 900,
-          DefaultResult: 'ABANDON',
-        }),
-      );
+      await healthyGroupWithHook(2, 'kiln-drain', 'autoscaling:EC2_INSTANCE_TERMINATING', 900);
       await aws.autoScaling.send(
         new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: 'web', MinSize: 1 }),
       );
@@ -97,23 +103,7 @@ describe('lifecycle hooks in a whole region', () => {
   it('keeps a launching instance out of its target group until the launch hook completes, and abandons it at the heartbeat timeout', async () => {
     const aws = region.clientsFor('story:operator');
     const result = await region.engine.run(async () => {
-      const ami = region.ec2.seedImage({ name: 'web-1.0.0' });
-      fleet = await provisionFleet(region, aws, {
-        name: 'web',
-        size: 1,
-        imageId: ami,
-        instanceType: 'c7i.large',
-      });
-      await waitUntilHealthy(aws, [fleet]);
-      await aws.autoScaling.send(
-        new PutLifecycleHookCommand({
-          AutoScalingGroupName: 'web',
-          LifecycleHookName: 'kiln-verify',
-          LifecycleTransition: 'autoscaling:EC2_INSTANCE_LAUNCHING',
-          HeartbeatTimeout: 300,
-          DefaultResult: 'ABANDON',
-        }),
-      );
+      await healthyGroupWithHook(1, 'kiln-verify', 'autoscaling:EC2_INSTANCE_LAUNCHING', 300);
       await aws.autoScaling.send(
         new SetDesiredCapacityCommand({ AutoScalingGroupName: 'web', DesiredCapacity: 2 }),
       );
