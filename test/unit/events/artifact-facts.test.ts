@@ -113,3 +113,42 @@ describe('artifact events, whatever they hold', () => {
     );
   });
 });
+
+describe('the README\'s "Artifact Published" example', () => {
+  /** The entry of the documented `aws events put-events --entries '[…]'` command. */
+  function documentedEntry(): { Source: string; DetailType: string; Detail: string } {
+    const readme = readFileSync(join(__dirname, '../../../README.md'), 'utf8');
+    const block = readme.split('<!-- artifact-published-example')[1]?.split('```')[1] ?? '';
+    const entries = /--entries '(\[.*\])'/.exec(block)?.[1];
+    if (entries === undefined) throw new Error('README lost its put-events example');
+    const [entry] = JSON.parse(entries) as Array<{ Source: string; DetailType: string; Detail: string }>;
+    if (entry === undefined) throw new Error('the put-events example has no entry');
+    return entry;
+  }
+
+  it('is recorded for the service it names, as EventBridge would deliver it', () => {
+    const entry = documentedEntry();
+    // PutEvents turns an entry into the envelope of the EventBridge sample, detail parsed.
+    const event = {
+      ...fixture('ec2/instance-state-change-terminated.json'),
+      source: entry.Source,
+      'detail-type': entry.DetailType,
+      resources: [],
+      detail: JSON.parse(entry.Detail) as unknown,
+    };
+    const parsed = ArtifactEventSchema.parse(event);
+    const payments = services.find((s) => s.manifest.name === 'payments')?.manifest;
+    if (payments === undefined) throw new Error('payments is one of the services above');
+
+    expect(matchArtifact(payments, parsed)).toEqual({
+      outcome: 'matched',
+      artifact: {
+        service: 'payments',
+        version: '1.4.2',
+        uri: 's3://acme-artifacts-123456789012/payments/payments-1.4.2.tar.gz',
+        digest: 'sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08',
+        sourceKind: 'custom',
+      },
+    });
+  });
+});
