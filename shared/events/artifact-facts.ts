@@ -1,30 +1,62 @@
 import { z } from 'zod';
 import type { ArtifactFacts } from '../domain/artifact';
+import { RESERVED_KEYS } from '../domain/limits';
 import { ArtifactPublishedEvent, EcrImagePushEvent, S3ObjectCreatedEvent } from './artifact';
 
 /**
  * Parses an artifact event by its detail-type (so errors name the fields of the right schema,
- * not of a union) and reduces it to the facts the domain needs.
+ * not of a union) and reduces it to the facts the domain needs. An event holding a reserved key
+ * (`__proto__`, `constructor`, `prototype`) anywhere is refused before anything reads it: zod
+ * copies keys by assignment, and `__proto__` assigned replaces the copy's prototype, whose fields
+ * would then pose as the event's own.
  */
 export const ArtifactEventSchema = z
-  .object({ 'detail-type': z.enum(['Object Created', 'ECR Image Action', 'Artifact Published']) })
-  .loose()
-  .transform((event, ctx): ArtifactFacts => {
-    const detailType = (event as { 'detail-type': string })['detail-type'];
-    const schema =
-      detailType === 'Object Created'
-        ? S3ObjectCreatedEvent
-        : detailType === 'ECR Image Action'
-          ? EcrImagePushEvent
-          : ArtifactPublishedEvent;
-    const parsed = schema.safeParse(event);
-    if (!parsed.success) {
-      for (const issue of parsed.error.issues)
-        ctx.addIssue({ ...issue, code: 'custom', message: issue.message });
-      return z.NEVER;
+  .unknown()
+  .superRefine((event, ctx) => {
+    for (const path of reservedKeyPaths(event)) {
+      ctx.addIssue({ code: 'custom', path, message: 'is a reserved name Kiln never reads: remove it' });
     }
-    return toFacts(parsed.data);
-  });
+  })
+  .pipe(
+    z
+      .object({ 'detail-type': z.enum(['Object Created', 'ECR Image Action', 'Artifact Published']) })
+      .loose()
+      .transform((event, ctx): ArtifactFacts => {
+        const detailType = (event as { 'detail-type': string })['detail-type'];
+        const schema =
+          detailType === 'Object Created'
+            ? S3ObjectCreatedEvent
+            : detailType === 'ECR Image Action'
+              ? EcrImagePushEvent
+              : ArtifactPublishedEvent;
+        const parsed = schema.safeParse(event);
+        if (!parsed.success) {
+          for (const issue of parsed.error.issues)
+            ctx.addIssue({ ...issue, code: 'custom', message: issue.message });
+          return z.NEVER;
+        }
+        return toFacts(parsed.data);
+      }),
+  );
+
+/** Paths of the first few reserved keys, at any depth. Iterative: a deep payload cannot overflow the stack. */
+function reservedKeyPaths(value: unknown, limit = 5): PropertyKey[][] {
+  const found: PropertyKey[][] = [];
+  const pending: Array<{ value: unknown; path: PropertyKey[] }> = [{ value, path: [] }];
+  const seen = new WeakSet<object>();
+  while (pending.length > 0 && found.length < limit) {
+    const next = pending.pop();
+    if (next === undefined || typeof next.value !== 'object' || next.value === null) continue;
+    if (seen.has(next.value)) continue;
+    seen.add(next.value);
+    for (const [key, child] of Object.entries(next.value)) {
+      const path = [...next.path, Array.isArray(next.value) ? Number(key) : key];
+      if (RESERVED_KEYS.has(key)) found.push(path);
+      else pending.push({ value: child, path });
+    }
+  }
+  return found;
+}
 
 function toFacts(event: S3ObjectCreatedEvent | EcrImagePushEvent | ArtifactPublishedEvent): ArtifactFacts {
   switch (event['detail-type']) {
@@ -55,7 +87,9 @@ function toFacts(event: S3ObjectCreatedEvent | EcrImagePushEvent | ArtifactPubli
       return {
         kind: 'custom',
         source: custom.source,
-        detailType: custom['detail-type'],
+        ...(custom.detail.service !== undefined ? { service: custom.detail.service } : {}),
+        uri: custom.detail.uri,
+        digest: custom.detail.digest,
         detail: custom.detail,
       };
     }

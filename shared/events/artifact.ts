@@ -1,23 +1,49 @@
 import { z } from 'zod';
+import { S3_DIGEST_PREFIX } from '../domain/artifact';
+import {
+  ArtifactDigest,
+  ArtifactUri,
+  AwsAccountId,
+  AwsRegion,
+  digestPart,
+  EcrRepositoryName,
+  ImageDigest,
+  ImageTag,
+  KeyName,
+  S3ObjectKey,
+} from '../domain/limits';
+import { CiEventSourceSchema } from '../domain/manifest/schema';
 import { eventBridgeEvent } from './envelope';
 
 /**
  * Events that announce a new artifact. One schema per `detail-type`; the samples in
- * test/fixtures/events/{s3,ecr} are AWS's documented examples.
+ * test/fixtures/events/{s3,ecr} are AWS's documented examples. Every field Kiln stores is checked
+ * with the store's own limits (shared/domain/limits.ts), so an event that parses can be recorded.
  */
 
 /** https://docs.aws.amazon.com/AmazonS3/latest/userguide/ev-events.html (Object Created) */
 export const S3ObjectCreatedEvent = eventBridgeEvent(
   'Object Created',
   z.object({
+    // Not held to today's naming rules: legacy us-east-1 buckets may have names no manifest can
+    // name (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html), and
+    // their events are skipped, not refused.
     bucket: z.object({ name: z.string().min(1) }),
-    object: z.object({
-      key: z.string().min(1),
-      size: z.number().int().nonnegative().optional(),
-      etag: z.string().optional(),
-      'version-id': z.string().optional(),
-      sequencer: z.string().optional(),
-    }),
+    object: z
+      .object({
+        key: S3ObjectKey,
+        size: z.number().int().nonnegative().optional(),
+        // The page above lists the object's fields without promising any of these three; each
+        // becomes the stored digest behind its prefix (see s3Digest).
+        etag: digestPart(S3_DIGEST_PREFIX.etag).optional(),
+        'version-id': digestPart(S3_DIGEST_PREFIX.versionId).optional(),
+        sequencer: digestPart(S3_DIGEST_PREFIX.sequencer).optional(),
+      })
+      .refine(
+        (object) =>
+          object.etag !== undefined || object['version-id'] !== undefined || object.sequencer !== undefined,
+        'must carry an etag, version-id or sequencer: without one, different uploads of a key would look like duplicates',
+      ),
   }),
 ).extend({ source: z.literal('aws.s3') });
 export type S3ObjectCreatedEvent = z.infer<typeof S3ObjectCreatedEvent>;
@@ -28,28 +54,34 @@ export const EcrImagePushEvent = eventBridgeEvent(
   z.object({
     result: z.literal('SUCCESS'),
     'action-type': z.literal('PUSH'),
-    'repository-name': z.string().min(1),
-    'image-digest': z.string().regex(/^sha256:[0-9a-f]+$/, 'must be sha256:<hex>'),
-    'image-tag': z.string().min(1).optional(),
+    'repository-name': EcrRepositoryName,
+    'image-digest': ImageDigest,
+    'image-tag': ImageTag.optional(),
   }),
-).extend({ source: z.literal('aws.ecr') });
+).extend({
+  source: z.literal('aws.ecr'),
+  // Both go into the image URI Kiln stores.
+  account: AwsAccountId,
+  region: AwsRegion,
+});
 export type EcrImagePushEvent = z.infer<typeof EcrImagePushEvent>;
 
 /**
  * Kiln's own event for any CI that publishes artifacts elsewhere (`aws events put-events` with
  * detail-type "Artifact Published"). `source` is the CI's (e.g. com.acme.ci), matched to a
- * service by its manifest.
+ * service by its manifest; `service` picks one service when a CI builds several. The version is
+ * read where the manifest's detailPath says (default `$.version`), so the rest stays open.
  */
 export const ArtifactPublishedEvent = eventBridgeEvent(
   'Artifact Published',
   z
     .object({
-      service: z.string().min(1).optional(),
-      uri: z.string().min(1),
-      digest: z.string().min(1),
+      service: KeyName.optional(),
+      uri: ArtifactUri,
+      digest: ArtifactDigest,
     })
     .loose(),
-);
+).extend({ source: CiEventSourceSchema });
 export type ArtifactPublishedEvent = z.infer<typeof ArtifactPublishedEvent>;
 
 export const ArtifactEvent = z.union([S3ObjectCreatedEvent, EcrImagePushEvent, ArtifactPublishedEvent]);

@@ -86,14 +86,8 @@ export const partitions = {
   auditByService: (service: string) => `AUDIT#SERVICE#${service}`,
 };
 
-/** A name that becomes part of a key: non-empty, no `#`, no control characters, at most 200 chars. */
-export const KeyName = z
-  .string()
-  .min(1, 'must not be empty')
-  .max(200, 'must be at most 200 characters')
-  .refine((value) => !value.includes('#'), 'must not contain "#"')
-  // eslint-disable-next-line no-control-regex
-  .refine((value) => !/[\u0000-\u001f]/.test(value), 'must not contain control characters');
+/** Names in keys (non-empty, no `#`, no control characters, at most 200 characters): one definition, in the limits. */
+export { KeyName } from '../domain/limits';
 
 /** The key attributes that identify an item and its GSI1 position: what a cursor carries. */
 const CursorKey = z.record(z.string(), z.string());

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { KeyName } from './keys';
+import { ArtifactDigest, ArtifactUri, KeyName, StoredArtifact } from '../domain/limits';
 
 /**
  * Shapes of what the store accepts and returns. Inputs are parsed (bad input names the field and
@@ -44,7 +44,7 @@ export const ReleaseInput = z.object({
   amis: z
     .record(Region, AmiId)
     .refine((amis) => Object.keys(amis).length > 0, 'must name at least one Region'),
-  artifact: z.object({ uri: z.string().min(1), digest: z.string().min(1) }),
+  artifact: z.object({ uri: ArtifactUri, digest: ArtifactDigest }),
   recipeHash: z.string().min(1),
   baseAmiId: AmiId,
 });
@@ -56,14 +56,11 @@ export type Release = z.infer<typeof Release>;
 // ---------------------------------------------------------------------------------------------
 // artifacts (what CI published, before it is baked into a release)
 
-export const ArtifactInput = z.object({
-  service: KeyName,
-  version: KeyName,
-  uri: z.string().min(1),
-  /** What makes this exact build unique; part of the key, so a rebuild of a version is a new record. */
-  digest: z.string().min(1).max(512),
-  sourceKind: z.enum(['s3', 'ecr', 'custom']),
-});
+/**
+ * The limits (version, digest, URI) are defined once in shared/domain/limits.ts, which the
+ * artifact events are parsed with too: an event that parses can always be recorded.
+ */
+export const ArtifactInput = StoredArtifact;
 export type ArtifactInput = z.input<typeof ArtifactInput>;
 
 export const ArtifactRecord = ArtifactInput.extend({ receivedAt: IsoTime, receivedBy: z.string() });

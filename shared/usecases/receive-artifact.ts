@@ -1,10 +1,13 @@
 /**
  * A new artifact was published. Course:
  * 1. Read every service's manifest and match the artifact against each (one bucket or
- *    repository may feed several services; most services ignore most artifacts).
- * 2. For each match, record the artifact once (a conditional write keyed by service, version and
+ *    repository may feed several services; most services ignore most artifacts). Matching checks
+ *    each artifact against the store's limits.
+ * 2. If any service's artifact cannot be stored, record nothing and report why: one event is
+ *    recorded whole or not at all, never for some of its services only.
+ * 3. Otherwise record each artifact once (a conditional write keyed by service, version and
  *    digest: EventBridge delivers at least once, so duplicates are expected and ignored).
- * 3. Report matches and the reasons others were skipped, for the log.
+ * 4. Report matches and the reasons others were skipped, for the log.
  * Starting the deploy (bake, then roll out) from a recorded artifact comes with the bake work.
  */
 import { matchArtifact, type ArtifactFacts, type ArtifactRef } from '../domain/artifact';
@@ -15,12 +18,21 @@ export interface ReceiveArtifactDeps {
   store: Pick<KilnStore<ServiceManifest>, 'listServices' | 'recordArtifact'>;
 }
 
+export interface ArtifactRefusal {
+  service: string;
+  /** Where in the event the value came from, e.g. `detail.version`. */
+  field: string;
+  reason: string;
+}
+
 export interface ReceiveArtifactResult {
   /** Artifacts seen for the first time. */
   recorded: ArtifactRef[];
   /** Artifacts already recorded by an earlier delivery of the same event. */
   duplicates: ArtifactRef[];
   skipped: Array<{ service: string; reason: string }>;
+  /** Services whose artifact cannot be stored; when any is listed, nothing was recorded. */
+  refused: ArtifactRefusal[];
 }
 
 export async function receiveArtifact(
@@ -28,20 +40,25 @@ export async function receiveArtifact(
   actor: string,
   deps: ReceiveArtifactDeps,
 ): Promise<ReceiveArtifactResult> {
-  const result: ReceiveArtifactResult = { recorded: [], duplicates: [], skipped: [] };
+  const result: ReceiveArtifactResult = { recorded: [], duplicates: [], skipped: [], refused: [] };
+  const matched: ArtifactRef[] = [];
   let cursor: string | undefined;
   do {
     const page = await deps.store.listServices(cursor === undefined ? {} : { cursor });
     for (const service of page.items) {
       const match = matchArtifact(service.manifest, facts);
-      if (!match.matched) {
+      if (match.outcome === 'matched') matched.push(match.artifact);
+      else if (match.outcome === 'skipped')
         result.skipped.push({ service: service.service, reason: match.reason });
-        continue;
-      }
-      const { created } = await deps.store.recordArtifact(match.artifact, { actor });
-      (created ? result.recorded : result.duplicates).push(match.artifact);
+      else result.refused.push({ service: service.service, field: match.field, reason: match.reason });
     }
     cursor = page.cursor;
   } while (cursor !== undefined);
+  if (result.refused.length > 0) return result;
+
+  for (const artifact of matched) {
+    const { created } = await deps.store.recordArtifact(artifact, { actor });
+    (created ? result.recorded : result.duplicates).push(artifact);
+  }
   return result;
 }

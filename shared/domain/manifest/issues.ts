@@ -6,6 +6,12 @@ import type { ManifestIssue } from './errors';
  * authors write YAML. This map words the generic issues in YAML terms. Rules with a specific
  * meaning carry their own message in the schema, which takes precedence over this map.
  */
+/**
+ * Keys a manifest object no longer offers, with what to say instead of "unknown key". A registry
+ * of its own, so the JSON Schema (built from zod's global registry) never offers them.
+ */
+export const retiredKeys = z.registry<{ retiredKeys: Record<string, string> }>();
+
 export const manifestErrorMap: z.core.$ZodErrorMap = (issue) => {
   switch (issue.code) {
     case 'invalid_type':
@@ -17,7 +23,9 @@ export const manifestErrorMap: z.core.$ZodErrorMap = (issue) => {
         : `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
     case 'unrecognized_keys':
       // One line per key, in order: normalizeIssues splits them so each key gets its own position.
-      return issue.keys.map((key) => unknownKeyMessage(key, knownKeysOf(issue.inst))).join('\n');
+      return issue.keys
+        .map((key) => retiredKeyMessage(issue.inst, key) ?? unknownKeyMessage(key, knownKeysOf(issue.inst)))
+        .join('\n');
     case 'invalid_key':
       return issue.issues.map((inner) => inner.message).join('; ');
     case 'too_small':
@@ -113,6 +121,12 @@ function tooBig(origin: string, maximum: number | bigint, inclusive: boolean): s
     default:
       return inclusive ? `must be at most ${n}` : `must be less than ${n}`;
   }
+}
+
+function retiredKeyMessage(inst: unknown, key: string): string | undefined {
+  if (!(inst instanceof z.ZodType)) return undefined;
+  const retired = retiredKeys.get(inst)?.retiredKeys;
+  return retired !== undefined && Object.hasOwn(retired, key) ? retired[key] : undefined;
 }
 
 function knownKeysOf(inst: unknown): string[] {

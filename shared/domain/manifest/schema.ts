@@ -7,8 +7,9 @@
  * manifest can be stored and re-validated on read).
  */
 import { z } from 'zod';
+import { AwsRegion, EcrRepositoryName, RESERVED_KEYS, S3BucketName } from '../limits';
 import { ManifestValidationError } from './errors';
-import { parseWithIssues, type ParseOutcome } from './issues';
+import { parseWithIssues, retiredKeys, type ParseOutcome } from './issues';
 
 // ---------------------------------------------------------------------------------------------
 // Building blocks
@@ -71,9 +72,7 @@ function describeChoice(keys: readonly string[]): string {
 
 // Region codes such as us-east-1, eu-central-2, us-gov-west-1, cn-north-1.
 // https://docs.aws.amazon.com/global-infrastructure/latest/regions/aws-regions.html
-export const RegionSchema = z
-  .string()
-  .regex(/^[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$/, 'must be an AWS Region code like us-east-1');
+export const RegionSchema = AwsRegion;
 
 // Resource ids have 8 hex characters (before 2016) or 17 after the prefix.
 // https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/resource-ids.html
@@ -173,20 +172,22 @@ const DetailPathSchema = z
   .regex(
     /^\$(?:\.[A-Za-z_][A-Za-z0-9_-]*|\[\d+\]|\['[^']+'\])+$/,
     "must be a JSON path into the event's detail, like $.version or $.build['version']",
-  );
-
-// S3 general purpose bucket names: 3-63 characters, lowercase letters, digits, dots, hyphens,
-// beginning and ending with a letter or digit, no two adjacent dots.
-// https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html
-const BucketNameSchema = z
-  .string()
-  .regex(
-    /^(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
-    'must be an S3 bucket name: 3-63 lowercase letters, digits, dots or hyphens',
-  );
+  )
+  .superRefine((path, ctx) => {
+    // Events holding these keys are refused, so a path through one could never find a version.
+    const reserved = [...path.matchAll(/\.([A-Za-z_][A-Za-z0-9_-]*)|\['([^']+)'\]/g)]
+      .map(([, dotted, quoted]) => dotted ?? quoted ?? '')
+      .find((key) => RESERVED_KEYS.has(key));
+    if (reserved !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `must not go through "${reserved}": Kiln never reads that name from an event`,
+      });
+    }
+  });
 
 const S3SourceSchema = z.strictObject({
-  bucket: BucketNameSchema,
+  bucket: S3BucketName,
   keyPrefix: z
     .string()
     .min(1, 'must not be empty (Kiln would treat every object in the bucket as an artifact)')
@@ -194,29 +195,27 @@ const S3SourceSchema = z.strictObject({
     .refine((prefix) => !prefix.startsWith('/'), 'must not start with "/" (S3 keys do not)'),
 });
 
-// ECR repository names: 2-256 characters, lowercase, optionally namespaced with "/".
-// https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_CreateRepository.html
-const EcrSourceSchema = z.strictObject({
-  repository: z
-    .string()
-    .min(2)
-    .max(256)
-    .regex(
-      /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/,
-      'must be an ECR repository name like team/checkout',
-    ),
-});
+const EcrSourceSchema = z.strictObject({ repository: EcrRepositoryName });
 
 // A CI publishing its own event with PutEvents: Source 1-256 characters and not "aws." (reserved
-// for AWS services); DetailType 1-128 characters.
+// for AWS services).
 // https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEventsRequestEntry.html
-const CustomSourceSchema = z.strictObject({
-  source: z
-    .string()
-    .min(1)
-    .max(256)
-    .refine((source) => !source.startsWith('aws.'), 'must not start with "aws." (reserved for AWS services)'),
-  detailType: z.string().min(1).max(128),
+export const CiEventSourceSchema = z
+  .string()
+  .min(1)
+  .max(256)
+  .refine((source) => !source.startsWith('aws.'), 'must not start with "aws." (reserved for AWS services)');
+
+/** The detail-type every CI sends; the on-artifact rule in serverless.yml listens for it alone. */
+export const ARTIFACT_PUBLISHED = 'Artifact Published';
+
+// No detailType: the EventBridge rule is deployed with the stack and cannot follow manifests
+// applied later, so a CI's event reaches Kiln only as "Artifact Published". A manifest naming
+// another would never see an artifact; one that still says detailType is told so.
+const CustomSourceSchema = z.strictObject({ source: CiEventSourceSchema }).register(retiredKeys, {
+  retiredKeys: {
+    detailType: `is no longer set: Kiln receives a CI's artifacts as detail-type "${ARTIFACT_PUBLISHED}" only; remove detailType (a CI building several services names one in detail.service)`,
+  },
 });
 
 const SOURCE_KINDS = ['s3', 'ecr', 'custom'] as const;

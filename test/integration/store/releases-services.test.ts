@@ -66,6 +66,26 @@ describe('KilnStore artifacts', () => {
       // @ts-expect-error — not a source kind; refused at run time too.
       await expect(store.recordArtifact(input, { actor: 'x' })).rejects.toThrow(/sourceKind/);
     });
+
+    it('refuses a digest of 512 non-ASCII characters, whose key would exceed DynamoDB’s 1,024-byte sort key, naming the field', async () => {
+      const store = newStore(dynamo);
+      const input = artifactFixture(uniqueName('web'), '1.0.0', 'é'.repeat(512));
+
+      const refusal = store.recordArtifact(input, { actor: 'x' });
+
+      await expect(refusal).rejects.toThrow(InvalidInputError);
+      await expect(refusal).rejects.toThrow(/digest: must be printable ASCII/);
+    });
+
+    it.each([
+      ['a local file', 'file:///etc/passwd'],
+      ['an unbounded length', `https://a.example/${'x'.repeat(2048)}`],
+    ])('refuses %s as the URI, naming the field', async (_what, uri) => {
+      const store = newStore(dynamo);
+      const input = { ...artifactFixture(uniqueName('web'), '1.0.0'), uri };
+
+      await expect(store.recordArtifact(input, { actor: 'x' })).rejects.toThrow(/uri: /);
+    });
   });
 });
 

@@ -172,9 +172,18 @@ describe('service manifest', () => {
 
     it('rejects a custom event source in the reserved aws. namespace', () => {
       const { m } = manifest();
-      m.artifact.source = { custom: { source: 'aws.codebuild', detailType: 'Artifact Published' } };
+      m.artifact.source = { custom: { source: 'aws.codebuild' } };
       expect(problems(m)).toEqual([
         'artifact.source.custom.source: must not start with "aws." (reserved for AWS services)',
+      ]);
+    });
+
+    it('tells a manifest that still names a custom detailType that Kiln receives only "Artifact Published"', () => {
+      const { m } = manifest();
+      const custom = { source: 'acme.ci', detailType: 'Build Finished' };
+      m.artifact.source = { custom } as typeof m.artifact.source;
+      expect(problems(m)).toEqual([
+        'artifact.source.custom.detailType: is no longer set: Kiln receives a CI\'s artifacts as detail-type "Artifact Published" only; remove detailType (a CI building several services names one in detail.service)',
       ]);
     });
   });
@@ -193,7 +202,7 @@ describe('service manifest', () => {
 
     it('defaults a custom artifact to $.version in the event detail', () => {
       const { m } = manifest();
-      m.artifact.source = { custom: { source: 'acme.ci', detailType: 'Artifact Published' } };
+      m.artifact.source = { custom: { source: 'acme.ci' } };
       expect(parseManifest(m).artifact.version.detailPath).toBe(DEFAULT_DETAIL_VERSION_PATH);
     });
 
@@ -232,14 +241,28 @@ describe('service manifest', () => {
 
     it('rejects a detail path that is not a JSON path', () => {
       const { m } = manifest();
-      m.artifact.source = { custom: { source: 'acme.ci', detailType: 'Artifact Published' } };
+      m.artifact.source = { custom: { source: 'acme.ci' } };
       m.artifact.version = { detailPath: 'version' };
       expect(problemFields(m)).toEqual(['artifact.version.detailPath']);
     });
 
+    it.each(['$.__proto__.version', '$.constructor', "$.build['prototype']"])(
+      'rejects a detail path through a reserved name: %s',
+      (detailPath) => {
+        const { m } = manifest();
+        m.artifact.source = { custom: { source: 'acme.ci' } };
+        m.artifact.version = { detailPath };
+        expect(problems(m)).toEqual([
+          expect.stringMatching(
+            /^artifact\.version\.detailPath: must not go through "(__proto__|constructor|prototype)"/,
+          ),
+        ]);
+      },
+    );
+
     it('accepts nested and indexed detail paths', () => {
       const { m } = manifest();
-      m.artifact.source = { custom: { source: 'acme.ci', detailType: 'Artifact Published' } };
+      m.artifact.source = { custom: { source: 'acme.ci' } };
       m.artifact.version = { detailPath: "$.builds[0]['build-info'].version" };
       expect(problems(m)).toEqual([]);
     });
@@ -677,6 +700,18 @@ describe('service manifest', () => {
     it('matches the committed schemas/service-manifest.schema.json (run `npm run schema` after edits)', () => {
       const committed = readFileSync(join(ROOT, 'schemas', 'service-manifest.schema.json'), 'utf8');
       expect(committed).toBe(renderManifestJsonSchema());
+    });
+
+    it('offers custom sources only a source, no detailType', () => {
+      const schema = manifestJsonSchema() as {
+        properties: { artifact: { properties: { source: { properties: { custom: unknown } } } } };
+      };
+      expect(schema.properties.artifact.properties.source.properties.custom).toMatchObject({
+        properties: { source: expect.anything() },
+        required: ['source'],
+        additionalProperties: false,
+      });
+      expect(JSON.stringify(schema)).not.toContain('detailType');
     });
 
     it('tells editors that a source has exactly one kind', () => {
