@@ -1,8 +1,8 @@
 /**
  * on-artifact: an artifact was published (S3 Object Created, ECR push, or a CI's own
  * "Artifact Published" event). Validates the event, then records the artifact for every service
- * whose manifest builds from it, or, when any of them cannot be stored, for none (logged with the
- * field at fault; returned normally, since a retry would be refused the same way).
+ * whose manifest builds from it. A service whose artifact cannot be stored is refused (logged with
+ * the field at fault; returned normally, since a retry would be refused the same way).
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ArtifactEventSchema } from '../shared/events/artifact-facts';
@@ -31,12 +31,10 @@ export function createOnArtifactHandler(deps: () => OnArtifactDeps) {
       const store = new KilnStore<ServiceManifest>({ client: documentClient, tableName });
       const result = await receiveArtifact(facts, `event:${facts.kind}`, { store });
       if (result.refused.length > 0) {
-        // Returned, not thrown: a retry would be refused the same way. Nothing was recorded.
-        const reason = `refused artifact event: ${result.refused
-          .map((r) => `${r.service}: ${r.field}: ${r.reason}`)
-          .join('; ')}`;
-        logger.error('refused artifact event; nothing recorded', { refused: result.refused });
-        return { ignored: true as const, reason };
+        // Logged, not thrown: a retry would be refused the same way.
+        logger.error('artifact refused for some services; nothing recorded for them', {
+          refused: result.refused.map((r) => `${r.service}: ${r.field}: ${r.reason}`),
+        });
       }
       logger.info('artifact received', {
         recorded: result.recorded.map((a) => `${a.service}@${a.version}`),
@@ -47,6 +45,7 @@ export function createOnArtifactHandler(deps: () => OnArtifactDeps) {
         recorded: result.recorded.length,
         duplicates: result.duplicates.length,
         skipped: result.skipped.length,
+        refused: result.refused.length,
       };
     },
   });

@@ -3,11 +3,13 @@
  * 1. Read every service's manifest and match the artifact against each (one bucket or
  *    repository may feed several services; most services ignore most artifacts). Matching checks
  *    each artifact against the store's limits.
- * 2. If any service's artifact cannot be stored, record nothing and report why: one event is
- *    recorded whole or not at all, never for some of its services only.
- * 3. Otherwise record each artifact once (a conditional write keyed by service, version and
+ * 2. A service whose artifact cannot be stored (its own keyPattern extracted a version the store
+ *    refuses, say) is refused with the field named. Every check runs before the first write, and
+ *    refusals are decided per service: one service's sloppy pattern must not hold back the
+ *    artifact for the services that can take it, and a redelivery decides exactly the same way.
+ * 3. Record each matched artifact once (a conditional write keyed by service, version and
  *    digest: EventBridge delivers at least once, so duplicates are expected and ignored).
- * 4. Report matches and the reasons others were skipped, for the log.
+ * 4. Report matches, refusals and the reasons others were skipped, for the log.
  * Starting the deploy (bake, then roll out) from a recorded artifact comes with the bake work.
  */
 import { matchArtifact, type ArtifactFacts, type ArtifactRef } from '../domain/artifact';
@@ -31,7 +33,7 @@ export interface ReceiveArtifactResult {
   /** Artifacts already recorded by an earlier delivery of the same event. */
   duplicates: ArtifactRef[];
   skipped: Array<{ service: string; reason: string }>;
-  /** Services whose artifact cannot be stored; when any is listed, nothing was recorded. */
+  /** Services whose artifact cannot be stored: nothing was recorded for them. */
   refused: ArtifactRefusal[];
 }
 
@@ -54,7 +56,6 @@ export async function receiveArtifact(
     }
     cursor = page.cursor;
   } while (cursor !== undefined);
-  if (result.refused.length > 0) return result;
 
   for (const artifact of matched) {
     const { created } = await deps.store.recordArtifact(artifact, { actor });

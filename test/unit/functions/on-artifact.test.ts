@@ -109,9 +109,19 @@ describe('on-artifact', () => {
     });
   };
 
-  /** Every refusal is logged once, with the field at fault, and the handler returns normally. */
+  /**
+   * Every refusal is logged with the field at fault and the handler returns normally: the whole
+   * event is dropped when the event itself is at fault, or the artifact is refused for the
+   * service whose manifest reads the faulty field.
+   */
   const expectRefused = (result: unknown, field: string) => {
-    expect(result).toEqual({ ignored: true, reason: expect.stringContaining(field) });
+    expect(result).toEqual(
+      expect.objectContaining(
+        'ignored' in (result as object)
+          ? { ignored: true, reason: expect.stringContaining(field) }
+          : { recorded: 0, refused: 1 },
+      ),
+    );
     expect(JSON.stringify(loggedErrors)).toContain(field);
   };
 
@@ -121,6 +131,7 @@ describe('on-artifact', () => {
         recorded: 1,
         duplicates: 0,
         skipped: 1,
+        refused: 0,
       });
       expect(await artifactsOf('checkout')).toEqual([
         expect.objectContaining({
@@ -138,6 +149,7 @@ describe('on-artifact', () => {
         recorded: 0,
         duplicates: 1,
         skipped: 1,
+        refused: 0,
       });
       expect(await artifactsOf('checkout')).toHaveLength(1);
     });
@@ -147,6 +159,7 @@ describe('on-artifact', () => {
         recorded: 0,
         duplicates: 0,
         skipped: 2,
+        refused: 0,
       });
     });
 
@@ -203,6 +216,7 @@ describe('on-artifact', () => {
         recorded: 1,
         duplicates: 0,
         skipped: 1,
+        refused: 0,
       });
       expect(await artifactsOf('ledger')).toEqual([
         expect.objectContaining({
@@ -238,6 +252,7 @@ describe('on-artifact', () => {
         recorded: 1,
         duplicates: 0,
         skipped: 2,
+        refused: 0,
       });
       expect(await artifactsOf('payments')).toEqual([
         expect.objectContaining({ version: '1.4.2', uri, sourceKind: 'custom' }),
@@ -322,12 +337,13 @@ describe('on-artifact', () => {
         recorded: 0,
         duplicates: 0,
         skipped: 3,
+        refused: 0,
       });
     });
   });
 
-  describe('all or nothing', () => {
-    it('records nothing when one of the services an event matches cannot take it, naming service and field', async () => {
+  describe('one service refused, the others recorded', () => {
+    it('refuses the artifact for the service that cannot store it, naming service and field, and records it for the others', async () => {
       // Same bucket and prefix as checkout, but a keyPattern that captures the whole key.
       await store.putServiceManifest(
         variantOfCheckout('checkout-canary', {
@@ -339,9 +355,30 @@ describe('on-artifact', () => {
 
       const result = await handler(checkoutUpload(), context);
 
-      expectRefused(result, 'checkout-canary');
-      expect(result).toEqual({ ignored: true, reason: expect.stringContaining('version') });
-      expect(await artifactsOf('checkout')).toEqual([]);
+      expect(result).toEqual({ recorded: 1, duplicates: 0, skipped: 1, refused: 1 });
+      expect(JSON.stringify(loggedErrors)).toContain('checkout-canary');
+      expect(JSON.stringify(loggedErrors)).toContain('version');
+      expect(await artifactsOf('checkout')).toEqual([expect.objectContaining({ version: '2.14.0' })]);
+      expect(await artifactsOf('checkout-canary')).toEqual([]);
+    });
+
+    it('decides a redelivery the same way: the refused service stays refused, the recorded one is a duplicate', async () => {
+      await store.putServiceManifest(
+        variantOfCheckout('checkout-canary', {
+          source: { s3: { bucket: 'acme-artifacts-123456789012', keyPrefix: 'checkout/releases/' } },
+          version: { keyPattern: '^(?<version>.+)$' },
+        }),
+        { actor: 'test' },
+      );
+      await handler(checkoutUpload(), context);
+
+      await expect(handler(checkoutUpload(), context)).resolves.toEqual({
+        recorded: 0,
+        duplicates: 1,
+        skipped: 1,
+        refused: 1,
+      });
+      expect(await artifactsOf('checkout')).toHaveLength(1);
       expect(await artifactsOf('checkout-canary')).toEqual([]);
     });
   });
@@ -375,7 +412,7 @@ describe('on-artifact', () => {
             expect(result.reason).toMatch(/detail\.[\w[]/);
             expect(await recordedSoFar()).toBe(before);
           } else {
-            expect(result.recorded + result.duplicates + result.skipped).toBe(4);
+            expect(result.recorded + result.duplicates + result.skipped + result.refused).toBe(4);
             expect(await recordedSoFar()).toBe(before + result.recorded);
           }
         }),
