@@ -8,6 +8,7 @@ import { ArtifactEventSchema } from '../shared/events/artifact-facts';
 import { BaseConfigSchema, loadConfig } from '../shared/runtime/config';
 import { defaultDocumentClient } from '../shared/runtime/clients';
 import { kilnHandler } from '../shared/runtime/handler';
+import type { IdSource } from '../shared/runtime/ids';
 import { createLogger } from '../shared/runtime/logger';
 import { KilnStore } from '../shared/store';
 import type { ServiceManifest } from '../shared/domain/manifest/schema';
@@ -16,6 +17,8 @@ import { receiveArtifact } from '../shared/usecases/receive-artifact';
 export interface OnArtifactDeps {
   documentClient: DynamoDBDocumentClient;
   tableName: string;
+  /** Where the store draws its writer id; random when deployed, the seeded source in the sandbox. */
+  ids?: IdSource;
 }
 
 export function createOnArtifactHandler(deps: () => OnArtifactDeps) {
@@ -26,8 +29,12 @@ export function createOnArtifactHandler(deps: () => OnArtifactDeps) {
     schema: ArtifactEventSchema,
     onInvalid: 'drop',
     useCase: async (facts) => {
-      const { documentClient, tableName } = deps();
-      const store = new KilnStore<ServiceManifest>({ client: documentClient, tableName });
+      const { documentClient, tableName, ids } = deps();
+      const store = new KilnStore<ServiceManifest>({
+        client: documentClient,
+        tableName,
+        ...(ids === undefined ? {} : { ids }),
+      });
       const result = await receiveArtifact(facts, `event:${facts.kind}`, { store });
       logger.info('artifact received', {
         recorded: result.recorded.map((a) => `${a.service}@${a.version}`),
