@@ -48,7 +48,7 @@ export class LockHeldError extends KilnError {
   }
 }
 
-/** Renewing or releasing a lock that the caller does not hold (free, or held by someone else). */
+/** Renewing a lock the caller does not hold (free, or someone else's), or releasing someone else's. */
 export class LockNotHeldError extends KilnError {
   constructor(
     message: string,
