@@ -9,6 +9,7 @@ import { ArtifactEventSchema } from '../shared/events/artifact-facts';
 import { BaseConfigSchema, loadConfig } from '../shared/runtime/config';
 import { defaultDocumentClient } from '../shared/runtime/clients';
 import { kilnHandler } from '../shared/runtime/handler';
+import type { IdSource } from '../shared/runtime/ids';
 import { createLogger } from '../shared/runtime/logger';
 import { KilnStore } from '../shared/store';
 import type { ServiceManifest } from '../shared/domain/manifest/schema';
@@ -17,6 +18,8 @@ import { receiveArtifact } from '../shared/usecases/receive-artifact';
 export interface OnArtifactDeps {
   documentClient: DynamoDBDocumentClient;
   tableName: string;
+  /** Where the store draws its writer id; random when deployed, the seeded source in the sandbox. */
+  ids?: IdSource;
 }
 
 export function createOnArtifactHandler(deps: () => OnArtifactDeps) {
@@ -27,8 +30,12 @@ export function createOnArtifactHandler(deps: () => OnArtifactDeps) {
     schema: ArtifactEventSchema,
     onInvalid: 'drop',
     useCase: async (facts) => {
-      const { documentClient, tableName } = deps();
-      const store = new KilnStore<ServiceManifest>({ client: documentClient, tableName });
+      const { documentClient, tableName, ids } = deps();
+      const store = new KilnStore<ServiceManifest>({
+        client: documentClient,
+        tableName,
+        ...(ids === undefined ? {} : { ids }),
+      });
       const result = await receiveArtifact(facts, `event:${facts.kind}`, { store });
       if (result.refused.length > 0) {
         // Logged, not thrown: a retry would be refused the same way.

@@ -3,12 +3,15 @@
  * the sandbox's SDK clients instead of the defaults. Keyed by the serverless.yml function key;
  * a test holds this map and serverless.yml to the same set of functions.
  */
+import type { IdSource } from '../shared/runtime/ids';
 import type { LambdaHandler } from './services/lambda';
 import type { SandboxClients } from './core/sdk';
 
 export interface SandboxFunctionEnv {
   /** Clients whose calls the timeline attributes to this function. */
   clients: SandboxClients;
+  /** The run's seeded source for the ids Kiln makes up (shared by every function, so none repeat). */
+  ids: IdSource;
   tableName: string;
   region: string;
   stage: string;
@@ -22,6 +25,7 @@ export const sandboxFunctions: Record<string, SandboxFunctionFactory> = {
     const handler = createOnArtifactHandler(() => ({
       documentClient: env.clients.doc,
       tableName: env.tableName,
+      ids: env.ids,
     }));
     return (event, context) => handler(event, context);
   },

@@ -167,6 +167,7 @@ export async function createRegion(options: RegionOptions): Promise<Region> {
         load: () =>
           factory({
             clients: engine.clientsFor(`fn:${fn.functionName}`),
+            ids: engine.kilnIds,
             tableName,
             region: regionName,
             stage,

@@ -10,9 +10,10 @@
  *   await engine.dispose();
  *
  * Randomness comes in separate streams derived from the seed (services, scheduling, Math.random,
- * faults, request ids), so adding a draw in one place does not reshuffle the others.
+ * faults, request ids, Kiln's ids), so adding a draw in one place does not reshuffle the others.
  */
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import type { IdSource } from '../../shared/runtime/ids';
 import type { SandboxClock } from './clock';
 import { installClock } from './clock';
 import type { SimContext, SimEventInput, SimIds, SimRng, SimService } from './context';
@@ -20,7 +21,7 @@ import type { DynamoSandbox } from './dynamo';
 import { startDynamo } from './dynamo';
 import type { FaultPlan, PlannedFaults, RateLimiter } from './faults';
 import { createEc2RateLimiter, createElbv2RateLimiter, createFaults, parseFaultPlan } from './faults';
-import { createIds, createRng } from './random';
+import { createIdSource, createIds, createRng } from './random';
 import type { RunOptions, SchedulerLimits } from './scheduler';
 import { Scheduler } from './scheduler';
 import type { SandboxClients, SandboxRuntime } from './sdk';
@@ -52,6 +53,8 @@ export interface SandboxEngine extends SandboxRuntime {
   readonly faults: PlannedFaults;
   readonly context: SimContext;
   readonly dynamo: DynamoSandbox | undefined;
+  /** The ids Kiln's own code draws in this run (store writer ids): seeded, a stream of their own. */
+  readonly kilnIds: IdSource;
   register(service: SimService): void;
   /** Where `context.emit` delivers (the EventBridge sim). Events emitted before a sink exists wait for it. */
   onEmit(sink: EventSink): () => void;
@@ -97,6 +100,7 @@ export async function createEngine(options: EngineOptions): Promise<SandboxEngin
   const rng: SimRng = createRng(seed);
   const ids: SimIds = createIds(rng);
   const requestIds = createIds(createRng(subSeed(seed, 4)));
+  const kilnIds = createIdSource(createRng(subSeed(seed, 5)));
   const timeline = new Timeline(() => clock.now(), SANDBOX_EPOCH);
   const faults = createFaults(plan, { rng: createRng(subSeed(seed, 3)), clock, timeline });
   const scheduler = new Scheduler({
@@ -161,6 +165,7 @@ export async function createEngine(options: EngineOptions): Promise<SandboxEngin
     scheduler,
     context,
     dynamo,
+    kilnIds,
     dynamoEndpoint: dynamo?.endpoint,
     now: () => clock.now(),
     requestId: () => requestIds.uuid(),

@@ -3,6 +3,7 @@
  * by hand because no maintained package offers a seedable PRNG this small, and its quality is ample
  * for scheduling orders and jitter (not for cryptography).
  */
+import type { IdSource } from '../../shared/runtime/ids';
 import type { SimIds, SimRng } from './context';
 
 export function createRng(seed: number): SimRng {
@@ -38,4 +39,9 @@ export function createIds(rng: SimRng): SimIds {
       return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
     },
   };
+}
+
+/** Kiln's own id source (DESIGN.md rule 10), shaped like `randomIds`' 16 hex digits but seeded. */
+export function createIdSource(rng: SimRng): IdSource {
+  return { next: () => hex(rng, 16) };
 }

@@ -113,6 +113,7 @@ export const defaultStory: Story = {
     const store = new KilnStore<ServiceManifest>({
       client: region.clientsFor('kiln-cli').doc,
       tableName: region.tableName,
+      ids: region.engine.kilnIds,
     });
     const manifest = parseManifest(demoManifest(region.engine.context.region, environments));
     const stored = await store.putServiceManifest(manifest, { actor: 'kiln-cli:platform-team' });

@@ -1,9 +1,11 @@
 import { KilnError } from '../runtime/errors';
+import type { AuditEntry } from './schemas';
 
 /**
  * The store's failures. Each is a `KilnError` (name set, cause kept) so Step Functions `Catch`
  * blocks can match them by name: `StaleVersionError` and `LockHeldError` are "someone else got
- * there first" and are worth a re-read, `ConflictError` never is.
+ * there first" and are worth a re-read, `ConflictError` never is, and `AuditMissingError` says a
+ * change *was* made (so it must not be made again).
  */
 
 /** A create-only record already exists with different content. */
@@ -46,7 +48,7 @@ export class LockHeldError extends KilnError {
   }
 }
 
-/** Renewing or releasing a lock that the caller does not hold (free, or held by someone else). */
+/** Renewing a lock the caller does not hold (free, or someone else's), or releasing someone else's. */
 export class LockNotHeldError extends KilnError {
   constructor(
     message: string,
@@ -64,6 +66,24 @@ export class NotFoundError extends KilnError {
   constructor(
     message: string,
     readonly target: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/**
+ * A change was made and stands, but its audit entry could not be written (the audit write failed
+ * even after the SDK's retries, or every audit key the store tried was taken). `result` is what
+ * the method would have returned; `entry` is the missing entry, which the caller may log or hand
+ * to `audit()` again (it is then stamped with that later time). Never repeat the change itself.
+ * From `audit()` alone, `result` is undefined: the entry was all there was to write.
+ */
+export class AuditMissingError<T = unknown> extends KilnError {
+  constructor(
+    message: string,
+    readonly entry: AuditEntry,
+    readonly result: T,
     options?: { cause?: unknown },
   ) {
     super(message, options);

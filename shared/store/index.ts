@@ -1,5 +1,12 @@
 export { KilnStore, type KilnStoreOptions, type NamedManifest } from './store';
-export { ConflictError, LockHeldError, LockNotHeldError, NotFoundError, StaleVersionError } from './errors';
+export {
+  AuditMissingError,
+  ConflictError,
+  LockHeldError,
+  LockNotHeldError,
+  NotFoundError,
+  StaleVersionError,
+} from './errors';
 export { createTableInput, kilnTableProperties, TABLE_KEYS, type KilnTableProperties } from './table';
 export {
   auditTarget,
@@ -15,6 +22,7 @@ export {
   type EnvironmentLock,
   type EnvironmentPatch,
   type EnvironmentState,
+  type LockRelease,
   type LockRequest,
   type Page,
   type PageRequest,

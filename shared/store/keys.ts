@@ -5,16 +5,16 @@ import { TABLE_KEYS } from './table';
 /**
  * Key design of Kiln's single table (PK/SK strings, one overloaded GSI: GSI1PK/GSI1SK).
  *
- * | record                  | PK                      | SK                    | GSI1PK                   | GSI1SK                      |
- * |-------------------------|-------------------------|-----------------------|--------------------------|-----------------------------|
- * | service (current)       | SERVICE#<service>       | #SERVICE              | SERVICES                 | <service>                   |
- * | manifest version        | SERVICE#<service>       | MANIFEST#<0000000007> | –                        | –                           |
- * | artifact                | SERVICE#<service>       | ARTIFACT#<ver>#<dig>  | ARTIFACTS#<service>      | <receivedAt>#<version>      |
- * | release                 | SERVICE#<service>       | RELEASE#<version>     | RELEASES#<service>       | <createdAt>#<version>       |
- * | environment state+lock  | SERVICE#<service>       | ENV#<environment>     | –                        | –                           |
- * | deployment              | DEPLOYMENT#<id>         | #DEPLOYMENT           | DEPLOYMENTS#<service>    | <createdAt>#<id>            |
- * | task token              | TOKEN#<waitKind>#<key>  | #TOKEN                | TOKENS                   | <expiresAt>#<waitKind>#<key>|
- * | audit entry             | AUDIT#<target>          | <at>#<seq>            | AUDIT#SERVICE#<service>  | <at>#<target>#<seq>         |
+ * | record                  | PK                      | SK                    | GSI1PK                   | GSI1SK                          |
+ * |-------------------------|-------------------------|-----------------------|--------------------------|---------------------------------|
+ * | service (current)       | SERVICE#<service>       | #SERVICE              | SERVICES                 | <service>                       |
+ * | manifest version        | SERVICE#<service>       | MANIFEST#<0000000007> | –                        | –                               |
+ * | artifact                | SERVICE#<service>       | ARTIFACT#<ver>#<dig>  | ARTIFACTS#<service>      | <receivedAt>#<version>          |
+ * | release                 | SERVICE#<service>       | RELEASE#<version>     | RELEASES#<service>       | <createdAt>#<version>           |
+ * | environment state+lock  | SERVICE#<service>       | ENV#<environment>     | –                        | –                               |
+ * | deployment              | DEPLOYMENT#<id>         | #DEPLOYMENT           | DEPLOYMENTS#<service>    | <createdAt>#<id>                |
+ * | task token              | TOKEN#<waitKind>#<key>  | #TOKEN                | TOKENS                   | <expiresAt>#<waitKind>#<key>    |
+ * | audit entry             | AUDIT#<target>          | <at>#<writer>#<seq>   | AUDIT#SERVICE#<service>  | <at>#<target>#<writer>#<seq>    |
  *
  * - Times in sort keys are ISO-8601 UTC with milliseconds (`toISOString()`), which sort as strings
  *   in time order; DynamoDB orders String sort keys by UTF-8 bytes and `ScanIndexForward: false`
@@ -26,6 +26,12 @@ import { TABLE_KEYS } from './table';
  * - SERVICES and TOKENS are single GSI partitions: Kiln has tens of services and a handful of
  *   waiting tasks, far below one partition's throughput.
  * - Names go into keys verbatim, so `#` (the separator) is refused in every name.
+ * - Audit keys must be unique although many writers audit the same target in the same
+ *   millisecond (Lambda containers, and the sandbox, whose clock stands still while it works).
+ *   `<writer>` is an id each store instance draws once from its IdSource (random when deployed,
+ *   seeded in the sandbox) and `<seq>` counts that instance's entries (8 digits, so one writer's
+ *   entries of one millisecond sort in the order it wrote them). Entries of different writers in
+ *   one millisecond sort by writer id: nothing orders them more finely than their time.
  */
 
 export const { partitionKey: PK, sortKey: SK, ttlAttribute: TTL } = TABLE_KEYS;
@@ -67,11 +73,13 @@ export const keys = {
     [GSI1PK]: 'TOKENS',
     [GSI1SK]: `${expiresAt}#${waitKind}#${key}`,
   }),
-  audit: (target: string, at: string, seq: string) => ({ [PK]: `AUDIT#${target}`, [SK]: `${at}#${seq}` }),
-  auditIndex: (service: string, at: string, target: string, seq: string) => ({
+  /** `write` is `<writer>#<seq>` (see auditWrite). */
+  audit: (target: string, at: string, write: string) => ({ [PK]: `AUDIT#${target}`, [SK]: `${at}#${write}` }),
+  auditIndex: (service: string, at: string, target: string, write: string) => ({
     [GSI1PK]: `AUDIT#SERVICE#${service}`,
-    [GSI1SK]: `${at}#${target}#${seq}`,
+    [GSI1SK]: `${at}#${target}#${write}`,
   }),
+  auditWrite: (writer: string, seq: number) => `${writer}#${String(seq).padStart(8, '0')}`,
 };
 
 /** Partition values of the listings, for checking that a cursor belongs to the listing it is given to. */

@@ -23,6 +23,14 @@ const Region = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'must be an AWS Regi
 // ---------------------------------------------------------------------------------------------
 // services
 
+/**
+ * What the store needs of a manifest: the service name it is filed under. The store is generic
+ * so tests can store small stand-ins; Kiln itself stores the domain's ServiceManifest.
+ */
+export interface NamedManifest {
+  name: string;
+}
+
 export const ServiceRecord = z.object({
   service: z.string(),
   manifest: z.unknown(),
@@ -180,6 +188,12 @@ export const LockRequest = z.object({
   leaseMs: z.number().int().positive(),
 });
 export type LockRequest = z.input<typeof LockRequest>;
+
+/**
+ * What releaseLock did: `released` the caller's lock (returned as it was), or found the lock
+ * `already-free` and changed nothing (a repeated release, or a lease that ran out and was let go).
+ */
+export type LockRelease = { outcome: 'released'; lock: EnvironmentLock } | { outcome: 'already-free' };
 
 // ---------------------------------------------------------------------------------------------
 // task tokens

@@ -218,6 +218,27 @@ describe('KilnStore maps those errors the same on dynalite and moto', () => {
     expect(errors).toEqual(['LockHeldError:a', 'LockHeldError:a']);
   });
 
+  it('appends steps under write tokens (ADD to a string set, NOT contains) the same on both', async () => {
+    const id = `conf-steps-${++keyCounter}`;
+    const steps: string[] = [];
+    for (const backend of backends) {
+      const store = storeOn(backend);
+      await store.createDeployment({
+        id,
+        service: 'conf',
+        releaseVersion: '1.0.0',
+        environments: ['prod'],
+        trigger: 'cli',
+        actor: 'test',
+      });
+      await store.appendStep(id, { name: 'bake', status: 'running' });
+      const after = await store.appendStep(id, { name: 'gate', status: 'running' });
+      steps.push(`${backend.name}:${after.steps.map((step) => step.name).join(',')}@${after.version}`);
+    }
+
+    expect(steps).toEqual(['dynalite:bake,gate@3', 'moto:bake,gate@3']);
+  });
+
   it('turns a stale deployment update into StaleVersionError on both', async () => {
     const id = `conf-deploy-${++keyCounter}`;
     const errors: string[] = [];

@@ -1,7 +1,24 @@
-import { LockHeldError, LockNotHeldError, StaleVersionError } from '../../../shared/store';
+import {
+  AuditMissingError,
+  LockHeldError,
+  LockNotHeldError,
+  StaleVersionError,
+  type KilnStore,
+} from '../../../shared/store';
 import { InvalidInputError } from '../../../shared/runtime/errors';
 import { startDynalite, type LocalDynamo } from '../../support/dynalite';
-import { newStore, testClock, uniqueName, T0 } from './helpers';
+import {
+  allAudit,
+  faultyClient,
+  isAuditWrite,
+  newStore,
+  scriptedIds,
+  testClock,
+  uniqueName,
+  T0,
+  type TestClock,
+  type TestManifest,
+} from './helpers';
 
 let dynamo: LocalDynamo;
 beforeAll(async () => {
@@ -10,6 +27,22 @@ beforeAll(async () => {
 afterAll(async () => {
   await dynamo.stop();
 });
+
+/**
+ * A writer that drew the same writer id as another (`twin`) and has already audited five times on
+ * the environment at the clock's instant: the next writer that draws `twin` finds its key taken.
+ */
+async function rivalTwin(clock: TestClock, service: string): Promise<void> {
+  const rival = newStore(dynamo, clock, scriptedIds('twin'));
+  for (let i = 0; i < 5; i++) {
+    await rival.audit({ actor: 'rival', action: 'note', target: `environment:${service}/prod`, service });
+  }
+}
+
+/** A store whose audit writes fail for good (after the SDK's own retries): the change still lands. */
+function storeWithFailingAudit(clock: TestClock = testClock()): KilnStore<TestManifest> {
+  return newStore({ ...dynamo, client: faultyClient(dynamo, { mode: 'fail', when: isAuditWrite }) }, clock);
+}
 
 describe('KilnStore environment lock', () => {
   describe('acquireLock', () => {
@@ -113,6 +146,36 @@ describe('KilnStore environment lock', () => {
       });
     });
 
+    it('reports the lock as acquired and audits it under a fresh key when its audit key is taken', async () => {
+      const clock = testClock();
+      const service = uniqueName('web');
+      await rivalTwin(clock, service);
+      const store = newStore(dynamo, clock, scriptedIds('twin'));
+
+      const lock = await store.acquireLock(service, 'prod', { holder: 'deploy-1', leaseMs: 60_000 });
+
+      expect(lock).toMatchObject({ holder: 'deploy-1', acquiredAt: T0 });
+      const acquisitions = (await allAudit(store, { target: `environment:${service}/prod` })).filter(
+        (entry) => entry.action === 'lock.acquire',
+      );
+      expect(acquisitions).toEqual([expect.objectContaining({ actor: 'deploy-1', after: lock })]);
+    });
+
+    it('keeps the lock and says so with AuditMissingError when its audit entry cannot be written', async () => {
+      const service = uniqueName('web');
+
+      const attempt = storeWithFailingAudit().acquireLock(service, 'prod', {
+        holder: 'deploy-1',
+        leaseMs: 60_000,
+      });
+
+      await expect(attempt).rejects.toBeInstanceOf(AuditMissingError);
+      const error = (await attempt.catch((e: unknown) => e)) as AuditMissingError;
+      expect(error.result).toMatchObject({ holder: 'deploy-1', expiresAt: T0 + 60_000 });
+      expect(error.entry).toMatchObject({ action: 'lock.acquire', actor: 'deploy-1' });
+      expect((await newStore(dynamo).getEnvironmentState(service, 'prod')).lock?.holder).toBe('deploy-1');
+    });
+
     it('rejects a non-positive lease naming leaseMs', async () => {
       const store = newStore(dynamo);
 
@@ -192,12 +255,73 @@ describe('KilnStore environment lock', () => {
       expect((await store.getEnvironmentState(service, 'prod')).lock?.holder).toBe('deploy-1');
     });
 
-    it('rejects releasing a lock that is free', async () => {
+    it('answers already-free and audits nothing when the lock was already released (a repeated release)', async () => {
+      const store = newStore(dynamo);
+      const service = uniqueName('web');
+      await store.acquireLock(service, 'prod', { holder: 'deploy-1', leaseMs: 60_000 });
+      const first = await store.releaseLock(service, 'prod', { holder: 'deploy-1' });
+
+      const again = await store.releaseLock(service, 'prod', { holder: 'deploy-1' });
+
+      expect(first).toEqual({ outcome: 'released', lock: expect.objectContaining({ holder: 'deploy-1' }) });
+      expect(again).toEqual({ outcome: 'already-free' });
+      const actions = (await allAudit(store, { service })).map((entry) => entry.action);
+      expect(actions).toEqual(['lock.release', 'lock.acquire']);
+    });
+
+    it('answers already-free when nobody ever held the lock', async () => {
       const store = newStore(dynamo);
 
-      await expect(store.releaseLock(uniqueName('web'), 'prod', { holder: 'a' })).rejects.toThrow(
-        /it is free/,
+      await expect(store.releaseLock(uniqueName('web'), 'prod', { holder: 'a' })).resolves.toEqual({
+        outcome: 'already-free',
+      });
+    });
+
+    it('rejects with LockNotHeldError naming the new holder when its expired lease was taken over', async () => {
+      const clock = testClock();
+      const store = newStore(dynamo, clock);
+      const service = uniqueName('web');
+      await store.acquireLock(service, 'prod', { holder: 'slow', leaseMs: 1000 });
+      clock.advance(1000);
+      await store.acquireLock(service, 'prod', { holder: 'reconciler', leaseMs: 60_000 });
+
+      const attempt = store.releaseLock(service, 'prod', { holder: 'slow' });
+
+      await expect(attempt).rejects.toBeInstanceOf(LockNotHeldError);
+      await expect(attempt).rejects.toMatchObject({ holder: 'reconciler' });
+      expect((await store.getEnvironmentState(service, 'prod')).lock?.holder).toBe('reconciler');
+    });
+
+    it('releases and audits under a fresh key when its audit key is taken, never throwing a raw SDK error', async () => {
+      const clock = testClock();
+      const service = uniqueName('web');
+      await newStore(dynamo, clock).acquireLock(service, 'prod', { holder: 'deploy-1', leaseMs: 60_000 });
+      clock.advance(1);
+      await rivalTwin(clock, service);
+      const store = newStore(dynamo, clock, scriptedIds('twin'));
+
+      const release = await store.releaseLock(service, 'prod', { holder: 'deploy-1' });
+
+      expect(release).toMatchObject({ outcome: 'released' });
+      expect((await store.getEnvironmentState(service, 'prod')).lock).toBeUndefined();
+      const releases = (await allAudit(store, { service })).filter(
+        (entry) => entry.action === 'lock.release',
       );
+      expect(releases).toEqual([expect.objectContaining({ actor: 'deploy-1' })]);
+    });
+
+    it('keeps the lock released and says so with AuditMissingError when its audit entry cannot be written', async () => {
+      const service = uniqueName('web');
+      await newStore(dynamo).acquireLock(service, 'prod', { holder: 'deploy-1', leaseMs: 60_000 });
+
+      const attempt = storeWithFailingAudit().releaseLock(service, 'prod', { holder: 'deploy-1' });
+
+      await expect(attempt).rejects.toBeInstanceOf(AuditMissingError);
+      await expect(attempt).rejects.toMatchObject({
+        result: { outcome: 'released' },
+        entry: { action: 'lock.release' },
+      });
+      expect((await newStore(dynamo).getEnvironmentState(service, 'prod')).lock).toBeUndefined();
     });
   });
 });
