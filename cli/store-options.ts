@@ -5,23 +5,50 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Command } from 'commander';
 import { KilnError } from '../shared/runtime/errors';
 import { KilnStore } from '../shared/store';
+import { debugRequested, EnvironmentError, explainEnvironmentError, formatCause } from './environment-errors';
 
 /**
- * What the store-backed commands (`services`, `history`) share: the `--table` option, the
- * DynamoDB client, and how they read files and print. Tests pass their own `StoreCommandIo`.
+ * What the store-backed commands (`services`, `history`) share: the `--table`, `--region` and
+ * `--profile` options, the DynamoDB client, how they read files and print, and how failures are
+ * reported. Tests pass their own `StoreCommandIo`.
  */
+
+/** `--region` / `--profile` as given; unset ones leave the SDK's own configuration chain in charge. */
+export interface ClientSettings {
+  region?: string;
+  profile?: string;
+}
 
 export interface StoreCommandIo {
   readFile: (path: string) => Promise<string>;
   stdout: (text: string) => void;
   stderr: (text: string) => void;
   env: NodeJS.ProcessEnv;
-  /**
-   * Makes the client. The default takes region, credentials and profile from the standard SDK
-   * configuration chain, and `AWS_ENDPOINT_URL_DYNAMODB` / `AWS_ENDPOINT_URL` redirect it (e.g.
-   * to dynalite) with no code: https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html
-   */
-  createClient: () => DynamoDBDocumentClient;
+  /** Makes the client; `createDefaultClient` unless a test hands in its own. */
+  createClient: (settings: ClientSettings) => DynamoDBDocumentClient;
+}
+
+/**
+ * How long the CLI waits for a TCP connection before an attempt fails. The SDK's default is no
+ * limit, so an endpoint that drops packets would hang each of the retry strategy's attempts for
+ * the operating system's connect timeout (minutes on Linux).
+ */
+export const CONNECT_TIMEOUT_MS = 5000;
+
+/**
+ * The client the CLI uses: region, credentials and profile come from the standard SDK
+ * configuration chain unless `--region` / `--profile` say otherwise, and
+ * `AWS_ENDPOINT_URL_DYNAMODB` / `AWS_ENDPOINT_URL` redirect it (e.g. to dynalite) with no code:
+ * https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html
+ */
+export function createDefaultClient(settings: ClientSettings): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(
+    new DynamoDBClient({
+      ...(settings.region === undefined ? {} : { region: settings.region }),
+      ...(settings.profile === undefined ? {} : { profile: settings.profile }),
+      requestHandler: { connectionTimeout: CONNECT_TIMEOUT_MS },
+    }),
+  );
 }
 
 export const processIo: StoreCommandIo = {
@@ -29,16 +56,19 @@ export const processIo: StoreCommandIo = {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
   env: process.env,
-  createClient: () => DynamoDBDocumentClient.from(new DynamoDBClient({})),
+  createClient: createDefaultClient,
 };
 
-export interface StoreOptions {
+export interface StoreOptions extends ClientSettings {
   table?: string;
 }
 
-/** Adds `--table NAME` (falls back to KILN_TABLE) to a command. */
-export function withTableOption(command: Command): Command {
-  return command.option('--table <name>', 'DynamoDB table of the Kiln deployment (default: $KILN_TABLE)');
+/** Adds `--table NAME` (falls back to KILN_TABLE), `--region` and `--profile` to a command. */
+export function withStoreOptions(command: Command): Command {
+  return command
+    .option('--table <name>', 'DynamoDB table of the Kiln deployment (default: $KILN_TABLE)')
+    .option('--region <region>', "AWS Region of the table (default: $AWS_REGION, else the profile's region)")
+    .option('--profile <name>', 'AWS profile from ~/.aws/config (default: $AWS_PROFILE, else default)');
 }
 
 /** Thrown for a problem the user can fix from the command line; printed as `error: …`, exit 1. */
@@ -53,14 +83,35 @@ export function resolveTableName(options: StoreOptions, env: NodeJS.ProcessEnv):
   return table;
 }
 
-/** Opens the store on the resolved table; the caller must `close()` it. */
-export function openStore(
+/**
+ * Opens the store on the resolved table, runs `use` with it and closes the client. A failure
+ * caused by the AWS environment (region, credentials, profile, endpoint, table) becomes an
+ * EnvironmentError naming the setting to fix; anything else propagates unchanged.
+ */
+export async function withStore<T>(
   options: StoreOptions,
   io: StoreCommandIo,
-): { store: KilnStore; close: () => void } {
+  use: (store: KilnStore) => Promise<T>,
+): Promise<T> {
   const tableName = resolveTableName(options, io.env);
-  const client = io.createClient();
-  return { store: new KilnStore({ client, tableName }), close: () => client.destroy() };
+  const settings: ClientSettings = {
+    ...(options.region === undefined ? {} : { region: options.region }),
+    ...(options.profile === undefined ? {} : { profile: options.profile }),
+  };
+  const client = io.createClient(settings);
+  try {
+    return await use(new KilnStore({ client, tableName }));
+  } catch (error) {
+    const explained = await explainEnvironmentError(error, {
+      env: io.env,
+      ...settings,
+      table: tableName,
+      resolvedRegion: () => client.config.region().catch(() => undefined),
+    });
+    throw explained ?? error;
+  } finally {
+    client.destroy();
+  }
 }
 
 /** Who the audit log names for CLI actions: `--actor`, else `cli:<local user>`. */
@@ -78,21 +129,25 @@ function safeUserName(): string {
 }
 
 /**
- * Runs a command body, turning Kiln's own errors (bad input, stale versions, missing table) into
- * `error: message` on stderr and exit code 1. Anything else is a bug and propagates.
+ * Runs a command body and reports how it failed. The AWS environment around Kiln (region,
+ * credentials, profile, endpoint, table): one line `kiln: …` naming the setting, exit 2, and with
+ * KILN_DEBUG=1 the SDK's original error after it. Kiln's own errors about the input (bad
+ * arguments, stale versions): `error: …`, exit 1. Anything else is a bug and propagates.
  */
 export async function runReported(io: StoreCommandIo, body: () => Promise<void>): Promise<void> {
   try {
     await body();
   } catch (error) {
-    let message: string | undefined;
-    if (error instanceof KilnError) message = error.message;
-    else if (error instanceof Error && error.name === 'ResourceNotFoundException') {
-      message = `the DynamoDB table was not found (${error.message}): check --table/KILN_TABLE, the Region and the endpoint`;
+    // Not process.exit(): the embedding program (and tests) decide when the process ends.
+    if (error instanceof EnvironmentError) {
+      io.stderr(`kiln: ${error.message}\n`);
+      if (debugRequested(io.env))
+        io.stderr(`kiln: KILN_DEBUG: the AWS SDK reported: ${formatCause(error)}\n`);
+      process.exitCode = 2;
+      return;
     }
-    if (message !== undefined) {
-      io.stderr(`error: ${message}\n`);
-      // Not process.exit(): the embedding program (and tests) decide when the process ends.
+    if (error instanceof KilnError) {
+      io.stderr(`error: ${error.message}\n`);
       process.exitCode = 1;
       return;
     }

@@ -1,11 +1,11 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import type { Deployment } from '../../shared/store';
 import {
-  openStore,
   processIo,
   renderTable,
   runReported,
-  withTableOption,
+  withStore,
+  withStoreOptions,
   type StoreCommandIo,
   type StoreOptions,
 } from '../store-options';
@@ -35,7 +35,7 @@ interface HistoryOptions extends StoreOptions {
  * for the next page; `--json` prints `{ deployments, cursor? }`.
  */
 export function registerHistory(program: Command, io: StoreCommandIo = processIo): void {
-  withTableOption(
+  withStoreOptions(
     program
       .command('history')
       .description('Show the deployments of a service, newest first.')
@@ -46,42 +46,39 @@ export function registerHistory(program: Command, io: StoreCommandIo = processIo
       .option('--json', 'print JSON'),
   ).action(async (service: string, options: HistoryOptions) => {
     await runReported(io, async () => {
-      const { store, close } = openStore(options, io);
-      try {
-        const page = await store.listDeployments(service, {
+      const page = await withStore(options, io, (store) =>
+        store.listDeployments(service, {
           limit: options.limit,
           ...(options.env === undefined ? {} : { environment: options.env }),
           ...(options.cursor === undefined ? {} : { cursor: options.cursor }),
-        });
-        if (options.json === true) {
-          io.stdout(
-            `${JSON.stringify({ deployments: page.items, ...(page.cursor ? { cursor: page.cursor } : {}) }, null, 2)}\n`,
-          );
-          return;
-        }
-        if (page.items.length === 0) {
-          io.stdout(`no deployments of ${service}${options.env === undefined ? '' : ` in ${options.env}`}\n`);
-          return;
-        }
+        }),
+      );
+      if (options.json === true) {
         io.stdout(
-          renderTable(
-            ['ID', 'VERSION', 'ENVIRONMENTS', 'TRIGGER', 'ACTOR', 'STATUS', 'STARTED', 'DURATION'],
-            page.items.map((d) => [
-              d.id,
-              d.releaseVersion,
-              d.environments.join(','),
-              d.trigger,
-              d.actor,
-              d.status,
-              d.createdAt,
-              formatDuration(durationMs(d)),
-            ]),
-          ),
+          `${JSON.stringify({ deployments: page.items, ...(page.cursor ? { cursor: page.cursor } : {}) }, null, 2)}\n`,
         );
-        if (page.cursor !== undefined) io.stderr(`more: --cursor ${page.cursor}\n`);
-      } finally {
-        close();
+        return;
       }
+      if (page.items.length === 0) {
+        io.stdout(`no deployments of ${service}${options.env === undefined ? '' : ` in ${options.env}`}\n`);
+        return;
+      }
+      io.stdout(
+        renderTable(
+          ['ID', 'VERSION', 'ENVIRONMENTS', 'TRIGGER', 'ACTOR', 'STATUS', 'STARTED', 'DURATION'],
+          page.items.map((d) => [
+            d.id,
+            d.releaseVersion,
+            d.environments.join(','),
+            d.trigger,
+            d.actor,
+            d.status,
+            d.createdAt,
+            formatDuration(durationMs(d)),
+          ]),
+        ),
+      );
+      if (page.cursor !== undefined) io.stderr(`more: --cursor ${page.cursor}\n`);
     });
   });
 }

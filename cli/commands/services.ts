@@ -4,11 +4,11 @@ import type { ServiceRecord } from '../../shared/store';
 import type { ServiceManifest } from '../../shared/domain/manifest/schema';
 import {
   defaultActor,
-  openStore,
   processIo,
   renderTable,
   runReported,
-  withTableOption,
+  withStore,
+  withStoreOptions,
   type StoreCommandIo,
   type StoreOptions,
 } from '../store-options';
@@ -21,7 +21,7 @@ import {
 export function registerServices(program: Command, io: StoreCommandIo = processIo): void {
   const services = program.command('services').description('Manage the service manifests Kiln deploys.');
 
-  withTableOption(
+  withStoreOptions(
     services
       .command('apply')
       .description('Validate a service manifest and store it as the next manifest version.')
@@ -47,59 +47,52 @@ export function registerServices(program: Command, io: StoreCommandIo = processI
         process.exitCode = 1;
         return;
       }
-      const { store, close } = openStore(options, io);
-      try {
-        const record = await store.putServiceManifest(manifest, {
-          actor: options.actor ?? defaultActor(io.env),
-        });
-        io.stdout(`service ${record.service}: manifest version ${record.version}\n`);
-      } finally {
-        close();
-      }
+      const record = await withStore(options, io, (store) =>
+        store.putServiceManifest(manifest, { actor: options.actor ?? defaultActor(io.env) }),
+      );
+      io.stdout(`service ${record.service}: manifest version ${record.version}\n`);
     });
   });
 
-  withTableOption(
+  withStoreOptions(
     services
       .command('list')
       .description('List services and their current manifest versions.')
       .option('--json', 'print JSON'),
   ).action(async (options: StoreOptions & { json?: boolean }) => {
     await runReported(io, async () => {
-      const { store, close } = openStore(options, io);
-      try {
-        const records: Array<ServiceRecord<ServiceManifest>> = [];
+      const records = await withStore(options, io, async (store) => {
+        const all: Array<ServiceRecord<ServiceManifest>> = [];
         let cursor: string | undefined;
         do {
           const page = await store.listServices({ limit: 100, ...(cursor === undefined ? {} : { cursor }) });
-          records.push(...page.items);
+          all.push(...page.items);
           cursor = page.cursor;
         } while (cursor !== undefined);
+        return all;
+      });
 
-        const rows = records.map((r) => ({
-          name: r.service,
-          version: r.version,
-          environments: r.manifest.environments.map((env) => env.name),
-          updatedAt: r.updatedAt,
-          updatedBy: r.updatedBy,
-        }));
-        if (options.json === true) {
-          io.stdout(`${JSON.stringify(rows, null, 2)}\n`);
-          return;
-        }
-        if (rows.length === 0) {
-          io.stdout('no services: add one with `kiln services apply -f FILE`\n');
-          return;
-        }
-        io.stdout(
-          renderTable(
-            ['NAME', 'VERSION', 'ENVIRONMENTS', 'UPDATED', 'BY'],
-            rows.map((r) => [r.name, String(r.version), r.environments.join(','), r.updatedAt, r.updatedBy]),
-          ),
-        );
-      } finally {
-        close();
+      const rows = records.map((r) => ({
+        name: r.service,
+        version: r.version,
+        environments: r.manifest.environments.map((env) => env.name),
+        updatedAt: r.updatedAt,
+        updatedBy: r.updatedBy,
+      }));
+      if (options.json === true) {
+        io.stdout(`${JSON.stringify(rows, null, 2)}\n`);
+        return;
       }
+      if (rows.length === 0) {
+        io.stdout('no services: add one with `kiln services apply -f FILE`\n');
+        return;
+      }
+      io.stdout(
+        renderTable(
+          ['NAME', 'VERSION', 'ENVIRONMENTS', 'UPDATED', 'BY'],
+          rows.map((r) => [r.name, String(r.version), r.environments.join(','), r.updatedAt, r.updatedBy]),
+        ),
+      );
     });
   });
 }

@@ -132,14 +132,16 @@ describe('kiln services', () => {
       expect(result.exitCode).toBe(1);
     });
 
-    it('reports a table that does not exist without a stack trace', async () => {
+    it('reports a table that does not exist in one line naming --table and KILN_TABLE, and exits 2', async () => {
       const result = await runCli(registerServices, ['services', 'apply', '-f', CHECKOUT], {
         dynamo,
         env: { KILN_TABLE: 'no-such-table' },
       });
 
-      expect(result.stderr).toMatch(/^error: the DynamoDB table was not found .*--table\/KILN_TABLE/);
-      expect(result.exitCode).toBe(1);
+      expect(lines(result.stderr)).toEqual([
+        'kiln: DynamoDB table "no-such-table" not found in us-east-1: check --table or KILN_TABLE (the stack output KilnTableName), and the region',
+      ]);
+      expect(result.exitCode).toBe(2);
     });
 
     it('requires -f', async () => {
