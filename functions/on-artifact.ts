@@ -43,6 +43,11 @@ export function createOnArtifactHandler(deps: () => OnArtifactDeps) {
           refused: result.refused.map((r) => `${r.service}: ${r.field}: ${r.reason}`),
         });
       }
+      if (result.auditMissing.length > 0) {
+        logger.error('artifact recorded but its audit entry could not be written', {
+          artifacts: result.auditMissing.map((a) => `${a.service}@${a.version} ${a.digest}`),
+        });
+      }
       logger.info('artifact received', {
         recorded: result.recorded.map((a) => `${a.service}@${a.version}`),
         duplicates: result.duplicates.map((a) => `${a.service}@${a.version}`),

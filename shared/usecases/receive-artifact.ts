@@ -14,7 +14,7 @@
  */
 import { matchArtifact, type ArtifactFacts, type ArtifactRef } from '../domain/artifact';
 import type { ServiceManifest } from '../domain/manifest/schema';
-import type { KilnStore } from '../store';
+import { AuditMissingError, type KilnStore } from '../store';
 
 export interface ReceiveArtifactDeps {
   store: Pick<KilnStore<ServiceManifest>, 'listServices' | 'recordArtifact'>;
@@ -35,6 +35,12 @@ export interface ReceiveArtifactResult {
   skipped: Array<{ service: string; reason: string }>;
   /** Services whose artifact cannot be stored: nothing was recorded for them. */
   refused: ArtifactRefusal[];
+  /**
+   * Artifacts recorded whose audit entry could not be written even after the store's retries.
+   * The artifact stands (a redelivery would see a duplicate and could not audit it either), so
+   * the caller reports it loudly instead of failing the event.
+   */
+  auditMissing: ArtifactRef[];
 }
 
 export async function receiveArtifact(
@@ -42,7 +48,13 @@ export async function receiveArtifact(
   actor: string,
   deps: ReceiveArtifactDeps,
 ): Promise<ReceiveArtifactResult> {
-  const result: ReceiveArtifactResult = { recorded: [], duplicates: [], skipped: [], refused: [] };
+  const result: ReceiveArtifactResult = {
+    recorded: [],
+    duplicates: [],
+    skipped: [],
+    refused: [],
+    auditMissing: [],
+  };
   const matched: ArtifactRef[] = [];
   let cursor: string | undefined;
   do {
@@ -58,8 +70,14 @@ export async function receiveArtifact(
   } while (cursor !== undefined);
 
   for (const artifact of matched) {
-    const { created } = await deps.store.recordArtifact(artifact, { actor });
-    (created ? result.recorded : result.duplicates).push(artifact);
+    try {
+      const { created } = await deps.store.recordArtifact(artifact, { actor });
+      (created ? result.recorded : result.duplicates).push(artifact);
+    } catch (error) {
+      if (!(error instanceof AuditMissingError)) throw error;
+      result.recorded.push(artifact);
+      result.auditMissing.push(artifact);
+    }
   }
   return result;
 }
