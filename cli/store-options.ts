@@ -81,7 +81,10 @@ function safeUserName(): string {
  * Runs a command body, turning Kiln's own errors (bad input, stale versions, missing table) into
  * `error: message` on stderr and exit code 1. Anything else is a bug and propagates.
  */
-export async function runReported(io: StoreCommandIo, body: () => Promise<void>): Promise<void> {
+export async function runReported(
+  io: Pick<StoreCommandIo, 'stderr'>,
+  body: () => Promise<void>,
+): Promise<void> {
   try {
     await body();
   } catch (error) {
