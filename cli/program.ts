@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { registerDeadLetters } from './commands/dead-letters';
 import { registerHistory } from './commands/history';
 import { registerSandbox } from './commands/sandbox';
 import { registerServices } from './commands/services';
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
   registerValidate(program);
   registerServices(program);
   registerHistory(program);
+  registerDeadLetters(program);
   registerSandbox(program);
   return program;
 }

@@ -134,7 +134,10 @@ function safeUserName(): string {
  * KILN_DEBUG=1 the SDK's original error after it. Kiln's own errors about the input (bad
  * arguments, stale versions): `error: …`, exit 1. Anything else is a bug and propagates.
  */
-export async function runReported(io: StoreCommandIo, body: () => Promise<void>): Promise<void> {
+export async function runReported(
+  io: Pick<StoreCommandIo, 'stderr'>,
+  body: () => Promise<void>,
+): Promise<void> {
   try {
     await body();
   } catch (error) {

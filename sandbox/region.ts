@@ -24,6 +24,7 @@ import { DEFAULT_APP_BEHAVIOUR, Ec2Sim } from './services/ec2';
 import { Elbv2Sim } from './services/elbv2';
 import { EventBridgeSim } from './services/eventbridge';
 import { LambdaSim } from './services/lambda';
+import { SqsSim } from './services/sqs';
 import { SsmSim } from './services/ssm';
 import { startHttpApi, type RunningHttpApi } from './http-api';
 import { StepFunctionsSim } from './services/stepfunctions';
@@ -60,6 +61,9 @@ export interface Region {
   /** Where CI publishes: S3 uploads and ECR pushes, announced on EventBridge. */
   readonly artifacts: ArtifactStores;
   readonly lambda: LambdaSim;
+  readonly sqs: SqsSim;
+  /** URLs of the SQS queues deployed from serverless.yml, by logical id (e.g. KilnDeadLetterQueue). */
+  readonly queueUrls: ReadonlyMap<string, string>;
   readonly stepFunctions: StepFunctionsSim;
   /** ARNs of the state machines deployed from serverless.yml, by logical id. */
   readonly stateMachineArns: ReadonlyMap<string, string>;
@@ -127,13 +131,24 @@ export async function createRegion(options: RegionOptions): Promise<Region> {
     const autoScaling = new AutoScalingSim(ctx, ec2, elbv2, {
       alarmState: (name) => cloudWatch.alarmState(name) ?? 'INSUFFICIENT_DATA',
     });
-    const events = new EventBridgeSim(ctx);
-    const lambda = new LambdaSim(ctx, { runAs });
+    const deployedName = new Map<string, string>();
+    const functionArn = (key: string): string =>
+      `arn:aws:lambda:${regionName}:${engine.accountId}:function:${deployedName.get(key) ?? key}`;
+    // Failed deliveries and failed async invocations land on SQS queues, as AWS's do.
+    const sqs = new SqsSim(ctx);
+    const events = new EventBridgeSim(ctx, {
+      sendToQueue: (queueArn, body, attributes) => sqs.sendFromService(queueArn, body, attributes),
+      targetArn: functionArn,
+    });
+    const lambda = new LambdaSim(ctx, {
+      runAs,
+      sendToDestination: (arn, record) => sqs.sendFromService(arn, JSON.stringify(record)),
+    });
     const stepFunctions = new StepFunctionsSim(ctx, {
       runAs,
       invokeFunction: (name, payload) => lambda.invoke(name, payload),
     });
-    for (const service of [ec2, ssm, cloudWatch, elbv2, autoScaling, events, stepFunctions])
+    for (const service of [ec2, ssm, cloudWatch, elbv2, autoScaling, events, stepFunctions, sqs, lambda])
       engine.register(service);
     engine.onEmit((event) => {
       events.putEvent(event);
@@ -149,8 +164,22 @@ export async function createRegion(options: RegionOptions): Promise<Region> {
     const tableName = `kiln-${stage}`;
     await engine.createTable(createTableInput(tableName));
 
+    const queueUrls = new Map<string, string>();
+    const queueArns = new Map<string, string>();
+    for (const queue of routes.queues) {
+      const url = sqs.createQueue(queue.name, {
+        sqsManagedSse: queue.sqsManagedSse,
+        ...(queue.messageRetentionSeconds === undefined
+          ? {}
+          : { messageRetentionSeconds: queue.messageRetentionSeconds }),
+      });
+      queueUrls.set(queue.logicalId, url);
+      queueArns.set(queue.logicalId, `arn:aws:sqs:${regionName}:${engine.accountId}:${queue.name}`);
+    }
+    const queueArn = (logicalId: string | undefined): string | undefined =>
+      logicalId === undefined ? undefined : queueArns.get(logicalId);
+
     const factories = options.functions ?? sandboxFunctions;
-    const deployedName = new Map<string, string>();
     for (const fn of routes.functions) {
       const factory = factories[fn.functionName];
       if (!factory) {
@@ -164,6 +193,12 @@ export async function createRegion(options: RegionOptions): Promise<Region> {
         key: fn.functionName,
         timeoutSeconds: 30,
         memorySizeMb: 512,
+        ...(fn.async.maximumRetryAttempts === undefined
+          ? {}
+          : { maximumRetryAttempts: fn.async.maximumRetryAttempts }),
+        ...(queueArn(fn.async.onFailureQueue) === undefined
+          ? {}
+          : { onFailure: queueArn(fn.async.onFailureQueue) as string }),
         load: () =>
           factory({
             clients: engine.clientsFor(`fn:${fn.functionName}`),
@@ -174,8 +209,6 @@ export async function createRegion(options: RegionOptions): Promise<Region> {
           }),
       });
     }
-    const functionArn = (key: string): string =>
-      `arn:aws:lambda:${regionName}:${engine.accountId}:function:${deployedName.get(key) ?? key}`;
     const stateMachineArns = new Map<string, string>();
     for (const machine of routes.stateMachines) {
       const substitutions = Object.fromEntries(
@@ -190,7 +223,7 @@ export async function createRegion(options: RegionOptions): Promise<Region> {
         stepFunctions.createStateMachine({ name: machine.name, definition, substitutions }),
       );
     }
-    events.addRoutes(routes.eventBridge);
+    events.addRoutes(routes.eventBridge, queueArn);
     events.addTarget(async (functionKey, envelope) => {
       const name = deployedName.get(functionKey);
       if (name) lambda.invokeAsync(name, envelope);
@@ -222,6 +255,8 @@ export async function createRegion(options: RegionOptions): Promise<Region> {
       events,
       artifacts: new ArtifactStores(ctx),
       lambda,
+      sqs,
+      queueUrls,
       stepFunctions,
       stateMachineArns,
       clientsFor: (caller) => engine.clientsFor(caller),

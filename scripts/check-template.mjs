@@ -1,46 +1,133 @@
 // Checks the packaged CloudFormation template for what cfn-lint cannot know about Kiln:
-// - every function has its own IAM role (least privilege per function, DESIGN rule 9);
+// - every function has its own IAM role (least privilege per function, DESIGN rule 9), and every
+//   role is used by something in the stack (an assumable role nothing runs as is attack surface);
 // - no statement grants a service-wide wildcard action (`dynamodb:*`) or `Resource: '*'`,
 //   except the actions AWS only grants on '*' (X-Ray trace segments);
-// - every function runs on the runtime serverless.yml names and ships its own bundle.
+// - every function runs on the runtime serverless.yml names and ships its own bundle;
+// - no event is lost silently: every EventBridge rule target has a retry policy and a dead-letter
+//   queue, every function a rule invokes (asynchronously) has an on-failure destination, and
+//   every queue is encrypted at rest;
+// - every DynamoDB table has deletion protection.
 import { readFileSync } from 'node:fs';
 
 const STAR_ONLY_ACTIONS = new Set(['xray:PutTraceSegments', 'xray:PutTelemetryRecords']);
-const file = process.argv[2] ?? '.serverless/cloudformation-template-update-stack.json';
-const template = JSON.parse(readFileSync(file, 'utf8'));
-const resources = template.Resources ?? {};
-const problems = [];
 
-const functions = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function');
-const roleOf = new Map();
-for (const [id, fn] of functions) {
-  const role = fn.Properties?.Role?.['Fn::GetAtt']?.[0];
-  if (!role) problems.push(`${id}: its role is not a role of this stack`);
-  else if (roleOf.has(role)) problems.push(`${id} shares the role ${role} with ${roleOf.get(role)}`);
-  else roleOf.set(role, id);
-  if (!String(fn.Properties?.Runtime ?? '').startsWith('nodejs'))
-    problems.push(`${id}: runtime ${fn.Properties?.Runtime}`);
-  if (!fn.Properties?.Code?.S3Key) problems.push(`${id}: no code bundle`);
+/** Does any part of `node` refer to the logical id `id` (Ref, GetAtt, Sub, DependsOn)? */
+function refersTo(node, id) {
+  if (Array.isArray(node)) return node.some((item) => refersTo(item, id));
+  if (node === null || typeof node !== 'object') return false;
+  for (const [key, value] of Object.entries(node)) {
+    if (key === 'Ref' && value === id) return true;
+    if (key === 'Fn::GetAtt' && (Array.isArray(value) ? value[0] : String(value).split('.')[0]) === id)
+      return true;
+    if (key === 'DependsOn' && [value].flat().includes(id)) return true;
+    if (key === 'Fn::Sub') {
+      const text = Array.isArray(value) ? value[0] : value;
+      if (typeof text === 'string' && text.includes(`\${${id}`)) return true;
+    }
+    if (refersTo(value, id)) return true;
+  }
+  return false;
 }
 
-for (const [roleId, functionId] of roleOf.entries()) {
-  for (const policy of resources[roleId]?.Properties?.Policies ?? []) {
-    for (const statement of policy.PolicyDocument?.Statement ?? []) {
-      const actions = [statement.Action].flat();
-      const resourcesOfStatement = [statement.Resource].flat();
-      for (const action of actions) {
-        if (/:\*$/.test(action) || action === '*')
-          problems.push(`${functionId} (${roleId}): wildcard action ${action}`);
-        if (resourcesOfStatement.includes('*') && !STAR_ONLY_ACTIONS.has(action)) {
-          problems.push(`${functionId} (${roleId}): ${action} on Resource '*'`);
+/** The logical id a value points at through Ref or GetAtt, if it does. */
+function targetOf(value) {
+  if (value === null || typeof value !== 'object') return undefined;
+  if (typeof value.Ref === 'string') return value.Ref;
+  const getAtt = value['Fn::GetAtt'];
+  if (getAtt !== undefined) return Array.isArray(getAtt) ? getAtt[0] : String(getAtt).split('.')[0];
+  return undefined;
+}
+
+/** Every problem with `template`, one line each (empty when it passes). */
+export function checkTemplate(template) {
+  const resources = template.Resources ?? {};
+  const problems = [];
+  const ofType = (type) => Object.entries(resources).filter(([, r]) => r.Type === type);
+
+  const functions = ofType('AWS::Lambda::Function');
+  const roleOf = new Map();
+  for (const [id, fn] of functions) {
+    const role = fn.Properties?.Role?.['Fn::GetAtt']?.[0];
+    if (!role) problems.push(`${id}: its role is not a role of this stack`);
+    else if (roleOf.has(role)) problems.push(`${id} shares the role ${role} with ${roleOf.get(role)}`);
+    else roleOf.set(role, id);
+    if (!String(fn.Properties?.Runtime ?? '').startsWith('nodejs'))
+      problems.push(`${id}: runtime ${fn.Properties?.Runtime}`);
+    if (!fn.Properties?.Code?.S3Key) problems.push(`${id}: no code bundle`);
+  }
+
+  for (const [roleId] of ofType('AWS::IAM::Role')) {
+    const users = Object.entries(resources).filter(([id, r]) => id !== roleId && refersTo(r, roleId));
+    if (users.length === 0) problems.push(`${roleId}: an IAM role that no function or other resource uses`);
+  }
+
+  for (const [roleId, functionId] of roleOf.entries()) {
+    for (const policy of resources[roleId]?.Properties?.Policies ?? []) {
+      for (const statement of policy.PolicyDocument?.Statement ?? []) {
+        const actions = [statement.Action].flat();
+        const resourcesOfStatement = [statement.Resource].flat();
+        for (const action of actions) {
+          if (/:\*$/.test(action) || action === '*')
+            problems.push(`${functionId} (${roleId}): wildcard action ${action}`);
+          if (resourcesOfStatement.includes('*') && !STAR_ONLY_ACTIONS.has(action)) {
+            problems.push(`${functionId} (${roleId}): ${action} on Resource '*'`);
+          }
         }
       }
     }
   }
+
+  // Lambda's async queue retries and then hands the event to the on-failure destination
+  // (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html);
+  // EventBridge's own retries end in the target's dead-letter queue
+  // (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html).
+  const onFailure = new Map(
+    ofType('AWS::Lambda::EventInvokeConfig').map(([, config]) => [
+      targetOf(config.Properties?.FunctionName),
+      config.Properties?.DestinationConfig?.OnFailure?.Destination,
+    ]),
+  );
+  const functionIds = new Set(functions.map(([id]) => id));
+  for (const [ruleId, rule] of ofType('AWS::Events::Rule')) {
+    for (const target of rule.Properties?.Targets ?? []) {
+      const name = `${ruleId} target ${target.Id ?? '?'}`;
+      if (!target.RetryPolicy) problems.push(`${name}: no RetryPolicy`);
+      if (!target.DeadLetterConfig?.Arn)
+        problems.push(`${name}: no DeadLetterConfig (failed deliveries are dropped)`);
+      const fn = targetOf(target.Arn);
+      if (functionIds.has(fn) && !onFailure.get(fn)) {
+        problems.push(`${fn}: invoked asynchronously by ${ruleId} but has no on-failure destination`);
+      }
+    }
+  }
+
+  for (const [queueId, queue] of ofType('AWS::SQS::Queue')) {
+    const p = queue.Properties ?? {};
+    if (p.SqsManagedSseEnabled !== true && !p.KmsMasterKeyId)
+      problems.push(`${queueId}: not encrypted at rest`);
+  }
+  for (const [tableId, table] of ofType('AWS::DynamoDB::Table')) {
+    if (table.Properties?.DeletionProtectionEnabled !== true)
+      problems.push(`${tableId}: DeletionProtectionEnabled is not true`);
+  }
+  return problems;
 }
 
-if (problems.length) {
-  console.error(`template check: ${problems.length} problem(s)\n  ${problems.join('\n  ')}`);
-  process.exit(1);
+const isMain = import.meta.url === `file://${process.argv[1]}`;
+if (isMain) {
+  const file = process.argv[2] ?? '.serverless/cloudformation-template-update-stack.json';
+  const template = JSON.parse(readFileSync(file, 'utf8'));
+  const problems = checkTemplate(template);
+  if (problems.length) {
+    console.error(`template check: ${problems.length} problem(s)\n  ${problems.join('\n  ')}`);
+    process.exit(1);
+  }
+  const count = Object.values(template.Resources ?? {}).filter(
+    (r) => r.Type === 'AWS::Lambda::Function',
+  ).length;
+  console.log(
+    `template check: ${count} function(s), each with its own least-privilege role; no unused role; ` +
+      'every rule target with retries and a dead-letter queue; every async function with an on-failure destination',
+  );
 }
-console.log(`template check: ${functions.length} function(s), each with its own least-privilege role`);

@@ -6,7 +6,9 @@
  *
  * Variables are resolved minimally and only where this module reads (service, provider, custom
  * through `${self:...}`, and functions): `${self:...}`, `${sls:stage}`, `${aws:region}`,
- * `${aws:accountId}`, `${opt:...}`, `${env:...}`, each with `, default` fallbacks. CloudFormation
+ * `${aws:accountId}`, `${opt:...}`, `${env:...}`, `${param:...}` (options, then the stage's
+ * `params` entry, then `params.default`), each with `, default` fallbacks. In event patterns,
+ * `!Split [delimiter, text]` is evaluated as CloudFormation would. Other CloudFormation
  * intrinsics (`!Ref`, `!GetAtt`, ...) and other sources (`${file(...)}`, `${ssm:...}`) may appear
  * elsewhere, e.g. in resources or IAM statements; they are parsed and left alone. Reaching one
  * from a value we need is an error that names the field.
@@ -27,6 +29,8 @@ export interface RouteOptions {
   options?: Record<string, string>;
   /** `${env:NAME}` values; defaults to process.env. */
   env?: Record<string, string | undefined>;
+  /** `--param name=value` values (win over serverless.yml's `params`). */
+  params?: Record<string, string>;
 }
 
 export interface HandlerRef {
@@ -41,6 +45,20 @@ export interface FunctionDefinition {
   /** The Lambda name: `name:` or `<service>-<stage>-<key>` (the framework's default). */
   deployedName: string;
   handler: HandlerRef;
+  /** Asynchronous invocation settings (`maximumRetryAttempts`, `destinations.onFailure`). */
+  async: {
+    maximumRetryAttempts?: number;
+    maximumEventAgeSeconds?: number;
+    /** The logical id of the AWS::SQS::Queue that receives failed invocation records. */
+    onFailureQueue?: string;
+  };
+  reservedConcurrency?: number;
+}
+
+/** A target's retry policy (https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_RetryPolicy.html). */
+export interface RuleRetryPolicy {
+  maximumEventAgeSeconds?: number;
+  maximumRetryAttempts?: number;
 }
 
 export interface EventBridgeRoute {
@@ -49,6 +67,18 @@ export interface EventBridgeRoute {
   ruleName?: string;
   eventBus: string;
   enabled: boolean;
+  retryPolicy?: RuleRetryPolicy;
+  /** The logical id of the AWS::SQS::Queue named by `deadLetterQueueArn: !GetAtt <Queue>.Arn`. */
+  deadLetterQueue?: string;
+}
+
+/** An AWS::SQS::Queue from `resources`. */
+export interface QueueDefinition {
+  logicalId: string;
+  /** QueueName, or the logical id when none is given. */
+  name: string;
+  messageRetentionSeconds?: number;
+  sqsManagedSse: boolean;
 }
 
 export interface ScheduleRoute {
@@ -89,6 +119,7 @@ export interface Routes {
   schedules: ScheduleRoute[];
   http: HttpRoute[];
   stateMachines: StateMachineDefinitionRoute[];
+  queues: QueueDefinition[];
 }
 
 /**
@@ -239,6 +270,17 @@ class Resolver {
         return this.options.options?.[name];
       case 'env':
         return (this.options.env ?? process.env)[name];
+      case 'param': {
+        // https://www.serverless.com/framework/docs/guides/parameters: CLI, then stage, then default.
+        const params = isObject(this.doc.params) ? this.doc.params : {};
+        const forStage = params[this.stage];
+        const stageParams = isObject(forStage) ? forStage : {};
+        const defaults = isObject(params.default) ? params.default : {};
+        const value = this.options.params?.[name] ?? stageParams[name] ?? defaults[name];
+        return value === undefined || value === null
+          ? undefined
+          : this.resolve(value, `${field} (via param:${name})`, depth + 1);
+      }
     }
     throw new RoutesError(field, `cannot resolve \${${candidate}} in the sandbox`);
   }
@@ -379,6 +421,7 @@ export function parseServerlessYaml(text: string, options: RouteOptions = {}): R
     schedules: [],
     http: [],
     stateMachines: [],
+    queues: [],
   };
   const functions = doc.functions ?? {};
   if (!isObject(functions)) throw new RoutesError('functions', 'must be a mapping of function names');
@@ -387,11 +430,14 @@ export function parseServerlessYaml(text: string, options: RouteOptions = {}): R
     const base = `functions.${functionName}`;
     if (!isObject(raw)) throw new RoutesError(base, 'must be a mapping');
     const name = raw.name === undefined ? undefined : resolver.resolve(raw.name, `${base}.name`);
-    routes.functions.push({
+    const definition: FunctionDefinition = {
       functionName,
       deployedName: typeof name === 'string' ? name : `${service}-${resolver.stage}-${functionName}`,
       handler: parseHandler(resolver.resolve(raw.handler, `${base}.handler`), `${base}.handler`),
-    });
+      async: {},
+    };
+    readAsyncSettings(definition, raw, resolver, base);
+    routes.functions.push(definition);
     const events = raw.events ?? [];
     if (!Array.isArray(events)) throw new RoutesError(`${base}.events`, 'must be a list');
     events.forEach((entry: unknown, i) => {
@@ -421,7 +467,119 @@ export function parseServerlessYaml(text: string, options: RouteOptions = {}): R
     });
   }
   addStateMachines(routes, doc, resolver);
+  addQueues(routes, doc, resolver);
   return routes;
+}
+
+function optionalInteger(value: unknown, field: string, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new RoutesError(field, `must be a whole number from ${min} to ${max}`);
+  }
+  return value;
+}
+
+/** The logical id behind `!GetAtt <Id>.Arn`, or a RoutesError naming the field. */
+function getAttArnTarget(value: unknown, field: string): string {
+  const getAtt = isObject(value) ? value['Fn::GetAtt'] : undefined;
+  const [target, attribute] = Array.isArray(getAtt) ? getAtt : String(getAtt ?? '').split('.');
+  if (typeof target !== 'string' || target === '' || attribute !== 'Arn') {
+    throw new RoutesError(field, 'must be !GetAtt <Queue>.Arn of a queue in this file');
+  }
+  return target;
+}
+
+/**
+ * Lambda's asynchronous invocation settings as osls reads them: `maximumRetryAttempts` (0-2),
+ * `maximumEventAge` (60-21600 s), `destinations.onFailure` (an ARN or `{ type, arn }`), and
+ * `reservedConcurrency` (https://www.serverless.com/framework/docs/providers/aws/guide/functions).
+ */
+function readAsyncSettings(
+  definition: FunctionDefinition,
+  raw: Record<string, unknown>,
+  resolver: Resolver,
+  base: string,
+): void {
+  const retries = optionalInteger(
+    resolver.resolve(raw.maximumRetryAttempts, `${base}.maximumRetryAttempts`),
+    `${base}.maximumRetryAttempts`,
+    0,
+    2,
+  );
+  if (retries !== undefined) definition.async.maximumRetryAttempts = retries;
+  const age = optionalInteger(
+    resolver.resolve(raw.maximumEventAge, `${base}.maximumEventAge`),
+    `${base}.maximumEventAge`,
+    60,
+    21_600,
+  );
+  if (age !== undefined) definition.async.maximumEventAgeSeconds = age;
+  const concurrency = optionalInteger(
+    resolver.resolve(raw.reservedConcurrency, `${base}.reservedConcurrency`),
+    `${base}.reservedConcurrency`,
+    0,
+    Number.MAX_SAFE_INTEGER,
+  );
+  if (concurrency !== undefined) definition.reservedConcurrency = concurrency;
+  const destinations = resolver.resolve(raw.destinations, `${base}.destinations`);
+  if (destinations === undefined) return;
+  const field = `${base}.destinations.onFailure`;
+  const onFailure = isObject(destinations) ? destinations.onFailure : undefined;
+  if (onFailure === undefined) return;
+  const arn = isObject(onFailure) && 'arn' in onFailure ? onFailure.arn : onFailure;
+  definition.async.onFailureQueue = getAttArnTarget(arn, field);
+}
+
+function addQueues(routes: Routes, doc: Doc, resolver: Resolver): void {
+  const resources =
+    isObject(doc.resources) && isObject(doc.resources.Resources) ? doc.resources.Resources : {};
+  for (const [logicalId, resource] of Object.entries(resources)) {
+    if (!isObject(resource) || resource.Type !== 'AWS::SQS::Queue') continue;
+    const base = `resources.Resources.${logicalId}.Properties`;
+    const properties = isObject(resource.Properties) ? resource.Properties : {};
+    const name =
+      properties.QueueName === undefined
+        ? logicalId
+        : String(resolver.resolve(properties.QueueName, `${base}.QueueName`));
+    const queue: QueueDefinition = {
+      logicalId,
+      name,
+      sqsManagedSse: properties.SqsManagedSseEnabled === true,
+    };
+    const retention = optionalInteger(
+      properties.MessageRetentionPeriod,
+      `${base}.MessageRetentionPeriod`,
+      60,
+      1_209_600,
+    );
+    if (retention !== undefined) queue.messageRetentionSeconds = retention;
+    routes.queues.push(queue);
+  }
+}
+
+/**
+ * Evaluates the one intrinsic event patterns use here, `Fn::Split` (a delimiter and a string,
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/intrinsic-function-reference-split.html),
+ * so a pattern can list stage parameters such as `name: !Split [',', '${param:artifactBuckets}']`.
+ */
+function evaluatePatternIntrinsics(value: unknown, field: string): unknown {
+  if (Array.isArray(value)) return value.map((item, i) => evaluatePatternIntrinsics(item, `${field}[${i}]`));
+  if (!isObject(value)) return value;
+  const split = value['Fn::Split'];
+  if (split !== undefined && Object.keys(value).length === 1) {
+    if (
+      !Array.isArray(split) ||
+      split.length !== 2 ||
+      typeof split[0] !== 'string' ||
+      typeof split[1] !== 'string'
+    ) {
+      throw new RoutesError(field, 'Fn::Split needs [delimiter, string]');
+    }
+    return split[1].split(split[0]);
+  }
+  return Object.fromEntries(
+    Object.entries(value).map(([key, item]) => [key, evaluatePatternIntrinsics(item, `${field}.${key}`)]),
+  );
 }
 
 function addStateMachines(routes: Routes, doc: Doc, resolver: Resolver): void {
@@ -482,19 +640,38 @@ function addEventBridge(routes: Routes, functionName: string, spec: unknown, fie
     if (spec.schedule === undefined) throw new RoutesError(field, 'needs a pattern or a schedule');
     return;
   }
+  const pattern = evaluatePatternIntrinsics(spec.pattern, `${field}.pattern`);
   try {
-    validatePattern(spec.pattern);
+    validatePattern(pattern);
   } catch (error) {
     throw new RoutesError(`${field}.pattern`, (error as Error).message, { cause: error });
   }
   const eventBus = typeof spec.eventBus === 'string' ? spec.eventBus : 'default';
   const route: EventBridgeRoute = {
     functionName,
-    pattern: spec.pattern as EventPattern,
+    pattern: pattern as EventPattern,
     eventBus,
     enabled,
   };
   if (typeof spec.name === 'string') route.ruleName = spec.name;
+  if (spec.retryPolicy !== undefined) {
+    // osls: retryPolicy { maximumEventAge 60-86400, maximumRetryAttempts 0-185 }.
+    const policy = isObject(spec.retryPolicy) ? spec.retryPolicy : {};
+    const age = optionalInteger(policy.maximumEventAge, `${field}.retryPolicy.maximumEventAge`, 60, 86_400);
+    const attempts = optionalInteger(
+      policy.maximumRetryAttempts,
+      `${field}.retryPolicy.maximumRetryAttempts`,
+      0,
+      185,
+    );
+    route.retryPolicy = {
+      ...(age === undefined ? {} : { maximumEventAgeSeconds: age }),
+      ...(attempts === undefined ? {} : { maximumRetryAttempts: attempts }),
+    };
+  }
+  if (spec.deadLetterQueueArn !== undefined) {
+    route.deadLetterQueue = getAttArnTarget(spec.deadLetterQueueArn, `${field}.deadLetterQueueArn`);
+  }
   routes.eventBridge.push(route);
 }
 

@@ -30,7 +30,10 @@ import {
   ElasticLoadBalancingV2Client,
   ElasticLoadBalancingV2ServiceException,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { EventBridgeServiceException } from '@aws-sdk/client-eventbridge';
+import { LambdaClient, LambdaServiceException } from '@aws-sdk/client-lambda';
 import { SFNClient, SFNServiceException } from '@aws-sdk/client-sfn';
+import { SQSClient, SQSServiceException } from '@aws-sdk/client-sqs';
 import { SSMClient, SSMServiceException } from '@aws-sdk/client-ssm';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type {
@@ -143,6 +146,21 @@ const SERVICE_ERRORS: Record<string, ServiceErrors> = {
   CloudWatch: { exception: CloudWatchServiceException, throttle: QUERY_THROTTLE, unavailable: UNAVAILABLE },
   SSM: { exception: SSMServiceException, throttle: JSON_THROTTLE, unavailable: UNAVAILABLE },
   SFN: { exception: SFNServiceException, throttle: JSON_THROTTLE, unavailable: UNAVAILABLE },
+  // SQS (JSON protocol) and EventBridge throttle with ThrottlingException; Lambda with
+  // TooManyRequestsException (429) and fails with ServiceException (500):
+  // https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/CommonErrors.html,
+  // https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html#API_Invoke_Errors
+  SQS: { exception: SQSServiceException, throttle: JSON_THROTTLE, unavailable: UNAVAILABLE },
+  EventBridge: {
+    exception: EventBridgeServiceException,
+    throttle: JSON_THROTTLE,
+    unavailable: { name: 'InternalException', status: 500, message: 'Internal error' },
+  },
+  Lambda: {
+    exception: LambdaServiceException,
+    throttle: { name: 'TooManyRequestsException', status: 429, message: 'Rate Exceeded.' },
+    unavailable: { name: 'ServiceException', status: 500, message: 'Internal error' },
+  },
   DynamoDB: {
     exception: DynamoDBServiceException,
     throttle: JSON_THROTTLE,
@@ -305,6 +323,8 @@ export interface SandboxClients {
   readonly cloudWatch: CloudWatchClient;
   readonly ssm: SSMClient;
   readonly sfn: SFNClient;
+  readonly sqs: SQSClient;
+  readonly lambda: LambdaClient;
   readonly dynamodb: DynamoDBClient;
   /** Shares the `dynamodb` client's middleware stack. */
   readonly doc: DynamoDBDocumentClient;
@@ -325,6 +345,8 @@ export function createSandboxClients(runtime: SandboxRuntime, caller?: string): 
   const cloudWatch = new CloudWatchClient(base);
   const ssm = new SSMClient(base);
   const sfn = new SFNClient(base);
+  const sqs = new SQSClient(base);
+  const lambda = new LambdaClient(base);
   const dynamodb = new DynamoDBClient(
     runtime.dynamoEndpoint === undefined ? base : { ...base, endpoint: runtime.dynamoEndpoint },
   );
@@ -334,6 +356,8 @@ export function createSandboxClients(runtime: SandboxRuntime, caller?: string): 
   attachSandbox(cloudWatch, runtime, options);
   attachSandbox(ssm, runtime, options);
   attachSandbox(sfn, runtime, options);
+  attachSandbox(sqs, runtime, options);
+  attachSandbox(lambda, runtime, options);
   attachSandbox(dynamodb, runtime, options);
   const doc = DynamoDBDocumentClient.from(dynamodb);
   return {
@@ -343,10 +367,13 @@ export function createSandboxClients(runtime: SandboxRuntime, caller?: string): 
     cloudWatch,
     ssm,
     sfn,
+    sqs,
+    lambda,
     dynamodb,
     doc,
     destroy() {
-      for (const client of [ec2, autoScaling, elbv2, cloudWatch, ssm, sfn, dynamodb]) client.destroy();
+      for (const client of [ec2, autoScaling, elbv2, cloudWatch, ssm, sfn, sqs, lambda, dynamodb])
+        client.destroy();
     },
   };
 }

@@ -7,6 +7,15 @@
  * and the EventBridge FAQ): the chaos layer can drop a delivery ('event-loss'), repeat it
  * ('event-duplicate') or hold it back ('event-delay'). Kiln must cope with all three.
  * Also answers PutEvents through `handle()` for custom events such as "Artifact Published".
+ *
+ * A delivery the target refuses follows "Event retry policy and using dead-letter queues"
+ * (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html): a missing target or
+ * missing permission is not retried and goes straight to the rule target's dead-letter queue;
+ * other errors are retried with exponential backoff and jitter until the retry policy's attempts
+ * (default 185) or event age (default 24 h) run out, then go to the queue. The message is the
+ * event itself, with the attributes RULE_ARN, TARGET_ARN, ERROR_CODE, ERROR_MESSAGE and, after
+ * retries, RETRY_ATTEMPTS and EXHAUSTED_RETRY_CONDITION. Without a queue the event is dropped.
+ * The backoff's base (1 s, doubling, capped at 5 min) is the sandbox's choice: AWS does not publish it.
  */
 import { EventBridgeServiceException } from '@aws-sdk/client-eventbridge';
 import type { EventBridgeEnvelope, SimContext, SimEventInput, SimService } from '../core/context';
@@ -21,6 +30,10 @@ export interface EventBridgeSimOptions {
   deliveryDelayMs?: readonly [number, number];
   /** Extra latency when an 'event-delay' fault strikes (ms, inclusive). */
   lateDelayMs?: readonly [number, number];
+  /** Puts a message on the SQS queue an ARN names; false when the queue does not exist. */
+  sendToQueue?: (queueArn: string, body: string, attributes: Record<string, string>) => boolean;
+  /** The ARN of a function target (for TARGET_ARN); defaults to the function key. */
+  targetArn?: (functionName: string) => string;
 }
 
 export interface SimRuleInput {
@@ -29,6 +42,9 @@ export interface SimRuleInput {
   name?: string;
   eventBus?: string;
   enabled?: boolean;
+  /** The target's dead-letter queue (an SQS queue ARN). */
+  deadLetterQueueArn?: string;
+  retryPolicy?: { maximumRetryAttempts?: number; maximumEventAgeSeconds?: number };
 }
 
 interface SimRule {
@@ -37,7 +53,20 @@ interface SimRule {
   eventBus: string;
   enabled: boolean;
   matches: (event: unknown) => boolean;
+  deadLetterQueueArn?: string;
+  maximumRetryAttempts: number;
+  maximumEventAgeMs: number;
 }
+
+/** EventBridge's retry defaults: 185 attempts over 24 hours. */
+const DEFAULT_RETRY_ATTEMPTS = 185;
+const DEFAULT_EVENT_AGE_SECONDS = 86_400;
+/** Errors retrying cannot fix: sent to the dead-letter queue at once, with the DLQ's error code. */
+const NOT_RETRIED: Record<string, string> = {
+  ResourceNotFoundException: 'NO_RESOURCE',
+  AccessDeniedException: 'NO_PERMISSIONS',
+};
+const THROTTLES = new Set(['TooManyRequestsException', 'ThrottlingException', 'Throttling']);
 
 interface PutEventsRequestEntry {
   Source?: unknown;
@@ -66,6 +95,10 @@ function busName(nameOrArn: string): string {
   return at < 0 ? nameOrArn : nameOrArn.slice(at + marker.length);
 }
 
+function errorName(error: unknown): string {
+  return error instanceof Error ? error.name : 'Error';
+}
+
 function validationError(message: string): EventBridgeServiceException {
   return new EventBridgeServiceException({
     name: 'ValidationException',
@@ -85,7 +118,7 @@ export class EventBridgeSim implements SimService {
 
   constructor(
     private readonly ctx: SimContext,
-    options: EventBridgeSimOptions = {},
+    private readonly options: EventBridgeSimOptions = {},
   ) {
     this.deliveryDelay = options.deliveryDelayMs ?? DEFAULT_DELIVERY_DELAY;
     this.lateDelay = options.lateDelayMs ?? DEFAULT_LATE_DELAY;
@@ -93,17 +126,27 @@ export class EventBridgeSim implements SimService {
 
   /** Adds a rule with one Lambda target; the pattern is validated now (throws EventPatternError). */
   addRule(rule: SimRuleInput): void {
-    this.rules.push({
+    const added: SimRule = {
       name: rule.name ?? `${rule.functionName}-rule-${this.rules.length + 1}`,
       functionName: rule.functionName,
       eventBus: busName(rule.eventBus ?? 'default'),
       enabled: rule.enabled ?? true,
       matches: compilePattern(rule.pattern),
-    });
+      maximumRetryAttempts: rule.retryPolicy?.maximumRetryAttempts ?? DEFAULT_RETRY_ATTEMPTS,
+      maximumEventAgeMs: (rule.retryPolicy?.maximumEventAgeSeconds ?? DEFAULT_EVENT_AGE_SECONDS) * 1000,
+    };
+    if (rule.deadLetterQueueArn !== undefined) added.deadLetterQueueArn = rule.deadLetterQueueArn;
+    this.rules.push(added);
   }
 
-  /** Adds the rules serverless.yml declares (see sandbox/core/routes.ts). */
-  addRoutes(routes: readonly EventBridgeRoute[]): void {
+  /**
+   * Adds the rules serverless.yml declares (see sandbox/core/routes.ts); `queueArn` turns a
+   * dead-letter queue's logical id into the deployed queue's ARN.
+   */
+  addRoutes(
+    routes: readonly EventBridgeRoute[],
+    queueArn: (logicalId: string) => string | undefined = () => undefined,
+  ): void {
     for (const route of routes) {
       const rule: SimRuleInput = {
         functionName: route.functionName,
@@ -112,6 +155,9 @@ export class EventBridgeSim implements SimService {
         enabled: route.enabled,
       };
       if (route.ruleName !== undefined) rule.name = route.ruleName;
+      if (route.retryPolicy !== undefined) rule.retryPolicy = route.retryPolicy;
+      const dlq = route.deadLetterQueue === undefined ? undefined : queueArn(route.deadLetterQueue);
+      if (dlq !== undefined) rule.deadLetterQueueArn = dlq;
       this.addRule(rule);
     }
   }
@@ -128,9 +174,13 @@ export class EventBridgeSim implements SimService {
 
   /** Names of the functions whose enabled rules on `eventBus` match `event` (one per rule). */
   matchingFunctions(event: EventBridgeEnvelope, eventBus = 'default'): string[] {
-    return this.rules
-      .filter((rule) => rule.enabled && rule.eventBus === busName(eventBus) && rule.matches(event))
-      .map((rule) => rule.functionName);
+    return this.matchingRules(event, eventBus).map((rule) => rule.functionName);
+  }
+
+  private matchingRules(event: EventBridgeEnvelope, eventBus: string): SimRule[] {
+    return this.rules.filter(
+      (rule) => rule.enabled && rule.eventBus === busName(eventBus) && rule.matches(event),
+    );
   }
 
   /** Publishes one event as an AWS service would; returns the envelope as delivered. */
@@ -147,7 +197,8 @@ export class EventBridgeSim implements SimService {
       detail: input.detail,
     };
     const deliveredTo: string[] = [];
-    for (const functionName of this.matchingFunctions(envelope, eventBus)) {
+    for (const rule of this.matchingRules(envelope, eventBus)) {
+      const functionName = rule.functionName;
       if (this.ctx.faults.should('event-loss', envelope.id)) {
         this.ctx.timeline.record({
           kind: 'log',
@@ -161,7 +212,7 @@ export class EventBridgeSim implements SimService {
         if (this.ctx.faults.should('event-delay', envelope.id)) {
           delay += this.ctx.rng.int(this.lateDelay[0], this.lateDelay[1]);
         }
-        this.schedule(functionName, envelope, delay);
+        this.schedule(rule, envelope, delay);
         deliveredTo.push(functionName);
       }
     }
@@ -174,23 +225,75 @@ export class EventBridgeSim implements SimService {
     return envelope;
   }
 
-  private schedule(functionName: string, envelope: EventBridgeEnvelope, delayMs: number): void {
+  private schedule(rule: SimRule, envelope: EventBridgeEnvelope, delayMs: number): void {
     this.inFlight++;
-    this.ctx.clock.setTimeout(() => {
+    const firstAttemptAt = this.ctx.clock.now() + delayMs;
+    const attempt = (retries: number): void => {
       // Each delivery gets its own copy, as separate invocations would.
       const deliveries = this.targets.map((target) =>
-        target(functionName, structuredClone(envelope)).catch((error: unknown) => {
-          const reason = error instanceof Error ? error.message : String(error);
-          this.ctx.timeline.record({
-            kind: 'log',
-            message: `delivery of ${envelope.id} to ${functionName} failed: ${reason}`,
-          });
-        }),
+        target(rule.functionName, structuredClone(envelope)).then(
+          () => undefined,
+          (error: unknown) => error,
+        ),
       );
-      void Promise.all(deliveries).finally(() => {
-        this.inFlight--;
+      void Promise.all(deliveries).then((outcomes) => {
+        const error = outcomes.find((outcome) => outcome !== undefined);
+        if (error === undefined) {
+          this.inFlight--;
+          return;
+        }
+        const retryIn = this.retryDelay(rule, error, retries, firstAttemptAt);
+        if (retryIn === undefined) {
+          this.inFlight--;
+          this.deadLetter(rule, envelope, error, retries);
+          return;
+        }
+        this.ctx.clock.setTimeout(() => attempt(retries + 1), retryIn);
       });
-    }, delayMs);
+    };
+    this.ctx.clock.setTimeout(() => attempt(0), delayMs);
+  }
+
+  /** Milliseconds until the next attempt, or undefined when the error or the policy ends retrying. */
+  private retryDelay(
+    rule: SimRule,
+    error: unknown,
+    retries: number,
+    firstAttemptAt: number,
+  ): number | undefined {
+    if (errorName(error) in NOT_RETRIED) return undefined;
+    if (retries >= rule.maximumRetryAttempts) return undefined;
+    const backoff = Math.min(1000 * 2 ** retries, 300_000);
+    const delay = this.ctx.rng.int(Math.floor(backoff / 2), backoff);
+    return this.ctx.clock.now() + delay - firstAttemptAt > rule.maximumEventAgeMs ? undefined : delay;
+  }
+
+  private deadLetter(rule: SimRule, envelope: EventBridgeEnvelope, error: unknown, retries: number): void {
+    const name = errorName(error);
+    const message = error instanceof Error ? error.message : String(error);
+    const code = NOT_RETRIED[name] ?? (THROTTLES.has(name) ? 'THROTTLING' : 'SDK_CLIENT_ERROR');
+    const attributes: Record<string, string> = {
+      RULE_ARN: `arn:aws:events:${this.ctx.region}:${this.ctx.accountId}:rule/${
+        rule.eventBus === 'default' ? '' : `${rule.eventBus}/`
+      }${rule.name}`,
+      TARGET_ARN: this.options.targetArn?.(rule.functionName) ?? rule.functionName,
+      ERROR_CODE: code,
+      ERROR_MESSAGE: message,
+    };
+    if (!(name in NOT_RETRIED)) {
+      attributes.RETRY_ATTEMPTS = String(retries);
+      attributes.EXHAUSTED_RETRY_CONDITION =
+        retries >= rule.maximumRetryAttempts ? 'MaximumRetryAttempts' : 'MaximumEventAge';
+    }
+    const sent =
+      rule.deadLetterQueueArn !== undefined &&
+      this.options.sendToQueue?.(rule.deadLetterQueueArn, JSON.stringify(envelope), attributes) === true;
+    this.ctx.timeline.record({
+      kind: 'log',
+      message: `delivery of ${envelope.id} to ${rule.functionName} failed (${code}: ${message}); ${
+        sent ? 'sent to the dead-letter queue' : 'dropped'
+      }`,
+    });
   }
 
   async handle(operation: string, input: unknown): Promise<object> {

@@ -4,14 +4,28 @@
  * - Synchronous invocations (Step Functions tasks, the HTTP API) return the handler's result or
  *   throw its error.
  * - Asynchronous invocations (EventBridge targets) follow "How Lambda handles errors and retries
- *   with asynchronous invocation": on a function error Lambda runs it two more times, one minute
- *   after the first attempt and two minutes after the second.
+ *   with asynchronous invocation": on a function error Lambda runs it two more times (or as many
+ *   as the function's MaximumRetryAttempts, 0-2), one minute after the first attempt and two
+ *   minutes after the second.
  *   https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html
+ * - When every attempt failed, the function's on-failure destination (an SQS queue here) receives
+ *   an invocation record: version, timestamp, requestContext (requestId, functionArn with the
+ *   executed qualifier, condition RetriesExhausted, approximateInvokeCount), requestPayload (the
+ *   event), responseContext and responsePayload (the error). Without a destination the event is
+ *   dropped. https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html
+ * - The SDK's Invoke answers InvocationType Event (202, queued as above) and DryRun (204).
+ *   RequestResponse is not offered through the SDK: the handler would run inside the granted
+ *   call and its own SDK calls could never be granted. https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html
  * - The `handler-crash` fault makes an invocation fail as a crashed runtime would
  *   (errorType Runtime.ExitError), before the handler runs.
  */
+import {
+  InvalidParameterValueException,
+  InvalidRequestContentException,
+  ResourceNotFoundException,
+} from '@aws-sdk/client-lambda';
 import type { Context } from 'aws-lambda';
-import type { SimContext } from '../core/context';
+import type { SimContext, SimService } from '../core/context';
 
 export type LambdaHandler = (event: unknown, context: Context) => Promise<unknown>;
 
@@ -24,14 +38,35 @@ export interface SimFunction {
   load: () => Promise<LambdaHandler>;
   timeoutSeconds: number;
   memorySizeMb: number;
+  /** Retries of a failed asynchronous invocation, 0-2 (Lambda's default: 2). */
+  maximumRetryAttempts?: number;
+  /** ARN of the on-failure destination (an SQS queue) for asynchronous invocations. */
+  onFailure?: string;
+}
+
+/** The record Lambda sends to an on-failure destination. */
+export interface InvocationRecord {
+  version: '1.0';
+  timestamp: string;
+  requestContext: {
+    requestId: string;
+    functionArn: string;
+    condition: 'RetriesExhausted';
+    approximateInvokeCount: number;
+  };
+  requestPayload: unknown;
+  responseContext: { statusCode: number; executedVersion: string; functionError: 'Unhandled' };
+  responsePayload: { errorType: string; errorMessage: string; trace: string[] };
 }
 
 export interface LambdaSimOptions {
   /** Runs `fn` tagged as `caller` (so its SDK calls are attributed in the timeline). */
   runAs: <T>(caller: string, fn: () => Promise<T>) => Promise<T>;
+  /** Delivers an invocation record to a destination ARN; false when it cannot (no such queue). */
+  sendToDestination?: (destinationArn: string, record: InvocationRecord) => boolean;
 }
 
-export interface InvocationRecord {
+export interface InvocationLogEntry {
   functionName: string;
   mode: 'sync' | 'async';
   attempt: number;
@@ -53,10 +88,11 @@ export class FunctionError extends Error {
   }
 }
 
-export class LambdaSim {
+export class LambdaSim implements SimService {
+  readonly serviceId = 'Lambda';
   private readonly functions = new Map<string, SimFunction>();
   private readonly loaded = new Map<string, LambdaHandler>();
-  readonly invocations: InvocationRecord[] = [];
+  readonly invocations: InvocationLogEntry[] = [];
   private pendingAsync = 0;
   private requestCounter = 0;
 
@@ -87,23 +123,25 @@ export class LambdaSim {
     return this.attempt(functionName, event, 'sync', 1);
   }
 
-  /** An asynchronous (Event) invocation: returns at once; retries twice on a function error. */
+  /**
+   * An asynchronous (Event) invocation: returns at once; retries on a function error (twice by
+   * default), then sends an invocation record to the on-failure destination, if any.
+   */
   invokeAsync(functionName: string, event: unknown): void {
-    this.requireFunction(functionName);
+    const fn = this.requireFunction(functionName);
+    const retries = fn.maximumRetryAttempts ?? ASYNC_RETRY_DELAYS_MS.length;
+    const requestId = this.nextRequestId();
     this.pendingAsync++;
     const run = (attempt: number): void => {
-      this.attempt(functionName, event, 'async', attempt).then(
+      this.attempt(functionName, event, 'async', attempt, requestId).then(
         () => {
           this.pendingAsync--;
         },
-        () => {
-          const delay = ASYNC_RETRY_DELAYS_MS[attempt - 1];
+        (error: unknown) => {
+          const delay = attempt <= retries ? ASYNC_RETRY_DELAYS_MS[attempt - 1] : undefined;
           if (delay === undefined) {
             this.pendingAsync--;
-            this.ctx.timeline.record({
-              kind: 'log',
-              message: `lambda ${functionName}: event dropped after ${attempt} failed attempts`,
-            });
+            this.giveUp(fn, event, attempt, requestId, error);
             return;
           }
           this.ctx.clock.setTimeout(() => run(attempt + 1), delay);
@@ -112,6 +150,88 @@ export class LambdaSim {
     };
     // Lambda's queue hands the event over asynchronously, never inside the caller's turn.
     this.ctx.clock.setTimeout(() => run(1), 0);
+  }
+
+  private giveUp(fn: SimFunction, event: unknown, attempts: number, requestId: string, error: unknown): void {
+    const record: InvocationRecord = {
+      version: '1.0',
+      timestamp: new Date(this.ctx.clock.now()).toISOString(),
+      requestContext: {
+        requestId,
+        functionArn: `${this.functionArn(fn.name)}:$LATEST`,
+        condition: 'RetriesExhausted',
+        approximateInvokeCount: attempts,
+      },
+      requestPayload: structuredClone(event),
+      responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
+      responsePayload: {
+        errorType: error instanceof Error ? error.name : 'Error',
+        errorMessage: error instanceof Error ? error.message : String(error),
+        trace: [],
+      },
+    };
+    const sent =
+      fn.onFailure !== undefined && this.options.sendToDestination?.(fn.onFailure, record) === true;
+    this.ctx.timeline.record({
+      kind: 'log',
+      message: sent
+        ? `lambda ${fn.name}: event sent to the on-failure destination after ${attempts} failed attempts`
+        : `lambda ${fn.name}: event dropped after ${attempts} failed attempts`,
+    });
+  }
+
+  functionArn(name: string): string {
+    return `arn:aws:lambda:${this.ctx.region}:${this.ctx.accountId}:function:${name}`;
+  }
+
+  /**
+   * Invoke through the SDK. FunctionName may be a name, a full ARN or `account:function:name`,
+   * with an optional `:$LATEST` qualifier (API_Invoke, "Name formats").
+   */
+  async handle(operation: string, input: unknown): Promise<object> {
+    if (operation !== 'Invoke') {
+      throw new InvalidParameterValueException({
+        message: `The sandbox's Lambda does not implement ${operation}`,
+        $metadata: { httpStatusCode: 400 },
+      });
+    }
+    const request = (input ?? {}) as { FunctionName?: unknown; InvocationType?: unknown; Payload?: unknown };
+    const reference = typeof request.FunctionName === 'string' ? request.FunctionName : '';
+    const name =
+      /^(?:arn:aws[a-z-]*:lambda:[a-z0-9-]+:)?(?:\d{12}:)?(?:function:)?([A-Za-z0-9_-]+)(?::\$LATEST)?$/.exec(
+        reference,
+      )?.[1];
+    if (name === undefined || !this.functions.has(name)) {
+      throw new ResourceNotFoundException({
+        message: `Function not found: ${name === undefined ? reference : this.functionArn(name)}`,
+        $metadata: { httpStatusCode: 404 },
+      });
+    }
+    let event: unknown = {};
+    if (request.Payload !== undefined) {
+      const text =
+        typeof request.Payload === 'string'
+          ? request.Payload
+          : new TextDecoder().decode(request.Payload as Uint8Array);
+      try {
+        event = JSON.parse(text);
+      } catch {
+        throw new InvalidRequestContentException({
+          message: 'Could not parse request body into json',
+          $metadata: { httpStatusCode: 400 },
+        });
+      }
+    }
+    if (request.InvocationType === 'DryRun') return { StatusCode: 204 };
+    if (request.InvocationType === 'Event') {
+      this.invokeAsync(name, event);
+      return { StatusCode: 202 };
+    }
+    throw new InvalidParameterValueException({
+      message:
+        "The sandbox's Lambda answers Invoke with InvocationType Event or DryRun; RequestResponse would run the handler inside the SDK call",
+      $metadata: { httpStatusCode: 400 },
+    });
   }
 
   private requireFunction(functionName: string): SimFunction {
@@ -125,9 +245,10 @@ export class LambdaSim {
     event: unknown,
     mode: 'sync' | 'async',
     attempt: number,
+    requestId = this.nextRequestId(),
   ): Promise<unknown> {
     const fn = this.requireFunction(functionName);
-    const record: InvocationRecord = { functionName, mode, attempt, ok: false };
+    const record: InvocationLogEntry = { functionName, mode, attempt, ok: false };
     this.invocations.push(record);
     try {
       if (this.ctx.faults.should('handler-crash', functionName)) {
@@ -137,7 +258,7 @@ export class LambdaSim {
         );
       }
       const handler = await this.loadHandler(fn);
-      const context = this.lambdaContext(fn);
+      const context = this.lambdaContext(fn, requestId);
       const result = await this.options.runAs(`fn:${fn.key}`, () => handler(structuredClone(event), context));
       record.ok = true;
       return result;
@@ -161,14 +282,17 @@ export class LambdaSim {
     return handler;
   }
 
-  private lambdaContext(fn: SimFunction): Context {
+  private nextRequestId(): string {
+    return `00000000-0000-4000-8000-${String(++this.requestCounter).padStart(12, '0')}`;
+  }
+
+  private lambdaContext(fn: SimFunction, requestId: string): Context {
     const started = this.ctx.clock.now();
-    const requestId = `00000000-0000-4000-8000-${String(++this.requestCounter).padStart(12, '0')}`;
     return {
       callbackWaitsForEmptyEventLoop: false,
       functionName: fn.name,
       functionVersion: '$LATEST',
-      invokedFunctionArn: `arn:aws:lambda:${this.ctx.region}:${this.ctx.accountId}:function:${fn.name}`,
+      invokedFunctionArn: this.functionArn(fn.name),
       memoryLimitInMB: String(fn.memorySizeMb),
       awsRequestId: requestId,
       logGroupName: `/aws/lambda/${fn.name}`,

@@ -29,6 +29,10 @@ describe('Kiln table definition', () => {
       });
     });
 
+    it('turns on deletion protection for the deployed table', () => {
+      expect(kilnTableProperties()).toMatchObject({ DeletionProtectionEnabled: true });
+    });
+
     it('returns a copy that callers can change freely', () => {
       const mine = kilnTableProperties();
       mine.KeySchema.length = 0;

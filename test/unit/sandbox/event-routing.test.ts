@@ -73,7 +73,11 @@ describe('event routing through serverless.yml patterns', () => {
   describe("the project's own serverless.yml", () => {
     // The fixture is the whole design; the project deploys its functions as they land. Each
     // sample must reach exactly the designed functions that the project already deploys.
-    const projectRoutes = loadRoutes(join(__dirname, '../../../serverless.yml'), { stage: 'test' });
+    // The stage is told about the bucket AWS's sample event names (serverless.yml params).
+    const projectRoutes = loadRoutes(join(__dirname, '../../../serverless.yml'), {
+      stage: 'test',
+      params: { artifactBuckets: 'amzn-s3-demo-bucket1' },
+    });
     const deployed = new Set(projectRoutes.functions.map((f) => f.functionName));
 
     it.each(routingTable)('routes %s to the deployed ones of %j', (sample, functions) => {
@@ -81,6 +85,23 @@ describe('event routing through serverless.yml patterns', () => {
       bus.addRoutes(projectRoutes.eventBridge);
       const event = readSample(sample) as unknown as EventBridgeEnvelope;
       expect(bus.matchingFunctions(event).sort()).toEqual(functions.filter((f) => deployed.has(f)).sort());
+    });
+
+    it('ignores uploads to buckets the stage was not told about (params.artifactBuckets)', () => {
+      const bus = new EventBridgeSim(createTestContext(1));
+      bus.addRoutes(
+        loadRoutes(join(__dirname, '../../../serverless.yml'), {
+          stage: 'test',
+          params: { artifactBuckets: 'acme-artifacts,acme-releases' },
+        }).eventBridge,
+      );
+      const upload = (bucket: string): EventBridgeEnvelope => {
+        const event = structuredClone(readSample('s3/object-created.json'));
+        (event.detail as { bucket: { name: string } }).bucket.name = bucket;
+        return event as unknown as EventBridgeEnvelope;
+      };
+      expect(bus.matchingFunctions(upload('acme-releases'))).toEqual(['onArtifact']);
+      expect(bus.matchingFunctions(upload('amzn-s3-demo-bucket1'))).toEqual([]);
     });
   });
 

@@ -119,8 +119,14 @@ describe('EventBridgeSim', () => {
       expect(await run()).toEqual(await run());
     });
 
-    it('logs a failing target on the timeline instead of crashing the bus', async () => {
-      const { ctx, bus } = setup();
+    it('logs a target that keeps failing on the timeline and drops the event when the rule has no dead-letter queue', async () => {
+      const ctx = createTestContext(7);
+      const bus = new EventBridgeSim(ctx);
+      bus.addRule({
+        functionName: 'onAmi',
+        pattern: { source: ['aws.ec2'] },
+        retryPolicy: { maximumRetryAttempts: 0 },
+      });
       bus.addTarget(async () => {
         throw new Error('handler blew up');
       });
@@ -129,9 +135,112 @@ describe('EventBridgeSim', () => {
       expect(ctx.entries).toContainEqual(
         expect.objectContaining({
           kind: 'log',
-          message: `delivery of ${envelope.id} to onAmi failed: handler blew up`,
+          message: `delivery of ${envelope.id} to onAmi failed (SDK_CLIENT_ERROR: handler blew up); dropped`,
         }),
       );
+      expect(bus.pendingDeliveries).toBe(0);
+    });
+  });
+
+  describe('retry policy and dead-letter queue', () => {
+    const DLQ = 'arn:aws:sqs:us-east-1:123456789012:kiln-test-dead-letters';
+    type Sent = { queueArn: string; body: string; attributes: Record<string, string> };
+
+    function failingBus(
+      fail: (attempt: number) => Error | undefined,
+      retryPolicy: { maximumRetryAttempts?: number; maximumEventAgeSeconds?: number } = {},
+    ) {
+      const ctx = createTestContext(7);
+      const sent: Sent[] = [];
+      const attempts: number[] = [];
+      const bus = new EventBridgeSim(ctx, {
+        sendToQueue: (queueArn, body, attributes) => {
+          sent.push({ queueArn, body, attributes });
+          return true;
+        },
+        targetArn: (fn) => `arn:aws:lambda:us-east-1:123456789012:function:kiln-test-${fn}`,
+      });
+      bus.addRule({
+        functionName: 'onAmi',
+        name: 'kiln-test-ami',
+        pattern: { source: ['aws.ec2'] },
+        deadLetterQueueArn: DLQ,
+        retryPolicy,
+      });
+      bus.addTarget(async () => {
+        attempts.push(ctx.clock.now());
+        const error = fail(attempts.length);
+        if (error) throw error;
+      });
+      return { ctx, bus, sent, attempts };
+    }
+
+    const named = (name: string, message: string): Error => Object.assign(new Error(message), { name });
+
+    it('sends an event whose target does not exist to the queue at once, with the documented attributes', async () => {
+      const { ctx, bus, sent, attempts } = failingBus(() =>
+        named('ResourceNotFoundException', 'Function not found: kiln-test-onAmi'),
+      );
+      const envelope = bus.putEvent(amiAvailable());
+      await ctx.fakeClock.tickAsync(3_600_000);
+
+      expect(attempts).toHaveLength(1);
+      expect(sent).toEqual([
+        {
+          queueArn: DLQ,
+          body: JSON.stringify(envelope),
+          attributes: {
+            RULE_ARN: 'arn:aws:events:us-east-1:123456789012:rule/kiln-test-ami',
+            TARGET_ARN: 'arn:aws:lambda:us-east-1:123456789012:function:kiln-test-onAmi',
+            ERROR_CODE: 'NO_RESOURCE',
+            ERROR_MESSAGE: 'Function not found: kiln-test-onAmi',
+          },
+        },
+      ]);
+      expect(bus.pendingDeliveries).toBe(0);
+    });
+
+    it('retries a throttled delivery with growing delays, then sends it to the queue when the attempts run out', async () => {
+      const { ctx, bus, sent, attempts } = failingBus(
+        () => named('TooManyRequestsException', 'Rate exceeded'),
+        {
+          maximumRetryAttempts: 3,
+        },
+      );
+      bus.putEvent(amiAvailable());
+      await ctx.fakeClock.tickAsync(3_600_000);
+
+      expect(attempts).toHaveLength(4);
+      const gaps = attempts.slice(1).map((at, i) => at - (attempts[i] ?? 0));
+      expect(gaps.every((gap, i) => i === 0 || gap >= (gaps[i - 1] ?? 0) / 2)).toBe(true);
+      expect(sent[0]?.attributes).toMatchObject({
+        ERROR_CODE: 'THROTTLING',
+        RETRY_ATTEMPTS: '3',
+        EXHAUSTED_RETRY_CONDITION: 'MaximumRetryAttempts',
+      });
+    });
+
+    it('stops retrying when the event is older than the maximum event age', async () => {
+      const { ctx, bus, sent, attempts } = failingBus(() => named('ServiceException', 'try later'), {
+        maximumEventAgeSeconds: 60,
+      });
+      bus.putEvent(amiAvailable());
+      await ctx.fakeClock.tickAsync(3_600_000);
+
+      expect(attempts.length).toBeGreaterThan(1);
+      expect((attempts.at(-1) ?? 0) - (attempts[0] ?? 0)).toBeLessThanOrEqual(60_000);
+      expect(sent[0]?.attributes).toMatchObject({ EXHAUSTED_RETRY_CONDITION: 'MaximumEventAge' });
+    });
+
+    it('delivers once a retry succeeds and sends nothing to the queue', async () => {
+      const { ctx, bus, sent, attempts } = failingBus((attempt) =>
+        attempt < 3 ? named('ServiceException', 'try later') : undefined,
+      );
+      bus.putEvent(amiAvailable());
+      await ctx.fakeClock.tickAsync(3_600_000);
+
+      expect(attempts).toHaveLength(3);
+      expect(sent).toEqual([]);
       expect(bus.pendingDeliveries).toBe(0);
     });
   });

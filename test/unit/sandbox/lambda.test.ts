@@ -1,28 +1,45 @@
 import type { Context } from 'aws-lambda';
 import { createTestContext, type TestSimContext } from '../../../sandbox/core/testing';
-import { ASYNC_RETRY_DELAYS_MS, LambdaSim, type LambdaHandler } from '../../../sandbox/services/lambda';
+import {
+  ASYNC_RETRY_DELAYS_MS,
+  LambdaSim,
+  type InvocationRecord,
+  type LambdaHandler,
+} from '../../../sandbox/services/lambda';
 
 describe('LambdaSim', () => {
   let ctx: TestSimContext;
   let lambda: LambdaSim;
   let calls: Array<{ event: unknown; context: Context; at: number; caller: string }>;
   let currentCaller: string;
+  let destination: Array<{ arn: string; record: InvocationRecord }>;
+  const DLQ = 'arn:aws:sqs:us-east-1:123456789012:kiln-sandbox-dead-letters';
 
-  function register(name: string, handler: LambdaHandler): void {
+  function register(
+    name: string,
+    handler: LambdaHandler,
+    settings: { maximumRetryAttempts?: number; onFailure?: string } = {},
+  ): void {
     lambda.register({
       name,
       key: name.replace('kiln-sandbox-', ''),
       load: async () => handler,
       timeoutSeconds: 30,
       memorySizeMb: 512,
+      ...settings,
     });
   }
 
   beforeEach(() => {
     ctx = createTestContext(1);
     calls = [];
+    destination = [];
     currentCaller = 'none';
     lambda = new LambdaSim(ctx, {
+      sendToDestination: (arn, record) => {
+        destination.push({ arn, record });
+        return arn === DLQ;
+      },
       runAs: async (caller, fn) => {
         const previous = currentCaller;
         currentCaller = caller;
@@ -116,6 +133,122 @@ describe('LambdaSim', () => {
       register('kiln-sandbox-later', async () => 'ok');
       lambda.invokeAsync('kiln-sandbox-later', {});
       expect(lambda.invocations).toEqual([]);
+    });
+  });
+
+  describe('on-failure destination', () => {
+    it('sends the documented invocation record once every attempt failed', async () => {
+      register(
+        'kiln-sandbox-broken',
+        async () => {
+          throw new TypeError('cannot read properties of undefined');
+        },
+        { onFailure: DLQ },
+      );
+      lambda.invokeAsync('kiln-sandbox-broken', { id: 'e1', source: 'aws.s3' });
+      await ctx.fakeClock.tickAsync(10 * 60_000);
+
+      expect(destination).toEqual([
+        {
+          arn: DLQ,
+          record: {
+            version: '1.0',
+            timestamp: new Date(ctx.fakeClock.now - 10 * 60_000 + 180_000).toISOString(),
+            requestContext: {
+              requestId: expect.any(String),
+              functionArn: 'arn:aws:lambda:us-east-1:123456789012:function:kiln-sandbox-broken:$LATEST',
+              condition: 'RetriesExhausted',
+              approximateInvokeCount: 3,
+            },
+            requestPayload: { id: 'e1', source: 'aws.s3' },
+            responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
+            responsePayload: {
+              errorType: 'TypeError',
+              errorMessage: 'cannot read properties of undefined',
+              trace: [],
+            },
+          },
+        },
+      ]);
+      expect(ctx.entries).toContainEqual(
+        expect.objectContaining({
+          message:
+            'lambda kiln-sandbox-broken: event sent to the on-failure destination after 3 failed attempts',
+        }),
+      );
+    });
+
+    it('retries only as often as MaximumRetryAttempts says', async () => {
+      let attempts = 0;
+      register(
+        'kiln-sandbox-once',
+        async () => {
+          attempts++;
+          throw new Error('no');
+        },
+        { maximumRetryAttempts: 0, onFailure: DLQ },
+      );
+      lambda.invokeAsync('kiln-sandbox-once', {});
+      await ctx.fakeClock.tickAsync(10 * 60_000);
+      expect(attempts).toBe(1);
+      expect(destination[0]?.record.requestContext.approximateInvokeCount).toBe(1);
+    });
+  });
+
+  describe('Invoke through the SDK', () => {
+    const payload = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
+
+    it('queues an Event invocation (202) by name or ARN, with the payload as the event', async () => {
+      register('kiln-sandbox-target', async (event) => {
+        calls.push({ event, context: {} as Context, at: ctx.clock.now(), caller: currentCaller });
+        return null;
+      });
+      await expect(
+        lambda.handle('Invoke', {
+          FunctionName: 'kiln-sandbox-target',
+          InvocationType: 'Event',
+          Payload: payload({ n: 1 }),
+        }),
+      ).resolves.toEqual({ StatusCode: 202 });
+      await expect(
+        lambda.handle('Invoke', {
+          FunctionName: 'arn:aws:lambda:us-east-1:123456789012:function:kiln-sandbox-target:$LATEST',
+          InvocationType: 'Event',
+          Payload: payload({ n: 2 }),
+        }),
+      ).resolves.toEqual({ StatusCode: 202 });
+      expect(calls).toEqual([]);
+      await ctx.fakeClock.tickAsync(1_000);
+      expect(calls.map((c) => c.event)).toEqual([{ n: 1 }, { n: 2 }]);
+    });
+
+    it('answers DryRun with 204 and runs nothing', async () => {
+      register('kiln-sandbox-dry', async () => {
+        throw new Error('must not run');
+      });
+      await expect(
+        lambda.handle('Invoke', { FunctionName: 'kiln-sandbox-dry', InvocationType: 'DryRun' }),
+      ).resolves.toEqual({
+        StatusCode: 204,
+      });
+      await ctx.fakeClock.tickAsync(1_000);
+      expect(lambda.invocations).toEqual([]);
+    });
+
+    it('refuses an unknown function with ResourceNotFoundException and an unparsable payload with InvalidRequestContentException', async () => {
+      register('kiln-sandbox-known', async () => null);
+      await expect(
+        lambda.handle('Invoke', { FunctionName: 'nope', InvocationType: 'Event' }),
+      ).rejects.toMatchObject({
+        name: 'ResourceNotFoundException',
+      });
+      await expect(
+        lambda.handle('Invoke', {
+          FunctionName: 'kiln-sandbox-known',
+          InvocationType: 'Event',
+          Payload: new TextEncoder().encode('{not json'),
+        }),
+      ).rejects.toMatchObject({ name: 'InvalidRequestContentException' });
     });
   });
 
