@@ -135,7 +135,7 @@ function safeUserName(): string {
  * arguments, stale versions): `error: …`, exit 1. Anything else is a bug and propagates.
  */
 export async function runReported(
-  io: Pick<StoreCommandIo, 'stderr'>,
+  io: Pick<StoreCommandIo, 'stderr' | 'env'>,
   body: () => Promise<void>,
 ): Promise<void> {
   try {
