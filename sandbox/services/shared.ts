@@ -3,8 +3,6 @@
  * that answers with the service's own "missing member" error, output types without `$metadata`,
  * and the operation table through which `SimService.handle` answers the SDK.
  */
-import type { SimService } from '../core/context';
-
 /** An SDK command output without the `$metadata` the engine adds to every answer. */
 export type Out<T> = Omit<T, '$metadata'>;
 
@@ -76,17 +74,23 @@ export function operation<I>(run: (input: I) => object | Promise<object>): Opera
   return (input) => run(input as I);
 }
 
-/**
- * `SimService.handle` over an operation table: the row's answer, or `unknown(operation)` for an
- * operation the table does not hold.
- */
+/** The table's row for an operation, or `unknown(operation)` when the table does not hold it. */
+export function lookupOperation(
+  table: OperationTable,
+  name: string,
+  unknown: (operation: string) => Error,
+): Operation {
+  const run = Object.hasOwn(table, name) ? table[name] : undefined;
+  if (run === undefined) throw unknown(name);
+  return run;
+}
+
+/** `SimService.handle` over an operation table, for a service that checks nothing before the row runs. */
 export async function dispatch(
   table: OperationTable,
   name: string,
   input: unknown,
   unknown: (operation: string) => Error,
-): ReturnType<SimService['handle']> {
-  const run = Object.hasOwn(table, name) ? table[name] : undefined;
-  if (run === undefined) throw unknown(name);
-  return run(input);
+): Promise<object> {
+  return lookupOperation(table, name, unknown)(input);
 }
