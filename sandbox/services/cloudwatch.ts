@@ -40,6 +40,7 @@ import {
 } from './cloudwatch/alarm-rule';
 import type { AlarmRule } from './cloudwatch/alarm-rule';
 import { evaluateMetricAlarm, evaluationRange } from './cloudwatch/evaluate';
+import { dispatch, operation, type OperationTable } from './shared';
 
 export interface CloudWatchSimOptions {
   /**
@@ -175,28 +176,23 @@ export class CloudWatchSim implements SimService, MetricSink {
     this.evaluationLagMs = options.evaluationLagMs ?? 10_000;
   }
 
-  async handle(operation: string, input: unknown): Promise<object> {
-    switch (operation) {
-      case 'PutMetricData':
-        return this.putMetricData(input as PutMetricDataInput);
-      case 'GetMetricStatistics':
-        return this.getMetricStatistics(input as GetMetricStatisticsInput);
-      case 'GetMetricData':
-        return this.getMetricData(input as GetMetricDataInput);
-      case 'PutMetricAlarm':
-        return this.putMetricAlarm(input as PutMetricAlarmInput);
-      case 'PutCompositeAlarm':
-        return this.putCompositeAlarm(input as PutCompositeAlarmInput);
-      case 'DescribeAlarms':
-        return this.describeAlarms(input as DescribeAlarmsInput);
-      case 'SetAlarmState':
-        return this.setAlarmState(input as SetAlarmStateInput);
-      case 'DeleteAlarms':
-        return this.deleteAlarms(input as DeleteAlarmsInput);
-      default:
-        throw invalid(`The sandbox's CloudWatch does not implement ${operation}`);
-    }
+  handle(operation: string, input: unknown): Promise<object> {
+    return dispatch(this.operations, operation, input, (name) =>
+      invalid(`The sandbox's CloudWatch does not implement ${name}`),
+    );
   }
+
+  /** Every operation the sandbox's CloudWatch answers. */
+  private readonly operations: OperationTable = {
+    PutMetricData: operation((input: PutMetricDataInput) => this.putMetricData(input)),
+    GetMetricStatistics: operation((input: GetMetricStatisticsInput) => this.getMetricStatistics(input)),
+    GetMetricData: operation((input: GetMetricDataInput) => this.getMetricData(input)),
+    PutMetricAlarm: operation((input: PutMetricAlarmInput) => this.putMetricAlarm(input)),
+    PutCompositeAlarm: operation((input: PutCompositeAlarmInput) => this.putCompositeAlarm(input)),
+    DescribeAlarms: operation((input: DescribeAlarmsInput) => this.describeAlarms(input)),
+    SetAlarmState: operation((input: SetAlarmStateInput) => this.setAlarmState(input)),
+    DeleteAlarms: operation((input: DeleteAlarmsInput) => this.deleteAlarms(input)),
+  };
 
   /** The alarm's current state, for Auto Scaling's instance refresh AlarmSpecification. */
   alarmState(name: string): StateValue | undefined {

@@ -47,8 +47,8 @@ import type {
 import type { SimContext, SimService, TimerHandle, VirtualMs } from '../core/context';
 import type { PublicAmiCatalog } from './ec2';
 import type { Ec2Fleet, SimInstance } from './fleet';
-
-type Out<T> = Omit<T, '$metadata'>;
+import { badRequest, clientError, lookupOperation, operation, requiredWith } from './shared';
+import type { OperationTable, Out } from './shared';
 
 /** Lists instances, so SendCommand can resolve tag targets. */
 export interface InstanceDirectory {
@@ -120,24 +120,16 @@ interface ParameterRecord {
 const TERMINAL: readonly CommandInvocationStatus[] = ['Success', 'Failed', 'TimedOut', 'Cancelled'];
 
 function validation(message: string): SSMServiceException {
-  return new SSMServiceException({
-    name: 'ValidationException',
-    $fault: 'client',
-    message,
-    $metadata: { httpStatusCode: 400 },
-  });
+  return clientError(SSMServiceException, 'ValidationException', message);
 }
 
-const meta = { $metadata: { httpStatusCode: 400 } };
-
-function required<T>(value: T | undefined | null, name: string): T {
-  if (value === undefined || value === null || value === '') {
-    throw validation(
+const required = requiredWith(
+  (name) =>
+    validation(
       `1 validation error detected: Value null at '${name}' failed to satisfy constraint: Member must not be null`,
-    );
-  }
-  return value;
-}
+    ),
+  { emptyStringIsMissing: true },
+);
 
 function isPublicAmiCatalog(value: object): value is PublicAmiCatalog {
   return typeof (value as Partial<PublicAmiCatalog>).publicAmiParameter === 'function';
@@ -188,30 +180,30 @@ export class SsmSim implements SimService {
   async handle(operation: string, input: unknown): Promise<object> {
     if (input === null || typeof input !== 'object')
       throw validation(`${operation}: the request must be an object`);
-    switch (operation) {
-      case 'SendCommand':
-        return this.sendCommand(input as SendCommandCommandInput);
-      case 'ListCommands':
-        return this.listCommands(input as ListCommandsCommandInput);
-      case 'ListCommandInvocations':
-        return this.listCommandInvocations(input as ListCommandInvocationsCommandInput);
-      case 'GetCommandInvocation':
-        return this.getCommandInvocation(input as GetCommandInvocationCommandInput);
-      case 'GetParameter':
-        return this.getParameter(input as GetParameterCommandInput);
-      case 'GetParameters':
-        return this.getParameters(input as GetParametersCommandInput);
-      case 'PutParameter':
-        return this.putParameter(input as PutParameterCommandInput);
-      default:
-        throw new SSMServiceException({
-          name: 'InvalidAction',
-          $fault: 'client',
-          message: `The action ${operation} is not valid for this web service.`,
-          $metadata: { httpStatusCode: 400 },
-        });
-    }
+    const run = lookupOperation(this.operations, operation, (name) =>
+      clientError(
+        SSMServiceException,
+        'InvalidAction',
+        `The action ${name} is not valid for this web service.`,
+      ),
+    );
+    return run(input);
   }
+
+  /** Every operation the sandbox's SSM answers. */
+  private readonly operations: OperationTable = {
+    SendCommand: operation((input: SendCommandCommandInput) => this.sendCommand(input)),
+    ListCommands: operation((input: ListCommandsCommandInput) => this.listCommands(input)),
+    ListCommandInvocations: operation((input: ListCommandInvocationsCommandInput) =>
+      this.listCommandInvocations(input),
+    ),
+    GetCommandInvocation: operation((input: GetCommandInvocationCommandInput) =>
+      this.getCommandInvocation(input),
+    ),
+    GetParameter: operation((input: GetParameterCommandInput) => this.getParameter(input)),
+    GetParameters: operation((input: GetParametersCommandInput) => this.getParameters(input)),
+    PutParameter: operation((input: PutParameterCommandInput) => this.putParameter(input)),
+  };
 
   // ---------------------------------------------------------------- Run Command
 
@@ -220,7 +212,7 @@ export class SsmSim implements SimService {
     const documentName = required(input.DocumentName, 'documentName');
     const document = RUN_SHELL_DOCUMENTS[documentName];
     if (!document)
-      throw new InvalidDocument({ message: `Document ${documentName} does not exist.`, ...meta });
+      throw new InvalidDocument({ message: `Document ${documentName} does not exist.`, ...badRequest() });
     const timeoutSeconds = input.TimeoutSeconds ?? 3600;
     if (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 30 || timeoutSeconds > 2592000) {
       throw validation(
@@ -289,7 +281,8 @@ export class SsmSim implements SimService {
     let commands = [...this.commands.values()].reverse();
     if (input.CommandId !== undefined) {
       const command = this.commands.get(input.CommandId);
-      if (!command) throw new InvalidCommandId({ message: `Command ${input.CommandId} not found.`, ...meta });
+      if (!command)
+        throw new InvalidCommandId({ message: `Command ${input.CommandId} not found.`, ...badRequest() });
       commands = [command];
     }
     if (input.InstanceId !== undefined) {
@@ -303,7 +296,7 @@ export class SsmSim implements SimService {
       else
         throw new InvalidFilterKey({
           message: `The filter key ${String(filter.key)} is not simulated.`,
-          ...meta,
+          ...badRequest(),
         });
     }
     return { Commands: commands.map((command) => this.renderCommand(command)) };
@@ -335,13 +328,13 @@ export class SsmSim implements SimService {
       command !== undefined &&
       this.ctx.clock.now() >= command.requestedAt + this.opts.invocationVisibleAfterMs;
     if (!command || !invocation || !visible) {
-      throw new InvocationDoesNotExist({ message: '', ...meta });
+      throw new InvocationDoesNotExist({ message: '', ...badRequest() });
     }
     const plugin = RUN_SHELL_DOCUMENTS[command.documentName]?.plugin ?? 'aws:runShellScript';
     if (input.PluginName !== undefined && input.PluginName !== plugin) {
       throw new InvalidPluginName({
         message: `Plugin ${input.PluginName} is not part of ${command.documentName}.`,
-        ...meta,
+        ...badRequest(),
       });
     }
     const started = invocation.startedAt;
@@ -386,7 +379,7 @@ export class SsmSim implements SimService {
     if (input.Type === 'SecureString') {
       throw new UnsupportedParameterType({
         message: 'The sandbox simulates String and StringList parameters only.',
-        ...meta,
+        ...badRequest(),
       });
     }
     const existing = this.parameters.get(name);
@@ -394,7 +387,7 @@ export class SsmSim implements SimService {
       throw new ParameterAlreadyExists({
         message:
           'The parameter already exists. To overwrite this value, set the overwrite option in the request to true.',
-        ...meta,
+        ...badRequest(),
       });
     }
     if (!existing && input.Type === undefined)
@@ -417,7 +410,7 @@ export class SsmSim implements SimService {
   getParameter(input: GetParameterCommandInput): Out<GetParameterCommandOutput> {
     const name = required(input.Name, 'name');
     const parameter = this.lookup(name);
-    if (!parameter) throw new ParameterNotFound({ message: `Parameter ${name} not found.`, ...meta });
+    if (!parameter) throw new ParameterNotFound({ message: `Parameter ${name} not found.`, ...badRequest() });
     return { Parameter: parameter };
   }
 
@@ -447,12 +440,12 @@ export class SsmSim implements SimService {
       if (!SHELL_PARAMETERS.includes(key)) {
         throw new InvalidParameters({
           message: `Parameter "${key}" is not defined in the document.`,
-          ...meta,
+          ...badRequest(),
         });
       }
     }
     if (!parameters.commands || parameters.commands.length === 0) {
-      throw new InvalidParameters({ message: 'Parameter "commands" is required.', ...meta });
+      throw new InvalidParameters({ message: 'Parameter "commands" is required.', ...badRequest() });
     }
     // The document's default, which AWS also reports back in the command and its events.
     parameters.executionTimeout ??= ['3600'];
@@ -460,7 +453,7 @@ export class SsmSim implements SimService {
     if (!Number.isInteger(timeout) || timeout < 1 || timeout > 172800) {
       throw new InvalidParameters({
         message: 'Parameter "executionTimeout" must be between 1 and 172800.',
-        ...meta,
+        ...badRequest(),
       });
     }
     return parameters;
@@ -479,7 +472,7 @@ export class SsmSim implements SimService {
     if (invalid.length > 0) {
       throw new InvalidInstanceId({
         message: `Instances [[${invalid.join(', ')}]] not in a valid state for account ${this.ctx.accountId}`,
-        ...meta,
+        ...badRequest(),
       });
     }
     return [...new Set(ids)];
@@ -769,7 +762,7 @@ export class SsmSim implements SimService {
       if (old === undefined) {
         throw new ParameterVersionNotFound({
           message: `Systems Manager could not find version ${selector} of ${name}.`,
-          ...meta,
+          ...badRequest(),
         });
       }
       value = old;

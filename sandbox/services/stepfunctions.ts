@@ -45,6 +45,7 @@ import {
   type StopExecutionCommandInput,
 } from '@aws-sdk/client-sfn';
 import type { SimContext, SimService, TimerHandle } from '../core/context';
+import { dispatch, operation, type OperationTable } from './shared';
 
 /** Stand-in for AWS's default Task timeout: the longest a Node timer can wait (2^31−1 ms). */
 export const AWS_DEFAULT_TASK_TIMEOUT_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
@@ -162,26 +163,27 @@ export class StepFunctionsSim implements SimService {
     return this.executions.get(arn);
   }
 
-  async handle(operation: string, input: unknown): Promise<object> {
-    switch (operation) {
-      case 'StartExecution':
-        return this.startExecution(input as StartExecutionCommandInput);
-      case 'DescribeExecution':
-        return this.describeExecution((input as { executionArn?: string }).executionArn);
-      case 'StopExecution':
-        return this.stopExecution(input as StopExecutionCommandInput);
-      case 'ListExecutions':
-        return this.listExecutions(input as ListExecutionsCommandInput);
-      case 'SendTaskSuccess':
-        return this.sendTaskSuccess(input as SendTaskSuccessCommandInput);
-      case 'SendTaskFailure':
-        return this.sendTaskFailure(input as SendTaskFailureCommandInput);
-      case 'SendTaskHeartbeat':
-        return this.sendTaskHeartbeat(input as SendTaskHeartbeatCommandInput);
-      default:
-        throw new Error(`the sandbox's Step Functions does not implement ${operation}`);
-    }
+  handle(operation: string, input: unknown): Promise<object> {
+    return dispatch(
+      this.operations,
+      operation,
+      input,
+      (name) => new Error(`the sandbox's Step Functions does not implement ${name}`),
+    );
   }
+
+  /** Every operation the sandbox's Step Functions answers. */
+  private readonly operations: OperationTable = {
+    StartExecution: operation((input: StartExecutionCommandInput) => this.startExecution(input)),
+    DescribeExecution: operation((input: { executionArn?: string }) =>
+      this.describeExecution(input.executionArn),
+    ),
+    StopExecution: operation((input: StopExecutionCommandInput) => this.stopExecution(input)),
+    ListExecutions: operation((input: ListExecutionsCommandInput) => this.listExecutions(input)),
+    SendTaskSuccess: operation((input: SendTaskSuccessCommandInput) => this.sendTaskSuccess(input)),
+    SendTaskFailure: operation((input: SendTaskFailureCommandInput) => this.sendTaskFailure(input)),
+    SendTaskHeartbeat: operation((input: SendTaskHeartbeatCommandInput) => this.sendTaskHeartbeat(input)),
+  };
 
   private startExecution(input: StartExecutionCommandInput): object {
     const machine = this.machines.get(input.stateMachineArn ?? '');

@@ -116,10 +116,10 @@ async function imageOnBoth(
     name: 'al2023-ami-2023.6.20250115.0-kernel-6.1-x86_64',
     ownerAlias: 'amazon',
   });
-  const simRun = await sim.ec2.runInstances({ ImageId: base, MinCount: 1, MaxCount: 1 });
+  const simRun = await sim.ec2.instances.runInstances({ ImageId: base, MinCount: 1, MaxCount: 1 });
   const simInstance = simRun.Instances?.[0]?.InstanceId ?? '';
   await sim.ctx.fakeClock.tickAsync(30 * SECOND);
-  const simImage = await sim.ec2.createImage({
+  const simImage = await sim.ec2.images.createImage({
     InstanceId: simInstance,
     Name: 'kiln-web-1.0.0',
     TagSpecifications: tagSpec,

@@ -1,8 +1,17 @@
-/** The simulator's internal state for Auto Scaling groups, their instances, hooks and refreshes. */
+/**
+ * The simulator's internal state for Auto Scaling groups, their instances, hooks and refreshes, and
+ * the small pure rules every part reads it by.
+ */
 import type { Activity, LaunchTemplateSpecification, Tag } from '@aws-sdk/client-auto-scaling';
 import type { TimerHandle } from '../../core/context';
 import type { ResolvedLaunchTemplate } from '../fleet';
 import type { ResolvedPreferences } from './refresh-rules';
+
+/** The `source` of every event Auto Scaling emits. */
+export const EVENT_SOURCE = 'aws.autoscaling';
+
+/** A CloudWatch alarm's state, as an instance refresh's AlarmSpecification reads it. */
+export type AlarmState = 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
 
 export const LAUNCHING = 'autoscaling:EC2_INSTANCE_LAUNCHING';
 export const TERMINATING = 'autoscaling:EC2_INSTANCE_TERMINATING';
@@ -108,6 +117,15 @@ export type RefreshStatus =
   | 'RollbackFailed'
   | 'Baking';
 
+/** The statuses of a refresh that still acts on its group (at most one per group). */
+export const ACTIVE_REFRESH: readonly RefreshStatus[] = [
+  'Pending',
+  'InProgress',
+  'Cancelling',
+  'RollbackInProgress',
+  'Baking',
+];
+
 export interface Refresh {
   id: string;
   status: RefreshStatus;
@@ -152,4 +170,34 @@ export interface Group {
   retryTimer?: TimerHandle;
   /** Consecutive failed launches, for the retry backoff. */
   launchFailures: number;
+}
+
+const TERMINATING_STATES: readonly MemberState[] = [
+  'Terminating',
+  'Terminating:Wait',
+  'Terminating:Proceed',
+  'Terminated',
+];
+
+export function isTerminating(member: Member): boolean {
+  return TERMINATING_STATES.includes(member.state);
+}
+
+/** An instance on its way out no longer counts toward the group's capacity. */
+export function countsTowardCapacity(member: Member): boolean {
+  return !isTerminating(member);
+}
+
+/** Whether the instance runs exactly this launch template version. */
+export function matches(member: Member, template: ResolvedLaunchTemplate | undefined): boolean {
+  return (
+    template !== undefined &&
+    member.launchTemplate.id === template.launchTemplateId &&
+    member.launchTemplate.version === template.version
+  );
+}
+
+/** The timeline resource of an instance in a group. */
+export function resourceOf(group: Group, member: Member): string {
+  return `autoscaling:${group.name}/${member.instanceId}`;
 }

@@ -65,7 +65,7 @@ async function runOne(s: Setup, input: Partial<RunInstancesCommandInput> = {}): 
 }
 
 async function describeStates(s: Setup, ids: string[]): Promise<string[]> {
-  const output = await s.ec2.describeInstances({ InstanceIds: ids });
+  const output = await s.ec2.instances.describeInstances({ InstanceIds: ids });
   return (output.Reservations ?? []).flatMap((r) => (r.Instances ?? []).map((i) => i.State?.Name ?? ''));
 }
 
@@ -84,7 +84,7 @@ async function createImage(
 ): Promise<string> {
   const instanceId = await runOne(s);
   await s.ctx.fakeClock.tickAsync(30 * SECOND);
-  const output = await s.ec2.createImage({
+  const output = await s.ec2.images.createImage({
     InstanceId: instanceId,
     Name: name,
     TagSpecifications: [
@@ -114,7 +114,7 @@ describe('Ec2Sim', () => {
   describe('RunInstances', () => {
     it('launches MaxCount pending instances in one reservation', async () => {
       const s = setup();
-      const output = await s.ec2.runInstances({ ImageId: s.baseImageId, MinCount: 1, MaxCount: 3 });
+      const output = await s.ec2.instances.runInstances({ ImageId: s.baseImageId, MinCount: 1, MaxCount: 3 });
       expect(output.OwnerId).toBe('123456789012');
       expect(output.Instances).toHaveLength(3);
       expect(output.Instances?.map((i) => i.State)).toEqual(Array(3).fill({ Code: 0, Name: 'pending' }));
@@ -168,7 +168,7 @@ describe('Ec2Sim', () => {
       s.ctx.activeFaults.add('instance-boot-failure:*');
       const id = await runOne(s);
       await s.ctx.fakeClock.tickAsync(30 * SECOND);
-      const output = await s.ec2.describeInstances({ InstanceIds: [id] });
+      const output = await s.ec2.instances.describeInstances({ InstanceIds: [id] });
       const instance = output.Reservations?.[0]?.Instances?.[0];
       expect(instance?.State).toEqual({ Code: 48, Name: 'terminated' });
       expect(instance?.StateReason?.Code).toBe('Server.InternalError');
@@ -233,13 +233,13 @@ describe('Ec2Sim', () => {
 
     it('returns the original reservation for a repeated ClientToken', async () => {
       const s = setup();
-      const first = await s.ec2.runInstances({
+      const first = await s.ec2.instances.runInstances({
         ImageId: s.baseImageId,
         MinCount: 1,
         MaxCount: 1,
         ClientToken: 'tok',
       });
-      const second = await s.ec2.runInstances({
+      const second = await s.ec2.instances.runInstances({
         ImageId: s.baseImageId,
         MinCount: 1,
         MaxCount: 1,
@@ -259,7 +259,7 @@ describe('Ec2Sim', () => {
 
     describe('from a launch template', () => {
       async function template(s: Setup): Promise<string> {
-        const output = await s.ec2.createLaunchTemplate({
+        const output = await s.ec2.launchTemplates.createLaunchTemplate({
           LaunchTemplateName: 'web',
           LaunchTemplateData: {
             ImageId: s.baseImageId,
@@ -320,7 +320,7 @@ describe('Ec2Sim', () => {
     it('stops a running instance through stopping to stopped', async () => {
       const s = setup({ stopSeconds: 20 });
       const id = await running(s);
-      const output = await s.ec2.stopInstances({ InstanceIds: [id] });
+      const output = await s.ec2.instances.stopInstances({ InstanceIds: [id] });
       expect(output.StoppingInstances).toEqual([
         {
           InstanceId: id,
@@ -344,9 +344,9 @@ describe('Ec2Sim', () => {
     it('starts a stopped instance through pending to running', async () => {
       const s = setup({ stopSeconds: 20 });
       const id = await running(s);
-      await s.ec2.stopInstances({ InstanceIds: [id] });
+      await s.ec2.instances.stopInstances({ InstanceIds: [id] });
       await s.ctx.fakeClock.tickAsync(20 * SECOND);
-      const output = await s.ec2.startInstances({ InstanceIds: [id] });
+      const output = await s.ec2.instances.startInstances({ InstanceIds: [id] });
       expect(output.StartingInstances?.[0]?.CurrentState?.Name).toBe('pending');
       await s.ctx.fakeClock.tickAsync(30 * SECOND);
       expect(instanceEvents(s.ctx, id)).toEqual([
@@ -362,7 +362,7 @@ describe('Ec2Sim', () => {
     it('rejects starting a terminated instance with IncorrectInstanceState', async () => {
       const s = setup({ shutdownSeconds: 15 });
       const id = await running(s);
-      await s.ec2.terminateInstances({ InstanceIds: [id] });
+      await s.ec2.instances.terminateInstances({ InstanceIds: [id] });
       await s.ctx.fakeClock.tickAsync(15 * SECOND);
       expect((await errorOf(s.ec2.handle('StartInstances', { InstanceIds: [id] }))).name).toBe(
         'IncorrectInstanceState',
@@ -372,10 +372,10 @@ describe('Ec2Sim', () => {
     it('terminates through shutting-down, and a repeated terminate reports terminated → terminated', async () => {
       const s = setup({ shutdownSeconds: 15 });
       const id = await running(s);
-      const first = await s.ec2.terminateInstances({ InstanceIds: [id] });
+      const first = await s.ec2.instances.terminateInstances({ InstanceIds: [id] });
       expect(first.TerminatingInstances?.[0]?.CurrentState).toEqual({ Code: 32, Name: 'shutting-down' });
       await s.ctx.fakeClock.tickAsync(15 * SECOND);
-      const again = await s.ec2.terminateInstances({ InstanceIds: [id] });
+      const again = await s.ec2.instances.terminateInstances({ InstanceIds: [id] });
       expect(again.TerminatingInstances?.[0]).toMatchObject({
         CurrentState: { Name: 'terminated' },
         PreviousState: { Name: 'terminated' },
@@ -386,7 +386,7 @@ describe('Ec2Sim', () => {
     it('terminates a pending instance without it ever running', async () => {
       const s = setup({ shutdownSeconds: 15 });
       const id = await runOne(s);
-      await s.ec2.terminateInstances({ InstanceIds: [id] });
+      await s.ec2.instances.terminateInstances({ InstanceIds: [id] });
       await s.ctx.fakeClock.tickAsync(60 * SECOND);
       expect(instanceEvents(s.ctx, id)).toEqual(['pending', 'shutting-down', 'terminated']);
     });
@@ -394,7 +394,7 @@ describe('Ec2Sim', () => {
     it('forgets a terminated instance after about an hour', async () => {
       const s = setup({ shutdownSeconds: 15 });
       const id = await running(s);
-      await s.ec2.terminateInstances({ InstanceIds: [id] });
+      await s.ec2.instances.terminateInstances({ InstanceIds: [id] });
       await s.ctx.fakeClock.tickAsync(15 * SECOND + 59 * 60 * SECOND);
       expect(await describeStates(s, [id])).toEqual(['terminated']);
       await s.ctx.fakeClock.tickAsync(60 * SECOND);
@@ -417,7 +417,7 @@ describe('Ec2Sim', () => {
       const s = setup();
       await run(s, { MaxCount: 2 });
       await run(s);
-      const output = await s.ec2.describeInstances({});
+      const output = await s.ec2.instances.describeInstances({});
       expect(output.Reservations?.map((r) => r.Instances?.length)).toEqual([2, 1]);
     });
 
@@ -432,7 +432,7 @@ describe('Ec2Sim', () => {
       await s.ctx.fakeClock.tickAsync(30 * SECOND);
       const bare = await runOne(s);
       const ids = async (Filters: Array<{ Name: string; Values: string[] }>) =>
-        ((await s.ec2.describeInstances({ Filters })).Reservations ?? []).flatMap((r) =>
+        ((await s.ec2.instances.describeInstances({ Filters })).Reservations ?? []).flatMap((r) =>
           (r.Instances ?? []).map((i) => i.InstanceId),
         );
       expect(await ids([{ Name: 'instance-state-name', Values: ['running'] }])).toEqual([web, api]);
@@ -472,9 +472,11 @@ describe('Ec2Sim', () => {
     it('creates an image pending, then available after the configured duration, with one event', async () => {
       const s = setup({ imageCreateSeconds: 300 });
       const imageId = await createImage(s);
-      expect((await s.ec2.describeImages({ ImageIds: [imageId] })).Images?.[0]?.State).toBe('pending');
+      expect((await s.ec2.images.describeImages({ ImageIds: [imageId] })).Images?.[0]?.State).toBe('pending');
       await s.ctx.fakeClock.tickAsync(300 * SECOND);
-      expect((await s.ec2.describeImages({ ImageIds: [imageId] })).Images?.[0]?.State).toBe('available');
+      expect((await s.ec2.images.describeImages({ ImageIds: [imageId] })).Images?.[0]?.State).toBe(
+        'available',
+      );
       const events = s.ctx.events.filter((e) => e['detail-type'] === 'EC2 AMI State Change');
       expect(events.map((e) => e.detail.State)).toEqual(['available']);
       const expected = sample('ami-state-change-available.json');
@@ -489,7 +491,7 @@ describe('Ec2Sim', () => {
       s.ctx.activeFaults.add('create-image-failure:*');
       const imageId = await createImage(s);
       await s.ctx.fakeClock.tickAsync(300 * SECOND);
-      const image = (await s.ec2.describeImages({ ImageIds: [imageId] })).Images?.[0];
+      const image = (await s.ec2.images.describeImages({ ImageIds: [imageId] })).Images?.[0];
       expect(image?.State).toBe('failed');
       expect(image?.StateReason?.Code).toBe('Server.InternalError');
       const event = s.ctx.events.find((e) => e['detail-type'] === 'EC2 AMI State Change');
@@ -520,7 +522,7 @@ describe('Ec2Sim', () => {
         const s = setup();
         const own = await createImage(s);
         const ids = async (Owners: string[]) =>
-          ((await s.ec2.describeImages({ Owners })).Images ?? []).map((i) => i.ImageId);
+          ((await s.ec2.images.describeImages({ Owners })).Images ?? []).map((i) => i.ImageId);
         expect(await ids(['self'])).toEqual([own]);
         expect(await ids(['amazon'])).toEqual([s.baseImageId]);
         expect(await ids(['123456789012', 'amazon'])).toEqual([s.baseImageId, own]);
@@ -532,7 +534,7 @@ describe('Ec2Sim', () => {
         await s.ctx.fakeClock.tickAsync(300 * SECOND);
         const api = await createImage(s, 'kiln-api-1', { service: 'api' });
         const ids = async (Filters: Array<{ Name: string; Values: string[] }>) =>
-          ((await s.ec2.describeImages({ Filters })).Images ?? []).map((i) => i.ImageId);
+          ((await s.ec2.images.describeImages({ Filters })).Images ?? []).map((i) => i.ImageId);
         expect(await ids([{ Name: 'name', Values: ['kiln-*'] }])).toEqual([web, api]);
         expect(await ids([{ Name: 'name', Values: ['kiln-?eb-1'] }])).toEqual([web]);
         expect(await ids([{ Name: 'state', Values: ['pending'] }])).toEqual([api]);
@@ -556,14 +558,14 @@ describe('Ec2Sim', () => {
         const target = new Ec2Sim(targetCtx, { regions, imageCopySeconds: 600 });
         const sourceImage = await createImage(source, 'kiln-web-1', { service: 'web' });
         await source.ctx.fakeClock.tickAsync(60 * SECOND);
-        const output = await target.copyImage({
+        const output = await target.images.copyImage({
           Name: 'kiln-web-1',
           SourceImageId: sourceImage,
           SourceRegion: 'us-east-1',
           CopyImageTags: true,
         });
         expect(output.ImageId).not.toBe(sourceImage);
-        const copied = (await target.describeImages({ ImageIds: [output.ImageId ?? ''] })).Images?.[0];
+        const copied = (await target.images.describeImages({ ImageIds: [output.ImageId ?? ''] })).Images?.[0];
         expect(copied).toMatchObject({
           State: 'pending',
           SourceImageId: sourceImage,
@@ -571,9 +573,9 @@ describe('Ec2Sim', () => {
         });
         expect(copied?.Tags).toEqual([{ Key: 'service', Value: 'web' }]);
         await targetCtx.fakeClock.tickAsync(600 * SECOND);
-        expect((await target.describeImages({ ImageIds: [output.ImageId ?? ''] })).Images?.[0]?.State).toBe(
-          'available',
-        );
+        expect(
+          (await target.images.describeImages({ ImageIds: [output.ImageId ?? ''] })).Images?.[0]?.State,
+        ).toBe('available');
         expect(targetCtx.events.map((e) => [e.region, e.detail.State])).toEqual([['eu-west-1', 'available']]);
       });
 
@@ -581,13 +583,13 @@ describe('Ec2Sim', () => {
         const s = setup({ imageCreateSeconds: 60 });
         const imageId = await createImage(s, 'kiln-web-1', { service: 'web' });
         await s.ctx.fakeClock.tickAsync(60 * SECOND);
-        const output = await s.ec2.copyImage({
+        const output = await s.ec2.images.copyImage({
           Name: 'copy-1',
           SourceImageId: imageId,
           SourceRegion: 'us-east-1',
         });
         expect(
-          (await s.ec2.describeImages({ ImageIds: [output.ImageId ?? ''] })).Images?.[0]?.Tags,
+          (await s.ec2.images.describeImages({ ImageIds: [output.ImageId ?? ''] })).Images?.[0]?.Tags,
         ).toBeUndefined();
       });
 
@@ -622,7 +624,7 @@ describe('Ec2Sim', () => {
         const s = setup({ imageCreateSeconds: 60 });
         const imageId = await createImage(s);
         await s.ctx.fakeClock.tickAsync(60 * SECOND);
-        await s.ec2.deregisterImage({ ImageId: imageId });
+        await s.ec2.images.deregisterImage({ ImageId: imageId });
         expect((await errorOf(s.ec2.handle('DescribeImages', { ImageIds: [imageId] }))).name).toBe(
           'InvalidAMIID.NotFound',
         );
@@ -652,16 +654,18 @@ describe('Ec2Sim', () => {
       const s = setup();
       const imageId = await createImage(s);
       const instanceId = s.ec2.listInstances()[0]?.instanceId ?? '';
-      await s.ec2.createTags({
+      await s.ec2.tags.createTags({
         Resources: [instanceId, imageId],
         Tags: [{ Key: 'team', Value: 'core' }, { Key: 'empty' }],
       });
-      const output = await s.ec2.describeTags({ Filters: [{ Name: 'resource-id', Values: [instanceId] }] });
+      const output = await s.ec2.tags.describeTags({
+        Filters: [{ Name: 'resource-id', Values: [instanceId] }],
+      });
       expect(output.Tags).toEqual([
         { Key: 'team', ResourceId: instanceId, ResourceType: 'instance', Value: 'core' },
         { Key: 'empty', ResourceId: instanceId, ResourceType: 'instance', Value: '' },
       ]);
-      const byKey = await s.ec2.describeTags({ Filters: [{ Name: 'key', Values: ['team'] }] });
+      const byKey = await s.ec2.tags.describeTags({ Filters: [{ Name: 'key', Values: ['team'] }] });
       expect(byKey.Tags?.map((t) => t.ResourceType)).toEqual(['instance', 'image']);
     });
 
@@ -689,7 +693,7 @@ describe('Ec2Sim', () => {
       const s = setup();
       const id = await runOne(s);
       const fifty = Array.from({ length: 50 }, (_, i) => ({ Key: `k${i}`, Value: 'v' }));
-      await s.ec2.createTags({ Resources: [id], Tags: fifty });
+      await s.ec2.tags.createTags({ Resources: [id], Tags: fifty });
       const error = await errorOf(
         s.ec2.handle('CreateTags', { Resources: [id], Tags: [{ Key: 'one-more', Value: 'v' }] }),
       );
@@ -700,7 +704,7 @@ describe('Ec2Sim', () => {
     it('deletes a tag given with a value only when the value matches', async () => {
       const s = setup();
       const id = await runOne(s);
-      await s.ec2.createTags({
+      await s.ec2.tags.createTags({
         Resources: [id],
         Tags: [
           { Key: 'a', Value: '1' },
@@ -708,7 +712,7 @@ describe('Ec2Sim', () => {
           { Key: 'c', Value: '3' },
         ],
       });
-      await s.ec2.deleteTags({
+      await s.ec2.tags.deleteTags({
         Resources: [id],
         Tags: [{ Key: 'a', Value: 'other' }, { Key: 'b', Value: '2' }, { Key: 'c' }],
       });
@@ -718,7 +722,7 @@ describe('Ec2Sim', () => {
 
   describe('launch templates', () => {
     async function create(s: Setup, name = 'web'): Promise<string> {
-      const output = await s.ec2.createLaunchTemplate({
+      const output = await s.ec2.launchTemplates.createLaunchTemplate({
         LaunchTemplateName: name,
         VersionDescription: 'first',
         LaunchTemplateData: { ImageId: s.baseImageId, InstanceType: 't3.micro', SecurityGroupIds: ['sg-1'] },
@@ -728,7 +732,10 @@ describe('Ec2Sim', () => {
 
     it('creates a template at version 1, default and latest', async () => {
       const s = setup();
-      const output = await s.ec2.createLaunchTemplate({ LaunchTemplateName: 'web', LaunchTemplateData: {} });
+      const output = await s.ec2.launchTemplates.createLaunchTemplate({
+        LaunchTemplateName: 'web',
+        LaunchTemplateData: {},
+      });
       expect(output.LaunchTemplate).toMatchObject({
         LaunchTemplateName: 'web',
         DefaultVersionNumber: 1,
@@ -759,7 +766,7 @@ describe('Ec2Sim', () => {
       it('inherits the SourceVersion’s parameters and overrides the given ones', async () => {
         const s = setup();
         await create(s);
-        const output = await s.ec2.createLaunchTemplateVersion({
+        const output = await s.ec2.launchTemplates.createLaunchTemplateVersion({
           LaunchTemplateName: 'web',
           SourceVersion: '1',
           LaunchTemplateData: { ImageId: 'ami-0aaaaaaaaaaaaaaaa' },
@@ -775,7 +782,7 @@ describe('Ec2Sim', () => {
       it('holds only the given parameters without a SourceVersion', async () => {
         const s = setup();
         await create(s);
-        const output = await s.ec2.createLaunchTemplateVersion({
+        const output = await s.ec2.launchTemplates.createLaunchTemplateVersion({
           LaunchTemplateName: 'web',
           LaunchTemplateData: { ImageId: 'ami-0aaaaaaaaaaaaaaaa' },
         });
@@ -813,7 +820,7 @@ describe('Ec2Sim', () => {
       async function threeVersions(s: Setup): Promise<void> {
         await create(s);
         for (const type of ['t3.small', 't3.large'] as const) {
-          await s.ec2.createLaunchTemplateVersion({
+          await s.ec2.launchTemplates.createLaunchTemplateVersion({
             LaunchTemplateName: 'web',
             SourceVersion: '$Latest',
             LaunchTemplateData: { InstanceType: type },
@@ -826,13 +833,16 @@ describe('Ec2Sim', () => {
         await threeVersions(s);
         const numbers = async () =>
           (
-            await s.ec2.describeLaunchTemplateVersions({
+            await s.ec2.launchTemplates.describeLaunchTemplateVersions({
               LaunchTemplateName: 'web',
               Versions: ['$Latest', '$Default'],
             })
           ).LaunchTemplateVersions?.map((v) => v.VersionNumber);
         expect(await numbers()).toEqual([3, 1]);
-        const modified = await s.ec2.modifyLaunchTemplate({ LaunchTemplateName: 'web', DefaultVersion: '2' });
+        const modified = await s.ec2.launchTemplates.modifyLaunchTemplate({
+          LaunchTemplateName: 'web',
+          DefaultVersion: '2',
+        });
         expect(modified.LaunchTemplate?.DefaultVersionNumber).toBe(2);
         expect(await numbers()).toEqual([3, 2]);
       });
@@ -840,7 +850,7 @@ describe('Ec2Sim', () => {
       it('lists the versions between MinVersion and MaxVersion in order', async () => {
         const s = setup();
         await threeVersions(s);
-        const output = await s.ec2.describeLaunchTemplateVersions({
+        const output = await s.ec2.launchTemplates.describeLaunchTemplateVersions({
           LaunchTemplateName: 'web',
           MinVersion: '2',
           MaxVersion: '3',
@@ -852,7 +862,7 @@ describe('Ec2Sim', () => {
         const s = setup();
         await threeVersions(s);
         await create(s, 'api');
-        const output = await s.ec2.describeLaunchTemplateVersions({ Versions: ['$Latest'] });
+        const output = await s.ec2.launchTemplates.describeLaunchTemplateVersions({ Versions: ['$Latest'] });
         expect(output.LaunchTemplateVersions?.map((v) => [v.LaunchTemplateName, v.VersionNumber])).toEqual([
           ['web', 3],
           ['api', 1],
@@ -878,7 +888,7 @@ describe('Ec2Sim', () => {
     it('deletes a template, after which it is not found', async () => {
       const s = setup();
       const id = await create(s);
-      const output = await s.ec2.deleteLaunchTemplate({ LaunchTemplateId: id });
+      const output = await s.ec2.launchTemplates.deleteLaunchTemplate({ LaunchTemplateId: id });
       expect(output.LaunchTemplate?.LaunchTemplateName).toBe('web');
       const error = await errorOf(s.ec2.handle('DescribeLaunchTemplates', { LaunchTemplateNames: ['web'] }));
       expect(error.name).toBe('InvalidLaunchTemplateName.NotFoundException');
@@ -888,7 +898,7 @@ describe('Ec2Sim', () => {
   describe('as an Ec2Fleet', () => {
     async function fleetSetup(): Promise<Setup & { templateId: string }> {
       const s = setup();
-      const output = await s.ec2.createLaunchTemplate({
+      const output = await s.ec2.launchTemplates.createLaunchTemplate({
         LaunchTemplateName: 'web',
         LaunchTemplateData: {
           ImageId: s.baseImageId,
@@ -896,7 +906,7 @@ describe('Ec2Sim', () => {
           TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'app', Value: 'web' }] }],
         },
       });
-      await s.ec2.createLaunchTemplateVersion({
+      await s.ec2.launchTemplates.createLaunchTemplateVersion({
         LaunchTemplateName: 'web',
         SourceVersion: '1',
         LaunchTemplateData: {},

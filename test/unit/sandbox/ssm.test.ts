@@ -51,7 +51,7 @@ function setup(options: SsmSimOptions = {}): Setup {
 }
 
 async function launch(s: Setup, tags: Record<string, string> = {}, boot = true): Promise<string> {
-  const output = await s.ec2.runInstances({
+  const output = await s.ec2.instances.runInstances({
     ImageId: s.imageId,
     MinCount: 1,
     MaxCount: 1,
@@ -156,7 +156,7 @@ describe('SsmSim', () => {
       const instanceId = await launch(s);
       const commandId = send(s, { InstanceIds: [instanceId] });
       await s.ctx.fakeClock.tickAsync(2 * SECOND);
-      await s.ec2.terminateInstances({ InstanceIds: [instanceId] });
+      await s.ec2.instances.terminateInstances({ InstanceIds: [instanceId] });
       expect(s.ssm.getCommandInvocation({ CommandId: commandId, InstanceId: instanceId })).toMatchObject({
         Status: 'Failed',
         ResponseCode: -1,
@@ -180,7 +180,7 @@ describe('SsmSim', () => {
     it('times out delivery to a stopped instance after TimeoutSeconds', async () => {
       const s = setup();
       const instanceId = await launch(s);
-      await s.ec2.stopInstances({ InstanceIds: [instanceId] });
+      await s.ec2.instances.stopInstances({ InstanceIds: [instanceId] });
       await s.ctx.fakeClock.tickAsync(10 * SECOND);
       const commandId = send(s, { InstanceIds: [instanceId], TimeoutSeconds: 60 });
       await s.ctx.fakeClock.tickAsync(60 * SECOND);
@@ -222,7 +222,7 @@ describe('SsmSim', () => {
     it('rejects an unknown or terminated instance with InvalidInstanceId', async () => {
       const s = setup();
       const instanceId = await launch(s);
-      await s.ec2.terminateInstances({ InstanceIds: [instanceId] });
+      await s.ec2.instances.terminateInstances({ InstanceIds: [instanceId] });
       for (const id of [instanceId, 'i-0123456789abcdef0']) {
         const error = await errorOf(
           s.ssm.handle('SendCommand', {

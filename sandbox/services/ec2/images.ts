@@ -1,0 +1,395 @@
+/**
+ * AMIs: seeded base images (with the public SSM parameters that name them), CreateImage and
+ * CopyImage with their pending time, DescribeImages, DeregisterImage, and the "EC2 AMI State
+ * Change" events. Several regions are several `Images` in one `Ec2Regions` registry, through which
+ * CopyImage reads the source region.
+ * https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/AMIs.html
+ */
+import type {
+  CopyImageCommandInput,
+  CopyImageCommandOutput,
+  CreateImageCommandInput,
+  CreateImageCommandOutput,
+  DeregisterImageCommandInput,
+  DeregisterImageCommandOutput,
+  DescribeImagesCommandInput,
+  DescribeImagesCommandOutput,
+  Image,
+} from '@aws-sdk/client-ec2';
+import type { SimContext } from '../../core/context';
+import { isoTime, type Out } from '../shared';
+import { checkFilterNames, matchesFilters, tagFilterValues } from './filters';
+import { ec2Error, IMAGE_ID, required } from './model';
+import type { Ec2Timings, ImageRecord, ImageState } from './model';
+import type { Ec2Store } from './store';
+import { tagsFor, toTagList } from './tags';
+
+/** What a base image looks like when the sandbox seeds it. */
+export interface SeedImageSpec {
+  name: string;
+  /** 'amazon' for AWS's public images; omitted for the account's own. */
+  ownerAlias?: string;
+  /** Defaults to the AWS-owned account for alias 'amazon', else the context's account. */
+  ownerId?: string;
+  imageId?: string;
+  description?: string;
+  architecture?: 'x86_64' | 'arm64';
+  tags?: Record<string, string>;
+  /** A public SSM parameter (e.g. /aws/service/ami-amazon-linux-latest/…) that resolves to this image. */
+  publicParameter?: string;
+  /** Defaults to true for owner alias 'amazon'. */
+  public?: boolean;
+}
+
+/** What SSM needs to answer public AMI parameters. */
+export interface PublicAmiCatalog {
+  publicAmiParameter(name: string): string | undefined;
+}
+
+/** The account that owns Amazon's public AMIs (as DescribeImages reports it). */
+export const AMAZON_OWNER_ID = '137112412989';
+
+/** A copy of an image's data that another region's sim can import. */
+export interface ImageSnapshot {
+  imageId: string;
+  name: string;
+  description: string;
+  architecture: 'x86_64' | 'arm64';
+  state: string;
+  tags: Record<string, string>;
+}
+
+/** One region's images, as CopyImage in another region reads them. */
+export interface RegionalImages {
+  readonly region: string;
+  exportImage(imageId: string): ImageSnapshot | undefined;
+}
+
+/** Registry of several regions' images, so CopyImage can read from another region. */
+export class Ec2Regions {
+  private readonly regions = new Map<string, RegionalImages>();
+
+  register(images: RegionalImages): void {
+    this.regions.set(images.region, images);
+  }
+
+  get(region: string): RegionalImages | undefined {
+    return this.regions.get(region);
+  }
+}
+
+export class Images implements PublicAmiCatalog, RegionalImages {
+  /** Public SSM parameter name → image id. */
+  private readonly publicParameters = new Map<string, string>();
+
+  constructor(
+    private readonly ctx: SimContext,
+    private readonly store: Ec2Store,
+    private readonly opts: Pick<Ec2Timings, 'imageCreateSeconds' | 'imageCopySeconds'>,
+    private readonly regions: Ec2Regions | undefined,
+  ) {}
+
+  get region(): string {
+    return this.ctx.region;
+  }
+
+  // ---------------------------------------------------------------- base images and other regions
+
+  /** Adds a base image (e.g. Amazon Linux) that exists from the start, available at once. */
+  seedImage(spec: SeedImageSpec): string {
+    const imageId = spec.imageId ?? this.ctx.ids.next('ami');
+    const isAmazon = spec.ownerAlias === 'amazon';
+    this.store.images.set(imageId, {
+      imageId,
+      name: spec.name,
+      description: spec.description ?? '',
+      ownerId: spec.ownerId ?? (isAmazon ? AMAZON_OWNER_ID : this.ctx.accountId),
+      ...(spec.ownerAlias !== undefined ? { ownerAlias: spec.ownerAlias } : {}),
+      state: 'available',
+      creationDate: isoTime(this.ctx.clock.now()),
+      architecture: spec.architecture ?? 'x86_64',
+      public: spec.public ?? isAmazon,
+      tags: { ...spec.tags },
+      requestId: this.ctx.ids.uuid(),
+    });
+    if (spec.publicParameter !== undefined) this.publicParameters.set(spec.publicParameter, imageId);
+    return imageId;
+  }
+
+  publicAmiParameter(name: string): string | undefined {
+    return this.publicParameters.get(name);
+  }
+
+  /** The data another region's sim needs to copy this image. */
+  exportImage(imageId: string): ImageSnapshot | undefined {
+    const image = this.store.images.get(imageId);
+    if (!image) return undefined;
+    return {
+      imageId: image.imageId,
+      name: image.name,
+      description: image.description,
+      architecture: image.architecture,
+      state: image.state,
+      tags: { ...image.tags },
+    };
+  }
+
+  // ---------------------------------------------------------------- operations
+
+  // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateImage.html
+  createImage(input: CreateImageCommandInput): Out<CreateImageCommandOutput> {
+    const instanceId = required(input.InstanceId, 'InstanceId');
+    const name = required(input.Name, 'Name');
+    const [instance] = this.store.requireInstances([instanceId]);
+    if (!instance || (instance.state !== 'running' && instance.state !== 'stopped')) {
+      throw ec2Error(
+        'IncorrectInstanceState',
+        `The instance '${instanceId}' is not in a state from which it can be imaged (running or stopped).`,
+      );
+    }
+    this.validateImageName(name);
+    const tags = tagsFor(input.TagSpecifications, 'image');
+    const image = this.addPendingImage({
+      name,
+      description: input.Description ?? '',
+      architecture: instance.architecture,
+      tags,
+      sourceInstanceId: instanceId,
+    });
+    this.schedulePendingImage(image, this.opts.imageCreateSeconds);
+    return { ImageId: image.imageId };
+  }
+
+  // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CopyImage.html
+  copyImage(input: CopyImageCommandInput): Out<CopyImageCommandOutput> {
+    const name = required(input.Name, 'Name');
+    const sourceImageId = required(input.SourceImageId, 'SourceImageId');
+    const sourceRegion = required(input.SourceRegion, 'SourceRegion');
+    const sourceImages = sourceRegion === this.region ? this : this.regions?.get(sourceRegion);
+    if (!sourceImages) {
+      throw ec2Error(
+        'InvalidParameterValue',
+        `Invalid value '${sourceRegion}' for SourceRegion: region not simulated`,
+      );
+    }
+    if (!IMAGE_ID.test(sourceImageId)) {
+      throw ec2Error('InvalidAMIID.Malformed', `Invalid id: "${sourceImageId}" (expecting "ami-...")`);
+    }
+    const source = sourceImages.exportImage(sourceImageId);
+    if (!source) throw ec2Error('InvalidAMIID.NotFound', `The image id '[${sourceImageId}]' does not exist`);
+    if (source.state !== 'available') {
+      throw ec2Error(
+        'InvalidAMIID.Unavailable',
+        `The image id '[${sourceImageId}]' is not available (${source.state})`,
+      );
+    }
+    this.validateImageName(name);
+    // Tags are copied only on request; TagSpecifications add to (and win over) them.
+    const tags = {
+      ...(input.CopyImageTags === true ? source.tags : {}),
+      ...tagsFor(input.TagSpecifications, 'image'),
+    };
+    const image = this.addPendingImage({
+      name,
+      description: input.Description ?? source.description,
+      architecture: source.architecture,
+      tags,
+      sourceImageId,
+      sourceImageRegion: sourceRegion,
+    });
+    this.schedulePendingImage(image, this.opts.imageCopySeconds);
+    return { ImageId: image.imageId };
+  }
+
+  // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeImages.html
+  describeImages(input: DescribeImagesCommandInput): Out<DescribeImagesCommandOutput> {
+    const filters = input.Filters ?? [];
+    checkFilterNames(filters, [
+      'name',
+      'state',
+      'image-id',
+      'owner-id',
+      'owner-alias',
+      'is-public',
+      'architecture',
+      'description',
+      'image-type',
+      'tag-key',
+      'tag-value',
+    ]);
+    let candidates = [...this.store.images.values()].filter((image) => image.state !== 'deregistered');
+    if (input.ImageIds && input.ImageIds.length > 0) {
+      candidates = this.store.requireImages(input.ImageIds);
+    }
+    if (input.Owners && input.Owners.length > 0) {
+      const owners = input.Owners;
+      candidates = candidates.filter((image) =>
+        owners.some(
+          (owner) =>
+            (owner === 'self' && image.ownerId === this.ctx.accountId) ||
+            owner === image.ownerId ||
+            (image.ownerAlias !== undefined && owner === image.ownerAlias),
+        ),
+      );
+    }
+    const Images = candidates
+      .filter((image) => matchesFilters(filters, (name) => this.imageFilterValues(image, name)))
+      .map((image) => this.renderImage(image));
+    return { Images };
+  }
+
+  // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DeregisterImage.html
+  deregisterImage(input: DeregisterImageCommandInput): Out<DeregisterImageCommandOutput> {
+    const imageId = required(input.ImageId, 'ImageId');
+    const [image] = this.store.requireImages([imageId]);
+    if (!image) throw ec2Error('InvalidAMIID.NotFound', `The image id '[${imageId}]' does not exist`);
+    if (image.ownerId !== this.ctx.accountId) {
+      throw ec2Error('AuthFailure', `Not authorized for image:${imageId}`);
+    }
+    this.setImageState(image, 'deregistered');
+    this.store.images.delete(imageId);
+    return { Return: true };
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateImage.html (Name constraints)
+  private validateImageName(name: string): void {
+    if (!/^[a-zA-Z0-9()[\] ./\-'@_]{3,128}$/.test(name)) {
+      throw ec2Error(
+        'InvalidAMIName.Malformed',
+        `AMI names must be between 3 and 128 characters long, and may contain letters, numbers, '(', ')', '.', '-', '/' and '_'`,
+      );
+    }
+    const clash = [...this.store.images.values()].find(
+      (image) => image.ownerId === this.ctx.accountId && image.name === name,
+    );
+    if (clash)
+      throw ec2Error(
+        'InvalidAMIName.Duplicate',
+        `AMI name ${name} is already in use by AMI ${clash.imageId}`,
+      );
+  }
+
+  private addPendingImage(params: {
+    name: string;
+    description: string;
+    architecture: 'x86_64' | 'arm64';
+    tags: Record<string, string>;
+    sourceInstanceId?: string;
+    sourceImageId?: string;
+    sourceImageRegion?: string;
+  }): ImageRecord {
+    const image: ImageRecord = {
+      imageId: this.ctx.ids.next('ami'),
+      name: params.name,
+      description: params.description,
+      ownerId: this.ctx.accountId,
+      state: 'pending',
+      creationDate: isoTime(this.ctx.clock.now()),
+      architecture: params.architecture,
+      public: false,
+      tags: params.tags,
+      requestId: this.ctx.ids.uuid(),
+      ...(params.sourceInstanceId !== undefined ? { sourceInstanceId: params.sourceInstanceId } : {}),
+      ...(params.sourceImageId !== undefined ? { sourceImageId: params.sourceImageId } : {}),
+      ...(params.sourceImageRegion !== undefined ? { sourceImageRegion: params.sourceImageRegion } : {}),
+    };
+    this.store.images.set(image.imageId, image);
+    this.ctx.timeline.record({ kind: 'state', resource: image.imageId, from: null, to: 'pending' });
+    return image;
+  }
+
+  private schedulePendingImage(image: ImageRecord, seconds: number): void {
+    this.ctx.clock.setTimeout(() => {
+      if (image.state !== 'pending') return;
+      if (this.ctx.faults.should('create-image-failure', image.imageId)) {
+        image.stateReason = {
+          code: 'Server.InternalError',
+          message: 'Server.InternalError: Image creation failed',
+        };
+        this.setImageState(image, 'failed');
+        return;
+      }
+      this.setImageState(image, 'available');
+    }, seconds * 1000);
+  }
+
+  // EC2 emits "EC2 AMI State Change" on available, failed and deregistered (not on pending).
+  // https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/monitor-ami-events.html
+  private setImageState(image: ImageRecord, to: ImageState): void {
+    const from = image.state;
+    image.state = to;
+    this.ctx.timeline.record({ kind: 'state', resource: image.imageId, from, to });
+    this.ctx.emit({
+      source: 'aws.ec2',
+      detailType: 'EC2 AMI State Change',
+      resources: [`arn:aws:ec2:${this.ctx.region}::image/${image.imageId}`],
+      detail: {
+        RequestId: image.requestId,
+        ImageId: image.imageId,
+        State: to,
+        ErrorMessage: to === 'failed' ? (image.stateReason?.message ?? 'Image creation failed') : '',
+      },
+    });
+  }
+
+  private imageFilterValues(image: ImageRecord, name: string): string[] {
+    const tagValues = tagFilterValues(image.tags, name);
+    if (tagValues) return tagValues;
+    switch (name) {
+      case 'name':
+        return [image.name];
+      case 'state':
+        return [image.state];
+      case 'image-id':
+        return [image.imageId];
+      case 'owner-id':
+        return [image.ownerId];
+      case 'owner-alias':
+        return image.ownerAlias !== undefined ? [image.ownerAlias] : [];
+      case 'is-public':
+        return [String(image.public)];
+      case 'architecture':
+        return [image.architecture];
+      case 'description':
+        return [image.description];
+      case 'image-type':
+        return ['machine'];
+      default:
+        return [];
+    }
+  }
+
+  private renderImage(image: ImageRecord): Image {
+    return {
+      ImageId: image.imageId,
+      ImageLocation: `${image.ownerAlias ?? image.ownerId}/${image.name}`,
+      State: image.state === 'deregistered' ? 'deregistered' : image.state,
+      OwnerId: image.ownerId,
+      CreationDate: image.creationDate,
+      Public: image.public,
+      ProductCodes: [],
+      Architecture: image.architecture,
+      ImageType: 'machine',
+      Name: image.name,
+      Description: image.description,
+      RootDeviceName: '/dev/xvda',
+      RootDeviceType: 'ebs',
+      VirtualizationType: 'hvm',
+      Hypervisor: 'xen',
+      EnaSupport: true,
+      PlatformDetails: 'Linux/UNIX',
+      UsageOperation: 'RunInstances',
+      BlockDeviceMappings: [],
+      ...(image.ownerAlias !== undefined ? { ImageOwnerAlias: image.ownerAlias } : {}),
+      ...(image.sourceInstanceId !== undefined ? { SourceInstanceId: image.sourceInstanceId } : {}),
+      ...(image.sourceImageId !== undefined ? { SourceImageId: image.sourceImageId } : {}),
+      ...(image.sourceImageRegion !== undefined ? { SourceImageRegion: image.sourceImageRegion } : {}),
+      ...(image.stateReason
+        ? { StateReason: { Code: image.stateReason.code, Message: image.stateReason.message } }
+        : {}),
+      ...(Object.keys(image.tags).length > 0 ? { Tags: toTagList(image.tags) } : {}),
+    };
+  }
+}

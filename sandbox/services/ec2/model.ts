@@ -1,0 +1,123 @@
+/**
+ * EC2's records as the simulator keeps them, the timings of its transitions, and the errors and
+ * identifier formats every part checks requests against.
+ */
+import { EC2ServiceException } from '@aws-sdk/client-ec2';
+import type { RequestLaunchTemplateData } from '@aws-sdk/client-ec2';
+import type { TimerHandle, VirtualMs } from '../../core/context';
+import type { InstanceState } from '../fleet';
+import { clientError, requiredWith } from '../shared';
+
+export interface SubnetSpec {
+  subnetId: string;
+  availabilityZone: string;
+  vpcId: string;
+}
+
+/** How long EC2's transitions take, in virtual seconds. */
+export interface Ec2Timings {
+  /** Seconds from pending to running (plus jitter). */
+  bootSeconds: number;
+  /** Upper bound of the seeded extra boot time, in seconds. */
+  bootJitterSeconds: number;
+  /** Seconds from stopping to stopped. */
+  stopSeconds: number;
+  /** Seconds from shutting-down to terminated. */
+  shutdownSeconds: number;
+  /** Seconds a CreateImage stays pending. */
+  imageCreateSeconds: number;
+  /** Seconds a CopyImage stays pending. */
+  imageCopySeconds: number;
+  /** How long a terminated instance stays visible to DescribeInstances. */
+  terminatedVisibleSeconds: number;
+}
+
+// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_InstanceState.html
+export const STATE_CODES: Record<InstanceState, number> = {
+  pending: 0,
+  running: 16,
+  'shutting-down': 32,
+  terminated: 48,
+  stopping: 64,
+  stopped: 80,
+};
+
+export type ImageState = 'pending' | 'available' | 'failed' | 'deregistered';
+
+export interface ImageRecord {
+  imageId: string;
+  name: string;
+  description: string;
+  ownerId: string;
+  ownerAlias?: string;
+  state: ImageState;
+  creationDate: string;
+  architecture: 'x86_64' | 'arm64';
+  public: boolean;
+  tags: Record<string, string>;
+  requestId: string;
+  sourceInstanceId?: string;
+  sourceImageId?: string;
+  sourceImageRegion?: string;
+  stateReason?: { code: string; message: string };
+}
+
+export interface InstanceRecord {
+  instanceId: string;
+  imageId: string;
+  instanceType: string;
+  state: InstanceState;
+  subnet: SubnetSpec;
+  privateIpAddress: string;
+  launchTime: VirtualMs;
+  runningSince?: VirtualMs;
+  launchTemplate?: { launchTemplateId: string; launchTemplateName: string; version: number };
+  tags: Record<string, string>;
+  reservationId: string;
+  amiLaunchIndex: number;
+  clientToken?: string;
+  keyName?: string;
+  securityGroupIds: string[];
+  architecture: 'x86_64' | 'arm64';
+  stateReason?: { code: string; message: string };
+  stateTransitionReason: string;
+  /** The image as it was at launch: behaviour survives a later DeregisterImage. */
+  image: { imageId: string; name: string; tags: Record<string, string> };
+  timer?: TimerHandle;
+}
+
+export interface LaunchTemplateVersionRecord {
+  number: number;
+  description?: string;
+  createTime: VirtualMs;
+  data: RequestLaunchTemplateData;
+}
+
+export interface LaunchTemplateRecord {
+  id: string;
+  name: string;
+  createTime: VirtualMs;
+  defaultVersion: number;
+  latestVersion: number;
+  versions: Map<number, LaunchTemplateVersionRecord>;
+  tags: Record<string, string>;
+}
+
+export interface ReservationRecord {
+  reservationId: string;
+  instanceIds: string[];
+}
+
+/** The SDK's exception, as AWS's EC2 query protocol reports a client error. */
+export function ec2Error(code: string, message: string): EC2ServiceException {
+  return clientError(EC2ServiceException, code, message);
+}
+
+// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html (MissingParameter)
+export const required = requiredWith(
+  (name) => ec2Error('MissingParameter', `The request must contain the parameter ${name}`),
+  { emptyStringIsMissing: true },
+);
+
+export const INSTANCE_ID = /^i-[0-9a-f]{8}([0-9a-f]{9})?$/;
+export const IMAGE_ID = /^ami-[0-9a-f]{8}([0-9a-f]{9})?$/;

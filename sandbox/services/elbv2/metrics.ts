@@ -1,0 +1,243 @@
+/**
+ * A synthetic traffic model and the per-minute AWS/ApplicationELB metrics it publishes to the
+ * simulated CloudWatch: requests split across target groups by weight and across routable targets,
+ * 5xx from targets and from the load balancer, response time and host counts.
+ * https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-cloudwatch-metrics.html
+ */
+import type { MetricDatum } from '@aws-sdk/client-cloudwatch';
+import type { SimContext, TimerHandle, VirtualMs } from '../../core/context';
+import type { MetricSink } from '../cloudwatch';
+import type { Ec2Fleet } from '../fleet';
+import type { LoadBalancerRecord, TargetGroupRecord } from './model';
+import { forwardsOf, servingActions } from './routing';
+import type { Elbv2Store } from './store';
+
+const TRAFFIC_TICK_MS = 10_000;
+const METRIC_PERIOD_MS = 60_000;
+
+interface TrafficTotals {
+  requests: number;
+  target5xx: number;
+  latencySum: number;
+  latencyMin: number;
+  latencyMax: number;
+  healthy: number[];
+  unhealthy: number[];
+}
+
+export class TrafficMetrics {
+  private trafficTimer?: TimerHandle;
+  /** Per `${lbArn}|${tgArn}` traffic of the current minute. */
+  private totals = new Map<string, TrafficTotals>();
+  private elb5xx = new Map<string, number>();
+
+  constructor(
+    private readonly ctx: SimContext,
+    private readonly store: Elbv2Store,
+    private readonly ec2: Pick<Ec2Fleet, 'appHealth' | 'behaviourOf'>,
+    private readonly sink: MetricSink | undefined,
+    /** Steady client request rate per load balancer, split evenly across its listeners. */
+    private readonly requestsPerSecond: number,
+  ) {}
+
+  ensureTraffic(): void {
+    if (this.trafficTimer) return;
+    const now = this.ctx.clock.now();
+    const next = Math.floor(now / TRAFFIC_TICK_MS) * TRAFFIC_TICK_MS + TRAFFIC_TICK_MS;
+    this.trafficTimer = this.ctx.clock.setTimeout(() => {
+      delete this.trafficTimer;
+      this.trafficTick();
+      if (this.store.loadBalancers.size > 0) this.ensureTraffic();
+    }, next - now);
+  }
+
+  /**
+   * Ten seconds of traffic. Requests split across target groups by weight and evenly across healthy
+   * targets; "If a target group contains only unhealthy registered targets, the load balancer routes
+   * requests across its unhealthy targets" (fail open), and initial or draining targets get none.
+   * https://docs.aws.amazon.com/elasticloadbalancing/latest/application/target-group-health-checks.html
+   */
+  private trafficTick(): void {
+    const seconds = TRAFFIC_TICK_MS / 1000;
+    for (const lb of this.store.loadBalancers.values()) {
+      const listeners = [...this.store.listeners.values()].filter(
+        (l) => l.description.LoadBalancerArn === lb.arn,
+      );
+      const attached = new Set<string>();
+      for (const listener of listeners) {
+        for (const actions of [
+          listener.description.DefaultActions,
+          ...[...this.store.rules.values()]
+            .filter((r) => r.listenerArn === listener.description.ListenerArn)
+            .map((r) => r.description.Actions),
+        ]) {
+          forwardsOf(actions).forEach((f) => attached.add(f.arn));
+        }
+      }
+      for (const tgArn of attached) {
+        const tg = this.store.targetGroups.get(tgArn);
+        if (!tg) continue;
+        const totals = this.totalsFor(lb.arn, tgArn);
+        const states = [...tg.targets.values()].map((t) => t.state);
+        totals.healthy.push(states.filter((s) => s === 'healthy').length);
+        totals.unhealthy.push(states.filter((s) => s === 'unhealthy').length);
+      }
+      if (listeners.length === 0) continue;
+      const perListener = (this.requestsPerSecond * seconds) / listeners.length;
+      for (const listener of listeners) {
+        const forwards = forwardsOf(servingActions(this.store, listener.description));
+        const totalWeight = forwards.reduce((n, f) => n + f.weight, 0);
+        if (totalWeight === 0) continue;
+        for (const forward of forwards) {
+          const tg = this.store.targetGroups.get(forward.arn);
+          if (!tg) continue;
+          this.serve(lb, tg, (perListener * forward.weight) / totalWeight);
+        }
+      }
+    }
+    const now = this.ctx.clock.now();
+    if (now % METRIC_PERIOD_MS === 0) this.flushMetrics(now - METRIC_PERIOD_MS);
+  }
+
+  private totalsFor(lbArn: string, tgArn: string): TrafficTotals {
+    const key = `${lbArn}|${tgArn}`;
+    let totals = this.totals.get(key);
+    if (!totals) {
+      totals = {
+        requests: 0,
+        target5xx: 0,
+        latencySum: 0,
+        latencyMin: Infinity,
+        latencyMax: 0,
+        healthy: [],
+        unhealthy: [],
+      };
+      this.totals.set(key, totals);
+    }
+    return totals;
+  }
+
+  private serve(lb: LoadBalancerRecord, tg: TargetGroupRecord, requests: number): void {
+    if (requests <= 0) return;
+    const totals = this.totalsFor(lb.arn, tg.arn);
+    const targets = [...tg.targets.values()];
+    let routable = targets.filter((t) => t.state === 'healthy');
+    if (routable.length === 0) routable = targets.filter((t) => t.state === 'unhealthy');
+    if (routable.length === 0) {
+      // No target to send to: the load balancer answers 503 itself.
+      this.elb5xx.set(lb.arn, (this.elb5xx.get(lb.arn) ?? 0) + requests);
+      return;
+    }
+    const share = requests / routable.length;
+    totals.requests += requests;
+    for (const target of routable) {
+      const app = this.ec2.appHealth(target.id);
+      if (app !== 'healthy' && app !== 'unhealthy') {
+        // Nothing listening: the load balancer answers 502, which is not a target response.
+        this.elb5xx.set(lb.arn, (this.elb5xx.get(lb.arn) ?? 0) + share);
+        continue;
+      }
+      const behaviour = this.ec2.behaviourOf(target.id);
+      const errorRate = app === 'unhealthy' ? 1 : behaviour.mode === 'errors' ? behaviour.errorRate : 0;
+      totals.target5xx += share * errorRate;
+      totals.latencySum += share * behaviour.latencySeconds;
+      totals.latencyMin = Math.min(totals.latencyMin, behaviour.latencySeconds);
+      totals.latencyMax = Math.max(totals.latencyMax, behaviour.latencySeconds);
+    }
+  }
+
+  /**
+   * Publishes one minute per target group with the LoadBalancer+TargetGroup and TargetGroup
+   * dimensions. Reporting criteria from the metrics page: RequestCount always; HealthyHostCount and
+   * UnHealthyHostCount while health checks run; HTTPCode_Target_5XX_Count, TargetResponseTime and
+   * HTTPCode_ELB_5XX_Count only when nonzero (so a quiet minute is missing data, not zero).
+   * https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-cloudwatch-metrics.html
+   */
+  private flushMetrics(minuteStart: VirtualMs): void {
+    const sink = this.sink;
+    const totals = this.totals;
+    const elb5xx = this.elb5xx;
+    this.totals = new Map();
+    this.elb5xx = new Map();
+    if (!sink) return;
+    const timestamp = new Date(minuteStart);
+    const data: MetricDatum[] = [];
+    for (const [key, t] of totals) {
+      const [lbArn, tgArn] = key.split('|') as [string, string];
+      const lb = this.store.loadBalancers.get(lbArn);
+      const tg = this.store.targetGroups.get(tgArn);
+      if (!lb || !tg) continue;
+      const dimensionSets = [
+        [
+          { Name: 'TargetGroup', Value: tg.dimension },
+          { Name: 'LoadBalancer', Value: lb.dimension },
+        ],
+        [{ Name: 'TargetGroup', Value: tg.dimension }],
+      ];
+      const requests = Math.round(t.requests);
+      const errors = Math.round(t.target5xx);
+      for (const Dimensions of dimensionSets) {
+        const count = (MetricName: string, n: number): MetricDatum => ({
+          MetricName,
+          Dimensions,
+          Timestamp: timestamp,
+          Unit: 'Count',
+          // "Minimum, Maximum, and Average all return 1": each request is one sample of 1.
+          StatisticValues: {
+            SampleCount: Math.max(n, 1),
+            Sum: n,
+            Minimum: n === 0 ? 0 : 1,
+            Maximum: n === 0 ? 0 : 1,
+          },
+        });
+        data.push(count('RequestCount', requests));
+        if (errors > 0) data.push(count('HTTPCode_Target_5XX_Count', errors));
+        if (t.latencySum > 0 && requests > 0) {
+          data.push({
+            MetricName: 'TargetResponseTime',
+            Dimensions,
+            Timestamp: timestamp,
+            Unit: 'Seconds',
+            StatisticValues: {
+              SampleCount: requests,
+              Sum: t.latencySum,
+              Minimum: t.latencyMin,
+              Maximum: t.latencyMax,
+            },
+          });
+        }
+        for (const [MetricName, samples] of [
+          ['HealthyHostCount', t.healthy],
+          ['UnHealthyHostCount', t.unhealthy],
+        ] as const) {
+          if (samples.length === 0 || Dimensions.length === 1) continue;
+          data.push({
+            MetricName,
+            Dimensions,
+            Timestamp: timestamp,
+            Unit: 'Count',
+            StatisticValues: {
+              SampleCount: samples.length,
+              Sum: samples.reduce((a, b) => a + b, 0),
+              Minimum: Math.min(...samples),
+              Maximum: Math.max(...samples),
+            },
+          });
+        }
+      }
+    }
+    for (const [lbArn, n] of elb5xx) {
+      const lb = this.store.loadBalancers.get(lbArn);
+      const errors = Math.round(n);
+      if (!lb || errors === 0) continue;
+      data.push({
+        MetricName: 'HTTPCode_ELB_5XX_Count',
+        Dimensions: [{ Name: 'LoadBalancer', Value: lb.dimension }],
+        Timestamp: timestamp,
+        Unit: 'Count',
+        StatisticValues: { SampleCount: errors, Sum: errors, Minimum: 1, Maximum: 1 },
+      });
+    }
+    if (data.length > 0) sink.ingest('AWS/ApplicationELB', data);
+  }
+}
