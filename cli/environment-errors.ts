@@ -2,25 +2,88 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { parseKnownFiles } from '@smithy/core/config';
-import { KilnError } from '../shared/runtime/errors';
+import { EnvironmentError, KilnError } from '../shared/runtime/errors';
 
 /**
- * A setting around Kiln, not Kiln itself, is missing or wrong: no region, no credentials, an
- * unknown profile, an endpoint that cannot be reached, a table that is not there, credentials
- * AWS rejects. The message is one line naming the setting to change; the CLI prints it as
- * `kiln: …` and exits 2. The SDK's own error stays on `cause` (printed with KILN_DEBUG=1).
+ * Turns an SDK failure caused by the AWS environment into an EnvironmentError: one line naming
+ * the setting to fix, for whichever service and resource the failing call used.
  */
-export class EnvironmentError extends KilnError {}
+export { EnvironmentError };
+
+/** An AWS service the CLI talks to, as its messages name it. */
+export interface AwsService {
+  /** How AWS writes it in prose. */
+  name: string;
+  /**
+   * Its own endpoint variable, AWS_ENDPOINT_URL_<SERVICE ID> (the service id upper-cased, spaces
+   * as underscores): https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html
+   */
+  endpointVariable: string;
+  /** The error names with which it answers that the resource is not there. */
+  notFound: readonly string[];
+}
+
+export const DYNAMODB: AwsService = {
+  name: 'DynamoDB',
+  endpointVariable: 'AWS_ENDPOINT_URL_DYNAMODB',
+  notFound: ['ResourceNotFoundException'],
+};
+
+/**
+ * A missing queue is QueueDoesNotExist (AWS.SimpleQueueService.NonExistentQueue is its AWS Query
+ * code). SQS gives the same answer to a caller without access to the queue, or asked in another
+ * Region: https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/troubleshooting-api-errors.html
+ */
+export const SQS: AwsService = {
+  name: 'SQS',
+  endpointVariable: 'AWS_ENDPOINT_URL_SQS',
+  notFound: ['QueueDoesNotExist', 'AWS.SimpleQueueService.NonExistentQueue'],
+};
+
+/** https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html (ResourceNotFoundException, 404) */
+export const LAMBDA: AwsService = {
+  name: 'Lambda',
+  endpointVariable: 'AWS_ENDPOINT_URL_LAMBDA',
+  notFound: ['ResourceNotFoundException'],
+};
+
+/** The resource a failing call used, and the setting that named it. */
+export interface AwsResource {
+  service: AwsService;
+  /** What it is, in a word: `table`, `queue`, `function`. */
+  kind: string;
+  name: string;
+  /** Where its name came from, as the user would change it. */
+  namedBy: string;
+  /** What the caller's identity must be allowed to do with it. */
+  access: string;
+}
+
+/** Kiln's table, as the store commands (`services`, `history`) name it. */
+export function kilnTable(name: string): AwsResource {
+  return {
+    service: DYNAMODB,
+    kind: 'table',
+    name,
+    namedBy: '--table or KILN_TABLE (the stack output KilnTableName)',
+    access: 'read and write it',
+  };
+}
 
 /** What the failing command was using, so the message can name it. */
-export interface AwsSettingsInUse {
+export type AwsSettingsInUse = ClientInUse &
+  (
+    | { resource: AwsResource }
+    /** The table the command was pointed at (from `--table` or KILN_TABLE): `kilnTable(table)`. */
+    | { table: string }
+  );
+
+interface ClientInUse {
   env: NodeJS.ProcessEnv;
   /** `--region`, when given (it wins over AWS_REGION and the profile). */
   region?: string;
   /** `--profile`, when given (it wins over AWS_PROFILE). */
   profile?: string;
-  /** The table the command was pointed at (from `--table` or KILN_TABLE). */
-  table: string;
   /** The region the client resolved, or undefined when it has none. */
   resolvedRegion: () => Promise<string | undefined>;
 }
@@ -66,9 +129,25 @@ export async function explainEnvironmentError(
   error: unknown,
   settings: AwsSettingsInUse,
 ): Promise<EnvironmentError | undefined> {
-  if (!isErrorLike(error)) return undefined;
-  const message = await describe(error, settings);
+  // Kiln's adapters name some SDK errors (QueueNotFoundError, FunctionNotFoundError) and keep
+  // what AWS said as the cause.
+  const said = error instanceof KilnError && error.cause !== undefined ? error.cause : error;
+  if (!isErrorLike(said)) return undefined;
+  const resource = 'resource' in settings ? settings.resource : kilnTable(settings.table);
+  const message = await describe(said, settings, resource);
   return message === undefined ? undefined : new EnvironmentError(message, { cause: error });
+}
+
+/**
+ * Runs `call`; a failure caused by the AWS environment is rethrown as the EnvironmentError naming
+ * the setting to fix, anything else unchanged.
+ */
+export async function explainingFailures<T>(settings: AwsSettingsInUse, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw (await explainEnvironmentError(error, settings)) ?? error;
+  }
 }
 
 interface ErrorLike {
@@ -91,8 +170,13 @@ function isErrorLike(value: unknown): value is ErrorLike {
   );
 }
 
-async function describe(error: ErrorLike, settings: AwsSettingsInUse): Promise<string | undefined> {
+async function describe(
+  error: ErrorLike,
+  settings: AwsSettingsInUse,
+  resource: AwsResource,
+): Promise<string | undefined> {
   const { env } = settings;
+  const { service } = resource;
   const code = typeof error.code === 'string' ? error.code : undefined;
 
   // An unknown profile makes both the region and the credentials lookups fail; it is the cause.
@@ -105,7 +189,7 @@ async function describe(error: ErrorLike, settings: AwsSettingsInUse): Promise<s
   }
 
   if (code === 'ERR_INVALID_URL') {
-    const endpoint = configuredEndpoint(env);
+    const endpoint = configuredEndpoint(env, service);
     if (endpoint !== undefined) {
       return `${endpoint.variable} is not a URL (${JSON.stringify(endpoint.url)}): set it to e.g. http://127.0.0.1:8000, or unset it to reach AWS`;
     }
@@ -115,26 +199,26 @@ async function describe(error: ErrorLike, settings: AwsSettingsInUse): Promise<s
   const unreachable = code !== undefined ? UNREACHABLE[code] : undefined;
   if (unreachable !== undefined || error.name === 'TimeoutError') {
     const reason = unreachable ?? 'no connection within the timeout';
-    const endpoint = configuredEndpoint(env);
+    const endpoint = configuredEndpoint(env, service);
     if (endpoint !== undefined) {
-      return `cannot reach DynamoDB at ${endpoint.url} (${reason}): check ${endpoint.variable}`;
+      return `cannot reach ${service.name} at ${endpoint.url} (${reason}): check ${endpoint.variable}`;
     }
     const region = await settings.resolvedRegion();
     const host = typeof error.hostname === 'string' ? error.hostname : undefined;
     return (
-      `cannot reach DynamoDB${host === undefined ? '' : ` at ${host}`} (${reason}): check ` +
+      `cannot reach ${service.name}${host === undefined ? '' : ` at ${host}`} (${reason}): check ` +
       `${settings.region === undefined ? 'AWS_REGION' : '--region'}${region === undefined ? '' : ` ("${region}")`}, ` +
-      'your network and proxy, or set AWS_ENDPOINT_URL_DYNAMODB for a local endpoint'
+      `your network and proxy, or set ${service.endpointVariable} for a local endpoint`
     );
   }
 
-  if (error.name === 'ResourceNotFoundException') {
+  if (service.notFound.includes(error.name)) {
     const region = await settings.resolvedRegion();
-    const endpoint = configuredEndpoint(env);
+    const endpoint = configuredEndpoint(env, service);
     const where = endpoint !== undefined ? `at ${endpoint.url}` : `in ${region ?? 'the configured region'}`;
     return (
-      `DynamoDB table "${settings.table}" not found ${where}: check --table or KILN_TABLE ` +
-      `(the stack output KilnTableName), and ${endpoint !== undefined ? endpoint.variable : 'the region'}`
+      `${service.name} ${resource.kind} "${resource.name}" not found ${where}: check ${resource.namedBy}, ` +
+      `and ${endpoint !== undefined ? endpoint.variable : 'the region'}`
     );
   }
 
@@ -152,7 +236,7 @@ async function describe(error: ErrorLike, settings: AwsSettingsInUse): Promise<s
   }
 
   if (error.name === 'AccessDeniedException') {
-    return `access to DynamoDB table "${settings.table}" denied (${firstLine(error.message)}): use a profile or role allowed to read and write it`;
+    return `access to ${service.name} ${resource.kind} "${resource.name}" denied (${firstLine(error.message)}): use a profile or role allowed to ${resource.access}`;
   }
 
   return undefined;
@@ -258,9 +342,12 @@ function noCredentials(error: ErrorLike, settings: AwsSettingsInUse, profile: Pr
  * The endpoint override the SDK applied, if any: the service-specific variable wins over the
  * global one (https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html).
  */
-function configuredEndpoint(env: NodeJS.ProcessEnv): { variable: string; url: string } | undefined {
-  const service = nonEmpty(env.AWS_ENDPOINT_URL_DYNAMODB);
-  if (service !== undefined) return { variable: 'AWS_ENDPOINT_URL_DYNAMODB', url: service };
+function configuredEndpoint(
+  env: NodeJS.ProcessEnv,
+  service: AwsService,
+): { variable: string; url: string } | undefined {
+  const own = nonEmpty(env[service.endpointVariable]);
+  if (own !== undefined) return { variable: service.endpointVariable, url: own };
   const global = nonEmpty(env.AWS_ENDPOINT_URL);
   if (global !== undefined) return { variable: 'AWS_ENDPOINT_URL', url: global };
   return undefined;

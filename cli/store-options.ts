@@ -5,7 +5,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Command } from 'commander';
 import { KilnError } from '../shared/runtime/errors';
 import { KilnStore } from '../shared/store';
-import { debugRequested, EnvironmentError, explainEnvironmentError, formatCause } from './environment-errors';
+import { debugRequested, EnvironmentError, explainingFailures, formatCause } from './environment-errors';
 
 /**
  * What the store-backed commands (`services`, `history`) share: the `--table`, `--region` and
@@ -94,24 +94,29 @@ export async function withStore<T>(
   use: (store: KilnStore) => Promise<T>,
 ): Promise<T> {
   const tableName = resolveTableName(options, io.env);
-  const settings: ClientSettings = {
-    ...(options.region === undefined ? {} : { region: options.region }),
-    ...(options.profile === undefined ? {} : { profile: options.profile }),
-  };
+  const settings = clientSettings(options);
   const client = io.createClient(settings);
   try {
-    return await use(new KilnStore({ client, tableName }));
-  } catch (error) {
-    const explained = await explainEnvironmentError(error, {
-      env: io.env,
-      ...settings,
-      table: tableName,
-      resolvedRegion: () => client.config.region().catch(() => undefined),
-    });
-    throw explained ?? error;
+    return await explainingFailures(
+      {
+        env: io.env,
+        ...settings,
+        table: tableName,
+        resolvedRegion: () => client.config.region().catch(() => undefined),
+      },
+      () => use(new KilnStore({ client, tableName })),
+    );
   } finally {
     client.destroy();
   }
+}
+
+/** `--region` / `--profile` when given; absent keys leave the SDK's configuration chain in charge. */
+export function clientSettings(options: ClientSettings): ClientSettings {
+  return {
+    ...(options.region === undefined ? {} : { region: options.region }),
+    ...(options.profile === undefined ? {} : { profile: options.profile }),
+  };
 }
 
 /** Who the audit log names for CLI actions: `--actor`, else `cli:<local user>`. */

@@ -2,8 +2,16 @@ import type { Command } from 'commander';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { functionNameOf, type DeadLetter } from '../../shared/domain/dead-letter';
-import type { ReplayOutcome } from '../../shared/usecases/dead-letters';
-import { CliUsageError, renderTable, runReported } from '../store-options';
+import type { DeadLetterQueuePort, InvokerPort, ReplayOutcome } from '../../shared/usecases/dead-letters';
+import { explainingFailures, LAMBDA, SQS, type AwsResource } from '../environment-errors';
+import {
+  clientSettings,
+  CliUsageError,
+  CONNECT_TIMEOUT_MS,
+  renderTable,
+  runReported,
+  type ClientSettings,
+} from '../store-options';
 
 /**
  * `kiln dead-letters list [--json]`: events that failed after AWS's retries (EventBridge could
@@ -16,29 +24,48 @@ export interface DeadLetterCommandIo {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
   env: NodeJS.ProcessEnv;
-  /** The SDK clients (default: the standard configuration chain; AWS_ENDPOINT_URL_SQS etc. redirect them). */
-  createClients: () => Promise<{ sqs: SQSClient; lambda: LambdaClient }>;
+  /** Makes the SDK clients; `createDeadLetterClients` unless a test hands in its own. */
+  createClients: (settings: ClientSettings) => Promise<{ sqs: SQSClient; lambda: LambdaClient }>;
 }
 
 export const processDeadLetterIo: DeadLetterCommandIo = {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
   env: process.env,
-  createClients: async () => {
-    // Loaded only when the command runs, so `kiln --help` and the other commands start fast.
-    const [{ SQSClient }, { LambdaClient }] = await Promise.all([
-      import('@aws-sdk/client-sqs'),
-      import('@aws-sdk/client-lambda'),
-    ]);
-    return { sqs: new SQSClient({}), lambda: new LambdaClient({}) };
-  },
+  createClients: createDeadLetterClients,
 };
 
-interface QueueOptions {
+/**
+ * The clients the command uses, configured like the store commands' (`--region`, `--profile`, the
+ * SDK's configuration chain, a connect timeout), and redirected by AWS_ENDPOINT_URL_SQS /
+ * AWS_ENDPOINT_URL_LAMBDA / AWS_ENDPOINT_URL:
+ * https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html
+ */
+export async function createDeadLetterClients(
+  settings: ClientSettings,
+): Promise<{ sqs: SQSClient; lambda: LambdaClient }> {
+  // Loaded only when the command runs, so `kiln --help` and the other commands start fast.
+  const [{ SQSClient }, { LambdaClient }] = await Promise.all([
+    import('@aws-sdk/client-sqs'),
+    import('@aws-sdk/client-lambda'),
+  ]);
+  const config = { ...clientSettings(settings), requestHandler: { connectionTimeout: CONNECT_TIMEOUT_MS } };
+  return {
+    // By default the SDK for JavaScript sends SQS requests to the queue URL's host, ignoring
+    // AWS_ENDPOINT_URL_SQS and the region, and warns on the console when they differ. Off, the
+    // queue URL only names the queue: the region and the endpoint variables decide where requests
+    // go, as for every other client, and a queue in another region is reported as not found
+    // there, as AWS documents it: https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/troubleshooting-api-errors.html
+    sqs: new SQSClient({ ...config, useQueueUrlAsEndpoint: false }),
+    lambda: new LambdaClient(config),
+  };
+}
+
+interface DeadLetterOptions extends ClientSettings {
   queue?: string;
 }
 
-function queueUrl(options: QueueOptions, env: NodeJS.ProcessEnv): string {
+function queueUrl(options: DeadLetterOptions, env: NodeJS.ProcessEnv): string {
   const url = options.queue ?? env.KILN_DEAD_LETTER_QUEUE;
   if (url === undefined || url.trim() === '') {
     throw new CliUsageError(
@@ -53,17 +80,61 @@ function queueUrl(options: QueueOptions, env: NodeJS.ProcessEnv): string {
   return url.trim();
 }
 
-async function open(options: QueueOptions, io: DeadLetterCommandIo) {
+function deadLetterQueue(url: string): AwsResource {
+  return {
+    service: SQS,
+    kind: 'queue',
+    name: url,
+    namedBy: '--queue or KILN_DEAD_LETTER_QUEUE (the stack output KilnDeadLetterQueueUrl)',
+    access: 'receive, release and delete its messages',
+  };
+}
+
+function replayTarget(functionArn: string): AwsResource {
+  return {
+    service: LAMBDA,
+    kind: 'function',
+    name: functionArn,
+    namedBy: 'the function ARN the dead letter records (was the function removed or renamed?)',
+    access: 'invoke it',
+  };
+}
+
+/**
+ * The queue and the invoker on the configured clients. As `withStore` does for the table, every
+ * failure the AWS environment causes becomes an EnvironmentError naming the setting to fix, for
+ * the service that failed: SQS and the queue, or Lambda and the function.
+ */
+async function open(options: DeadLetterOptions, io: DeadLetterCommandIo) {
   const url = queueUrl(options, io.env);
+  const settings = clientSettings(options);
   const [{ DeadLetterQueue }, { FunctionInvoker }, usecases, clients] = await Promise.all([
     import('../../shared/aws/sqs'),
     import('../../shared/aws/lambda'),
     import('../../shared/usecases/dead-letters'),
-    io.createClients(),
+    io.createClients(settings),
   ]);
+  const using = (resource: AwsResource, client: SQSClient | LambdaClient) => ({
+    env: io.env,
+    ...settings,
+    resource,
+    resolvedRegion: () => client.config.region().catch(() => undefined),
+  });
+  const sqs = new DeadLetterQueue({ client: clients.sqs, queueUrl: url });
+  const onQueue = using(deadLetterQueue(url), clients.sqs);
+  const queue: DeadLetterQueuePort = {
+    receiveAll: (o) => explainingFailures(onQueue, () => sqs.receiveAll(o)),
+    release: (messages) => explainingFailures(onQueue, () => sqs.release(messages)),
+    delete: (message) => explainingFailures(onQueue, () => sqs.delete(message)),
+  };
+  const lambda = new FunctionInvoker(clients.lambda);
+  const invoker: InvokerPort = {
+    invokeAsync: (arn, event) =>
+      explainingFailures(using(replayTarget(arn), clients.lambda), () => lambda.invokeAsync(arn, event)),
+  };
   return {
-    queue: new DeadLetterQueue({ client: clients.sqs, queueUrl: url }),
-    invoker: new FunctionInvoker(clients.lambda),
+    queue,
+    invoker,
     usecases,
     close: () => {
       clients.sqs.destroy();
@@ -73,7 +144,13 @@ async function open(options: QueueOptions, io: DeadLetterCommandIo) {
 }
 
 const withQueue = (command: Command): Command =>
-  command.option('--queue <url>', 'SQS URL of the dead-letter queue (default: $KILN_DEAD_LETTER_QUEUE)');
+  command
+    .option('--queue <url>', 'SQS URL of the dead-letter queue (default: $KILN_DEAD_LETTER_QUEUE)')
+    .option(
+      '--region <region>',
+      "AWS Region of the queue and the functions (default: $AWS_REGION, else the profile's region)",
+    )
+    .option('--profile <name>', 'AWS profile from ~/.aws/config (default: $AWS_PROFILE, else default)');
 
 function eventLabel(letter: DeadLetter): string {
   const { detailType, source } = letter.event;
@@ -114,7 +191,7 @@ export function registerDeadLetters(program: Command, io: DeadLetterCommandIo = 
       .command('list')
       .description('List dead letters: what failed, when, where, and why.')
       .option('--json', 'print JSON'),
-  ).action(async (options: QueueOptions & { json?: boolean }) => {
+  ).action(async (options: DeadLetterOptions & { json?: boolean }) => {
     await runReported(io, async () => {
       const { queue, usecases, close } = await open(options, io);
       try {
@@ -155,7 +232,7 @@ export function registerDeadLetters(program: Command, io: DeadLetterCommandIo = 
       .argument('[ids...]', 'dead-letter ids (from `list`; a unique prefix of 4 or more characters will do)')
       .option('--all', 'replay every dead letter')
       .option('--dry-run', 'show what would be replayed, change nothing'),
-  ).action(async (ids: string[], options: QueueOptions & { all?: boolean; dryRun?: boolean }) => {
+  ).action(async (ids: string[], options: DeadLetterOptions & { all?: boolean; dryRun?: boolean }) => {
     await runReported(io, async () => {
       if (options.all === true && ids.length > 0)
         throw new CliUsageError('pass dead-letter ids or --all, not both');
@@ -166,11 +243,13 @@ export function registerDeadLetters(program: Command, io: DeadLetterCommandIo = 
       try {
         const outcomes = await usecases.replayDeadLetters(
           options.all === true ? { all: true } : { ids },
-          { dryRun: options.dryRun === true },
+          {
+            dryRun: options.dryRun === true,
+            onOutcome: (outcome) => io.stdout(`${describeOutcome(outcome)}\n`),
+          },
           { queue, invoker },
         );
         if (outcomes.length === 0) io.stdout('no dead letters\n');
-        for (const outcome of outcomes) io.stdout(`${describeOutcome(outcome)}\n`);
         if (outcomes.some((o) => o.status === 'failed')) process.exitCode = 1;
       } finally {
         close();

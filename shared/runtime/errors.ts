@@ -26,3 +26,11 @@ export class ConfigError extends KilnError {}
 
 /** A transient failure worth retrying (Step Functions retries it with backoff). */
 export class RetryableError extends KilnError {}
+
+/**
+ * A setting around Kiln, not Kiln itself, is missing or wrong: no region, no credentials, an
+ * unknown profile, an endpoint that cannot be reached, a table, queue or function that is not
+ * there, credentials AWS rejects. The message is one line naming the setting to change; the CLI
+ * prints it as `kiln: …` and exits 2. The SDK's own error stays on `cause`.
+ */
+export class EnvironmentError extends KilnError {}

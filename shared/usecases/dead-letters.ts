@@ -8,10 +8,13 @@
  *    invocation (the same path EventBridge uses, so a new failure comes back here as a new
  *    dead letter, never silently);
  * 4. delete a message only after Lambda accepted its event; release everything else.
+ * An EnvironmentError (an endpoint, credentials, permissions, a function missing from this
+ * account and Region) would fail every letter alike: the run stops at it, keeping that message
+ * and the ones after it.
  * Replaying twice is safe: Kiln's handlers are idempotent (DESIGN rule 1).
  */
 import { readDeadLetter, selectDeadLetters, type DeadLetter, type QueueMessage } from '../domain/dead-letter';
-import { KilnError } from '../runtime/errors';
+import { EnvironmentError, KilnError } from '../runtime/errors';
 
 export interface DeadLetterQueuePort {
   receiveAll(options: { limit: number; visibilitySeconds?: number }): Promise<QueueMessage[]>;
@@ -42,7 +45,8 @@ export type ReplayOutcome =
 
 export async function replayDeadLetters(
   request: { ids: readonly string[] } | { all: true },
-  options: { dryRun: boolean },
+  /** `onOutcome` hears of each letter as it is done, so what was replayed is known if the run stops. */
+  options: { dryRun: boolean; onOutcome?: (outcome: ReplayOutcome) => void },
   deps: { queue: DeadLetterQueuePort; invoker: InvokerPort },
 ): Promise<ReplayOutcome[]> {
   const messages = await deps.queue.receiveAll({ limit: MAX_DEAD_LETTERS });
@@ -64,37 +68,39 @@ export async function replayDeadLetters(
     }
     chosen = selection.letters;
   }
-  const chosenIds = new Set(chosen.map((letter) => letter.id));
-  const untouched = messages.filter((m) => !chosenIds.has(m.messageId));
   const outcomes: ReplayOutcome[] = [];
-  const keep: QueueMessage[] = [];
+  const report = (outcome: ReplayOutcome) => {
+    outcomes.push(outcome);
+    options.onOutcome?.(outcome);
+  };
+  const deleted = new Set<string>();
   try {
     for (const letter of chosen) {
       const message = messageOf.get(letter.id) as QueueMessage;
       if (letter.kind === 'unreadable' || letter.functionArn === undefined) {
-        outcomes.push({ letter, status: 'failed', reason: `unreadable: ${letter.error}` });
-        keep.push(message);
+        report({ letter, status: 'failed', reason: `unreadable: ${letter.error}` });
       } else if (options.dryRun) {
-        outcomes.push({ letter, status: 'would-replay' });
-        keep.push(message);
+        report({ letter, status: 'would-replay' });
       } else {
         try {
           await deps.invoker.invokeAsync(letter.functionArn, letter.payload);
         } catch (error) {
-          outcomes.push({
+          if (error instanceof EnvironmentError) throw error;
+          report({
             letter,
             status: 'failed',
             reason: error instanceof Error ? error.message : String(error),
           });
-          keep.push(message);
           continue;
         }
         await deps.queue.delete(message);
-        outcomes.push({ letter, status: 'replayed' });
+        deleted.add(message.messageId);
+        report({ letter, status: 'replayed' });
       }
     }
   } finally {
-    await deps.queue.release([...untouched, ...keep]);
+    // Every message not deleted, whether picked, kept or never reached, is visible again at once.
+    await deps.queue.release(messages.filter((m) => !deleted.has(m.messageId)));
   }
   return outcomes;
 }
