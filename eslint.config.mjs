@@ -1,7 +1,16 @@
-// Lint rules that carry the design's layering: domain code cannot import the AWS SDK.
+// Lint rules that carry the design's layering: domain code cannot import the AWS SDK, and production
+// code draws randomness only in shared/runtime/ids.ts.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
+
+const RANDOMNESS_MESSAGE =
+  'Draw ids through an IdSource (shared/runtime/ids.ts), which the sandbox seeds: one seed, one timeline.';
+const RANDOMNESS_IMPORTS = ['node:crypto', 'crypto'].map((name) => ({
+  name,
+  importNames: ['randomUUID', 'randomBytes', 'randomInt', 'getRandomValues', 'webcrypto'],
+  message: RANDOMNESS_MESSAGE,
+}));
 
 export default tseslint.config(
   { ignores: ['node_modules', '.serverless', '.esbuild', 'dist', 'coverage', 'bin/*.cjs'] },
@@ -17,11 +26,30 @@ export default tseslint.config(
     },
   },
   {
+    // DESIGN.md rule 10: production code draws ids only through shared/runtime/ids.ts, which the
+    // sandbox seeds (test/unit/runtime/ids.test.ts holds the same line over the source text).
+    files: ['functions/**/*.ts', 'shared/**/*.ts', 'cli/**/*.ts'],
+    ignores: ['shared/runtime/ids.ts'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        { object: 'Math', property: 'random', message: RANDOMNESS_MESSAGE },
+        { object: 'crypto', property: 'randomUUID', message: RANDOMNESS_MESSAGE },
+        { object: 'crypto', property: 'getRandomValues', message: RANDOMNESS_MESSAGE },
+      ],
+      'no-restricted-imports': ['error', { paths: RANDOMNESS_IMPORTS }],
+    },
+  },
+  {
     files: ['shared/domain/**/*.ts'],
     rules: {
+      // Replaces the block above's option for these files (flat config), so it repeats its paths.
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['@aws-sdk/*', '@smithy/*'], message: 'Domain code is pure: no AWS SDK.' }] },
+        {
+          paths: RANDOMNESS_IMPORTS,
+          patterns: [{ group: ['@aws-sdk/*', '@smithy/*'], message: 'Domain code is pure: no AWS SDK.' }],
+        },
       ],
     },
   },

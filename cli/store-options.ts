@@ -1,8 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Command } from 'commander';
+import { documentClientFor } from '../shared/runtime/clients';
 import { KilnError } from '../shared/runtime/errors';
 import { KilnStore } from '../shared/store';
 import { debugRequested, EnvironmentError, explainingFailures, formatCause } from './environment-errors';
@@ -42,7 +43,7 @@ export const CONNECT_TIMEOUT_MS = 5000;
  * https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html
  */
 export function createDefaultClient(settings: ClientSettings): DynamoDBDocumentClient {
-  return DynamoDBDocumentClient.from(
+  return documentClientFor(
     new DynamoDBClient({
       ...(settings.region === undefined ? {} : { region: settings.region }),
       ...(settings.profile === undefined ? {} : { profile: settings.profile }),

@@ -230,16 +230,28 @@ export async function createRegion(options: RegionOptions): Promise<Region> {
     });
     for (const schedule of routes.schedules) {
       const name = deployedName.get(schedule.functionName);
-      if (!name || !schedule.enabled || schedule.rateMs === null) continue;
-      const rateMs = schedule.rateMs;
+      if (!name || !schedule.enabled) continue;
+      // rate(...) every rateMs from the start; cron(...) at each time it names, in UTC (routes.ts
+      // has refused any expression AWS would refuse). A cron whose last time has passed (a past
+      // Year) arms nothing, as a rule that never matches again.
+      const { rateMs, cron } = schedule;
+      const nextIn = (now: number): number | undefined => {
+        if (rateMs !== null) return rateMs;
+        const at = cron?.nextAfter(now);
+        return at === undefined ? undefined : at - now;
+      };
+      const arm = (): void => {
+        const delay = nextIn(ctx.clock.now());
+        if (delay !== undefined) ctx.clock.setTimeout(fire, delay);
+      };
       const fire = (): void => {
         lambda.invokeAsync(
           name,
           scheduledEvent(ctx.ids.uuid(), ctx.clock.now(), regionName, engine.accountId),
         );
-        ctx.clock.setTimeout(fire, rateMs);
+        arm();
       };
-      ctx.clock.setTimeout(fire, rateMs);
+      arm();
     }
 
     const httpApis: RunningHttpApi[] = [];
@@ -310,7 +322,7 @@ export async function createRegion(options: RegionOptions): Promise<Region> {
   }
 }
 
-/** The event EventBridge Scheduler-style rules deliver for `schedule: rate(...)`. */
+/** The event a scheduled rule delivers, for `rate(...)` and `cron(...)` alike. */
 function scheduledEvent(id: string, now: number, region: string, account: string) {
   return {
     version: '0',

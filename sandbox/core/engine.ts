@@ -10,7 +10,8 @@
  *   await engine.dispose();
  *
  * Randomness comes in separate streams derived from the seed (services, scheduling, Math.random,
- * faults, request ids, Kiln's ids), so adding a draw in one place does not reshuffle the others.
+ * faults, request ids, Kiln's ids, crypto.randomUUID), so adding a draw in one place does not
+ * reshuffle the others.
  */
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import type { IdSource } from '../../shared/runtime/ids';
@@ -21,7 +22,7 @@ import type { DynamoSandbox } from './dynamo';
 import { startDynamo } from './dynamo';
 import type { FaultPlan, PlannedFaults, RateLimiter } from './faults';
 import { createEc2RateLimiter, createElbv2RateLimiter, createFaults, parseFaultPlan } from './faults';
-import { createIdSource, createIds, createRng } from './random';
+import { createIdSource, createIds, createRng, seedRandomUuid } from './random';
 import type { RunOptions, SchedulerLimits } from './scheduler';
 import { Scheduler } from './scheduler';
 import type { SandboxClients, SandboxRuntime } from './sdk';
@@ -70,7 +71,7 @@ export interface SandboxEngine extends SandboxRuntime {
   advance(ms: number, options?: SchedulerLimits): Promise<void>;
   settle(options?: SchedulerLimits): Promise<void>;
   spawn<T>(caller: string, fn: () => Promise<T> | T): Promise<T>;
-  /** Uninstalls the clock, restores Math.random, closes clients and dynalite. Idempotent. */
+  /** Uninstalls the clock, restores Math.random and crypto.randomUUID, closes clients and dynalite. Idempotent. */
   dispose(): Promise<void>;
 }
 
@@ -96,6 +97,8 @@ export async function createEngine(options: EngineOptions): Promise<SandboxEngin
   const mathRng = createRng(subSeed(seed, 2));
   // The SDK's retry jitter draws Math.random; seeded, backoff delays repeat run to run.
   Math.random = () => mathRng.next();
+  // Its invocation ids and default idempotency tokens draw crypto.randomUUID: seeded too.
+  const restoreRandomUuid = seedRandomUuid(createRng(subSeed(seed, 6)));
 
   const rng: SimRng = createRng(seed);
   const ids: SimIds = createIds(rng);
@@ -120,6 +123,7 @@ export async function createEngine(options: EngineOptions): Promise<SandboxEngin
   } catch (error) {
     clock.uninstall();
     Math.random = originalRandom;
+    restoreRandomUuid();
     throw error;
   }
 
@@ -223,6 +227,7 @@ export async function createEngine(options: EngineOptions): Promise<SandboxEngin
       // Real timers first: dynalite's shutdown arms timers it expects to fire.
       clock.uninstall();
       Math.random = originalRandom;
+      restoreRandomUuid();
       await dynamo?.stop();
     },
   };

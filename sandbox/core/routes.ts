@@ -16,6 +16,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import type { CollectionTag, ScalarTag, YAMLMap, YAMLSeq } from 'yaml';
+import { AwsCron, CronExpressionError } from './cron';
 import { validatePattern } from './event-pattern';
 import type { EventPattern } from './event-pattern';
 
@@ -86,6 +87,8 @@ export interface ScheduleRoute {
   expression: string;
   /** Milliseconds between runs for rate expressions; null for cron expressions. */
   rateMs: number | null;
+  /** The parsed expression for cron expressions (when it fires next); null for rate expressions. */
+  cron: AwsCron | null;
   enabled: boolean;
 }
 
@@ -361,8 +364,16 @@ function scheduleRoute(
 ): ScheduleRoute {
   if (typeof expression !== 'string')
     throw new RoutesError(field, 'must be a rate(...) or cron(...) expression');
-  if (/^cron\(.+\)$/.test(expression.trim())) return { functionName, expression, rateMs: null, enabled };
-  return { functionName, expression, rateMs: parseRateExpression(expression, field), enabled };
+  if (expression.trim().startsWith('cron(')) {
+    // Parsed here, so an expression AWS would refuse stops the region at start, naming the function.
+    try {
+      return { functionName, expression, rateMs: null, cron: AwsCron.parse(expression), enabled };
+    } catch (error) {
+      if (error instanceof CronExpressionError) throw new RoutesError(field, error.message, { cause: error });
+      throw error;
+    }
+  }
+  return { functionName, expression, rateMs: parseRateExpression(expression, field), cron: null, enabled };
 }
 
 function parseHandler(handler: unknown, field: string): HandlerRef {

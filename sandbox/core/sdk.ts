@@ -35,7 +35,8 @@ import { LambdaClient, LambdaServiceException } from '@aws-sdk/client-lambda';
 import { SFNClient, SFNServiceException } from '@aws-sdk/client-sfn';
 import { SQSClient, SQSServiceException } from '@aws-sdk/client-sqs';
 import { SSMClient, SSMServiceException } from '@aws-sdk/client-ssm';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { documentClientFor } from '../../shared/runtime/clients';
 import type {
   DeserializeHandler,
   DeserializeHandlerArguments,
@@ -359,7 +360,8 @@ export function createSandboxClients(runtime: SandboxRuntime, caller?: string): 
   attachSandbox(sqs, runtime, options);
   attachSandbox(lambda, runtime, options);
   attachSandbox(dynamodb, runtime, options);
-  const doc = DynamoDBDocumentClient.from(dynamodb);
+  // Built as production builds it (shared/runtime/clients.ts), so values translate the same way.
+  const doc = documentClientFor(dynamodb);
   return {
     ec2,
     autoScaling,

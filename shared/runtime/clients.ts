@@ -1,5 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, type TranslateConfig } from '@aws-sdk/lib-dynamodb';
 
 /**
  * SDK clients are made once per container and reused across invocations (connection reuse is
@@ -8,9 +8,28 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
  */
 let documentClient: DynamoDBDocumentClient | undefined;
 
+/**
+ * How Kiln's values become DynamoDB attributes, the same for every document client Kiln builds
+ * (functions, CLI, sandbox, tests): an optional field left `undefined` is not written, rather than
+ * refused. lib-dynamodb skips a top-level `undefined` by itself but throws on one inside a map or
+ * list unless told to remove it
+ * (https://docs.aws.amazon.com/AWSJavaScriptSDK/v3/latest/Package/-aws-sdk-lib-dynamodb/).
+ * A fresh object per client: lib-dynamodb writes its own defaults into the options it is given.
+ */
+export function kilnTranslateConfig(): TranslateConfig {
+  return { marshallOptions: { removeUndefinedValues: true } };
+}
+
+/**
+ * The one way Kiln wraps a DynamoDB client in a document client. The document client shares the
+ * low-level client's middleware stack, so whatever is attached to `client` (the sandbox's hook,
+ * a test's fault) applies to it too.
+ */
+export function documentClientFor(client: DynamoDBClient): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(client, kilnTranslateConfig());
+}
+
 export function defaultDocumentClient(): DynamoDBDocumentClient {
-  documentClient ??= DynamoDBDocumentClient.from(new DynamoDBClient({}), {
-    marshallOptions: { removeUndefinedValues: true },
-  });
+  documentClient ??= documentClientFor(new DynamoDBClient({}));
   return documentClient;
 }

@@ -7,7 +7,7 @@ import {
   QueryCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { documentClientFor } from '../../shared/runtime/clients';
 import { KilnStore, LockHeldError, StaleVersionError } from '../../shared/store';
 import { createTableInput } from '../../shared/store/table';
 import { startDynalite, type LocalDynamo } from '../support/dynalite';
@@ -197,7 +197,7 @@ describe('DynamoDB errors: dynalite and moto agree', () => {
 describe('KilnStore maps those errors the same on dynalite and moto', () => {
   function storeOn(backend: Backend): KilnStore<{ name: string }> {
     return new KilnStore<{ name: string }>({
-      client: DynamoDBDocumentClient.from(backend.client),
+      client: documentClientFor(backend.client),
       tableName: backend.tableName,
       now: () => Date.parse('2026-03-01T12:00:00.000Z'),
     });

@@ -1,5 +1,6 @@
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { documentClientFor } from '../../shared/runtime/clients';
 import dynalite from 'dynalite';
 import { createTableInput } from '../../shared/store/table';
 
@@ -38,9 +39,7 @@ export async function startDynalite(options: { tableName?: string } = {}): Promi
     region: 'us-east-1',
     credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
   });
-  const client = DynamoDBDocumentClient.from(rawClient, {
-    marshallOptions: { removeUndefinedValues: true },
-  });
+  const client = documentClientFor(rawClient);
 
   const createTable = async (name = `kiln-test-${++tableCounter}`): Promise<string> => {
     await rawClient.send(new CreateTableCommand(createTableInput(name)));

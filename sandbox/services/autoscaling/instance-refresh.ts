@@ -104,18 +104,25 @@ export class InstanceRefreshes implements InstanceRefreshesPart {
       let reached = next;
       while (pass.checkpoints[0] !== undefined && percent >= pass.checkpoints[0])
         reached = pass.checkpoints.shift() ?? reached;
-      if (pass.checkpoints.length === 0) {
-        this.finishPass(group, refresh);
-        return;
-      }
-      if (refresh.status === 'InProgress') {
-        // "Amazon EC2 Auto Scaling emits events for each checkpoint, except for the 100 percent complete checkpoint."
-        // https://docs.aws.amazon.com/autoscaling/ec2/userguide/asg-adding-checkpoints-instance-refresh.html
-        const delay = refresh.preferences.CheckpointDelay;
+      // "Amazon EC2 Auto Scaling emits events for each checkpoint, except for the 100 percent complete checkpoint."
+      // https://docs.aws.amazon.com/autoscaling/ec2/userguide/asg-adding-checkpoints-instance-refresh.html
+      const delay = refresh.preferences.CheckpointDelay;
+      const reportCheckpoint = (): void =>
         this.emitRefreshEvent(group, refresh, 'EC2 Auto Scaling Instance Refresh Checkpoint Reached', {
           CheckpointPercentage: String(reached),
           CheckpointDelay: String(delay),
         });
+      if (pass.checkpoints.length === 0) {
+        // So the last checkpoint of a partial refresh (e.g. 50 of [20, 50]) is reported too. AWS does
+        // not say whether CheckpointDelay is then waited before Successful; the sandbox ends at once
+        // (or bakes), since "the instance refresh will stop replacing instances after reaching that
+        // checkpoint percentage" leaves nothing to wait for.
+        if (refresh.status === 'InProgress' && reached < 100) reportCheckpoint();
+        this.finishPass(group, refresh);
+        return;
+      }
+      if (refresh.status === 'InProgress') {
+        reportCheckpoint();
         refresh.statusReason = `Waiting for ${delay} seconds at checkpoint ${reached}% before continuing.`;
         refresh.pausedUntil = now + delay * 1000;
         this.ctx.clock.setTimeout(() => this.step(group, refresh), delay * 1000);

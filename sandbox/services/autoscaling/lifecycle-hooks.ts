@@ -187,7 +187,14 @@ export class LifecycleHooks implements LifecycleHooksPart {
 
   // ---------------------------------------------------------------- actions
 
-  /** Closes one action; when the last one closes the instance moves on. */
+  /**
+   * Closes one action; when the last one closes the instance moves on. ABANDON (completed, or a
+   * hook's DefaultResult on a timeout) closes the instance's other open actions with it: "abandon
+   * stops any remaining actions, such as other lifecycle hooks, and continue allows any other
+   * lifecycle hooks to complete" (https://docs.aws.amazon.com/autoscaling/ec2/userguide/lifecycle-hooks.html).
+   * Their tokens are no longer active, so completing them later is AWS's "No active Lifecycle
+   * Action" ValidationError, which Kiln treats as already done.
+   */
   private finishAction(
     group: Group,
     member: Member,
@@ -197,6 +204,14 @@ export class LifecycleHooks implements LifecycleHooksPart {
     this.ctx.clock.clearTimeout(action.heartbeatTimer);
     this.ctx.clock.clearTimeout(action.globalTimer);
     if (action.transition === LAUNCHING && result === 'ABANDON') member.abandoned = true;
+    if (result === 'ABANDON') {
+      for (const other of [...member.actions.values()]) {
+        if (other.token === action.token) continue;
+        this.ctx.clock.clearTimeout(other.heartbeatTimer);
+        this.ctx.clock.clearTimeout(other.globalTimer);
+        member.actions.delete(other.token);
+      }
+    }
     if (member.actions.size > 1) {
       member.actions.delete(action.token);
       return;

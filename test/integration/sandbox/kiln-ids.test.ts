@@ -3,7 +3,11 @@ import { join } from 'node:path';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { parse as parseYaml } from 'yaml';
 import { parseManifest, type ServiceManifest } from '../../../shared/domain/manifest/schema';
+import { deploymentIdTime } from '../../../shared/domain/ids';
+import { newDeploymentId } from '../../../shared/runtime/ids';
 import { KilnStore } from '../../../shared/store';
+import { createEngine } from '../../../sandbox/core/engine';
+import { SANDBOX_EPOCH } from '../../../sandbox/core/context';
 import { createRegion } from '../../../sandbox/region';
 import { sleep } from '../../../sandbox/stories/fleet';
 
@@ -58,5 +62,30 @@ describe('ids Kiln makes up in the sandbox', () => {
     expect(second).toEqual(first);
     const writers = new Set(first.map((key) => key.split('#')[1]));
     expect(writers.size).toBe(2);
+  });
+
+  it('make deployment ids from the virtual clock and the seeded source: the same seed, the same ids', async () => {
+    const idsOfOneRun = async (seed: number): Promise<string[]> => {
+      const engine = await createEngine({ seed, dynamodb: false });
+      try {
+        return await engine.run(async () => {
+          const first = newDeploymentId(engine.kilnIds);
+          await new Promise((resolve) => setTimeout(resolve, 90_000));
+          return [first, newDeploymentId(engine.kilnIds), newDeploymentId(engine.kilnIds)];
+        });
+      } finally {
+        await engine.dispose();
+      }
+    };
+    const first = await idsOfOneRun(21);
+
+    expect(await idsOfOneRun(21)).toEqual(first);
+    expect(await idsOfOneRun(22)).not.toEqual(first);
+    expect(first.map(deploymentIdTime)).toEqual([
+      SANDBOX_EPOCH,
+      SANDBOX_EPOCH + 90_000,
+      SANDBOX_EPOCH + 90_000,
+    ]);
+    expect(new Set(first).size).toBe(3);
   });
 });

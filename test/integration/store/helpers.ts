@@ -1,5 +1,6 @@
 import { DynamoDBClient, InternalServerError } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { documentClientFor } from '../../../shared/runtime/clients';
 import type { IdSource } from '../../../shared/runtime/ids';
 import { KilnStore } from '../../../shared/store';
 import type { AuditEntry, PageRequest, ReleaseInput } from '../../../shared/store';
@@ -132,5 +133,5 @@ export function faultyClient(
     // Beneath the SDK's retry middleware (finalizeRequest/low), so a lost response is re-sent as on AWS.
     { step: 'finalizeRequest', priority: 'low', name: 'testFault' },
   );
-  return DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true } });
+  return documentClientFor(raw);
 }

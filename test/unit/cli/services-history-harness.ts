@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { documentClientFor } from '../../../shared/runtime/clients';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Command, CommanderError } from 'commander';
 import type { StoreCommandIo } from '../../../cli/store-options';
@@ -34,7 +34,7 @@ export async function runCli(
     stderr: (text) => err.push(text),
     env: options.env ?? { KILN_TABLE: options.dynamo.tableName },
     createClient: () =>
-      DynamoDBDocumentClient.from(
+      documentClientFor(
         new DynamoDBClient({
           endpoint: options.dynamo.endpoint,
           region: 'us-east-1',

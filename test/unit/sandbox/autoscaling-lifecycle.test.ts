@@ -115,6 +115,35 @@ describe('AutoScalingSim lifecycle hooks', () => {
       expect(h.ec2.launches).toHaveLength(2);
     });
 
+    it('stops the other launch hooks’ actions when one is ABANDONed and terminates the instance', async () => {
+      // "If you choose ABANDON, the Auto Scaling group stops any remaining actions and terminates the
+      // instance immediately." https://docs.aws.amazon.com/autoscaling/ec2/userguide/adding-lifecycle-hooks.html
+      const h = createHarness();
+      await groupWithHook(h, {
+        LifecycleHookName: 'verify',
+        LifecycleTransition: 'autoscaling:EC2_INSTANCE_LAUNCHING',
+      });
+      await h.call('PutLifecycleHook', {
+        AutoScalingGroupName: 'web-prod',
+        LifecycleHookName: 'warm-cache',
+        LifecycleTransition: 'autoscaling:EC2_INSTANCE_LAUNCHING',
+      });
+      await h.call('SetDesiredCapacity', { AutoScalingGroupName: 'web-prod', DesiredCapacity: 1 });
+      await h.advance(30);
+      const { id } = await onlyInstance(h);
+      await h.call('CompleteLifecycleAction', {
+        AutoScalingGroupName: 'web-prod',
+        LifecycleHookName: 'verify',
+        InstanceId: id,
+        LifecycleActionResult: 'ABANDON',
+      });
+      expect(h.ec2.get(id)?.state).toBe('shutting-down');
+      const [unsuccessful] = eventsOf(h, 'EC2 Instance Launch Unsuccessful');
+      const abandonedToken = eventsOf(h, LAUNCH_EVENT).find((e) => e.detail.LifecycleHookName === 'verify')
+        ?.detail.LifecycleActionToken;
+      expect(unsuccessful?.detail.StatusMessage).toContain(`token ${String(abandonedToken)} was abandoned`);
+    });
+
     it('answers a completed action with AWS’s ValidationError for an action that is no longer active', async () => {
       const h = createHarness();
       await groupWithHook(h, {
@@ -295,6 +324,97 @@ describe('AutoScalingSim lifecycle hooks', () => {
       await h.advance(5);
       expect(await instancesOf(h)).toEqual([]);
       expect(eventsOf(h, 'EC2 Instance Terminate Successful')[0]?.detail.EC2InstanceId).toBe(id);
+    });
+
+    describe('with two terminate hooks', () => {
+      // "abandon stops any remaining actions, such as other lifecycle hooks, and continue allows any
+      // other lifecycle hooks to complete." https://docs.aws.amazon.com/autoscaling/ec2/userguide/lifecycle-hooks.html
+      async function inServiceWithTwoTerminateHooks(h: Harness) {
+        const id = await inServiceWithTerminateHook(h);
+        await h.call('PutLifecycleHook', {
+          AutoScalingGroupName: 'web-prod',
+          LifecycleHookName: 'archive-logs',
+          LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING',
+        });
+        return id;
+      }
+
+      it('terminates at once when the first action is ABANDONed, never waiting on the second hook', async () => {
+        const h = createHarness();
+        const id = await inServiceWithTwoTerminateHooks(h);
+        await h.advance(30);
+        expect(eventsOf(h, TERMINATE_EVENT).map((e) => e.detail.LifecycleHookName)).toEqual([
+          'drain',
+          'archive-logs',
+        ]);
+        await h.call('CompleteLifecycleAction', {
+          AutoScalingGroupName: 'web-prod',
+          LifecycleHookName: 'drain',
+          InstanceId: id,
+          LifecycleActionResult: 'ABANDON',
+        });
+        expect((await onlyInstance(h)).state).toBe('Terminating:Proceed');
+        await h.advance(5);
+        expect(await instancesOf(h)).toEqual([]);
+        expect(eventsOf(h, 'EC2 Instance Terminate Successful')[0]?.detail.EC2InstanceId).toBe(id);
+        // The second hook's action was stopped with the first: completing it is no longer possible.
+        const late = await errorOf(
+          h.call('CompleteLifecycleAction', {
+            AutoScalingGroupName: 'web-prod',
+            LifecycleHookName: 'archive-logs',
+            InstanceId: id,
+            LifecycleActionResult: 'CONTINUE',
+          }),
+        );
+        expect(late.message).toBe(`No active Lifecycle Action found with instance ID ${id}`);
+      });
+
+      it('stops the remaining action when the first one times out with DefaultResult ABANDON', async () => {
+        const h = createHarness();
+        await groupWithHook(
+          h,
+          {
+            LifecycleHookName: 'drain',
+            LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING',
+            HeartbeatTimeout: 60,
+          },
+          { DesiredCapacity: 1, MinSize: 0 },
+        );
+        await h.call('PutLifecycleHook', {
+          AutoScalingGroupName: 'web-prod',
+          LifecycleHookName: 'archive-logs',
+          LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING',
+          DefaultResult: 'CONTINUE',
+        });
+        await h.advance(30);
+        const { id } = await onlyInstance(h);
+        await h.call('SetDesiredCapacity', { AutoScalingGroupName: 'web-prod', DesiredCapacity: 0 });
+        await h.advance(30 + 59);
+        expect((await onlyInstance(h)).state).toBe('Terminating:Wait');
+        await h.advance(1);
+        expect((await onlyInstance(h)).state).toBe('Terminating:Proceed');
+        expect(h.ec2.get(id)?.state).toBe('shutting-down');
+      });
+
+      it('keeps waiting on the second hook after the first completes with CONTINUE', async () => {
+        const h = createHarness();
+        const id = await inServiceWithTwoTerminateHooks(h);
+        await h.advance(30);
+        await h.call('CompleteLifecycleAction', {
+          AutoScalingGroupName: 'web-prod',
+          LifecycleHookName: 'drain',
+          InstanceId: id,
+          LifecycleActionResult: 'CONTINUE',
+        });
+        expect((await onlyInstance(h)).state).toBe('Terminating:Wait');
+        await h.call('CompleteLifecycleAction', {
+          AutoScalingGroupName: 'web-prod',
+          LifecycleHookName: 'archive-logs',
+          InstanceId: id,
+          LifecycleActionResult: 'CONTINUE',
+        });
+        expect((await onlyInstance(h)).state).toBe('Terminating:Proceed');
+      });
     });
 
     it('completes outstanding actions when their hook is deleted', async () => {

@@ -218,6 +218,51 @@ describe('AutoScalingSim instance refresh', () => {
       );
     });
 
+    describe('a partial refresh (the last checkpoint below 100 %)', () => {
+      // "Amazon EC2 Auto Scaling emits events for each checkpoint except for the 100 percent complete
+      // checkpoint", and a refresh whose last checkpoint is 50 "will stop replacing instances after
+      // reaching that checkpoint percentage".
+      // https://docs.aws.amazon.com/autoscaling/ec2/userguide/asg-adding-checkpoints-instance-refresh.html
+      it('emits Checkpoint Reached for every checkpoint, the last one too, then succeeds with the rest untouched', async () => {
+        const h = createHarness();
+        await readyGroup(h, { DesiredCapacity: 10 });
+        await start(h, { MinHealthyPercentage: 80, CheckpointPercentages: [20, 50], CheckpointDelay: 300 });
+        const refresh = await runToEnd(h);
+        expect(refresh.Status).toBe('Successful');
+        const checkpoints = eventsOf(h, 'EC2 Auto Scaling Instance Refresh Checkpoint Reached');
+        expect(checkpoints.map((e) => e.detail.CheckpointPercentage)).toEqual(['20', '50']);
+        const versions = (await instancesOf(h)).map((x) => x.LaunchTemplate?.Version);
+        expect(versions.filter((v) => v === '2')).toHaveLength(5);
+        expect(versions.filter((v) => v === '1')).toHaveLength(5);
+      });
+
+      it('emits the last checkpoint’s event before Succeeded, without waiting CheckpointDelay', async () => {
+        const h = createHarness();
+        await readyGroup(h);
+        await start(h, { MinHealthyPercentage: 50, CheckpointPercentages: [50], CheckpointDelay: 3600 });
+        const refresh = await runToEnd(h, 10);
+        const ended = refresh.EndTime?.getTime() ?? Number.NaN;
+        const order = h.ctx.events
+          .map((e) => e['detail-type'])
+          .filter((type) => type.startsWith('EC2 Auto Scaling Instance Refresh'));
+        expect(order).toEqual([
+          'EC2 Auto Scaling Instance Refresh Started',
+          'EC2 Auto Scaling Instance Refresh Checkpoint Reached',
+          'EC2 Auto Scaling Instance Refresh Succeeded',
+        ]);
+        // One batch (30 s boot + 60 s warmup), then done: no hour at the final checkpoint.
+        expect(ended - (refresh.StartTime?.getTime() ?? 0)).toBeLessThan(3600 * 1000);
+      });
+
+      it('emits no checkpoint event when the last checkpoint is 100', async () => {
+        const h = createHarness();
+        await readyGroup(h);
+        await start(h, { MinHealthyPercentage: 50, CheckpointPercentages: [100] });
+        await runToEnd(h);
+        expect(eventsOf(h, 'EC2 Auto Scaling Instance Refresh Checkpoint Reached')).toEqual([]);
+      });
+    });
+
     it('gives the group the desired configuration once the refresh succeeds', async () => {
       const h = createHarness();
       await readyGroup(h);

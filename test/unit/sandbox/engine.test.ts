@@ -1,3 +1,4 @@
+import nodeCrypto from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -293,6 +294,59 @@ describe('sandbox engine', () => {
         await e.dispose();
       }
       expect(orders.size).toBeGreaterThan(1);
+    });
+  });
+
+  describe('crypto.randomUUID (the SDK’s invocation ids and default idempotency tokens)', () => {
+    /** The `amz-sdk-invocation-id` header of each attempt of `count` EC2 calls on a fresh engine. */
+    async function invocationIds(seed: number, count: number): Promise<string[]> {
+      const e = await newEngine(seed);
+      e.register(toyEc2([]));
+      const { ec2 } = e.clientsFor('kiln-cli');
+      const seen: string[] = [];
+      ec2.middlewareStack.add(
+        (next) => async (args) => {
+          const request = args.request as { headers?: Record<string, string> };
+          seen.push(request.headers?.['amz-sdk-invocation-id'] ?? 'none');
+          return next(args);
+        },
+        { step: 'finalizeRequest', priority: 'normal', name: 'captureInvocationId' },
+      );
+      await e.run(async () => {
+        for (let i = 0; i < count; i++) await ec2.send(new DescribeInstancesCommand({}));
+      });
+      await e.dispose();
+      engine = undefined;
+      return seen;
+    }
+
+    it('draws the same ids for the same seed, and others for another seed', async () => {
+      const first = await invocationIds(11, 3);
+      const again = await invocationIds(11, 3);
+      const other = await invocationIds(12, 3);
+
+      expect(first).toHaveLength(3);
+      expect(new Set(first).size).toBe(3);
+      expect(first[0]).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-a[0-9a-f]{3}-[0-9a-f]{12}$/);
+      expect(again).toEqual(first);
+      expect(other).not.toEqual(first);
+    });
+
+    it('seeds node:crypto’s randomUUID too, and gives both back on dispose', async () => {
+      const webBefore = globalThis.crypto.randomUUID;
+      const nodeBefore = nodeCrypto.randomUUID;
+      const e = await newEngine(11);
+      const seededWeb = globalThis.crypto.randomUUID();
+      const seededNode = nodeCrypto.randomUUID();
+      await e.dispose();
+      engine = undefined;
+      const e2 = await newEngine(11);
+      expect([globalThis.crypto.randomUUID(), nodeCrypto.randomUUID()]).toEqual([seededWeb, seededNode]);
+      await e2.dispose();
+      engine = undefined;
+
+      expect(globalThis.crypto.randomUUID).toBe(webBefore);
+      expect(nodeCrypto.randomUUID).toBe(nodeBefore);
     });
   });
 

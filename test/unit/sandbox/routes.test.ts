@@ -86,7 +86,13 @@ describe('routes', () => {
     it('reads schedules and HTTP API routes', () => {
       const routes = loadRoutes(FIXTURE);
       expect(routes.schedules).toEqual([
-        { functionName: 'reconcile', expression: 'rate(1 minute)', rateMs: 60_000, enabled: true },
+        {
+          functionName: 'reconcile',
+          expression: 'rate(1 minute)',
+          rateMs: 60_000,
+          cron: null,
+          enabled: true,
+        },
       ]);
       expect(routes.http).toEqual([{ functionName: 'chatops', method: 'POST', path: '/slack' }]);
     });
@@ -188,15 +194,40 @@ describe('routes', () => {
         ].join('\n'),
       );
       const routes = parseServerlessYaml(yml);
-      expect(routes.schedules.map((s) => [s.expression, s.rateMs, s.enabled])).toEqual([
-        ['rate(5 minutes)', 300_000, false],
-        ['cron(0 12 * * ? *)', null, false],
-        ['rate(2 hours)', 7_200_000, true],
+      expect(routes.schedules.map((s) => [s.expression, s.rateMs, s.cron?.expression, s.enabled])).toEqual([
+        ['rate(5 minutes)', 300_000, undefined, false],
+        ['cron(0 12 * * ? *)', null, 'cron(0 12 * * ? *)', false],
+        ['rate(2 hours)', 7_200_000, undefined, true],
       ]);
       expect(routes.eventBridge).toEqual([
         { functionName: 'f', pattern: { source: ['kiln.ci'] }, eventBus: 'kiln-ci', enabled: false },
       ]);
     });
+
+    it.each([
+      ['schedule', '      - schedule: cron(0 12 * * *)', 'functions.reconcile.events[0].schedule'],
+      [
+        'eventBridge schedule',
+        '      - eventBridge:\n          schedule: cron(0 12 * * * *)',
+        'functions.reconcile.events[0].eventBridge.schedule',
+      ],
+    ])(
+      'refuses a %s with a cron expression EventBridge would refuse, naming the function and expression',
+      (_kind, event, field) => {
+        const yml = minimal(`  reconcile:\n    handler: a.h\n    events:\n${event}\n`);
+        let error: unknown;
+        try {
+          parseServerlessYaml(yml);
+        } catch (caught) {
+          error = caught;
+        }
+        expect(error).toBeInstanceOf(RoutesError);
+        expect(error).toMatchObject({ field });
+        expect((error as RoutesError).message).toMatch(
+          /^serverless\.yml functions\.reconcile\.events\[0\].*"cron\(0 12 \* \* \*( \*)?\)"/,
+        );
+      },
+    );
 
     it('reads the httpApi shorthand', () => {
       const yml = minimal(

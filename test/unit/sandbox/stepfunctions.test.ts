@@ -3,6 +3,7 @@ import type { DescribeExecutionCommandOutput } from '@aws-sdk/client-sfn';
 import { ExecutionAlreadyExists, InvalidName, TaskTimedOut } from '@aws-sdk/client-sfn';
 import { createTestContext, SANDBOX_EPOCH, type TestSimContext } from '../../../sandbox/core/testing';
 import { StepFunctionsSim } from '../../../sandbox/services/stepfunctions';
+import { executionName } from '../../../shared/domain/ids';
 
 type Invocation = { functionName: string; payload: unknown };
 
@@ -177,6 +178,16 @@ describe('StepFunctionsSim', () => {
       await start(arn, 'checkout-1.2.3', { v: 1 });
       await settle(clock, 600_000);
       await expect(start(arn, 'checkout-1.2.3', { v: 1 })).rejects.toBeInstanceOf(ExecutionAlreadyExists);
+    });
+
+    it('accepts Kiln’s execution names, even for the longest service, version and digest', async () => {
+      const arn = deploy(states);
+      const name = executionName({
+        service: 's'.repeat(40),
+        version: `1.${'0'.repeat(62)}`,
+        digest: `sha256:${'f'.repeat(505)}`,
+      });
+      expect(await start(arn, name)).toMatch(new RegExp(`:${name}$`));
     });
 
     it.each(['has space', 'a/b', 'x'.repeat(81), 'semi;colon', ''])(
