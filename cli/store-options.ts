@@ -1,10 +1,10 @@
-import { readFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Command } from 'commander';
 import { KilnError } from '../shared/runtime/errors';
 import { KilnStore } from '../shared/store';
+import { readManifestFile } from './manifest-file';
 
 /**
  * What the store-backed commands (`services`, `history`) share: the `--table` option, the
@@ -25,7 +25,7 @@ export interface StoreCommandIo {
 }
 
 export const processIo: StoreCommandIo = {
-  readFile: (path) => readFile(path, 'utf8'),
+  readFile: readManifestFile,
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
   env: process.env,
