@@ -1,4 +1,4 @@
-import { Composer, isAlias, isMap, isPair, isScalar, isSeq, Lexer, Parser, YAMLParseError } from 'yaml';
+import { Composer, isAlias, isMap, isScalar, isSeq, Lexer, Parser, YAMLParseError } from 'yaml';
 import type { CST, Document, LineCounter, Node, Pair, Scalar, YAMLMap, YAMLSeq } from 'yaml';
 import { formatCount, MANIFEST_MAX_ALIAS_VALUES, MANIFEST_MAX_DEPTH } from './limits';
 
@@ -152,7 +152,7 @@ type Task =
       set: (value: unknown) => void;
       tally: Tally;
     }
-  | { kind: 'exit'; node: YAMLMap | YAMLSeq | undefined; value: unknown; own: Tally; tally: Tally };
+  | { kind: 'exit'; node: YAMLMap | YAMLSeq; value: unknown; own: Tally; tally: Tally };
 
 /**
  * One pass in document order over the composed document, with an explicit stack. Anchors are
@@ -180,7 +180,7 @@ function walk(doc: Document.Parsed, text: string, lineCounter: LineCounter): Yam
     const task = tasks.pop() as Task;
     if (task.kind === 'exit') {
       const done = { values: task.own.values, depth: task.own.depth + 1, value: task.value };
-      if (task.node?.anchor !== undefined) expansions.set(task.node, done);
+      if (task.node.anchor !== undefined) expansions.set(task.node, done);
       task.tally.values += done.values;
       task.tally.depth = Math.max(task.tally.depth, done.depth);
       continue;
@@ -292,28 +292,9 @@ function walk(doc: Document.Parsed, text: string, lineCounter: LineCounter): Yam
       const children: Task[] = [];
       yamlNode.items.forEach((item, index) => {
         const itemPath = { parent: path, segment: index };
-        if (isPair(item)) {
-          // `[name: value]` in a flow list is a one-key map, as YAML reads it.
-          const name = String((item.key as Scalar | null)?.value ?? '');
-          const object: Record<string, unknown> = {};
-          array.push(object);
-          const inner: Tally = { values: 2, depth: 0 };
-          children.push({ kind: 'exit', node: undefined, value: object, own: inner, tally: own });
-          children.push(
-            enter(
-              item.value,
-              level + 2,
-              { parent: itemPath, segment: name },
-              (v) => assign(object, name, v),
-              inner,
-            ),
-          );
-          return;
-        }
         array.push(null);
         children.push(enter(item, level + 1, itemPath, (v) => (array[index] = v), own));
       });
-      // Each flow pair pushed [exit, enter]; reversed, its enter runs before its exit.
       for (let i = children.length - 1; i >= 0; i--) tasks.push(children[i] as Task);
       continue;
     }

@@ -1,4 +1,4 @@
-import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, LineCounter } from 'yaml';
 import type { Node, Pair } from 'yaml';
 import { formatFieldPath, type ManifestIssue } from './errors';
 import { fileTooLargeMessage, MANIFEST_MAX_BYTES, utf8Length } from './limits';
@@ -87,10 +87,6 @@ function offsetOf(tree: YamlTree, issue: ManifestIssue): number {
       node = pair?.value;
     } else if (isSeq(node) && typeof segment === 'number') {
       node = node.items[segment];
-    } else if (isPair(node) && isScalar(node.key) && String(node.key.value) === String(segment)) {
-      // A `name: value` pair in a flow list, read as a one-key map.
-      pair = node;
-      node = node.value;
     } else {
       node = undefined;
     }

@@ -196,6 +196,18 @@ describe('validateManifestSource on hostile input', () => {
       ]);
     });
 
+    it('counts a key: value pair in a flow list as a map, one level further in', () => {
+      // 31 lists under the document's map reach level 32; YAML reads the pair as a map, at 33.
+      const text = `a: ${'['.repeat(31)}x: 1${']'.repeat(31)}\n`;
+      expect(diagnose(text)).toEqual([
+        expect.objectContaining({
+          line: 1,
+          column: 'a: '.length + 31 + 1,
+          reason: 'maps and lists are nested more than 32 levels deep',
+        }),
+      ]);
+    });
+
     it('reads 32 levels, leaving the rest to the schema', () => {
       const text = checkout().replace('name: checkout', `name: ${'['.repeat(31)}${']'.repeat(31)}`);
       expect(diagnose(text)).toEqual([
