@@ -10,12 +10,12 @@ if (!fs.existsSync(bundle)) {
   console.error('kiln: dist/kiln.cjs is missing; run `npm install` (or `npm run build:cli`) first');
   process.exit(2);
 }
-require(bundle)
-  .main(process.argv)
-  .then(
-    (code) => process.exit(code ?? 0),
-    (err) => {
-      console.error(`kiln: ${err instanceof Error ? err.message : String(err)}`);
-      process.exit(2);
-    },
-  );
+const cli = require(bundle);
+// Exit only once stdout and stderr are flushed: process.exit() alone cuts off output to a pipe.
+cli.main(process.argv).then(
+  (code) => cli.exitWhenFlushed(code ?? 0),
+  (err) => {
+    console.error(`kiln: ${err instanceof Error ? err.message : String(err)}`);
+    cli.exitWhenFlushed(2);
+  },
+);

@@ -1,5 +1,7 @@
 import { buildProgram } from './program';
 
+export { exitWhenFlushed } from './exit';
+
 /** Entry point of the bundled CLI: returns the process exit code. */
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();

@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -7,6 +6,7 @@ import { documentClientFor } from '../shared/runtime/clients';
 import { KilnError } from '../shared/runtime/errors';
 import { KilnStore } from '../shared/store';
 import { debugRequested, EnvironmentError, explainingFailures, formatCause } from './environment-errors';
+import { readManifestFile } from './manifest-file';
 
 /**
  * What the store-backed commands (`services`, `history`) share: the `--table`, `--region` and
@@ -53,7 +53,7 @@ export function createDefaultClient(settings: ClientSettings): DynamoDBDocumentC
 }
 
 export const processIo: StoreCommandIo = {
-  readFile: (path) => readFile(path, 'utf8'),
+  readFile: readManifestFile,
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
   env: process.env,

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { validateManifestSource } from '../../shared/domain/manifest/yaml';
+import { formatDiagnostic, validateManifestSource } from '../../shared/domain/manifest/yaml';
 import type { ServiceRecord } from '../../shared/store';
 import type { ServiceManifest } from '../../shared/domain/manifest/schema';
 import {
@@ -12,6 +12,7 @@ import {
   type StoreCommandIo,
   type StoreOptions,
 } from '../store-options';
+import { readManifestText } from '../manifest-file';
 
 /**
  * `kiln services apply -f FILE`: validates a manifest and stores it as the service's next
@@ -29,21 +30,15 @@ export function registerServices(program: Command, io: StoreCommandIo = processI
       .option('--actor <name>', 'who is applying, for the audit log (default: cli:$USER)'),
   ).action(async (options: StoreOptions & { file: string; actor?: string }) => {
     await runReported(io, async () => {
-      let text: string;
-      try {
-        text = await io.readFile(options.file);
-      } catch (error) {
-        const reason =
-          typeof error === 'object' && error !== null && 'message' in error
-            ? String(error.message)
-            : String(error);
-        io.stderr(`${options.file}: cannot read file: ${reason}\n`);
+      const read = await readManifestText(options.file, io.readFile);
+      if ('problem' in read) {
+        io.stderr(`${options.file}: ${read.problem}\n`);
         process.exitCode = 1;
         return;
       }
-      const { manifest, diagnostics } = validateManifestSource(text, options.file);
+      const { manifest, diagnostics } = validateManifestSource(read.text, options.file);
       if (!manifest || diagnostics.length > 0) {
-        for (const d of diagnostics) io.stderr(`${d.file}:${d.line}:${d.column} ${d.message}\n`);
+        for (const d of diagnostics) io.stderr(`${formatDiagnostic(d)}\n`);
         process.exitCode = 1;
         return;
       }

@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { validateManifestSource } from '../../shared/domain/manifest/yaml';
+import { readManifestFile, readManifestText } from '../manifest-file';
 
 /** Where the command reads and writes; tests pass their own. */
 export interface ValidateIo {
@@ -12,7 +12,7 @@ export interface ValidateIo {
 export interface ValidateJsonError {
   line: number | null;
   column: number | null;
-  /** Dotted field path; null for YAML syntax errors and unreadable files. */
+  /** Dotted field path; null for YAML syntax errors and for unreadable or oversized files. */
   field: string | null;
   message: string;
 }
@@ -24,15 +24,16 @@ export interface ValidateJsonResult {
 }
 
 const processIo: ValidateIo = {
-  readFile: (path) => readFile(path, 'utf8'),
+  readFile: readManifestFile,
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
 };
 
 /**
  * `kiln validate <files...>`: checks service manifests like a compiler checks sources. Every
- * problem goes to stderr as `FILE:LINE:COL message`, a valid file prints `FILE: ok`, and the exit
- * code is 1 when any file is invalid or unreadable. `--json` prints one result per file instead.
+ * problem goes to stderr as `FILE:LINE:COL message` (`FILE: message` for the whole file, such as
+ * its size), a valid file prints `FILE: ok`, and the exit code is 1 when any file is invalid,
+ * unreadable or too large; every file is checked either way. `--json` prints one result per file.
  */
 export function registerValidate(program: Command, io: ValidateIo = processIo): void {
   program
@@ -59,28 +60,17 @@ export function registerValidate(program: Command, io: ValidateIo = processIo): 
 }
 
 async function validateFile(file: string, io: ValidateIo): Promise<ValidateJsonResult> {
-  let text: string;
-  try {
-    text = await io.readFile(file);
-  } catch (error) {
-    // Duck-typed: errors from node:fs may come from another realm (e.g. under jest's vm).
-    const reason =
-      typeof error === 'object' && error !== null && 'message' in error
-        ? String(error.message)
-        : String(error);
-    return {
-      file,
-      valid: false,
-      errors: [{ line: null, column: null, field: null, message: `cannot read file: ${reason}` }],
-    };
+  const read = await readManifestText(file, io.readFile);
+  if ('problem' in read) {
+    return { file, valid: false, errors: [{ line: null, column: null, field: null, message: read.problem }] };
   }
-  const { diagnostics } = validateManifestSource(text, file);
+  const { diagnostics } = validateManifestSource(read.text, file);
   return {
     file,
     valid: diagnostics.length === 0,
     errors: diagnostics.map((d) => ({
-      line: d.line,
-      column: d.column,
+      line: d.line ?? null,
+      column: d.column ?? null,
       field: d.field ?? null,
       message: d.reason,
     })),

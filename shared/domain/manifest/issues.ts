@@ -23,8 +23,8 @@ export const manifestErrorMap: z.core.$ZodErrorMap = (issue) => {
         : `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
     case 'unrecognized_keys':
       // One line per key, in order: normalizeIssues splits them so each key gets its own position.
-      return issue.keys
-        .map((key) => retiredKeyMessage(issue.inst, key) ?? unknownKeyMessage(key, knownKeysOf(issue.inst)))
+      return unknownKeyMessages(issue.keys, knownKeysOf(issue.inst))
+        .map((message, i) => retiredKeyMessage(issue.inst, issue.keys[i] ?? '') ?? message)
         .join('\n');
     case 'invalid_key':
       return issue.issues.map((inner) => inner.message).join('; ');
@@ -133,31 +133,37 @@ function knownKeysOf(inst: unknown): string[] {
   return inst instanceof z.ZodObject ? Object.keys(inst.shape) : [];
 }
 
-function unknownKeyMessage(key: string, known: string[]): string {
-  const suggestion = closest(key, known);
-  return suggestion === undefined ? 'unknown key' : `unknown key (did you mean "${suggestion}"?)`;
+function unknownKeyMessages(keys: readonly string[], known: string[]): string[] {
+  const candidates = known.map((key) => ({ key, lower: key.toLowerCase() }));
+  return keys.map((key) => {
+    const suggestion = closest(key.toLowerCase(), candidates);
+    return suggestion === undefined ? 'unknown key' : `unknown key (did you mean "${suggestion}"?)`;
+  });
 }
 
 /** The known key a typo most likely meant: small edit distance relative to the key's length. */
-function closest(key: string, known: string[]): string | undefined {
+function closest(key: string, known: ReadonlyArray<{ key: string; lower: string }>): string | undefined {
   let best: { key: string; distance: number } | undefined;
   for (const candidate of known) {
-    const distance = editDistance(key.toLowerCase(), candidate.toLowerCase());
-    if (best === undefined || distance < best.distance) best = { key: candidate, distance };
+    const distance = editDistance(key, candidate.lower);
+    if (best === undefined || distance < best.distance) best = { key: candidate.key, distance };
   }
   if (best === undefined) return undefined;
   return best.distance <= Math.max(2, Math.floor(best.key.length / 4)) ? best.key : undefined;
 }
 
+/** Levenshtein distance with two rows reused, so thousands of unknown keys cost no garbage. */
 function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  let previous = new Uint32Array(b.length + 1);
+  let current = new Uint32Array(b.length + 1);
+  for (let j = 0; j <= b.length; j++) previous[j] = j;
   for (let i = 1; i <= a.length; i++) {
-    const current = [i];
+    current[0] = i;
     for (let j = 1; j <= b.length; j++) {
       const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
-      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution));
+      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution);
     }
-    previous = current;
+    [previous, current] = [current, previous];
   }
   return previous[b.length] ?? 0;
 }

@@ -10,6 +10,13 @@ import { z } from 'zod';
 import { AwsRegion, EcrRepositoryName, RESERVED_KEYS, S3BucketName } from '../limits';
 import { ManifestValidationError } from './errors';
 import { parseWithIssues, retiredKeys, type ParseOutcome } from './issues';
+import {
+  DYNAMODB_MAX_ITEM_BYTES,
+  formatCount,
+  MANIFEST_MAX_STORED_BYTES,
+  STORE_RESERVED_BYTES,
+  storedAttributeSize,
+} from './limits';
 
 // ---------------------------------------------------------------------------------------------
 // Building blocks
@@ -68,6 +75,34 @@ function describeChoice(keys: readonly string[]): string {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Upper bounds. Every list and free-form string has one, so a manifest too large to deploy or to
+// store is refused here with the limit in the message. Where AWS sets the limit the page is cited;
+// the others are Kiln's, set far above what a service needs.
+
+export const MANIFEST_BOUNDS = {
+  environments: 50,
+  // Security groups per network interface: 5 by default, at most 16 after a quota increase.
+  // https://docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html#vpc-limits-security-groups
+  securityGroups: 16,
+  commands: 100,
+  commandLength: 4096,
+  ssmParameters: 50,
+  ssmParameterValues: 100,
+  copyToRegions: 50,
+  // Elastic Load Balancing target groups per Auto Scaling group: 50.
+  // https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-quotas.html
+  targetGroups: 50,
+  // An instance refresh's AlarmSpecification takes up to 10 alarms.
+  // https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_AlarmSpecification.html
+  rolloutAlarms: 10,
+  watchAlarms: 50,
+  principals: 100,
+  checkpoints: 100,
+  patternLength: 1024,
+  shortText: 64,
+} as const;
+
+// ---------------------------------------------------------------------------------------------
 // AWS identifiers. Each pattern follows the documented format; the URL is beside it.
 
 // Region codes such as us-east-1, eu-central-2, us-gov-west-1, cn-north-1.
@@ -120,6 +155,7 @@ export function regionOfTargetGroupArn(arn: string): string | undefined {
 // https://api.slack.com/changelog/2016-08-11-user-id-format-changes
 const SlackPrincipalSchema = z
   .string()
+  .max(MANIFEST_BOUNDS.shortText)
   .regex(/^[UWS][A-Z0-9]{2,}$/, 'must be a Slack user id (U…/W…) or user-group id (S…)');
 
 // CloudWatch alarm names: 1-255 characters.
@@ -149,6 +185,7 @@ export const DEFAULT_DETAIL_VERSION_PATH = '$.version';
 const VersionPatternSchema = z
   .string()
   .min(1)
+  .max(MANIFEST_BOUNDS.patternLength)
   .superRefine((source, ctx) => {
     try {
       new RegExp(source);
@@ -169,6 +206,7 @@ const VersionPatternSchema = z
 /** `$.version`, `$.build.version`, `$.artifacts[0].version`, `$['build-info'].version`. */
 const DetailPathSchema = z
   .string()
+  .max(MANIFEST_BOUNDS.patternLength)
   .regex(
     /^\$(?:\.[A-Za-z_][A-Za-z0-9_-]*|\[\d+\]|\['[^']+'\])+$/,
     "must be a JSON path into the event's detail, like $.version or $.build['version']",
@@ -295,7 +333,19 @@ const SsmDocumentSchema = z.strictObject({
       'must be an SSM document name (3-128 letters, digits, _ - .) or its ARN',
     ),
   // SendCommand takes Parameters as a map of name to list of strings.
-  parameters: z.record(z.string().min(1), z.array(z.string())).optional(),
+  parameters: z
+    .record(
+      z
+        .string()
+        .min(1)
+        .max(MANIFEST_BOUNDS.shortText * 2),
+      z.array(z.string().max(MANIFEST_BOUNDS.commandLength)).max(MANIFEST_BOUNDS.ssmParameterValues),
+    )
+    .refine(
+      (parameters) => Object.keys(parameters).length <= MANIFEST_BOUNDS.ssmParameters,
+      `must hold at most ${MANIFEST_BOUNDS.ssmParameters} parameters`,
+    )
+    .optional(),
 });
 
 // IAM names: up to 128 of [\w+=,.@-]; an instance profile may also be given by ARN.
@@ -318,12 +368,32 @@ const BakeSchema = z
     }).describe('The image to start from: exactly one of amiId or ssmParameter (resolved at bake time).'),
     instanceType: z
       .string()
+      .max(MANIFEST_BOUNDS.shortText)
       .regex(/^[a-z][a-z0-9-]*\.[a-z0-9-]+$/, 'must be an EC2 instance type like t3.large or m7g.xlarge'),
     subnetId: resourceId('subnet', '0123456789abcdef0'),
-    securityGroupIds: uniqueList(resourceId('sg', '0123456789abcdef0'), 'security group').min(1),
+    securityGroupIds: uniqueList(resourceId('sg', '0123456789abcdef0'), 'security group')
+      .min(1)
+      .max(
+        MANIFEST_BOUNDS.securityGroups,
+        `must list at most ${MANIFEST_BOUNDS.securityGroups} security groups (the most a network interface takes)`,
+      ),
     instanceProfile: InstanceProfileSchema,
     install: exactlyOneOf({
-      commands: z.array(z.string().min(1, 'commands must not be empty')).min(1),
+      commands: z
+        .array(
+          z
+            .string()
+            .min(1, 'commands must not be empty')
+            .max(
+              MANIFEST_BOUNDS.commandLength,
+              `commands must be at most ${MANIFEST_BOUNDS.commandLength} characters long`,
+            ),
+        )
+        .min(1)
+        .max(
+          MANIFEST_BOUNDS.commands,
+          `must list at most ${MANIFEST_BOUNDS.commands} commands (put longer scripts in the artifact or an SSM document)`,
+        ),
       ssmDocument: SsmDocumentSchema,
     }).describe('How the artifact is installed: shell commands, or an SSM document run with SendCommand.'),
     // gp2/gp3 volumes take 1-16,384 GiB; below 8 GiB common base images do not fit.
@@ -332,7 +402,9 @@ const BakeSchema = z
     tags: TagsSchema.default({}),
     // CopyImage copies the AMI into each listed Region.
     // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CopyImage.html
-    copyToRegions: uniqueList(RegionSchema, 'Region').default([]),
+    copyToRegions: uniqueList(RegionSchema, 'Region')
+      .max(MANIFEST_BOUNDS.copyToRegions, `must list at most ${MANIFEST_BOUNDS.copyToRegions} Regions`)
+      .default([]),
     timeoutMinutes: intBetween(5, 720).default(60),
   })
   .superRefine((bake, ctx) => {
@@ -366,7 +438,11 @@ const RollingStrategySchema = z
       .max(86400, 'must be at most 86400')
       .optional(),
     // CheckpointPercentages: unique, ascending, the last one 100 to replace every instance.
-    checkpoints: z.array(intBetween(1, 100)).min(1).optional(),
+    checkpoints: z
+      .array(intBetween(1, 100))
+      .min(1)
+      .max(MANIFEST_BOUNDS.checkpoints, `must list at most ${MANIFEST_BOUNDS.checkpoints} checkpoints`)
+      .optional(),
     // CheckpointDelay: 0-172800 seconds (default 3600); only allowed together with checkpoints.
     checkpointDelaySeconds: intBetween(0, 172800).optional(),
   })
@@ -437,7 +513,10 @@ const StrategySchema = z.discriminatedUnion('type', [RollingStrategySchema, Blue
   error: (issue) => (issue.code === 'invalid_union' ? 'type must be "rolling" or "blue-green"' : undefined),
 });
 
-const principals = () => uniqueList(SlackPrincipalSchema, 'Slack id').default([]);
+const principals = () =>
+  uniqueList(SlackPrincipalSchema, 'Slack id')
+    .max(MANIFEST_BOUNDS.principals, `must list at most ${MANIFEST_BOUNDS.principals} Slack ids`)
+    .default([]);
 
 const EnvironmentSchema = z
   .strictObject({
@@ -446,14 +525,24 @@ const EnvironmentSchema = z
     // Auto Scaling group names: 1-255 characters.
     // https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_CreateAutoScalingGroup.html
     autoScalingGroup: z.string().min(1).max(255),
-    targetGroupArns: uniqueList(TargetGroupArnSchema, 'target group').default([]),
+    targetGroupArns: uniqueList(TargetGroupArnSchema, 'target group')
+      .max(
+        MANIFEST_BOUNDS.targetGroups,
+        `must list at most ${MANIFEST_BOUNDS.targetGroups} target groups (the most an Auto Scaling group takes)`,
+      )
+      .default([]),
     strategy: StrategySchema,
     alarms: z
       .strictObject({
         rollout: uniqueList(AlarmNameSchema, 'alarm')
+          .max(
+            MANIFEST_BOUNDS.rolloutAlarms,
+            `must list at most ${MANIFEST_BOUNDS.rolloutAlarms} alarms (the most an instance refresh watches)`,
+          )
           .default([])
           .describe('Alarms that stop and roll back a rollout in flight.'),
         watch: uniqueList(AlarmNameSchema, 'alarm')
+          .max(MANIFEST_BOUNDS.watchAlarms, `must list at most ${MANIFEST_BOUNDS.watchAlarms} alarms`)
           .default([])
           .describe('Alarms watched after a rollout completes.'),
         watchWindowMinutes: intBetween(0, 1440).default(30),
@@ -509,10 +598,15 @@ const EnvironmentSchema = z
 const crossFieldRules = z.superRefine<unknown>((value, ctx) => {
   if (!isRecord(value)) return;
   const bake = isRecord(value.bake) ? value.bake : {};
-  const environments = Array.isArray(value.environments) ? value.environments : [];
+  // Too many environments is one problem, reported by the list itself; comparing thousands of
+  // pasted copies with each other would only bury it.
+  const environments =
+    Array.isArray(value.environments) && value.environments.length <= MANIFEST_BOUNDS.environments
+      ? value.environments
+      : [];
 
   const bakeRegion = isRegion(bake.region) ? bake.region : undefined;
-  const copies = Array.isArray(bake.copyToRegions) ? bake.copyToRegions.filter(isRegion) : [];
+  const copies = new Set(Array.isArray(bake.copyToRegions) ? bake.copyToRegions.filter(isRegion) : []);
   const seenNames = new Map<string, number>();
   const seenGroups = new Map<string, number>();
 
@@ -535,7 +629,7 @@ const crossFieldRules = z.superRefine<unknown>((value, ctx) => {
       bakeRegion !== undefined &&
       isRegion(env.region) &&
       env.region !== bakeRegion &&
-      !copies.includes(env.region)
+      !copies.has(env.region)
     ) {
       ctx.addIssue({
         code: 'custom',
@@ -567,6 +661,28 @@ const crossFieldRules = z.superRefine<unknown>((value, ctx) => {
 });
 crossFieldRules._zod.def.when = () => true;
 
+/**
+ * The store keeps the parsed manifest (defaults filled in) in one DynamoDB item, as attribute
+ * `manifest`; it must fit there with room for the item's keys and metadata. Checked only once
+ * everything else holds: the size of a manifest with mistakes is not the size it will have.
+ */
+const storeSizeRule = z.superRefine<Record<string, unknown>>((manifest, ctx) => {
+  const size = storedAttributeSize('manifest', manifest);
+  if (size <= MANIFEST_MAX_STORED_BYTES) return;
+  const [largest, largestSize] = Object.entries(manifest)
+    .map(([key, part]) => [key, storedAttributeSize(key, part)] as const)
+    .reduce((a, b) => (b[1] > a[1] ? b : a));
+  ctx.addIssue({
+    code: 'custom',
+    path: [],
+    message:
+      `takes ${formatCount(size)} bytes in Kiln's store, which holds at most ${formatCount(MANIFEST_MAX_STORED_BYTES)} bytes per manifest ` +
+      `(a DynamoDB item is at most ${DYNAMODB_MAX_ITEM_BYTES / 1024} KB, less ${STORE_RESERVED_BYTES / 1024} KB for keys and metadata); ` +
+      `its largest part is ${largest}, ${formatCount(largestSize)} bytes`,
+  });
+});
+storeSizeRule._zod.def.when = (payload) => payload.issues.length === 0;
+
 export const ServiceManifestSchema = z
   .strictObject({
     apiVersion: z.literal('kiln.dev/v1'),
@@ -579,9 +695,11 @@ export const ServiceManifestSchema = z
     environments: z
       .array(EnvironmentSchema)
       .min(1, 'must list at least 1 environment')
+      .max(MANIFEST_BOUNDS.environments, `must list at most ${MANIFEST_BOUNDS.environments} environments`)
       .describe('In promotion order: a release reaches each environment after the one before it.'),
   })
-  .check(crossFieldRules);
+  .check(crossFieldRules)
+  .check(storeSizeRule);
 
 export type ServiceManifest = z.infer<typeof ServiceManifestSchema>;
 export type ServiceManifestInput = z.input<typeof ServiceManifestSchema>;

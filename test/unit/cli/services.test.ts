@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { registerServices } from '../../../cli/commands/services';
 import { processIo } from '../../../cli/store-options';
+import { storedAttributeSize } from '../../../shared/domain/manifest/limits';
+import { validateManifestSource } from '../../../shared/domain/manifest/yaml';
 import { KilnStore } from '../../../shared/store';
 import { startDynalite, type LocalDynamo } from '../../support/dynalite';
 import { lines, ROOT, runCli } from './services-history-harness';
@@ -91,6 +93,89 @@ describe('kiln services', () => {
 
       expect(lines(result.stderr)[0]).toMatch(/^broken\.yml:\d+:\d+ \S/);
       expect(result.exitCode).toBe(1);
+    });
+
+    describe('with hostile or oversized manifests', () => {
+      /** The checkout example with install commands that bring its stored size to exactly `bytes`. */
+      function checkoutStoredAt(bytes: number): string {
+        const text = readFileSync(join(ROOT, CHECKOUT), 'utf8').replace(
+          / {4}commands:\n(?: {6}- .*\n)+/,
+          '    commands:\n      - y\n',
+        );
+        const { manifest } = validateManifestSource(text, CHECKOUT);
+        if (manifest === undefined) throw new Error('the checkout example must stay valid');
+        // Each command takes 1 byte as a list element plus its length; the one command `y` takes 2.
+        let remaining = bytes - (storedAttributeSize('manifest', manifest) - 2);
+        const commands: string[] = [];
+        while (remaining > 4097) {
+          commands.push(`      - ${'x'.repeat(4096)}\n`);
+          remaining -= 4097;
+        }
+        commands.push(`      - ${'y'.repeat(remaining - 1)}\n`);
+        return text.replace('      - y\n', commands.join(''));
+      }
+
+      it('refuses an alias bomb at its position, stores nothing and exits 1', async () => {
+        const { env, store } = await freshTable();
+        const bomb = 'test/fixtures/manifests/alias-bomb.yml';
+
+        const result = await runCli(registerServices, ['services', 'apply', '-f', bomb], { dynamo, env });
+
+        expect(result.stderr).toMatch(
+          /^test\/fixtures\/manifests\/alias-bomb\.yml:\d+:8 e\[0\]: alias \*d stands for/,
+        );
+        expect(result.exitCode).toBe(1);
+        expect((await store.listServices()).items).toEqual([]);
+      });
+
+      it('refuses a file over 1 MiB by its size and stores nothing', async () => {
+        const { env, store } = await freshTable();
+
+        const result = await runCli(registerServices, ['services', 'apply', '-f', 'huge.yml'], {
+          dynamo,
+          env,
+          files: { 'huge.yml': `${readFileSync(join(ROOT, CHECKOUT), 'utf8')}#${'x'.repeat(1024 * 1024)}\n` },
+        });
+
+        expect(result.stderr).toMatch(
+          /^huge\.yml: file is [\d,]+ bytes \(1\.0 MiB\); manifests are limited to 1 MiB/,
+        );
+        expect(result.exitCode).toBe(1);
+        expect((await store.listServices()).items).toEqual([]);
+      });
+
+      it('refuses a manifest one byte too big for the store, naming the limit, and stores nothing', async () => {
+        const { env, store } = await freshTable();
+
+        const result = await runCli(registerServices, ['services', 'apply', '-f', 'big.yml'], {
+          dynamo,
+          env,
+          files: { 'big.yml': checkoutStoredAt(405_505) },
+        });
+
+        expect(result.stderr).toMatch(
+          /^big\.yml:5:1 \(manifest\): takes 405,505 bytes in Kiln's store, which holds at most 405,504 bytes per manifest/,
+        );
+        expect(result.exitCode).toBe(1);
+        expect((await store.listServices()).items).toEqual([]);
+      });
+
+      it('stores a manifest at the limit: the limit leaves room for the rest of the item', async () => {
+        const { env, store } = await freshTable();
+
+        const result = await runCli(registerServices, ['services', 'apply', '-f', 'big.yml'], {
+          dynamo,
+          env,
+          files: { 'big.yml': checkoutStoredAt(405_504) },
+        });
+
+        expect(result).toEqual({
+          stdout: 'service checkout: manifest version 1\n',
+          stderr: '',
+          exitCode: undefined,
+        });
+        expect(await store.getService('checkout', { version: 1 })).toMatchObject({ version: 1 });
+      });
     });
 
     it('reports an unreadable file and exits 1', async () => {

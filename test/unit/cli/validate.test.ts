@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { registerValidate, type ValidateIo, type ValidateJsonResult } from '../../../cli/commands/validate';
@@ -77,6 +78,82 @@ describe('kiln validate', () => {
     });
   });
 
+  describe('with hostile files', () => {
+    const BOMB = 'test/fixtures/manifests/alias-bomb.yml';
+    const bombLine = () =>
+      readFileSync(join(ROOT, BOMB), 'utf8')
+        .split('\n')
+        .findIndex((line) => line.startsWith('e: &e')) + 1;
+
+    it('reports an alias bomb at FILE:LINE:COL, exits 1 and still checks the other files', async () => {
+      const result = await runValidate([BOMB, CHECKOUT]);
+
+      expect(result.stdout).toBe(`${CHECKOUT}: ok\n`);
+      expect(lines(result.stderr)).toEqual([
+        `${BOMB}:${bombLine()}:8 e[0]: alias *d stands for 7,381 values, which takes the manifest past the 10,000 values aliases may add (a YAML alias bomb?)`,
+      ]);
+      expect(result.exitCode).toBe(1);
+    });
+
+    it('refuses a file over 1 MiB by its size, exits 1 and still checks the other files', async () => {
+      const result = await runValidate(['huge.yml', LEDGER], {
+        'huge.yml': `#${'x'.repeat(2 * 1024 * 1024)}\n`,
+      });
+
+      expect(result.stdout).toBe(`${LEDGER}: ok\n`);
+      expect(result.stderr).toBe(
+        'huge.yml: file is 2,097,154 bytes (2.0 MiB); manifests are limited to 1 MiB (1,048,576 bytes)\n',
+      );
+      expect(result.exitCode).toBe(1);
+    });
+
+    it('reports deep nesting in words', async () => {
+      const result = await runValidate(['deep.yml'], {
+        'deep.yml': `a: ${'['.repeat(10_000)}${']'.repeat(10_000)}\n`,
+      });
+
+      expect(result.stderr).toBe('deep.yml:1:35 maps and lists are nested more than 32 levels deep\n');
+      expect(result.exitCode).toBe(1);
+    });
+
+    it('prints valid JSON for every file with --json, the refused ones included', async () => {
+      const result = await runValidate(['--json', BOMB, 'huge.yml', CHECKOUT], {
+        'huge.yml': `#${'x'.repeat(2 * 1024 * 1024)}\n`,
+      });
+      const parsed = JSON.parse(result.stdout) as ValidateJsonResult[];
+
+      expect(parsed).toEqual([
+        {
+          file: BOMB,
+          valid: false,
+          errors: [
+            {
+              line: bombLine(),
+              column: 8,
+              field: 'e[0]',
+              message: expect.stringMatching(/^alias \*d stands for 7,381 values/),
+            },
+          ],
+        },
+        {
+          file: 'huge.yml',
+          valid: false,
+          errors: [
+            {
+              line: null,
+              column: null,
+              field: null,
+              message: 'file is 2,097,154 bytes (2.0 MiB); manifests are limited to 1 MiB (1,048,576 bytes)',
+            },
+          ],
+        },
+        { file: CHECKOUT, valid: true, errors: [] },
+      ]);
+      expect(result.stderr).toBe('');
+      expect(result.exitCode).toBe(1);
+    });
+  });
+
   describe('with an unreadable file', () => {
     it('says it cannot read the file and exits 1', async () => {
       const result = await runValidate(['missing.yml']);
@@ -142,6 +219,25 @@ describe('kiln validate', () => {
   });
 
   describe('default wiring', () => {
+    it('refuses a file on disk over 1 MiB by its size', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'kiln-validate-'));
+      const big = join(dir, 'big.yml');
+      writeFileSync(big, `#${'x'.repeat(20 * 1024 * 1024)}\n`);
+      const err = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+      try {
+        const program = new Command('kiln').exitOverride();
+        registerValidate(program);
+        await program.parseAsync(['validate', big], { from: 'user' });
+        expect(err).toHaveBeenCalledWith(
+          `${big}: file is 20,971,522 bytes (20.0 MiB); manifests are limited to 1 MiB (1,048,576 bytes)\n`,
+        );
+        expect(process.exitCode).toBe(1);
+      } finally {
+        err.mockRestore();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
     it('writes to the process streams when no io is given', async () => {
       const out = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
       const err = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);

@@ -807,14 +807,15 @@ describe('validateManifestSource', () => {
     expect(diagnostics[0]?.line).toBeGreaterThanOrEqual(3);
   });
 
-  it('reports a duplicate key as a syntax error on the second occurrence', () => {
+  it('reports a duplicate key on its second occurrence, naming the first', () => {
     const text = examples('checkout.yml').replace('kind: Service\n', 'kind: Service\nkind: Service\n');
     const { diagnostics } = validateManifestSource(text, 'checkout.yml');
     expect(diagnostics).toEqual([
       expect.objectContaining({
         line: lineOf(text, 'kind: Service') + 1,
         column: 1,
-        reason: 'Map keys must be unique',
+        field: 'kind',
+        reason: `duplicate key (first at line ${lineOf(text, 'kind: Service')})`,
       }),
     ]);
   });
