@@ -10,8 +10,8 @@
  * 4. CI publishes checkout 1.1.0 to S3; EventBridge routes the event to Kiln's on-artifact
  *    function, which records the artifact.
  * 5. Staging rolls to the 1.1.0 AMI with an instance refresh (by default checkpoints at 50 % and
- *    100 %, min healthy 90 %, alarm-guarded; the story's `settings` name the strategy). Until the rollout issue lands, the story starts the refresh
- *    the way Kiln's deploy state machine will.
+ *    100 %, min healthy 90 %, alarm-guarded; the story's `settings` name the strategy). Until the
+ *    rollout issue lands, the story starts the refresh the way Kiln's deploy state machine will.
  * 6. Checks: the refresh succeeded, staging runs only launch template version 2 and every target
  *    is healthy, production was not touched, the alarms stayed OK, the artifact was recorded once.
  */
