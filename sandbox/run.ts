@@ -8,6 +8,7 @@ import { SANDBOX_EPOCH } from './core/context';
 import { createRegion, type RegionOptions } from './region';
 import { stories } from './stories';
 import { isStoryName } from './stories/catalog';
+import { parseStorySettings, withOverrides, type StorySettingsInput } from './stories/settings';
 import type { StoryResult } from './stories/types';
 
 export interface SandboxRunOptions {
@@ -15,6 +16,11 @@ export interface SandboxRunOptions {
   fleet: number;
   scenario: string;
   timelineFile?: string;
+  /**
+   * Rollout and target group settings in place of the story's own (manifest-shaped, see
+   * stories/settings.ts); invalid ones throw StorySettingsError before anything runs.
+   */
+  settings?: StorySettingsInput;
   /** Receives each line of live progress (already prefixed with the virtual time). */
   print?: (line: string) => void;
   region?: Omit<RegionOptions, 'seed'>;
@@ -60,6 +66,7 @@ export async function runSandbox(options: SandboxRunOptions): Promise<SandboxRun
       `unknown scenario ${JSON.stringify(options.scenario)} (known: ${Object.keys(stories).join(', ')})`,
     );
   }
+  const settings = withOverrides(story.settings, parseStorySettings(options.settings));
   const print = options.print ?? (() => undefined);
   const wallStart = performance.now();
   // Functions build their loggers when first invoked, reading the level from the environment.
@@ -82,6 +89,7 @@ export async function runSandbox(options: SandboxRunOptions): Promise<SandboxRun
     const result = await region.engine.run(() =>
       story.run(region, {
         fleet: options.fleet,
+        settings,
         print: (line) => {
           region.engine.timeline.record({ kind: 'log', message: line });
           print(`[${at()}] ${line}`);

@@ -8,6 +8,7 @@ import {
   type BadVersion,
 } from '../../sandbox/fault-options';
 import { isStoryName, storyCatalog } from '../../sandbox/stories/catalog';
+import { parseStorySettingsText, type StorySettingsOverrides } from '../../sandbox/stories/settings';
 
 export interface SandboxCommandIo {
   stdout: (text: string) => void;
@@ -36,6 +37,19 @@ function readFaultsFile(file: string): string {
       `--faults ${file}: cannot read the file (${error instanceof Error ? error.message : String(error)})`,
     );
   }
+}
+
+/** `--settings FILE`: read and validated before anything runs; errors name the file and the field. */
+function readSettingsFile(file: string): StorySettingsOverrides {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new Error(
+      `--settings ${file}: cannot read the file (${error instanceof Error ? error.message : String(error)})`,
+    );
+  }
+  return parseStorySettingsText(text, `--settings ${file}`);
 }
 
 /** Commander option parser for a repeatable option; bad values become commander's usage errors. */
@@ -99,6 +113,10 @@ export function registerSandbox(program: Command, io: SandboxCommandIo = process
       [],
     )
     .option('--rate-limits', "throttle EC2 and ELBv2 calls at AWS's published request rates")
+    .option(
+      '--settings <file>',
+      "the story's rollout strategy and target group settings, manifest-shaped YAML or JSON (see the README)",
+    )
     .action(
       async (options: {
         seed: number;
@@ -111,13 +129,16 @@ export function registerSandbox(program: Command, io: SandboxCommandIo = process
         faults?: string;
         badVersion: BadVersion[];
         rateLimits?: boolean;
+        settings?: string;
       }) => {
         let faults: FaultRule[];
+        let settings: StorySettingsOverrides | undefined;
         try {
           faults = [
             ...options.fault,
             ...(options.faults ? parseFaultPlanText(readFaultsFile(options.faults), options.faults) : []),
           ];
+          if (options.settings !== undefined) settings = readSettingsFile(options.settings);
         } catch (error) {
           // Bad input changes nothing: no region is started.
           io.stderr(`error: ${error instanceof Error ? error.message : String(error)}\n`);
@@ -126,7 +147,7 @@ export function registerSandbox(program: Command, io: SandboxCommandIo = process
         }
         const description = isStoryName(options.scenario) ? storyCatalog[options.scenario] : '';
         io.stdout(
-          `kiln sandbox: scenario ${options.scenario} (${description}), seed ${options.seed}, fleet ${options.fleet}\n`,
+          `kiln sandbox: scenario ${options.scenario} (${description}), seed ${options.seed}, fleet ${options.fleet}${options.settings !== undefined ? `, settings ${options.settings}` : ''}\n`,
         );
         // Loaded only when a story runs, so the other commands start without the simulator.
         const { runSandbox } = await import('../../sandbox/run');
@@ -134,6 +155,7 @@ export function registerSandbox(program: Command, io: SandboxCommandIo = process
           seed: options.seed,
           fleet: options.fleet,
           scenario: options.scenario,
+          ...(settings !== undefined ? { settings } : {}),
           ...(options.timeline !== undefined ? { timelineFile: options.timeline } : {}),
           ...(options.quiet ? {} : { print: (line: string) => io.stdout(`${line}\n`) }),
           functionLogLevel: options.verbose ? 'INFO' : 'WARN',

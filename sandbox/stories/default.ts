@@ -9,9 +9,9 @@
  * 3. The service's manifest is applied to Kiln's store, as `kiln services apply` does.
  * 4. CI publishes checkout 1.1.0 to S3; EventBridge routes the event to Kiln's on-artifact
  *    function, which records the artifact.
- * 5. Staging rolls to the 1.1.0 AMI with an instance refresh (checkpoints at 50 % and 100 %,
- *    min healthy 90 %, alarm-guarded). Until the rollout issue lands, the story starts the refresh
- *    the way Kiln's deploy state machine will.
+ * 5. Staging rolls to the 1.1.0 AMI with an instance refresh (by default checkpoints at 50 % and
+ *    100 %, min healthy 90 %, alarm-guarded; the story's `settings` name the strategy). Until the
+ *    rollout issue lands, the story starts the refresh the way Kiln's deploy state machine will.
  * 6. Checks: the refresh succeeded, staging runs only launch template version 2 and every target
  *    is healthy, production was not touched, the alarms stayed OK, the artifact was recorded once.
  */
@@ -36,6 +36,7 @@ import {
   type Fleet,
 } from './fleet';
 import { storyCatalog } from './catalog';
+import { refreshPreferences, storySettings, type StorySettings } from './settings';
 import type { Story, StoryCheck, StoryOptions, StoryResult } from './types';
 
 const SERVICE = 'checkout';
@@ -46,11 +47,24 @@ interface Environment extends Fleet {
   alarmName: string;
 }
 
+/** Both environments' rolling strategy, as the demo manifest states it, and their target groups. */
+export const DEFAULT_STORY_SETTINGS: StorySettings = storySettings({
+  strategy: {
+    type: 'rolling',
+    minHealthyPercentage: 90,
+    maxHealthyPercentage: 100,
+    instanceWarmupSeconds: 60,
+    checkpoints: [50, 100],
+    checkpointDelaySeconds: 300,
+  },
+});
+
 export const defaultStory: Story = {
   name: 'default',
   description: storyCatalog.default,
+  settings: DEFAULT_STORY_SETTINGS,
   async run(region: Region, options: StoryOptions): Promise<StoryResult> {
-    const { print } = options;
+    const { print, settings } = options;
     const aws = region.clientsFor('story:platform-team');
 
     // 1. Infrastructure.
@@ -78,6 +92,7 @@ export const defaultStory: Story = {
         size,
         imageId: amiV1,
         instanceType: 'c7i.large',
+        targetGroup: settings.targetGroup,
       });
       const alarmName = `${SERVICE}-${name}-5xx`;
       await aws.cloudWatch.send(
@@ -115,7 +130,7 @@ export const defaultStory: Story = {
       tableName: region.tableName,
       ids: region.engine.kilnIds,
     });
-    const manifest = parseManifest(demoManifest(region.engine.context.region, environments));
+    const manifest = parseManifest(demoManifest(region.engine.context.region, environments, settings));
     const stored = await store.putServiceManifest(manifest, { actor: 'kiln-cli:platform-team' });
     print(`kiln: services apply ${SERVICE} → manifest version ${stored.version}`);
 
@@ -153,11 +168,8 @@ export const defaultStory: Story = {
           LaunchTemplate: { LaunchTemplateId: staging.launchTemplateId, Version: String(newVersion) },
         },
         Preferences: {
-          MinHealthyPercentage: 90,
-          MaxHealthyPercentage: 100,
-          InstanceWarmup: 60,
-          CheckpointPercentages: [50, 100],
-          CheckpointDelay: 300,
+          // Staging's strategy, as its manifest environment states it.
+          ...refreshPreferences(settings.strategy),
           SkipMatching: true,
           AutoRollback: true,
           AlarmSpecification: { Alarms: [staging.alarmName] },
@@ -251,7 +263,7 @@ export const defaultStory: Story = {
   },
 };
 
-function demoManifest(region: string, environments: Environment[]): unknown {
+function demoManifest(region: string, environments: Environment[], settings: StorySettings): unknown {
   return {
     apiVersion: 'kiln.dev/v1',
     kind: 'Service',
@@ -274,14 +286,7 @@ function demoManifest(region: string, environments: Environment[]): unknown {
       region,
       autoScalingGroup: env.groupName,
       targetGroupArns: [env.targetGroupArn],
-      strategy: {
-        type: 'rolling',
-        minHealthyPercentage: 90,
-        maxHealthyPercentage: 100,
-        instanceWarmupSeconds: 60,
-        checkpoints: [50, 100],
-        checkpointDelaySeconds: 300,
-      },
+      strategy: settings.strategy,
       alarms: { rollout: [env.alarmName], watch: [env.alarmName], watchWindowMinutes: 15 },
       bakeTimeMinutes: index === 0 ? 0 : 30,
       approval: { required: index > 0 },

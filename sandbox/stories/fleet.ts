@@ -11,15 +11,19 @@ import {
   CreateLoadBalancerCommand,
   CreateTargetGroupCommand,
   DescribeTargetHealthCommand,
+  ModifyTargetGroupAttributesCommand,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { SandboxClients } from '../core/sdk';
 import type { Region } from '../region';
+import { TargetGroupSettingsSchema, type TargetGroupSettings } from './settings';
 
 export interface FleetSpec {
   name: string;
   size: number;
   imageId: string;
   instanceType: _InstanceType;
+  /** The target group's health check and draining (default: the settings schema's defaults). */
+  targetGroup?: TargetGroupSettings;
 }
 
 export interface Fleet {
@@ -63,19 +67,36 @@ export async function provisionFleet(region: Region, aws: SandboxClients, spec: 
   );
   const loadBalancer = required(lb.LoadBalancers?.[0], 'load balancer');
   const loadBalancerArn = required(loadBalancer.LoadBalancerArn, 'load balancer ARN');
+  const settings = spec.targetGroup ?? TargetGroupSettingsSchema.parse({});
   const tg = await aws.elbv2.send(
     new CreateTargetGroupCommand({
       Name: spec.name,
       Protocol: 'HTTP',
       Port: 8080,
       VpcId: vpcId,
-      HealthCheckPath: '/health',
-      HealthCheckIntervalSeconds: 10,
-      HealthyThresholdCount: 3,
-      UnhealthyThresholdCount: 2,
+      HealthCheckPath: settings.healthCheckPath,
+      HealthCheckIntervalSeconds: settings.healthCheckIntervalSeconds,
+      ...(settings.healthCheckTimeoutSeconds !== undefined
+        ? { HealthCheckTimeoutSeconds: settings.healthCheckTimeoutSeconds }
+        : {}),
+      HealthyThresholdCount: settings.healthyThresholdCount,
+      UnhealthyThresholdCount: settings.unhealthyThresholdCount,
     }),
   );
   const targetGroupArn = required(tg.TargetGroups?.[0]?.TargetGroupArn, 'target group ARN');
+  if (settings.deregistrationDelaySeconds !== undefined) {
+    await aws.elbv2.send(
+      new ModifyTargetGroupAttributesCommand({
+        TargetGroupArn: targetGroupArn,
+        Attributes: [
+          {
+            Key: 'deregistration_delay.timeout_seconds',
+            Value: String(settings.deregistrationDelaySeconds),
+          },
+        ],
+      }),
+    );
+  }
   await aws.elbv2.send(
     new CreateListenerCommand({
       LoadBalancerArn: loadBalancerArn,

@@ -1,46 +1,69 @@
 /**
  * The instance-refresh story: one Auto Scaling group of N instances behind a target group rolls
- * to a new launch template version with checkpoints at 25/50/100 %, MinHealthyPercentage 90 and
- * InstanceWarmup 60 s — the figure the sandbox is measured by (bench/).
+ * to a new launch template version. By default with checkpoints at 25/50/100 %, MinHealthy 90 %
+ * (MaxHealthy 100 %, sent as Kiln sends it) and InstanceWarmup 60 s — the figure the sandbox is
+ * measured by (bench/); `settings` (stories/settings.ts) runs it with others.
  *
- * The checks hold the simulation to the rules in the Auto Scaling user guide, computed here
+ * The checks hold the simulation to the rules in the Auto Scaling documentation, computed here
  * independently of the simulator:
- * - a batch replaces at most (100 − MinHealthy) % of the group, at least one instance
- *   (https://docs.aws.amazon.com/autoscaling/ec2/userguide/understand-instance-refresh-default-values.html);
+ * - at least MinHealthy % of the group, rounded up, stays healthy, and at most MaxHealthy %
+ *   (rounded down: AWS documents no rounding for it) runs, so a batch replaces what lies between
+ *   the two, at least one instance: when nothing lies between them the group launches one before
+ *   it terminates one, so the minimum still holds (that takes an explicit MaxHealthyPercentage,
+ *   which the story always sends; omitted, AWS terminates and relaunches together)
+ *   (https://docs.aws.amazon.com/autoscaling/ec2/userguide/instance-refresh-overview.html,
+ *   https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_RefreshPreferences.html);
  * - with checkpoints, a batch may be smaller so that the refresh lands exactly on each checkpoint
  *   ("will sometimes replace fewer but never more")
  *   (https://docs.aws.amazon.com/autoscaling/ec2/userguide/asg-adding-checkpoints-instance-refresh.html);
- * - the refresh pauses CheckpointDelay (default 3600 s) at every checkpoint but the last;
- * - the group never drops below MinHealthy % of its capacity InService.
+ * - the refresh pauses CheckpointDelay (default 3600 s) at each checkpoint reached before the
+ *   last, reporting only the highest one a batch carries it past (same page);
+ * - the group never drops below MinHealthy % (rounded up) of its capacity healthy.
  */
 import { DescribeInstanceRefreshesCommand, StartInstanceRefreshCommand } from '@aws-sdk/client-auto-scaling';
 import { CreateLaunchTemplateVersionCommand } from '@aws-sdk/client-ec2';
+import { SANDBOX_EPOCH } from '../core/context';
 import type { Region } from '../region';
 import { provisionFleet, REFRESH_IN_MOTION, sleep, waitUntilHealthy } from './fleet';
 import { storyCatalog } from './catalog';
+import {
+  DEFAULT_CHECKPOINT_DELAY_SECONDS,
+  describeStrategy,
+  refreshPreferences,
+  storySettings,
+  type StorySettings,
+} from './settings';
 import type { Story, StoryOptions, StoryResult } from './types';
 
-export const REFRESH_PREFERENCES = {
-  checkpoints: [25, 50, 100],
-  minHealthyPercentage: 90,
-  instanceWarmupSeconds: 60,
-  /** AWS's default CheckpointDelay. */
-  checkpointDelaySeconds: 3600,
-} as const;
+/** The story's own settings: what the bench measures and `kiln sandbox --scenario instance-refresh` runs. */
+export const INSTANCE_REFRESH_SETTINGS: StorySettings = storySettings({
+  strategy: {
+    type: 'rolling',
+    minHealthyPercentage: 90,
+    maxHealthyPercentage: 100,
+    instanceWarmupSeconds: 60,
+    checkpoints: [25, 50, 100],
+  },
+});
+
+/** The part of a rolling strategy the batch rules read. */
+export interface BatchRules {
+  minHealthyPercentage: number;
+  maxHealthyPercentage: number;
+  checkpoints?: readonly number[] | undefined;
+}
 
 /** The batch sizes the documented rules give for `capacity` instances. */
-export function expectedBatches(
-  capacity: number,
-  minHealthy: number,
-  checkpoints: readonly number[],
-): number[] {
-  const maxBatch = Math.max(1, Math.floor((capacity * (100 - minHealthy)) / 100));
+export function expectedBatches(capacity: number, rules: BatchRules): number[] {
+  const keepHealthy = Math.ceil((capacity * rules.minHealthyPercentage) / 100);
+  const mayRun = Math.floor((capacity * rules.maxHealthyPercentage) / 100);
+  const perBatch = Math.max(1, mayRun - keepHealthy);
   const batches: number[] = [];
   let replaced = 0;
-  for (const checkpoint of checkpoints) {
+  for (const checkpoint of rules.checkpoints ?? [100]) {
     const target = Math.ceil((capacity * checkpoint) / 100);
     while (replaced < target) {
-      const size = Math.min(maxBatch, target - replaced);
+      const size = Math.min(perBatch, target - replaced);
       batches.push(size);
       replaced += size;
     }
@@ -48,9 +71,33 @@ export function expectedBatches(
   return batches;
 }
 
+/**
+ * After which batches (0-based) the refresh pauses: those that reach a checkpoint while another,
+ * higher one is still ahead (the last checkpoint ends the refresh instead).
+ */
+export function expectedPauses(capacity: number, rules: BatchRules): number[] {
+  const targets = (rules.checkpoints ?? [100]).map((checkpoint) => Math.ceil((capacity * checkpoint) / 100));
+  const final = targets[targets.length - 1] ?? capacity;
+  const pauses: number[] = [];
+  let replaced = 0;
+  expectedBatches(capacity, rules).forEach((size, index) => {
+    const before = replaced;
+    replaced += size;
+    if (replaced < final && targets.some((target) => target > before && target <= replaced))
+      pauses.push(index);
+  });
+  return pauses;
+}
+
+const CHECKPOINT_REACHED = 'EC2 Auto Scaling Instance Refresh Checkpoint Reached';
+
 export interface RefreshMeasurement {
   status: string;
   batches: number[];
+  /** Virtual time (ms) each batch's launches began. */
+  batchStarts: number[];
+  /** Virtual time (ms) of each "Checkpoint Reached" event. */
+  checkpointsReached: number[];
   /** Virtual seconds from StartInstanceRefresh to a terminal status. */
   refreshSeconds: number;
   /** Gaps between batches (virtual seconds), in order. */
@@ -61,7 +108,12 @@ export interface RefreshMeasurement {
 }
 
 /** Builds the group, waits for it to be healthy, then runs and measures the refresh. */
-export async function runMeasuredRefresh(region: Region, fleet: number, print: (line: string) => void) {
+export async function runMeasuredRefresh(
+  region: Region,
+  fleet: number,
+  print: (line: string) => void,
+  settings: StorySettings = INSTANCE_REFRESH_SETTINGS,
+) {
   const aws = region.clientsFor('story:refresh');
   const ami = (version: string) =>
     region.ec2.seedImage({ name: `kiln-web-${version}`, tags: { 'kiln:version': version } });
@@ -71,10 +123,13 @@ export async function runMeasuredRefresh(region: Region, fleet: number, print: (
     size: fleet,
     imageId: v1,
     instanceType: 'm7g.large',
+    targetGroup: settings.targetGroup,
   });
   const { launchTemplateId, targetGroupArn } = web;
   await waitUntilHealthy(aws, [web]);
-  print(`web: ${fleet} instances healthy; refreshing to launch template version 2`);
+  print(
+    `web: ${fleet} instances healthy; refreshing to launch template version 2 (${describeStrategy(settings.strategy)})`,
+  );
   await aws.ec2.send(
     new CreateLaunchTemplateVersionCommand({
       LaunchTemplateId: launchTemplateId,
@@ -110,11 +165,7 @@ export async function runMeasuredRefresh(region: Region, fleet: number, print: (
     new StartInstanceRefreshCommand({
       AutoScalingGroupName: 'web',
       DesiredConfiguration: { LaunchTemplate: { LaunchTemplateId: launchTemplateId, Version: '2' } },
-      Preferences: {
-        MinHealthyPercentage: REFRESH_PREFERENCES.minHealthyPercentage,
-        InstanceWarmup: REFRESH_PREFERENCES.instanceWarmupSeconds,
-        CheckpointPercentages: [...REFRESH_PREFERENCES.checkpoints],
-      },
+      Preferences: refreshPreferences(settings.strategy),
     }),
   );
   let status = 'Pending';
@@ -144,18 +195,44 @@ export async function runMeasuredRefresh(region: Region, fleet: number, print: (
     }
   }
   const gaps = batchStarts.slice(1).map((t, i) => (t - (batchStarts[i] ?? t)) / 1000);
-  return { status, batches, refreshSeconds, gaps, minHealthy, wallMs } satisfies RefreshMeasurement;
+  // Auto Scaling's events are on the timeline (delivered or not); the story reads when they came.
+  const checkpointsReached = region.engine.timeline.entries
+    .filter((e) => e.kind === 'event' && e.detailType === CHECKPOINT_REACHED)
+    .map((e) => SANDBOX_EPOCH + e.t * 1000)
+    .filter((t) => t >= started);
+  return {
+    status,
+    batches,
+    batchStarts,
+    checkpointsReached,
+    refreshSeconds,
+    gaps,
+    minHealthy,
+    wallMs,
+  } satisfies RefreshMeasurement;
 }
 
 export const instanceRefreshStory: Story = {
   name: 'instance-refresh',
   description: storyCatalog['instance-refresh'],
+  settings: INSTANCE_REFRESH_SETTINGS,
   async run(region: Region, options: StoryOptions): Promise<StoryResult> {
-    const m = await runMeasuredRefresh(region, options.fleet, options.print);
-    const { checkpoints, minHealthyPercentage, checkpointDelaySeconds } = REFRESH_PREFERENCES;
-    const expected = expectedBatches(options.fleet, minHealthyPercentage, checkpoints);
-    const pauses = m.gaps.filter((gap) => gap >= checkpointDelaySeconds).length;
-    const floor = Math.ceil((options.fleet * minHealthyPercentage) / 100);
+    const { strategy } = options.settings;
+    const m = await runMeasuredRefresh(region, options.fleet, options.print, options.settings);
+    const expected = expectedBatches(options.fleet, strategy);
+    const pausesDue = expectedPauses(options.fleet, strategy);
+    const delay = strategy.checkpointDelaySeconds ?? DEFAULT_CHECKPOINT_DELAY_SECONDS;
+    // Each pause: the checkpoint is reported after the batch that reached it began, and the next
+    // batch waits CheckpointDelay after the report.
+    const waits = pausesDue.map((after, k) => {
+      const reached = m.checkpointsReached[k];
+      const began = m.batchStarts[after];
+      const next = m.batchStarts[after + 1];
+      if (reached === undefined || began === undefined || next === undefined || reached < began) return -1;
+      return (next - reached) / 1000;
+    });
+    const paused = m.checkpointsReached.length === pausesDue.length && waits.every((wait) => wait >= delay);
+    const floor = Math.ceil((options.fleet * strategy.minHealthyPercentage) / 100);
     return {
       checks: [
         { name: 'refresh succeeded', ok: m.status === 'Successful', detail: m.status },
@@ -166,11 +243,11 @@ export const instanceRefreshStory: Story = {
         },
         {
           name: 'paused CheckpointDelay at each checkpoint before the last',
-          ok: pauses === checkpoints.length - 1,
-          detail: `${pauses} pause(s) of ≥ ${checkpointDelaySeconds} s`,
+          ok: paused,
+          detail: `${m.checkpointsReached.length} checkpoint(s) reported, rules give ${pausesDue.length}; next batch after ${waits.length > 0 ? waits.join(', ') : '-'} s (CheckpointDelay ${delay} s)`,
         },
         {
-          name: `never fewer than ${minHealthyPercentage} % healthy`,
+          name: `never fewer than ${strategy.minHealthyPercentage} % healthy`,
           ok: m.minHealthy >= floor,
           detail: `lowest ${m.minHealthy}/${options.fleet} (floor ${floor})`,
         },

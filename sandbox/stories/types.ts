@@ -1,10 +1,13 @@
 import type { Region } from '../region';
+import type { StorySettings } from './settings';
 
 export interface StoryOptions {
   /** Instances in the first environment; the second gets twice as many. */
   fleet: number;
   /** Prints one line of live progress. */
   print: (line: string) => void;
+  /** The rollout and target group settings to run with (the story's own unless overridden). */
+  settings: StorySettings;
 }
 
 export interface StoryCheck {
@@ -22,5 +25,7 @@ export interface StoryResult {
 export interface Story {
   name: string;
   description: string;
+  /** The settings the story runs with when none are given (`kiln sandbox --settings` overrides). */
+  settings: StorySettings;
   run(region: Region, options: StoryOptions): Promise<StoryResult>;
 }

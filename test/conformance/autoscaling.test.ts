@@ -3,7 +3,8 @@
  * DescribeAutoScalingGroups shapes and validation. Where moto departs from AWS's documentation the sim
  * follows AWS, and the test says so (moto 5.2.1: no MinSize/MaxSize/DesiredCapacity bound checks,
  * a duplicate name silently replaces the group, HealthCheckGracePeriod defaults to 300 instead of the
- * API's 0, and an unknown launch template surfaces EC2's error instead of a ValidationError).
+ * API's 0, an unknown launch template surfaces EC2's error instead of a ValidationError, and
+ * InstanceMaintenancePolicy is not implemented: moto accepts any policy and never describes one).
  */
 import {
   AutoScalingClient,
@@ -221,6 +222,33 @@ describe('Auto Scaling conformance (sim vs moto)', () => {
       await side.sim.handle('CreateAutoScalingGroup', request);
       expect((await motoGroup(side)).HealthCheckGracePeriod).toBe(300);
       expect((await simGroup(side)).HealthCheckGracePeriod).toBe(0);
+    });
+  });
+  // moto 5.2.1 has no InstanceMaintenancePolicy: the request member is ignored, so there is nothing
+  // faithful to compare. These tests record that gap and hold the sim to the documented rules instead.
+  // https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_InstanceMaintenancePolicy.html
+  describe('InstanceMaintenancePolicy (not implemented by moto)', () => {
+    it('describes the policy a group was created with as AWS does (moto drops it)', async () => {
+      const side = await sides();
+      const policy = { MinHealthyPercentage: 90, MaxHealthyPercentage: 120 };
+      const request = input(side.templateId, { InstanceMaintenancePolicy: policy });
+      await side.moto.send(new CreateAutoScalingGroupCommand(request));
+      await side.sim.handle('CreateAutoScalingGroup', request);
+      expect((await motoGroup(side)).InstanceMaintenancePolicy).toBeUndefined();
+      expect((await simGroup(side)).InstanceMaintenancePolicy).toEqual(policy);
+    });
+
+    it('rejects a policy wider than 100 points with a ValidationError as AWS documents (moto accepts it)', async () => {
+      const side = await sides();
+      const request = input(side.templateId, {
+        InstanceMaintenancePolicy: { MinHealthyPercentage: 0, MaxHealthyPercentage: 200 },
+      });
+      expect(await errorOf(side.moto.send(new CreateAutoScalingGroupCommand(request)))).toBeUndefined();
+      expect(await errorOf(side.sim.handle('CreateAutoScalingGroup', request))).toEqual({
+        name: 'ValidationError',
+        message:
+          'InstanceMaintenancePolicy: the difference between MinHealthyPercentage and MaxHealthyPercentage cannot be greater than 100',
+      });
     });
   });
 });

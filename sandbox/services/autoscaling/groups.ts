@@ -31,6 +31,7 @@ import {
 import type { Group, Hook, Member, ScalingProcess } from './model';
 import { ACTIVE_REFRESH, SCALING_PROCESSES } from './model';
 import type { AutoScaling, GroupsPart } from './parts';
+import { maintenancePolicyFrom } from './refresh-rules';
 
 const HEALTH_CHECK_TYPES = ['EC2', 'ELB', 'VPC_LATTICE', 'EBS'];
 
@@ -157,6 +158,8 @@ export class Groups implements GroupsPart {
     ];
     this.asg.trafficSources.validateTargetGroups(targetGroupArns);
     const healthCheckType = this.validateHealthCheckType(input.HealthCheckType ?? 'EC2');
+    // https://docs.aws.amazon.com/autoscaling/ec2/userguide/set-instance-maintenance-policy.html
+    const maintenancePolicy = maintenancePolicyFrom(input.InstanceMaintenancePolicy, undefined);
     const hooks = new Map<string, Hook>();
     for (const spec of input.LifecycleHookSpecificationList ?? []) {
       const hook = this.asg.hooks.buildHook(spec.LifecycleHookName, spec, undefined);
@@ -182,6 +185,7 @@ export class Groups implements GroupsPart {
       ...(input.DefaultInstanceWarmup !== undefined
         ? { defaultInstanceWarmup: input.DefaultInstanceWarmup }
         : {}),
+      ...(maintenancePolicy ? { maintenancePolicy } : {}),
       targetGroupArns: [...new Set(targetGroupArns)],
       terminationPolicies: input.TerminationPolicies ?? ['Default'],
       newInstancesProtectedFromScaleIn: input.NewInstancesProtectedFromScaleIn ?? false,
@@ -236,6 +240,9 @@ export class Groups implements GroupsPart {
       input.HealthCheckType !== undefined
         ? this.validateHealthCheckType(input.HealthCheckType)
         : group.healthCheckType;
+    // A refresh already running keeps the preferences it started with.
+    // https://docs.aws.amazon.com/autoscaling/ec2/userguide/set-instance-maintenance-policy-on-group.html
+    const maintenancePolicy = maintenancePolicyFrom(input.InstanceMaintenancePolicy, group.maintenancePolicy);
     if (input.LaunchTemplate && resolved) {
       group.launchTemplate = { ...input.LaunchTemplate };
       group.launchTemplateId = resolved.launchTemplateId;
@@ -257,6 +264,8 @@ export class Groups implements GroupsPart {
       group.newInstancesProtectedFromScaleIn = input.NewInstancesProtectedFromScaleIn;
     }
     group.healthCheckType = healthCheckType;
+    if (maintenancePolicy) group.maintenancePolicy = maintenancePolicy;
+    else delete group.maintenancePolicy;
     const before = group.desired;
     group.minSize = minSize;
     group.maxSize = maxSize;
@@ -434,6 +443,8 @@ export class Groups implements GroupsPart {
       ...(group.defaultInstanceWarmup !== undefined
         ? { DefaultInstanceWarmup: group.defaultInstanceWarmup }
         : {}),
+      // "The default for an Auto Scaling group is to not have an instance maintenance policy": absent until set.
+      ...(group.maintenancePolicy ? { InstanceMaintenancePolicy: { ...group.maintenancePolicy } } : {}),
       ...(group.deleting ? { Status: 'Delete in progress' } : {}),
     };
   }

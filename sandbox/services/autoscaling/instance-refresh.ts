@@ -176,6 +176,7 @@ export class InstanceRefreshes implements InstanceRefreshesPart {
     const preferences = resolvePreferences(input.Preferences, {
       defaultInstanceWarmup: group.defaultInstanceWarmup,
       healthCheckGracePeriod: group.healthCheckGracePeriod,
+      maintenancePolicy: group.maintenancePolicy,
     });
     const desired = input.DesiredConfiguration?.LaunchTemplate;
     if (input.DesiredConfiguration?.MixedInstancesPolicy !== undefined) {
@@ -257,7 +258,7 @@ export class InstanceRefreshes implements InstanceRefreshesPart {
   // ---------------------------------------------------------------- a refresh at work
 
   private startBatch(group: Group, refresh: Refresh, pass: RefreshPass, ready: number): void {
-    const { MinHealthyPercentage, MaxHealthyPercentage } = refresh.preferences;
+    const { MinHealthyPercentage, MaxHealthyPercentage, maxHealthySpecified } = refresh.preferences;
     const checkpoint = pass.checkpoints[0] ?? 100;
     const untilCheckpoint = checkpointTarget(checkpoint, pass.total) - ready;
     const waitsOnProtected = refresh.preferences.ScaleInProtectedInstances === 'Wait';
@@ -269,7 +270,11 @@ export class InstanceRefreshes implements InstanceRefreshesPart {
       return;
     }
     const plan = capBatch(
-      batchPlan(group.desired, MinHealthyPercentage, MaxHealthyPercentage),
+      batchPlan(group.desired, {
+        min: MinHealthyPercentage,
+        max: MaxHealthyPercentage,
+        maxSpecified: maxHealthySpecified,
+      }),
       Math.min(Math.max(untilCheckpoint, 1), replaceable.length),
     );
     const size = plan.launchFirst + plan.terminateFirst;
@@ -282,7 +287,8 @@ export class InstanceRefreshes implements InstanceRefreshesPart {
       kind: 'log',
       message: `instance-refresh ${refresh.id}: batch of ${size} (${plan.launchFirst} launched first)`,
     });
-    // Launch before terminating when MaxHealthy allows going above desired; the rest terminate and launch together.
+    // The launch-first share goes above desired and its old instances leave once it is ready; the rest
+    // terminate and relaunch together (batchPlan in refresh-rules.ts says when each applies).
     // https://docs.aws.amazon.com/autoscaling/ec2/userguide/instance-maintenance-policy-overview-and-considerations.html
     pass.deferred = victims.slice(0, plan.launchFirst);
     pass.surge = plan.launchFirst;

@@ -5,7 +5,7 @@
 import type { Activity, LaunchTemplateSpecification, Tag } from '@aws-sdk/client-auto-scaling';
 import type { TimerHandle } from '../../core/context';
 import type { ResolvedLaunchTemplate } from '../fleet';
-import type { ResolvedPreferences } from './refresh-rules';
+import type { MaintenancePolicy, ResolvedPreferences } from './refresh-rules';
 
 /** The `source` of every event Auto Scaling emits. */
 export const EVENT_SOURCE = 'aws.autoscaling';
@@ -156,6 +156,8 @@ export interface Group {
   healthCheckType: string;
   healthCheckGracePeriod: number;
   defaultInstanceWarmup?: number;
+  /** InstanceMaintenancePolicy: the healthy bounds of replacements, and the refresh defaults. */
+  maintenancePolicy?: MaintenancePolicy;
   targetGroupArns: string[];
   terminationPolicies: string[];
   newInstancesProtectedFromScaleIn: boolean;

@@ -1,13 +1,30 @@
 /**
- * Instance refresh rules that need no state: preference defaults and validation, and how many
- * instances one batch may replace. Kept pure so the arithmetic is testable on its own.
+ * Instance refresh rules that need no state: preference defaults and validation, a group's
+ * instance maintenance policy, and how many instances one batch may replace (and whether it
+ * launches before it terminates). Kept pure so the arithmetic is testable on its own.
  */
-import type { RefreshPreferences } from '@aws-sdk/client-auto-scaling';
+import type { InstanceMaintenancePolicy, RefreshPreferences } from '@aws-sdk/client-auto-scaling';
 import { validationError } from './errors';
+
+/** A group's instance maintenance policy once validated: both percentages, always together. */
+export interface MaintenancePolicy {
+  MinHealthyPercentage: number;
+  MaxHealthyPercentage: number;
+}
+
+/** AWS's defaults without a maintenance policy (API_RefreshPreferences). */
+export const DEFAULT_MIN_HEALTHY_PERCENTAGE = 90;
+export const DEFAULT_MAX_HEALTHY_PERCENTAGE = 100;
 
 export interface ResolvedPreferences {
   MinHealthyPercentage: number;
   MaxHealthyPercentage: number;
+  /**
+   * Whether MaxHealthyPercentage came from the request or the group's maintenance policy rather
+   * than AWS's default: "Explicitly setting MaxHealthyPercentage to 100 is not equivalent to
+   * omitting it" (API_RefreshPreferences). Not an AWS field; DescribeInstanceRefreshes omits it.
+   */
+  maxHealthySpecified: boolean;
   InstanceWarmup: number;
   CheckpointPercentages: number[];
   CheckpointDelay: number;
@@ -27,23 +44,40 @@ function inRange(value: number, min: number, max: number, field: string): number
 }
 
 /**
- * Fills in AWS's documented defaults and rejects what the API rejects.
+ * Fills in AWS's documented defaults and rejects what the API rejects. MinHealthyPercentage and
+ * MaxHealthyPercentage default to "90 percent, or the percentage set in the instance maintenance
+ * policy for the Auto Scaling group, if defined" (and 100 percent for the maximum).
  * Defaults: https://docs.aws.amazon.com/autoscaling/ec2/userguide/understand-instance-refresh-default-values.html
  * Ranges: https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_RefreshPreferences.html
  */
 export function resolvePreferences(
   input: RefreshPreferences | undefined,
-  group: { defaultInstanceWarmup: number | undefined; healthCheckGracePeriod: number },
+  group: {
+    defaultInstanceWarmup: number | undefined;
+    healthCheckGracePeriod: number;
+    maintenancePolicy?: MaintenancePolicy | undefined;
+  },
 ): ResolvedPreferences {
   const p = input ?? {};
+  const policy = group.maintenancePolicy;
   // "If you specify MaxHealthyPercentage, you must also specify MinHealthyPercentage" (API_RefreshPreferences).
   if (p.MaxHealthyPercentage !== undefined && p.MinHealthyPercentage === undefined) {
     throw validationError(
       'Preferences.MinHealthyPercentage must be specified when MaxHealthyPercentage is specified',
     );
   }
-  const min = inRange(p.MinHealthyPercentage ?? 90, 0, 100, 'MinHealthyPercentage');
-  const max = inRange(p.MaxHealthyPercentage ?? 100, 100, 200, 'MaxHealthyPercentage');
+  const min = inRange(
+    p.MinHealthyPercentage ?? policy?.MinHealthyPercentage ?? DEFAULT_MIN_HEALTHY_PERCENTAGE,
+    0,
+    100,
+    'MinHealthyPercentage',
+  );
+  const max = inRange(
+    p.MaxHealthyPercentage ?? policy?.MaxHealthyPercentage ?? DEFAULT_MAX_HEALTHY_PERCENTAGE,
+    100,
+    200,
+    'MaxHealthyPercentage',
+  );
   // The range between them may not exceed 100 points (API_RefreshPreferences, MaxHealthyPercentage).
   if (max - min > 100) {
     throw validationError(
@@ -68,6 +102,7 @@ export function resolvePreferences(
   return {
     MinHealthyPercentage: min,
     MaxHealthyPercentage: max,
+    maxHealthySpecified: p.MaxHealthyPercentage !== undefined || policy !== undefined,
     // Warmup defaults to the group's DefaultInstanceWarmup, else its health check grace period.
     InstanceWarmup: inRange(
       p.InstanceWarmup ?? group.defaultInstanceWarmup ?? group.healthCheckGracePeriod,
@@ -93,22 +128,65 @@ export interface BatchPlan {
   terminateFirst: number;
 }
 
+/** The healthy bounds a refresh replaces within (ResolvedPreferences, in short). */
+export interface HealthyBounds {
+  min: number;
+  max: number;
+  /** MaxHealthyPercentage was given (request or maintenance policy), not AWS's default. */
+  maxSpecified: boolean;
+}
+
 /**
- * How many instances one batch replaces. MinHealthyPercentage is "rounded up to the nearest integer"
- * of desired capacity, and with MaxHealthyPercentage 100 the group replaces what lies between it and
- * desired, at least one instance; above 100 it launches new instances first, up to the max.
+ * Instances that must stay healthy: MinHealthyPercentage of desired capacity "rounded up to the
+ * nearest integer" (the API reference's wording until 2023; today's pages state no rounding).
+ * https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_RefreshPreferences.html
+ */
+export function minHealthyCount(desired: number, minHealthyPercentage: number): number {
+  return Math.ceil((desired * minHealthyPercentage) / 100);
+}
+
+/**
+ * Instances the group may hold while replacing (in service, healthy or pending). AWS documents no
+ * rounding for MaxHealthyPercentage; the sandbox rounds down, so the group never exceeds it.
+ */
+export function maxCapacityCount(desired: number, maxHealthyPercentage: number): number {
+  return Math.floor((desired * maxHealthyPercentage) / 100);
+}
+
+/** When the bounds leave no room for a batch, AWS replaces one instance at a time. */
+export const TIGHT_BATCH_SIZE = 1;
+
+/**
+ * How one batch replaces instances, from the healthy bounds around desired capacity:
+ *
+ * - Below desired down to the minimum, old instances are terminated at once and their
+ *   replacements launched together ("10 percent of capacity will be replaced at a time" for 90/100).
+ * - Above desired up to the maximum, new instances are launched first and the old ones they
+ *   replace go once they are ready. With both (e.g. 90/120) a batch does both at once, so the
+ *   group holds "as few as 90 instances and as many as 120" of 100: AWS documents only those
+ *   bounds and that "a larger range increases the number of instances that can be replaced at the
+ *   same time", not the split; this reading uses the whole range.
+ * - With MinHealthyPercentage 100 the group launches first: "Launch the new instances first before
+ *   terminating the old ones if the minimum healthy percentage is set to 100 percent."
+ * - When the bounds leave no room (90 % of 6 rounds up to all 6, or 100/100), one instance is
+ *   replaced at a time: launched first when MaxHealthyPercentage was set (by the request or the
+ *   maintenance policy) or MinHealthyPercentage is 100, terminated and relaunched together when
+ *   MaxHealthyPercentage was omitted ("Explicitly setting MaxHealthyPercentage to 100 is not
+ *   equivalent to omitting it").
+ *
  * https://docs.aws.amazon.com/autoscaling/ec2/userguide/instance-refresh-overview.html
  * https://docs.aws.amazon.com/autoscaling/ec2/userguide/instance-maintenance-policy-overview-and-considerations.html
+ * https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_RefreshPreferences.html
  */
-export function batchPlan(desired: number, minHealthy: number, maxHealthy: number): BatchPlan {
+export function batchPlan(desired: number, bounds: HealthyBounds): BatchPlan {
   if (desired <= 0) return { launchFirst: 0, terminateFirst: 0 };
-  const minCount = Math.ceil((desired * minHealthy) / 100);
-  const maxCount = Math.floor((desired * maxHealthy) / 100);
-  const terminateFirst = desired - minCount;
-  const launchFirst = Math.max(0, maxCount - desired);
+  const terminateFirst = desired - minHealthyCount(desired, bounds.min);
+  const launchFirst = Math.max(0, maxCapacityCount(desired, bounds.max) - desired);
   if (launchFirst + terminateFirst > 0) return { launchFirst, terminateFirst };
-  // MinHealthy 100 % with MaxHealthy 100 % still replaces one at a time (the docs' minimum of one).
-  return maxHealthy > 100 ? { launchFirst: 1, terminateFirst: 0 } : { launchFirst: 0, terminateFirst: 1 };
+  const launchBeforeTerminate = bounds.min === 100 || bounds.maxSpecified;
+  return launchBeforeTerminate
+    ? { launchFirst: TIGHT_BATCH_SIZE, terminateFirst: 0 }
+    : { launchFirst: 0, terminateFirst: TIGHT_BATCH_SIZE };
 }
 
 /**
@@ -127,4 +205,50 @@ export function capBatch(plan: BatchPlan, cap: number): BatchPlan {
 /** Instances that must be new before `checkpoint` percent of `total` counts as reached. */
 export function checkpointTarget(checkpoint: number, total: number): number {
   return Math.ceil((checkpoint * total) / 100);
+}
+
+/** AWS documents these rules but not its ValidationError texts: the wording is the sandbox's. */
+const POLICY = 'InstanceMaintenancePolicy';
+const CLEAR = -1;
+
+function policyValue(value: number, min: number, max: number, field: string): number {
+  if (!Number.isInteger(value) || (value !== CLEAR && (value < min || value > max))) {
+    throw validationError(`${POLICY}.${field} must be -1 or between ${min} and ${max}, got ${value}`);
+  }
+  return value;
+}
+
+/**
+ * The group's maintenance policy after a CreateAutoScalingGroup/UpdateAutoScalingGroup request:
+ * MinHealthyPercentage 0–100 and MaxHealthyPercentage 100–200, "Both MinHealthyPercentage and
+ * MaxHealthyPercentage must be specified, and the difference between them cannot be greater than
+ * 100"; "To clear a previously set value, specify a value of -1" (the documented example clears
+ * both at once, so -1 on one side only is refused). A request without a policy, or with neither
+ * percentage, leaves the group's policy as it was.
+ * https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_InstanceMaintenancePolicy.html
+ * https://docs.aws.amazon.com/autoscaling/ec2/userguide/remove-instance-maintenance-policy.html
+ */
+export function maintenancePolicyFrom(
+  input: InstanceMaintenancePolicy | undefined,
+  current: MaintenancePolicy | undefined,
+): MaintenancePolicy | undefined {
+  const { MinHealthyPercentage: minInput, MaxHealthyPercentage: maxInput } = input ?? {};
+  if (minInput === undefined && maxInput === undefined) return current;
+  if (minInput === undefined || maxInput === undefined) {
+    throw validationError(`${POLICY}: Both MinHealthyPercentage and MaxHealthyPercentage must be specified`);
+  }
+  const min = policyValue(minInput, 0, 100, 'MinHealthyPercentage');
+  const max = policyValue(maxInput, 100, 200, 'MaxHealthyPercentage');
+  if (min === CLEAR && max === CLEAR) return undefined;
+  if (min === CLEAR || max === CLEAR) {
+    throw validationError(
+      `${POLICY}: -1 clears the policy only when both MinHealthyPercentage and MaxHealthyPercentage are -1`,
+    );
+  }
+  if (max - min > 100) {
+    throw validationError(
+      `${POLICY}: the difference between MinHealthyPercentage and MaxHealthyPercentage cannot be greater than 100`,
+    );
+  }
+  return { MinHealthyPercentage: min, MaxHealthyPercentage: max };
 }

@@ -22,7 +22,7 @@ import {
 // Building blocks
 
 /** A whole number in [min, max] whose error states the range, not one bound at a time. */
-function intBetween(min: number, max: number) {
+export function intBetween(min: number, max: number) {
   const message = `must be between ${min} and ${max}`;
   return z.int().min(min, message).max(max, message);
 }
@@ -422,9 +422,9 @@ const BakeSchema = z
 // ---------------------------------------------------------------------------------------------
 // environments: where the AMI rolls out, in promotion order.
 
-// Instance refresh preferences.
+// Instance refresh preferences. Exported for the sandbox's stories, which roll with the same settings.
 // https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_RefreshPreferences.html
-const RollingStrategySchema = z
+export const RollingStrategySchema = z
   .strictObject({
     type: z.literal('rolling'),
     // MinHealthyPercentage: 0-100, AWS default 90.
@@ -705,6 +705,7 @@ export type ServiceManifest = z.infer<typeof ServiceManifestSchema>;
 export type ServiceManifestInput = z.input<typeof ServiceManifestSchema>;
 export type Environment = ServiceManifest['environments'][number];
 export type Strategy = Environment['strategy'];
+export type RollingStrategy = z.infer<typeof RollingStrategySchema>;
 
 /** Validates without throwing; issues name their field and carry the path for positioning. */
 export function safeParseManifest(value: unknown): ParseOutcome<ServiceManifest> {

@@ -75,6 +75,66 @@ describe('kiln sandbox', () => {
     }
   });
 
+  describe('--settings', () => {
+    let dir: string;
+    beforeEach(() => {
+      dir = mkdtempSync(join(tmpdir(), 'kiln-settings-'));
+    });
+    afterEach(() => {
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('runs the story with the strategy and target group of the file, and names it in the headline', async () => {
+      const file = join(dir, 'half.yml');
+      writeFileSync(
+        file,
+        [
+          'strategy:',
+          '  type: rolling',
+          '  minHealthyPercentage: 50',
+          '  instanceWarmupSeconds: 10',
+          'targetGroup:',
+          '  healthCheckIntervalSeconds: 6',
+          '  deregistrationDelaySeconds: 0',
+          '',
+        ].join('\n'),
+      );
+      const result = await runSandboxCommand([
+        '--scenario',
+        'instance-refresh',
+        '--fleet',
+        '4',
+        '--settings',
+        file,
+      ]);
+      expect(result.exitCode).toBeUndefined();
+      expect(result.stdout).toContain(`fleet 4, settings ${file}`);
+      expect(result.stdout).toContain('(MinHealthy 50 %, MaxHealthy 100 %, warmup 10 s)');
+      expect(result.stdout).toContain('ok   batch sizes follow the documented rules: got [2,2]');
+    });
+
+    it('reports an invalid file naming each bad field, exits 1 and runs nothing', async () => {
+      const file = join(dir, 'bad.yml');
+      writeFileSync(
+        file,
+        'strategy:\n  type: rolling\n  minHealthyPercentage: 120\ntargetGroup:\n  deregistrationDelaySeconds: -1\n',
+      );
+      const result = await runSandboxCommand(['--scenario', 'instance-refresh', '--settings', file]);
+      expect(result.exitCode).toBe(1);
+      expect(result.stderr).toBe(
+        `error: --settings ${file}: invalid story settings: strategy.minHealthyPercentage: must be between 0 and 100; targetGroup.deregistrationDelaySeconds: must be between 0 and 3600\n`,
+      );
+      expect(result.stdout).toBe('');
+    });
+
+    it('reports an unreadable file by name and runs nothing', async () => {
+      const result = await runSandboxCommand(['--settings', join(dir, 'missing.yml')]);
+      expect(result.exitCode).toBe(1);
+      expect(result.stderr).toContain(`--settings ${join(dir, 'missing.yml')}: cannot read the file`);
+      expect(result.stdout).toBe('');
+    });
+  });
+
   it.each([
     [['--fleet', '0'], /--fleet must be a whole number from 1 to 500/],
     [['--seed', '-1'], /--seed must be a whole number/],

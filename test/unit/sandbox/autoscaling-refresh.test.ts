@@ -64,6 +64,26 @@ async function runToEnd(h: Harness, stepSeconds = 30, maxSteps = 2000): Promise<
   throw new Error('refresh did not finish');
 }
 
+/** Instances serving traffic: InService in the group and healthy in the target group. */
+async function serving(h: Harness): Promise<number> {
+  const instances = await instancesOf(h);
+  return instances.filter(
+    (i) => i.LifecycleState === 'InService' && h.elb.health(TG, i.InstanceId ?? '') === 'healthy',
+  ).length;
+}
+
+/** Runs the refresh to its end, sampling every second; returns the fewest instances serving seen. */
+async function fewestServing(h: Harness, maxSeconds = 5000): Promise<number> {
+  let fewest = await serving(h);
+  for (let i = 0; i < maxSeconds; i++) {
+    const refresh = await refreshOf(h);
+    if (!['Pending', 'InProgress', 'Baking'].includes(refresh.Status ?? '')) return fewest;
+    await h.advance(1);
+    fewest = Math.min(fewest, await serving(h));
+  }
+  throw new Error('refresh did not finish');
+}
+
 /** Launch counts of a version grouped by launch time: one entry per batch. */
 function batches(h: Harness, version: number): number[] {
   const byTime = new Map<number, number>();
@@ -157,6 +177,109 @@ describe('AutoScalingSim instance refresh', () => {
       await start(h, { SkipMatching: true, MinHealthyPercentage: 0 });
       expect((await runToEnd(h)).Status).toBe('Successful');
       expect(h.ec2.launches.filter((l) => l.version === 2)).toHaveLength(3);
+    });
+  });
+
+  describe('launch before terminate', () => {
+    // "Launch the new instances first before terminating the old ones if the minimum healthy
+    // percentage is set to 100 percent. This ensures that your desired capacity is maintained at all times."
+    // https://docs.aws.amazon.com/autoscaling/ec2/userguide/instance-refresh-overview.html
+    it('never takes an instance out of service with MinHealthyPercentage 100: each replacement is healthy before an old one leaves', async () => {
+      const h = createHarness();
+      await readyGroup(h);
+      await start(h, { MinHealthyPercentage: 100 });
+      await h.advance(1);
+      expect(batches(h, 2)).toEqual([1]);
+      expect(h.elb.deregistrations).toHaveLength(0);
+      expect(await fewestServing(h)).toBe(4);
+      expect((await refreshOf(h)).Status).toBe('Successful');
+      expect(batches(h, 2)).toEqual([1, 1, 1, 1]);
+    });
+
+    // "When MaxHealthyPercentage is explicitly set and it is mathematically impossible to replace
+    // instances while honoring both … bounds simultaneously, Auto Scaling launches a new instance before
+    // terminating an old one." https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_RefreshPreferences.html
+    it('launches first, one at a time, when an explicit MaxHealthyPercentage 100 leaves no room below 90 % of 6 rounded up', async () => {
+      const h = createHarness();
+      await readyGroup(h, { DesiredCapacity: 6 });
+      await start(h, { MinHealthyPercentage: 90, MaxHealthyPercentage: 100 });
+      expect(await fewestServing(h)).toBe(6);
+      expect(batches(h, 2)).toEqual([1, 1, 1, 1, 1, 1]);
+    });
+
+    // "When MaxHealthyPercentage is omitted, Auto Scaling terminates an instance and launches its
+    // replacement simultaneously." (same page)
+    it('terminates one and launches its replacement together when MaxHealthyPercentage is omitted and leaves no room', async () => {
+      const h = createHarness();
+      await readyGroup(h, { DesiredCapacity: 6 });
+      await start(h, { MinHealthyPercentage: 90 });
+      await h.advance(1);
+      expect(batches(h, 2)).toEqual([1]);
+      expect(h.elb.deregistrations).toHaveLength(1);
+      expect(await fewestServing(h)).toBe(5);
+    });
+
+    it('uses both sides of the range with MinHealthy 90 and MaxHealthy 120: 2 launched first and 1 terminated at once in a group of 10', async () => {
+      const h = createHarness();
+      await readyGroup(h, { DesiredCapacity: 10 });
+      await start(h, { MinHealthyPercentage: 90, MaxHealthyPercentage: 120 });
+      await h.advance(1);
+      expect(batches(h, 2)).toEqual([3]);
+      expect(h.elb.deregistrations).toHaveLength(1);
+      expect(await fewestServing(h)).toBe(9);
+      expect(batches(h, 2)).toEqual([3, 3, 3, 1]);
+    });
+  });
+
+  describe('with an instance maintenance policy on the group', () => {
+    // "By setting an instance maintenance policy on your Auto Scaling group, you no longer have to specify
+    // values for minimum and maximum healthy percentage parameters for the instance refresh feature unless
+    // you want to override the instance maintenance policy."
+    // https://docs.aws.amazon.com/autoscaling/ec2/userguide/set-instance-maintenance-policy-on-group.html
+    const policy = (min: number, max: number) => ({
+      InstanceMaintenancePolicy: { MinHealthyPercentage: min, MaxHealthyPercentage: max },
+    });
+
+    it('takes the healthy percentages from the policy when the refresh sets none', async () => {
+      const h = createHarness();
+      await readyGroup(h, policy(50, 150));
+      await start(h);
+      expect((await refreshOf(h)).Preferences).toMatchObject({
+        MinHealthyPercentage: 50,
+        MaxHealthyPercentage: 150,
+      });
+    });
+
+    it('replaces one instance at a time, launching first, with a policy of 100/110', async () => {
+      const h = createHarness();
+      await readyGroup(h, policy(100, 110));
+      await start(h);
+      await h.advance(1);
+      expect(batches(h, 2)).toEqual([1]);
+      expect(h.elb.deregistrations).toHaveLength(0);
+      expect(await fewestServing(h)).toBe(4);
+      expect(batches(h, 2)).toEqual([1, 1, 1, 1]);
+    });
+
+    it('lets the refresh’s own percentages override the policy', async () => {
+      const h = createHarness();
+      await readyGroup(h, policy(100, 110));
+      await start(h, { MinHealthyPercentage: 50 });
+      await h.advance(1);
+      expect((await refreshOf(h)).Preferences).toMatchObject({
+        MinHealthyPercentage: 50,
+        MaxHealthyPercentage: 110,
+      });
+      expect(batches(h, 2)).toEqual([2]);
+    });
+
+    it('keeps the preferences a running refresh started with when the policy changes', async () => {
+      const h = createHarness();
+      await readyGroup(h, policy(100, 110));
+      await start(h);
+      await h.call('UpdateAutoScalingGroup', { AutoScalingGroupName: 'web-prod', ...policy(0, 100) });
+      expect(await fewestServing(h)).toBe(4);
+      expect(batches(h, 2)).toEqual([1, 1, 1, 1]);
     });
   });
 
