@@ -18,6 +18,7 @@ import { CreateLaunchTemplateVersionCommand } from '@aws-sdk/client-ec2';
 import type { Region } from '../region';
 import { provisionFleet, REFRESH_IN_MOTION, sleep, waitUntilHealthy } from './fleet';
 import { storyCatalog } from './catalog';
+import { step, StoryDeadlineError } from './steps';
 import type { Story, StoryOptions, StoryResult } from './types';
 
 export const REFRESH_PREFERENCES = {
@@ -48,6 +49,19 @@ export function expectedBatches(
   return batches;
 }
 
+/**
+ * The fewest healthy instances the documented rules allow during the refresh: MinHealthyPercentage
+ * of the group "rounded up to the nearest integer", except that a batch replaces at least one
+ * instance, so a group whose MinHealthy rounds up to all of it still drops one at a time
+ * (https://docs.aws.amazon.com/autoscaling/ec2/userguide/instance-refresh-overview.html).
+ */
+export function healthyFloor(capacity: number, minHealthy: number): number {
+  return Math.max(0, Math.min(Math.ceil((capacity * minHealthy) / 100), capacity - 1));
+}
+
+/** How long the story follows the refresh before calling it stuck (its two hour-long checkpoint pauses fit). */
+export const REFRESH_DEADLINE_SECONDS = 12 * 3600;
+
 export interface RefreshMeasurement {
   status: string;
   batches: number[];
@@ -62,25 +76,24 @@ export interface RefreshMeasurement {
 
 /** Builds the group, waits for it to be healthy, then runs and measures the refresh. */
 export async function runMeasuredRefresh(region: Region, fleet: number, print: (line: string) => void) {
-  const aws = region.clientsFor('story:refresh');
+  const aws = region.clientsFor('story:refresh', 'operator');
   const ami = (version: string) =>
     region.ec2.seedImage({ name: `kiln-web-${version}`, tags: { 'kiln:version': version } });
   const [v1, v2] = [ami('1.0.0'), ami('1.0.1')];
-  const web = await provisionFleet(region, aws, {
-    name: 'web',
-    size: fleet,
-    imageId: v1,
-    instanceType: 'm7g.large',
-  });
+  const web = await step('setup', () =>
+    provisionFleet(region, aws, { name: 'web', size: fleet, imageId: v1, instanceType: 'm7g.large' }),
+  );
   const { launchTemplateId, targetGroupArn } = web;
-  await waitUntilHealthy(aws, [web]);
+  await step('fleet healthy', () => waitUntilHealthy(aws, [web]));
   print(`web: ${fleet} instances healthy; refreshing to launch template version 2`);
-  await aws.ec2.send(
-    new CreateLaunchTemplateVersionCommand({
-      LaunchTemplateId: launchTemplateId,
-      SourceVersion: '1',
-      LaunchTemplateData: { ImageId: v2 },
-    }),
+  await step('launch template version', () =>
+    aws.ec2.send(
+      new CreateLaunchTemplateVersionCommand({
+        LaunchTemplateId: launchTemplateId,
+        SourceVersion: '1',
+        LaunchTemplateData: { ImageId: v2 },
+      }),
+    ),
   );
 
   // Watch the group from inside the simulation (no API calls, so watching does not change the
@@ -106,31 +119,38 @@ export async function runMeasuredRefresh(region: Region, fleet: number, print: (
 
   const wallStart = performance.now();
   const started = region.engine.clock.now();
-  const { InstanceRefreshId } = await aws.autoScaling.send(
-    new StartInstanceRefreshCommand({
-      AutoScalingGroupName: 'web',
-      DesiredConfiguration: { LaunchTemplate: { LaunchTemplateId: launchTemplateId, Version: '2' } },
-      Preferences: {
-        MinHealthyPercentage: REFRESH_PREFERENCES.minHealthyPercentage,
-        InstanceWarmup: REFRESH_PREFERENCES.instanceWarmupSeconds,
-        CheckpointPercentages: [...REFRESH_PREFERENCES.checkpoints],
-      },
-    }),
-  );
-  let status = 'Pending';
-  for (;;) {
-    await sleep(60);
-    const out = await aws.autoScaling.send(
-      new DescribeInstanceRefreshesCommand({
+  const status = await step('refresh', async () => {
+    const { InstanceRefreshId } = await aws.autoScaling.send(
+      new StartInstanceRefreshCommand({
         AutoScalingGroupName: 'web',
-        InstanceRefreshIds: [InstanceRefreshId ?? ''],
+        DesiredConfiguration: { LaunchTemplate: { LaunchTemplateId: launchTemplateId, Version: '2' } },
+        Preferences: {
+          MinHealthyPercentage: REFRESH_PREFERENCES.minHealthyPercentage,
+          InstanceWarmup: REFRESH_PREFERENCES.instanceWarmupSeconds,
+          CheckpointPercentages: [...REFRESH_PREFERENCES.checkpoints],
+        },
       }),
     );
-    status = out.InstanceRefreshes?.[0]?.Status ?? 'unknown';
-    if (!REFRESH_IN_MOTION.includes(status)) break;
-  }
+    for (;;) {
+      await sleep(60);
+      const out = await aws.autoScaling.send(
+        new DescribeInstanceRefreshesCommand({
+          AutoScalingGroupName: 'web',
+          InstanceRefreshIds: [InstanceRefreshId ?? ''],
+        }),
+      );
+      const current = out.InstanceRefreshes?.[0]?.Status ?? 'unknown';
+      if (!REFRESH_IN_MOTION.includes(current)) return current;
+      if (region.engine.clock.now() - started > REFRESH_DEADLINE_SECONDS * 1000) {
+        throw new StoryDeadlineError(
+          `refresh ${InstanceRefreshId ?? '?'} still ${current} after ${REFRESH_DEADLINE_SECONDS} s`,
+        );
+      }
+    }
+  }).finally(() => {
+    watching = false;
+  });
   const wallMs = performance.now() - wallStart;
-  watching = false;
   const refreshSeconds = (region.engine.clock.now() - started) / 1000;
 
   // Instances launched at the same virtual instant form one batch.
@@ -155,7 +175,7 @@ export const instanceRefreshStory: Story = {
     const { checkpoints, minHealthyPercentage, checkpointDelaySeconds } = REFRESH_PREFERENCES;
     const expected = expectedBatches(options.fleet, minHealthyPercentage, checkpoints);
     const pauses = m.gaps.filter((gap) => gap >= checkpointDelaySeconds).length;
-    const floor = Math.ceil((options.fleet * minHealthyPercentage) / 100);
+    const floor = healthyFloor(options.fleet, minHealthyPercentage);
     return {
       checks: [
         { name: 'refresh succeeded', ok: m.status === 'Successful', detail: m.status },
@@ -170,7 +190,7 @@ export const instanceRefreshStory: Story = {
           detail: `${pauses} pause(s) of ≥ ${checkpointDelaySeconds} s`,
         },
         {
-          name: `never fewer than ${minHealthyPercentage} % healthy`,
+          name: `healthy never below the ${minHealthyPercentage} % floor`,
           ok: m.minHealthy >= floor,
           detail: `lowest ${m.minHealthy}/${options.fleet} (floor ${floor})`,
         },

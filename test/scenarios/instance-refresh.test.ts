@@ -1,4 +1,4 @@
-import { expectedBatches } from '../../sandbox/stories/instance-refresh';
+import { expectedBatches, healthyFloor } from '../../sandbox/stories/instance-refresh';
 import { runSandbox } from '../../sandbox/run';
 
 describe('the instance-refresh story (100 instances, checkpoints 25/50/100 %, MinHealthy 90 %, warmup 60 s)', () => {
@@ -9,8 +9,15 @@ describe('the instance-refresh story (100 instances, checkpoints 25/50/100 %, Mi
       'refresh succeeded',
       'batch sizes follow the documented rules',
       'paused CheckpointDelay at each checkpoint before the last',
-      'never fewer than 90 % healthy',
+      'healthy never below the 90 % floor',
     ]);
+    expect(result.checks[3]?.detail).toMatch(/^lowest \d+\/100 \(floor 90\)$/);
+  });
+
+  it('holds a group of 6 (the CLI default) to the same rules, one instance per batch', async () => {
+    const result = await runSandbox({ seed: 7, fleet: 6, scenario: 'instance-refresh' });
+    expect(result.checks.filter((c) => !c.ok)).toEqual([]);
+    expect(result.checks[3]?.detail).toMatch(/^lowest 5\/6 \(floor 5\)$/);
   });
 });
 
@@ -25,5 +32,19 @@ describe('expectedBatches (the documented rules, independent of the simulator)',
 
   it('replaces everything at once when MinHealthy is 0', () => {
     expect(expectedBatches(8, 0, [100])).toEqual([8]);
+  });
+});
+
+describe('healthyFloor (the fewest healthy instances the documented rules allow)', () => {
+  it('is MinHealthy % of the group, rounded up', () => {
+    expect(healthyFloor(100, 90)).toBe(90);
+    expect(healthyFloor(20, 90)).toBe(18);
+    expect(healthyFloor(8, 0)).toBe(0);
+  });
+
+  it('leaves room for the one instance every batch replaces when MinHealthy rounds up to the whole group', () => {
+    expect(healthyFloor(6, 90)).toBe(5);
+    expect(healthyFloor(1, 90)).toBe(0);
+    expect(healthyFloor(4, 100)).toBe(3);
   });
 });
