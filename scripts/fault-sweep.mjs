@@ -2,8 +2,9 @@
 // (`bin/kiln.cjs sandbox`). A faulted run must end in its checks — exit 0 (passed) or 1 (a check
 // failed) — print them, and write its timeline; exit 2 is for Kiln's own bugs only.
 //
-//   node scripts/fault-sweep.mjs [--seeds 1-15] [--fleet 6] [--jobs 2]
+//   node scripts/fault-sweep.mjs [--seeds 1-15] [--fleet 6] [--jobs 2] [--fault SPEC]… [--scenario NAME]…
 //
+// (--fault and --scenario replace the issue's five faults and both scenarios.)
 // Prints one table per scenario (rows: faults, columns: seeds, cells: exit codes; a `!` marks a
 // run that printed no checks or wrote no timeline) and exits 1 when any cell is bad.
 import { spawn } from 'node:child_process';
@@ -13,16 +14,23 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 
-const FAULTS = ['api-5xx@0.2', 'throttle@0.2', 'event-loss@0.3', 'event-duplicate@0.5', 'handler-crash@0.3'];
-const SCENARIOS = ['default', 'instance-refresh'];
-
 const { values } = parseArgs({
   options: {
     seeds: { type: 'string', default: '1-15' },
     fleet: { type: 'string', default: '6' },
     jobs: { type: 'string', default: '2' },
+    fault: { type: 'string', multiple: true },
+    scenario: { type: 'string', multiple: true },
   },
 });
+const FAULTS = values.fault ?? [
+  'api-5xx@0.2',
+  'throttle@0.2',
+  'event-loss@0.3',
+  'event-duplicate@0.5',
+  'handler-crash@0.3',
+];
+const SCENARIOS = values.scenario ?? ['default', 'instance-refresh'];
 const [firstSeed, lastSeed = firstSeed] = values.seeds.split('-').map(Number);
 if (!Number.isInteger(firstSeed) || !Number.isInteger(lastSeed) || lastSeed < firstSeed) {
   console.error(`--seeds must be N or N-M, got ${values.seeds}`);

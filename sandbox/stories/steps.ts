@@ -6,7 +6,7 @@
  * or the sandbox and still propagates (exit 2): the distinction rests on the mark the SDK hook puts
  * on the errors it throws on purpose (`simulatedFailureOf`), not on catching everything.
  */
-import { simulatedFailureOf } from '../core/sdk';
+import { simulatedFailureOf, type SimulatedFailure } from '../core/sdk';
 
 /** A story step that could not finish because of what the simulation did. */
 export class StoryStepError extends Error {
@@ -47,16 +47,28 @@ export function storyStepFailure(step: string, error: unknown): StoryStepError |
   if (error instanceof StoryDeadlineError) {
     return new StoryStepError(step, error.message, 'deadline', { cause: error });
   }
-  const simulated = simulatedFailureOf(error);
-  if (simulated === undefined || !(error instanceof Error)) return undefined;
-  const attempts = attemptsOf(error);
+  const marked = markedCause(error);
+  if (marked === undefined) return undefined;
+  const { simulated, failed } = marked;
+  const attempts = attemptsOf(failed);
   const tries = attempts === undefined ? '' : ` after ${attempts} attempt${attempts === 1 ? '' : 's'}`;
   return new StoryStepError(
     step,
-    `${simulated.operation} failed${tries}: ${error.name} (${simulated.cause})`,
+    `${simulated.operation} failed${tries}: ${failed.name} (${simulated.cause})`,
     'simulated',
     { cause: error },
   );
+}
+
+/** The error itself or, when code in between wrapped it (`cause` kept), the simulated failure inside. */
+function markedCause(error: unknown): { simulated: SimulatedFailure; failed: Error } | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 8 && current instanceof Error; depth++) {
+    const simulated = simulatedFailureOf(current);
+    if (simulated !== undefined) return { simulated, failed: current };
+    current = current.cause;
+  }
+  return undefined;
 }
 
 /** Runs one named step of a story; a failure the simulation caused becomes a StoryStepError. */

@@ -88,6 +88,15 @@ describe('kiln sandbox under injected faults', () => {
     expect(existsSync(timeline)).toBe(true);
   });
 
+  it('fails the artifact check, naming handler-crash, when on-artifact crashes on every attempt', async () => {
+    const run = await runSandboxCommand(['--fleet', '1', '--quiet', '--fault', 'handler-crash']);
+    expect(run.exitCode).toBe(1);
+    expect(run.stdout).toContain(
+      'FAIL artifact recorded once by on-artifact: 0 record(s): onArtifact failed all 3 attempt(s) ' +
+        '(Runtime.ExitError) (injected handler-crash)',
+    );
+  });
+
   it('fails the step whose call outlasts the retries as a check naming the call and the fault', async () => {
     const timeline = join(dir, 'timeline.jsonl');
     const run = await runSandboxCommand([
