@@ -114,7 +114,11 @@ export async function runSandbox(options: SandboxRunOptions): Promise<SandboxRun
       );
     } catch (error) {
       const failed = failedStep(error, region);
-      if (failed === undefined) throw error;
+      if (failed === undefined) {
+        const what = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+        region.engine.timeline.record({ kind: 'log', message: `run failed (a bug): ${what}` });
+        throw error;
+      }
       result = failed;
     }
     const entries = timeline.entries;

@@ -14,6 +14,8 @@
  *    the way Kiln's deploy state machine will.
  * 6. Checks: the refresh succeeded, staging runs only launch template version 2 and every target
  *    is healthy, production was not touched, the alarms stayed OK, the artifact was recorded once.
+ * Each step runs inside `step(...)`: one that injected faults make impossible (past the operator's
+ * retries) or whose wait passes its deadline ends the run as a failed check named after it.
  */
 import {
   DescribeAutoScalingGroupsCommand,

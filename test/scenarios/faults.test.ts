@@ -179,7 +179,7 @@ describe('runSandbox under injected faults', () => {
     expect(result.timeline).toContain('story step artifact failed: no record within 600 s');
   });
 
-  it('lets a bug escape as itself (exit 2 from the CLI), still writing the timeline', async () => {
+  it('lets a bug escape as itself (bin/kiln.cjs then exits 2), still writing the timeline', async () => {
     const timelineFile = join(dir, 'timeline.jsonl');
     const run = runSandbox({
       seed: 1,
@@ -194,7 +194,9 @@ describe('runSandbox under injected faults', () => {
     });
 
     await expect(run).rejects.toThrow(TypeError);
-    expect(readFileSync(timelineFile, 'utf8')).toContain('about to trip');
+    const written = readFileSync(timelineFile, 'utf8');
+    expect(written).toContain('about to trip');
+    expect(written).toContain('run failed (a bug): TypeError: a bug in the story');
   });
 
   it('gives the same timeline, byte for byte, for the same seed and fault', async () => {
