@@ -14,7 +14,7 @@ import { withCaller } from './core/caller';
 import { createEngine, type EngineOptions, type SandboxEngine } from './core/engine';
 import type { FaultPlan } from './core/faults';
 import { loadRoutes, type Routes } from './core/routes';
-import type { SandboxClients } from './core/sdk';
+import { OPERATOR_CLIENT_CONFIG, type SandboxClients } from './core/sdk';
 import type { BadVersion } from './fault-options';
 import { sandboxFunctions, type SandboxFunctionFactory } from './functions';
 import { ArtifactStores } from './services/artifact-stores';
@@ -48,6 +48,8 @@ export interface RegionOptions {
   badVersions?: BadVersion[];
 }
 
+export type ClientProfile = 'sdk-defaults' | 'operator';
+
 export interface Region {
   readonly engine: SandboxEngine;
   readonly routes: Routes;
@@ -67,8 +69,13 @@ export interface Region {
   readonly stepFunctions: StepFunctionsSim;
   /** ARNs of the state machines deployed from serverless.yml, by logical id. */
   readonly stateMachineArns: ReadonlyMap<string, string>;
-  /** SDK clients for one actor (the timeline names it as the caller). */
-  clientsFor(caller: string): SandboxClients;
+  /**
+   * SDK clients for one actor (the timeline names it as the caller). Kiln's own code keeps the
+   * SDK's default retries ('sdk-defaults'); a story's infrastructure and polling calls are an
+   * operator's tooling ('operator': adaptive retries, 10 attempts), so an injected fault shows in
+   * what Kiln does rather than in the story's own scaffolding giving up.
+   */
+  clientsFor(caller: string, profile?: ClientProfile): SandboxClients;
   /**
    * Starts the local HTTP API (the routes of serverless.yml's httpApi events) on a loopback port.
    * Requests are real HTTP; while one is in flight the virtual clock holds still, so the timeline
@@ -271,7 +278,8 @@ export async function createRegion(options: RegionOptions): Promise<Region> {
       queueUrls,
       stepFunctions,
       stateMachineArns,
-      clientsFor: (caller) => engine.clientsFor(caller),
+      clientsFor: (caller, profile = 'sdk-defaults') =>
+        engine.clientsFor(caller, profile === 'operator' ? OPERATOR_CLIENT_CONFIG : {}),
       async startHttpApi(port = 0) {
         const api = await startHttpApi(
           {

@@ -5,11 +5,11 @@
 import { writeFileSync } from 'node:fs';
 import type { TimelineEntry } from './core/context';
 import { SANDBOX_EPOCH } from './core/context';
-import { createRegion, type RegionOptions } from './region';
+import { createRegion, type Region, type RegionOptions } from './region';
 import { stories } from './stories';
-import { isStoryName } from './stories/catalog';
 import { parseStorySettings, withOverrides, type StorySettingsInput } from './stories/settings';
-import type { StoryResult } from './stories/types';
+import { storyStepFailure } from './stories/steps';
+import type { Story, StoryResult } from './stories/types';
 
 export interface SandboxRunOptions {
   seed: number;
@@ -26,10 +26,14 @@ export interface SandboxRunOptions {
   region?: Omit<RegionOptions, 'seed'>;
   /** Log level of Kiln's functions (Powertools); default WARN keeps progress readable. */
   functionLogLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
+  /** The stories to pick `scenario` from (default: those `kiln sandbox --scenario` knows). */
+  stories?: Readonly<Record<string, Story>>;
 }
 
 export interface SandboxRunResult extends StoryResult {
   ok: boolean;
+  /** The fault rules that struck during the run (as `--fault` spells them), with their strike counts. */
+  faultsStruck: Array<{ rule: string; strikes: number }>;
   virtualSeconds: number;
   wallMs: number;
   timelineEntries: number;
@@ -59,11 +63,29 @@ function describeEntry(entry: TimelineEntry & { t: number }): string | undefined
   return undefined;
 }
 
+/**
+ * A story that ended early because the simulation made a step impossible becomes one failed check,
+ * named after the step; the faults that struck are named when its wait simply ran out of time.
+ * Anything else the story threw is not a story outcome: undefined, and the caller rethrows it.
+ */
+function failedStep(error: unknown, region: Region): StoryResult | undefined {
+  const failure = storyStepFailure('story', error);
+  if (failure === undefined) return undefined;
+  const struck = region.engine.faults.struck().map((s) => `${s.rule} ×${s.strikes}`);
+  const detail =
+    failure.reason === 'deadline' && struck.length > 0
+      ? `${failure.detail} (faults that struck: ${struck.join(', ')})`
+      : failure.detail;
+  region.engine.timeline.record({ kind: 'log', message: `story step ${failure.step} failed: ${detail}` });
+  return { checks: [{ name: failure.step, ok: false, detail }], figures: {} };
+}
+
 export async function runSandbox(options: SandboxRunOptions): Promise<SandboxRunResult> {
-  const story = isStoryName(options.scenario) ? stories[options.scenario] : undefined;
+  const known: Readonly<Record<string, Story>> = options.stories ?? stories;
+  const story = Object.hasOwn(known, options.scenario) ? known[options.scenario] : undefined;
   if (!story) {
     throw new Error(
-      `unknown scenario ${JSON.stringify(options.scenario)} (known: ${Object.keys(stories).join(', ')})`,
+      `unknown scenario ${JSON.stringify(options.scenario)} (known: ${Object.keys(known).join(', ')})`,
     );
   }
   const settings = withOverrides(story.settings, parseStorySettings(options.settings));
@@ -86,23 +108,34 @@ export async function runSandbox(options: SandboxRunOptions): Promise<SandboxRun
       const line = describeEntry(entry);
       if (line) print(`[${formatVirtualTime(entry.t)}] ${line}`);
     });
-    const result = await region.engine.run(() =>
-      story.run(region, {
-        fleet: options.fleet,
-        settings,
-        print: (line) => {
-          region.engine.timeline.record({ kind: 'log', message: line });
-          print(`[${at()}] ${line}`);
-        },
-      }),
-    );
+    let result: StoryResult;
+    try {
+      result = await region.engine.run(() =>
+        story.run(region, {
+          fleet: options.fleet,
+          settings,
+          print: (line) => {
+            region.engine.timeline.record({ kind: 'log', message: line });
+            print(`[${at()}] ${line}`);
+          },
+        }),
+      );
+    } catch (error) {
+      const failed = failedStep(error, region);
+      if (failed === undefined) {
+        const what = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+        region.engine.timeline.record({ kind: 'log', message: `run failed (a bug): ${what}` });
+        throw error;
+      }
+      result = failed;
+    }
     const entries = timeline.entries;
     const last = entries[entries.length - 1];
     const text = timeline.toJsonLines();
-    if (options.timelineFile) writeFileSync(options.timelineFile, text);
     return {
       ...result,
       ok: result.checks.every((c) => c.ok),
+      faultsStruck: region.engine.faults.struck().map(({ rule, strikes }) => ({ rule, strikes })),
       virtualSeconds: last ? last.t : 0,
       wallMs: performance.now() - wallStart,
       timelineEntries: entries.length,
@@ -111,6 +144,8 @@ export async function runSandbox(options: SandboxRunOptions): Promise<SandboxRun
       timeline: text,
     };
   } finally {
+    // Written whatever the outcome, a Kiln bug included: the timeline is how one finds it.
+    if (options.timelineFile) writeFileSync(options.timelineFile, region.engine.timeline.toJsonLines());
     await region.dispose();
     if (previousLevel === undefined) delete process.env.POWERTOOLS_LOG_LEVEL;
     else process.env.POWERTOOLS_LOG_LEVEL = previousLevel;

@@ -72,7 +72,10 @@ function scenarioOption(value: string): string {
 
 /**
  * `kiln sandbox`: runs Kiln end to end against a simulated AWS region on a virtual clock and
- * exits 0 when the story's checks all pass.
+ * exits 0 when the story's checks all pass, 1 when one fails (injected faults included: a step
+ * they make impossible is a failed check naming the fault) or an option is bad. Anything else that
+ * escapes is a bug in Kiln or the sandbox, which bin/kiln.cjs reports in one line with exit 2;
+ * the timeline is written in every case.
  */
 export function registerSandbox(program: Command, io: SandboxCommandIo = processIo): void {
   program
@@ -178,10 +181,15 @@ export function registerSandbox(program: Command, io: SandboxCommandIo = process
             `${result.timelineEntries} timeline entries`,
           ].join(', ')}\n`,
         );
+        const struck = result.faultsStruck.map((f) => `${f.rule} ×${f.strikes}`).join(', ');
+        if (struck !== '') io.stdout(`faults that struck: ${struck}\n`);
         if (options.timeline) io.stdout(`timeline: ${options.timeline}\n`);
         if (!result.ok) {
           const failed = result.checks.filter((c) => !c.ok).map((c) => c.name);
-          io.stderr(`kiln sandbox: the story did not run as expected: ${failed.join('; ')}\n`);
+          io.stderr(
+            `kiln sandbox: the story did not run as expected: ${failed.join('; ')}` +
+              `${struck !== '' ? ` (faults that struck: ${struck})` : ''}\n`,
+          );
           process.exitCode = 1;
         }
       },

@@ -43,6 +43,18 @@ export interface SandboxClock extends SimClock {
 
 let active: SandboxClock | undefined;
 
+/**
+ * Node waits at least 1 ms for any delay ("less than 1 … will be set to 1",
+ * https://nodejs.org/api/timers.html#settimeoutcallback-delay-args), but fake-timers truncates a
+ * positive delay under 1 ms to 0 and fires it without moving the clock: a loop that sleeps until
+ * a fraction of a millisecond has passed (the SDK's adaptive rate limiter) would then spin forever.
+ * A delay of 0 (or none) keeps firing at once, as before: dynalite's table creation relies on it
+ * (see dynamo.ts), and no code here depends on Node's extra millisecond there.
+ */
+function nodeDelay(ms: number | undefined): number | undefined {
+  return typeof ms === 'number' && ms > 0 && ms < 1 ? 1 : ms;
+}
+
 export function installClock(epochMs: VirtualMs = SANDBOX_EPOCH): SandboxClock {
   if (active?.installed) {
     throw new Error('installClock: a sandbox clock is already installed; dispose the previous engine first');
@@ -58,9 +70,9 @@ export function installClock(epochMs: VirtualMs = SANDBOX_EPOCH): SandboxClock {
   const fakeSetTimeout = globalThis.setTimeout;
   const fakeSetInterval = globalThis.setInterval;
   globalThis.setTimeout = ((callback: (...a: unknown[]) => void, ms?: number, ...args: unknown[]) =>
-    fakeSetTimeout(bindCaller(callback), ms, ...args)) as typeof setTimeout;
+    fakeSetTimeout(bindCaller(callback), nodeDelay(ms), ...args)) as typeof setTimeout;
   globalThis.setInterval = ((callback: (...a: unknown[]) => void, ms?: number, ...args: unknown[]) =>
-    fakeSetInterval(bindCaller(callback), ms, ...args)) as typeof setInterval;
+    fakeSetInterval(bindCaller(callback), nodeDelay(ms), ...args)) as typeof setInterval;
 
   const handles = new Map<number, TimerId>();
   const sentinels = new Set<number>();

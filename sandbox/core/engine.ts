@@ -25,7 +25,7 @@ import { createEc2RateLimiter, createElbv2RateLimiter, createFaults, parseFaultP
 import { createIdSource, createIds, createRng, seedRandomUuid } from './random';
 import type { RunOptions, SchedulerLimits } from './scheduler';
 import { Scheduler } from './scheduler';
-import type { SandboxClients, SandboxRuntime } from './sdk';
+import type { SandboxClientConfig, SandboxClients, SandboxRuntime } from './sdk';
 import { attachSandbox, createSandboxClients } from './sdk';
 import type { SandboxableClient } from './sdk';
 import { SANDBOX_EPOCH } from './context';
@@ -61,8 +61,8 @@ export interface SandboxEngine extends SandboxRuntime {
   onEmit(sink: EventSink): () => void;
   /** Throttles a service's calls when `limiter` says so (in addition to `rateLimits`). */
   limitRate(serviceId: string, limiter: RateLimiter): void;
-  /** Clients for one actor; cached per caller. */
-  clientsFor(caller: string): SandboxClients;
+  /** Clients for one actor; cached per caller (asking again with other settings is refused). */
+  clientsFor(caller: string, config?: SandboxClientConfig): SandboxClients;
   /** Attaches the sandbox to a client built elsewhere (a handler's own client). */
   attach<I extends object, O extends object>(client: SandboxableClient<I, O>, caller?: string): void;
   createTable(input: CreateTableCommandInput): Promise<void>;
@@ -139,7 +139,7 @@ export async function createEngine(options: EngineOptions): Promise<SandboxEngin
 
   const sinks = new Set<EventSink>();
   const undelivered: SimEventInput[] = [];
-  const clients = new Map<string, SandboxClients>();
+  const clients = new Map<string, { set: SandboxClients; settings: string }>();
   let disposed = false;
 
   const context: SimContext = {
@@ -195,13 +195,20 @@ export async function createEngine(options: EngineOptions): Promise<SandboxEngin
       return () => sinks.delete(sink);
     },
     limitRate: addLimiter,
-    clientsFor(caller) {
-      let set = clients.get(caller);
-      if (set === undefined) {
-        set = createSandboxClients(engine, caller);
-        clients.set(caller, set);
+    clientsFor(caller, config = {}) {
+      const settings = JSON.stringify(config);
+      const cached = clients.get(caller);
+      if (cached === undefined) {
+        const set = createSandboxClients(engine, caller, config);
+        clients.set(caller, { set, settings });
+        return set;
       }
-      return set;
+      if (cached.settings !== settings) {
+        throw new Error(
+          `engine.clientsFor('${caller}'): its clients were made with ${cached.settings}, not ${settings}`,
+        );
+      }
+      return cached.set;
     },
     attach(client, caller) {
       attachSandbox(client, engine, caller === undefined ? {} : { caller });
@@ -222,7 +229,7 @@ export async function createEngine(options: EngineOptions): Promise<SandboxEngin
       if (disposed) return;
       disposed = true;
       scheduler.dispose();
-      for (const set of clients.values()) set.destroy();
+      for (const { set } of clients.values()) set.destroy();
       clients.clear();
       // Real timers first: dynalite's shutdown arms timers it expects to fire.
       clock.uninstall();

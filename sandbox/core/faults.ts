@@ -55,9 +55,33 @@ export function parseFaultPlan(input: unknown): FaultPlan {
   throw new TypeError(`invalid fault plan: ${issues}`);
 }
 
+/** A rule as `--fault` spells it (`api-5xx:EC2:RunInstances@0.2`), with any window or count after it. */
+export function describeFaultRule(rule: FaultRule): string {
+  let text = rule.kind;
+  if (rule.key !== undefined && rule.key !== '*') text += `:${rule.key}`;
+  if (rule.probability !== undefined) text += `@${rule.probability}`;
+  const limits = [
+    rule.count !== undefined ? `count ${rule.count}` : undefined,
+    rule.from !== undefined ? `from ${rule.from} s` : undefined,
+    rule.until !== undefined ? `until ${rule.until} s` : undefined,
+  ].filter((part) => part !== undefined);
+  return limits.length > 0 ? `${text} (${limits.join(', ')})` : text;
+}
+
+/** One rule's strike: which rule (as `describeFaultRule` spells it) struck where. */
+export interface FaultStrike {
+  readonly kind: FaultKind;
+  readonly key: string;
+  readonly rule: string;
+}
+
 export interface PlannedFaults extends SimFaults {
   /** How many times each rule has struck, by index in the plan. */
   readonly strikes: readonly number[];
+  /** Like `should`, but says which rule struck (undefined when none did). */
+  strike(kind: FaultKind, key: string): FaultStrike | undefined;
+  /** The rules that have struck so far, in plan order, with their strike counts. */
+  struck(): Array<{ kind: FaultKind; rule: string; strikes: number }>;
 }
 
 /**
@@ -71,25 +95,35 @@ export function createFaults(
   const rules = parseFaultPlan(plan);
   const epoch = deps.epochMs ?? SANDBOX_EPOCH;
   const strikes = rules.map(() => 0);
+  const strike = (kind: FaultKind, key: string): FaultStrike | undefined => {
+    const seconds = (deps.clock.now() - epoch) / 1000;
+    for (const [index, rule] of rules.entries()) {
+      if (rule.kind !== kind) continue;
+      if (rule.key !== undefined && rule.key !== '*' && rule.key !== key) continue;
+      if (rule.from !== undefined && seconds < rule.from) continue;
+      if (rule.until !== undefined && seconds >= rule.until) continue;
+      const struck = strikes[index] ?? 0;
+      if (rule.count !== undefined && struck >= rule.count) continue;
+      const probability = rule.probability ?? 1;
+      if (probability < 1 && deps.rng.next() >= probability) continue;
+      strikes[index] = struck + 1;
+      deps.timeline?.record({ kind: 'log', message: `fault ${kind} strikes ${key}` });
+      return { kind, key, rule: describeFaultRule(rule) };
+    }
+    return undefined;
+  };
   return {
     strikes,
-    should(kind, key) {
-      const seconds = (deps.clock.now() - epoch) / 1000;
-      for (const [index, rule] of rules.entries()) {
-        if (rule.kind !== kind) continue;
-        if (rule.key !== undefined && rule.key !== '*' && rule.key !== key) continue;
-        if (rule.from !== undefined && seconds < rule.from) continue;
-        if (rule.until !== undefined && seconds >= rule.until) continue;
-        const struck = strikes[index] ?? 0;
-        if (rule.count !== undefined && struck >= rule.count) continue;
-        const probability = rule.probability ?? 1;
-        if (probability < 1 && deps.rng.next() >= probability) continue;
-        strikes[index] = struck + 1;
-        deps.timeline?.record({ kind: 'log', message: `fault ${kind} strikes ${key}` });
-        return true;
-      }
-      return false;
-    },
+    strike,
+    should: (kind, key) => strike(kind, key) !== undefined,
+    struck: () =>
+      rules
+        .map((rule, index) => ({
+          kind: rule.kind,
+          rule: describeFaultRule(rule),
+          strikes: strikes[index] ?? 0,
+        }))
+        .filter((entry) => entry.strikes > 0),
   };
 }
 

@@ -178,6 +178,19 @@ export class Scheduler {
     return ticket;
   }
 
+  /**
+   * The call has reached its retry strategy: what happens before its first attempt from here on is
+   * pacing on the virtual clock (adaptive retries' client-side rate limiter "can delay initial
+   * request", https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html), like
+   * the backoff between two attempts, so it no longer holds the clock as a preparing call does.
+   */
+  pacing(ticket: CallTicket): void {
+    if (ticket.phase !== 'preparing') return;
+    this.preparing.delete(ticket);
+    ticket.phase = 'between-attempts';
+    this.bump();
+  }
+
   /** Waits at the gate for this attempt's grant; call the returned release when the attempt is over. */
   admit(ticket: CallTicket): Promise<Release> {
     if (ticket.phase !== 'preparing' && ticket.phase !== 'between-attempts') {

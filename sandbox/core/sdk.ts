@@ -50,7 +50,8 @@ import type {
   InitializeHandlerOutput,
   MiddlewareStack,
 } from '@smithy/types';
-import type { SimFaults, SimService, SimTimeline, VirtualMs } from './context';
+import type { SimService, SimTimeline, VirtualMs } from './context';
+import type { PlannedFaults } from './faults';
 import type { CallTicket, Scheduler } from './scheduler';
 import { SchedulerError } from './scheduler';
 
@@ -59,7 +60,7 @@ export interface SandboxRuntime {
   readonly region: string;
   readonly scheduler: Scheduler;
   readonly timeline: SimTimeline;
-  readonly faults: SimFaults;
+  readonly faults: PlannedFaults;
   /** Virtual now (ms since epoch). */
   now(): VirtualMs;
   /** The simulated service for an SDK service id, if registered. */
@@ -93,6 +94,7 @@ export class SandboxUnsupportedError extends SchedulerError {
 const GATE = 'kilnSandboxGate';
 const ENTRY = 'kilnSandboxEntry';
 const DATE = 'kilnSandboxDate';
+const PACING = 'kilnSandboxPacing';
 
 type ExceptionClass = new (options: {
   name: string;
@@ -194,6 +196,33 @@ function serviceError(serviceId: string, kind: 'throttle' | 'unavailable', reque
   });
 }
 
+/**
+ * Why a simulated call failed on purpose rather than through a bug: an injected fault (`--fault`)
+ * or an enforced request rate limit. Whoever catches the SDK's final error can ask with
+ * `simulatedFailureOf(error)`: a run then reports the failure as a failed check (exit 1), while any
+ * other error stays a bug (exit 2).
+ */
+export interface SimulatedFailure {
+  readonly service: string;
+  readonly operation: string;
+  /** e.g. `injected api-5xx@0.2`, `throttled by the simulated request rate limit`. */
+  readonly cause: string;
+}
+
+// Keyed by the error object itself: the SDK's retry middleware rethrows the last attempt's error
+// as it is (adding `$metadata.attempts`), so the mark reaches the caller.
+const simulatedFailures = new WeakMap<object, SimulatedFailure>();
+
+function markSimulated(error: Error, failure: SimulatedFailure): Error {
+  simulatedFailures.set(error, failure);
+  return error;
+}
+
+/** The mark `attachSandbox` put on an error it threw on purpose; undefined for any other error. */
+export function simulatedFailureOf(error: unknown): SimulatedFailure | undefined {
+  return typeof error === 'object' && error !== null ? simulatedFailures.get(error) : undefined;
+}
+
 function isLoopback(request: unknown): boolean {
   if (typeof request !== 'object' || request === null || !('hostname' in request)) return false;
   const { hostname } = request;
@@ -240,6 +269,18 @@ export function attachSandbox<I extends object, O extends object>(
     { step: 'initialize', priority: 'high', name: ENTRY },
   );
 
+  // Just outside the retry strategy: from here the call may wait on virtual time before its first
+  // attempt (adaptive retries pace themselves), so the scheduler must let the clock move.
+  stack.addRelativeTo(
+    (next: FinalizeHandler<I, O>, context: HandlerExecutionContext) =>
+      async (args: FinalizeHandlerArguments<I>): Promise<FinalizeHandlerOutput<O>> => {
+        const ticket = tickets.get(context);
+        if (ticket !== undefined) runtime.scheduler.pacing(ticket);
+        return next(args);
+      },
+    { relation: 'before', toMiddleware: 'retryMiddleware', name: PACING },
+  );
+
   stack.add(
     (next: FinalizeHandler<I, O>, context: HandlerExecutionContext) =>
       async (args: FinalizeHandlerArguments<I>): Promise<FinalizeHandlerOutput<O>> => {
@@ -259,14 +300,24 @@ export function attachSandbox<I extends object, O extends object>(
           });
         try {
           const requestId = runtime.requestId();
-          if (runtime.faults.should('throttle', `${serviceId}:${operation}`)) {
-            throw throttlingError(serviceId, requestId);
+          const failure = (cause: string): SimulatedFailure => ({ service: serviceId, operation, cause });
+          const throttled = runtime.faults.strike('throttle', `${serviceId}:${operation}`);
+          if (throttled !== undefined) {
+            throw markSimulated(throttlingError(serviceId, requestId), failure(`injected ${throttled.rule}`));
           }
-          if (runtime.faults.should('api-5xx', `${serviceId}:${operation}`)) {
-            throw unavailableError(serviceId, requestId);
+          const unavailable = runtime.faults.strike('api-5xx', `${serviceId}:${operation}`);
+          if (unavailable !== undefined) {
+            throw markSimulated(
+              unavailableError(serviceId, requestId),
+              failure(`injected ${unavailable.rule}`),
+            );
           }
-          if (!runtime.admitsRate(serviceId, operation, args.input))
-            throw throttlingError(serviceId, requestId);
+          if (!runtime.admitsRate(serviceId, operation, args.input)) {
+            throw markSimulated(
+              throttlingError(serviceId, requestId),
+              failure('throttled by the simulated request rate limit'),
+            );
+          }
           const service = runtime.serviceFor(serviceId);
           let result: FinalizeHandlerOutput<O>;
           if (service !== undefined) {
@@ -336,9 +387,29 @@ export interface SandboxClients {
 /** Static dummy credentials: no provider chain, no IMDS lookups that would wait on the fake clock. */
 const CREDENTIALS = { accessKeyId: 'SANDBOXACCESSKEY', secretAccessKey: 'sandbox-secret-key' };
 
+/** SDK client settings a sandbox actor may change: how it retries. */
+export interface SandboxClientConfig {
+  readonly maxAttempts?: number;
+  readonly retryMode?: 'standard' | 'adaptive';
+}
+
+/**
+ * How an operator's own tooling talks to AWS (the platform team's scripts, `kiln services apply`
+ * from a shell that sets `AWS_RETRY_MODE=adaptive` and `AWS_MAX_ATTEMPTS=10`): adaptive retries,
+ * which add client-side rate limiting to standard mode and may delay a first attempt, and more
+ * attempts than the default three.
+ * https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html
+ * Kiln's functions keep the SDK's defaults, as production builds them.
+ */
+export const OPERATOR_CLIENT_CONFIG: SandboxClientConfig = { retryMode: 'adaptive', maxAttempts: 10 };
+
 /** A full set of clients wired to the sandbox, tagged `caller` unless a `withCaller` says otherwise. */
-export function createSandboxClients(runtime: SandboxRuntime, caller?: string): SandboxClients {
-  const base = { region: runtime.region, credentials: CREDENTIALS };
+export function createSandboxClients(
+  runtime: SandboxRuntime,
+  caller?: string,
+  config: SandboxClientConfig = {},
+): SandboxClients {
+  const base = { region: runtime.region, credentials: CREDENTIALS, ...config };
   const options: AttachOptions = caller === undefined ? {} : { caller };
   const ec2 = new EC2Client(base);
   const autoScaling = new AutoScalingClient(base);

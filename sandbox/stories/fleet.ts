@@ -16,6 +16,7 @@ import {
 import type { SandboxClients } from '../core/sdk';
 import type { Region } from '../region';
 import { TargetGroupSettingsSchema, type TargetGroupSettings } from './settings';
+import { StoryDeadlineError } from './steps';
 
 export interface FleetSpec {
   name: string;
@@ -136,7 +137,10 @@ export async function healthyTargets(aws: SandboxClients, fleet: Fleet): Promise
   return (health.TargetHealthDescriptions ?? []).filter((d) => d.TargetHealth?.State === 'healthy').length;
 }
 
-/** Polls every 15 virtual seconds until every fleet's targets are all healthy; returns the wait. */
+/**
+ * Polls every 15 virtual seconds until every fleet's targets are all healthy; returns the wait.
+ * Past `limitSeconds` it gives up with a StoryDeadlineError (a failed check, not a hang).
+ */
 export async function waitUntilHealthy(
   aws: SandboxClients,
   fleets: Fleet[],
@@ -145,7 +149,10 @@ export async function waitUntilHealthy(
   for (let waited = 0; ; waited += 15) {
     const counts = await Promise.all(fleets.map((fleet) => healthyTargets(aws, fleet)));
     if (counts.every((count, i) => count === fleets[i]?.size)) return waited;
-    if (waited > limitSeconds) throw new Error(`fleets never turned healthy (${counts.join(', ')})`);
+    if (waited > limitSeconds) {
+      const healthy = counts.map((count, i) => `${count}/${fleets[i]?.size ?? '?'}`).join(', ');
+      throw new StoryDeadlineError(`fleets not all healthy within ${limitSeconds} s (healthy ${healthy})`);
+    }
     await sleep(15);
   }
 }

@@ -33,6 +33,7 @@ import {
   storySettings,
   type StorySettings,
 } from './settings';
+import { step, StoryDeadlineError } from './steps';
 import type { Story, StoryOptions, StoryResult } from './types';
 
 /** The story's own settings: what the bench measures and `kiln sandbox --scenario instance-refresh` runs. */
@@ -91,6 +92,9 @@ export function expectedPauses(capacity: number, rules: BatchRules): number[] {
 
 const CHECKPOINT_REACHED = 'EC2 Auto Scaling Instance Refresh Checkpoint Reached';
 
+/** How long the story follows the refresh before calling it stuck (its two hour-long checkpoint pauses fit). */
+export const REFRESH_DEADLINE_SECONDS = 12 * 3600;
+
 export interface RefreshMeasurement {
   status: string;
   batches: number[];
@@ -114,28 +118,32 @@ export async function runMeasuredRefresh(
   print: (line: string) => void,
   settings: StorySettings = INSTANCE_REFRESH_SETTINGS,
 ) {
-  const aws = region.clientsFor('story:refresh');
+  const aws = region.clientsFor('story:refresh', 'operator');
   const ami = (version: string) =>
     region.ec2.seedImage({ name: `kiln-web-${version}`, tags: { 'kiln:version': version } });
   const [v1, v2] = [ami('1.0.0'), ami('1.0.1')];
-  const web = await provisionFleet(region, aws, {
-    name: 'web',
-    size: fleet,
-    imageId: v1,
-    instanceType: 'm7g.large',
-    targetGroup: settings.targetGroup,
-  });
+  const web = await step('setup', () =>
+    provisionFleet(region, aws, {
+      name: 'web',
+      size: fleet,
+      imageId: v1,
+      instanceType: 'm7g.large',
+      targetGroup: settings.targetGroup,
+    }),
+  );
   const { launchTemplateId, targetGroupArn } = web;
-  await waitUntilHealthy(aws, [web]);
+  await step('fleet healthy', () => waitUntilHealthy(aws, [web]));
   print(
     `web: ${fleet} instances healthy; refreshing to launch template version 2 (${describeStrategy(settings.strategy)})`,
   );
-  await aws.ec2.send(
-    new CreateLaunchTemplateVersionCommand({
-      LaunchTemplateId: launchTemplateId,
-      SourceVersion: '1',
-      LaunchTemplateData: { ImageId: v2 },
-    }),
+  await step('launch template version', () =>
+    aws.ec2.send(
+      new CreateLaunchTemplateVersionCommand({
+        LaunchTemplateId: launchTemplateId,
+        SourceVersion: '1',
+        LaunchTemplateData: { ImageId: v2 },
+      }),
+    ),
   );
 
   // Watch the group from inside the simulation (no API calls, so watching does not change the
@@ -161,27 +169,34 @@ export async function runMeasuredRefresh(
 
   const wallStart = performance.now();
   const started = region.engine.clock.now();
-  const { InstanceRefreshId } = await aws.autoScaling.send(
-    new StartInstanceRefreshCommand({
-      AutoScalingGroupName: 'web',
-      DesiredConfiguration: { LaunchTemplate: { LaunchTemplateId: launchTemplateId, Version: '2' } },
-      Preferences: refreshPreferences(settings.strategy),
-    }),
-  );
-  let status = 'Pending';
-  for (;;) {
-    await sleep(60);
-    const out = await aws.autoScaling.send(
-      new DescribeInstanceRefreshesCommand({
+  const status = await step('refresh', async () => {
+    const { InstanceRefreshId } = await aws.autoScaling.send(
+      new StartInstanceRefreshCommand({
         AutoScalingGroupName: 'web',
-        InstanceRefreshIds: [InstanceRefreshId ?? ''],
+        DesiredConfiguration: { LaunchTemplate: { LaunchTemplateId: launchTemplateId, Version: '2' } },
+        Preferences: refreshPreferences(settings.strategy),
       }),
     );
-    status = out.InstanceRefreshes?.[0]?.Status ?? 'unknown';
-    if (!REFRESH_IN_MOTION.includes(status)) break;
-  }
+    for (;;) {
+      await sleep(60);
+      const out = await aws.autoScaling.send(
+        new DescribeInstanceRefreshesCommand({
+          AutoScalingGroupName: 'web',
+          InstanceRefreshIds: [InstanceRefreshId ?? ''],
+        }),
+      );
+      const current = out.InstanceRefreshes?.[0]?.Status ?? 'unknown';
+      if (!REFRESH_IN_MOTION.includes(current)) return current;
+      if (region.engine.clock.now() - started > REFRESH_DEADLINE_SECONDS * 1000) {
+        throw new StoryDeadlineError(
+          `refresh ${InstanceRefreshId ?? '?'} still ${current} after ${REFRESH_DEADLINE_SECONDS} s`,
+        );
+      }
+    }
+  }).finally(() => {
+    watching = false;
+  });
   const wallMs = performance.now() - wallStart;
-  watching = false;
   const refreshSeconds = (region.engine.clock.now() - started) / 1000;
 
   // Instances launched at the same virtual instant form one batch.

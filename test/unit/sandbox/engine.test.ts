@@ -7,7 +7,12 @@ import { DescribeInstancesCommand, EC2Client, RunInstancesCommand } from '@aws-s
 import type { SimService } from '../../../sandbox/core/context';
 import type { SandboxEngine } from '../../../sandbox/core/engine';
 import { createEngine } from '../../../sandbox/core/engine';
-import { TokenBucket, createEc2RateLimiter, createFaults } from '../../../sandbox/core/faults';
+import {
+  TokenBucket,
+  createEc2RateLimiter,
+  createFaults,
+  describeFaultRule,
+} from '../../../sandbox/core/faults';
 import { createRng } from '../../../sandbox/core/random';
 import {
   SandboxBudgetError,
@@ -16,7 +21,11 @@ import {
   SchedulerError,
   withCaller,
 } from '../../../sandbox/core/scheduler';
-import { SandboxUnsupportedError } from '../../../sandbox/core/sdk';
+import {
+  OPERATOR_CLIENT_CONFIG,
+  SandboxUnsupportedError,
+  simulatedFailureOf,
+} from '../../../sandbox/core/sdk';
 import { SANDBOX_EPOCH } from '../../../sandbox/core/testing';
 import { Timeline } from '../../../sandbox/core/timeline';
 
@@ -93,6 +102,29 @@ describe('sandbox engine', () => {
       await first.dispose();
       await newEngine(42);
       expect([Math.random(), Math.random()]).toEqual(drawsA);
+    });
+  });
+
+  describe('virtual timers (as Node arms them)', () => {
+    it('waits a whole millisecond for a positive delay under 1 ms instead of firing at once', async () => {
+      const e = await newEngine();
+      const start = Date.now();
+
+      await e.run(() => new Promise((resolve) => setTimeout(resolve, 0.25)));
+
+      expect(Date.now() - start).toBe(1);
+    });
+
+    it('lets a loop that waits for a fraction of a millisecond make progress', async () => {
+      const e = await newEngine(1, { limits: { maxSteps: 1_000 } });
+      const start = Date.now();
+
+      // The shape of the SDK's adaptive rate limiter: sleep the computed (fractional) time until a token is due.
+      await e.run(async () => {
+        while (Date.now() - start < 3) await new Promise((resolve) => setTimeout(resolve, 0.9999));
+      });
+
+      expect(Date.now() - start).toBe(3);
     });
   });
 
@@ -195,6 +227,90 @@ describe('sandbox engine', () => {
         .map((entry) => ('error' in entry ? entry.error : ''));
       expect(errors).toEqual(['RequestLimitExceeded']);
       expect(e.timeline.entries.filter((entry) => 'ok' in entry && entry.ok)).toHaveLength(6);
+    });
+  });
+
+  describe('operator clients (adaptive retries, more attempts)', () => {
+    it('retries an injected 5xx up to the configured ten attempts', async () => {
+      const e = await newEngine(5, { faults: [{ kind: 'api-5xx', key: 'EC2:DescribeInstances', count: 9 }] });
+      e.register(toyEc2([]));
+      const { ec2 } = e.clientsFor('story:ops', OPERATOR_CLIENT_CONFIG);
+
+      const out = await e.run(() => ec2.send(new DescribeInstancesCommand({})));
+
+      expect(out.$metadata.attempts).toBe(10);
+    });
+
+    it('waits on the virtual clock when adaptive rate limiting delays a first attempt', async () => {
+      const e = await newEngine(5, {
+        faults: [{ kind: 'throttle', key: 'EC2:DescribeInstances', count: 3 }],
+        limits: { maxWallMs: 500 },
+      });
+      e.register(toyEc2([]));
+      const { ec2 } = e.clientsFor('story:ops', OPERATOR_CLIENT_CONFIG);
+      const start = Date.now();
+
+      // After three throttles the client paces itself: later first attempts wait for its tokens.
+      const outs = await e.run(async () => {
+        const results = [];
+        for (let i = 0; i < 6; i++) results.push(await ec2.send(new DescribeInstancesCommand({})));
+        return results;
+      });
+
+      expect(outs).toHaveLength(6);
+      const okAt = e.timeline.entries.filter((entry) => entry.kind === 'api' && entry.ok).map((x) => x.t);
+      expect(okAt).toHaveLength(6);
+      expect(Date.now() - start).toBeGreaterThan(0);
+    });
+
+    it('refuses to hand one caller clients with different retry settings', async () => {
+      const e = await newEngine();
+      e.clientsFor('story:ops', OPERATOR_CLIENT_CONFIG);
+
+      expect(() => e.clientsFor('story:ops')).toThrow(
+        /clientsFor\('story:ops'\): its clients were made with/,
+      );
+    });
+  });
+
+  describe('simulated failures', () => {
+    it('marks the final error of an injected fault with the call and the rule that struck', async () => {
+      const e = await newEngine(3, { faults: [{ kind: 'api-5xx', key: 'EC2:DescribeInstances' }] });
+      e.register(toyEc2([]));
+      const { ec2 } = e.clientsFor('story:ops');
+
+      const error: unknown = await e.run(() => ec2.send(new DescribeInstancesCommand({}))).catch((x) => x);
+
+      expect(error).toMatchObject({ name: 'Unavailable', $metadata: { attempts: 3 } });
+      expect(simulatedFailureOf(error)).toEqual({
+        service: 'EC2',
+        operation: 'DescribeInstances',
+        cause: 'injected api-5xx:EC2:DescribeInstances',
+      });
+    });
+
+    it('marks a refusal by an enforced rate limit as simulated too', async () => {
+      const e = await newEngine(3);
+      e.register(toyEc2([]));
+      e.limitRate('EC2', () => false);
+      const { ec2 } = e.clientsFor('story:ops');
+
+      const error: unknown = await e.run(() => ec2.send(new DescribeInstancesCommand({}))).catch((x) => x);
+
+      expect(simulatedFailureOf(error)?.cause).toBe('throttled by the simulated request rate limit');
+    });
+
+    it('leaves every other error unmarked (a bug stays a bug)', async () => {
+      const e = await newEngine();
+      const { autoScaling } = e.clientsFor('kiln-cli');
+
+      const error: unknown = await e
+        .run(() => autoScaling.send(new DescribeAutoScalingGroupsCommand({})))
+        .catch((x) => x);
+
+      expect(error).toBeInstanceOf(SandboxUnsupportedError);
+      expect(simulatedFailureOf(error)).toBeUndefined();
+      expect(simulatedFailureOf(new Error('plain'))).toBeUndefined();
     });
   });
 
@@ -441,6 +557,45 @@ describe('createFaults', () => {
 
     expect(pattern(9)).toEqual(pattern(9));
     expect(pattern(9)).not.toEqual(pattern(10));
+  });
+
+  it('says which rule struck, spelled as --fault spells it, and counts strikes per rule', () => {
+    const faults = createFaults(
+      [
+        { kind: 'api-5xx', key: 'EC2:RunInstances', count: 1 },
+        { kind: 'event-loss', probability: 1 },
+        { kind: 'throttle' },
+      ],
+      { rng: createRng(1), clock },
+    );
+
+    expect(faults.strike('api-5xx', 'EC2:RunInstances')).toEqual({
+      kind: 'api-5xx',
+      key: 'EC2:RunInstances',
+      rule: 'api-5xx:EC2:RunInstances (count 1)',
+    });
+    expect(faults.strike('api-5xx', 'EC2:RunInstances')).toBeUndefined();
+    faults.should('event-loss', 'e-1');
+    faults.should('event-loss', 'e-2');
+
+    expect(faults.struck()).toEqual([
+      { kind: 'api-5xx', rule: 'api-5xx:EC2:RunInstances (count 1)', strikes: 1 },
+      { kind: 'event-loss', rule: 'event-loss@1', strikes: 2 },
+    ]);
+  });
+});
+
+describe('describeFaultRule', () => {
+  it.each([
+    [{ kind: 'api-5xx', probability: 0.2 }, 'api-5xx@0.2'],
+    [{ kind: 'throttle', key: '*' }, 'throttle'],
+    [
+      { kind: 'handler-crash', key: 'kiln-sandbox-on-artifact', probability: 0.5 },
+      'handler-crash:kiln-sandbox-on-artifact@0.5',
+    ],
+    [{ kind: 'event-loss', from: 10, until: 60 }, 'event-loss (from 10 s, until 60 s)'],
+  ] as const)('spells %j as %s', (rule, text) => {
+    expect(describeFaultRule(rule)).toBe(text);
   });
 });
 
