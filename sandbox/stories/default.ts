@@ -30,6 +30,7 @@ import {
   healthyTargets,
   provisionFleet,
   REFRESH_IN_MOTION,
+  refreshOutcome,
   required,
   sleep,
   waitUntilHealthy,
@@ -168,6 +169,8 @@ export const defaultStory: Story = {
     print(`rollout: ${staging.groupName} → launch template version ${newVersion} (refresh ${refreshId})`);
     const started = region.engine.clock.now();
     let status = 'Pending';
+    let statusReason = '';
+    let rollbackReason = '';
     let lastPercent = -1;
     for (;;) {
       const described = await aws.autoScaling.send(
@@ -178,6 +181,8 @@ export const defaultStory: Story = {
       );
       const current = required(described.InstanceRefreshes?.[0], 'instance refresh');
       status = current.Status ?? 'unknown';
+      statusReason = current.StatusReason ?? '';
+      rollbackReason = current.RollbackDetails?.RollbackReason ?? '';
       if ((current.PercentageComplete ?? 0) !== lastPercent) {
         lastPercent = current.PercentageComplete ?? 0;
         print(
@@ -209,7 +214,11 @@ export const defaultStory: Story = {
     );
     const alarmStates = (alarms.MetricAlarms ?? []).map((a) => `${a.AlarmName}=${a.StateValue}`);
     const checks: StoryCheck[] = [
-      { name: 'instance refresh succeeded', ok: status === 'Successful', detail: status },
+      {
+        name: 'instance refresh succeeded',
+        ok: status === 'Successful',
+        detail: refreshOutcome(refreshId, status, statusReason, rollbackReason),
+      },
       {
         name: `staging runs only launch template version ${newVersion}`,
         ok:

@@ -16,7 +16,7 @@
 import { DescribeInstanceRefreshesCommand, StartInstanceRefreshCommand } from '@aws-sdk/client-auto-scaling';
 import { CreateLaunchTemplateVersionCommand } from '@aws-sdk/client-ec2';
 import type { Region } from '../region';
-import { provisionFleet, REFRESH_IN_MOTION, sleep, waitUntilHealthy } from './fleet';
+import { provisionFleet, REFRESH_IN_MOTION, refreshOutcome, sleep, waitUntilHealthy } from './fleet';
 import { storyCatalog } from './catalog';
 import type { Story, StoryOptions, StoryResult } from './types';
 
@@ -49,7 +49,10 @@ export function expectedBatches(
 }
 
 export interface RefreshMeasurement {
+  refreshId: string;
   status: string;
+  /** Why the refresh ended as it did (AWS's StatusReason), e.g. why it failed. */
+  statusReason: string;
   batches: number[];
   /** Virtual seconds from StartInstanceRefresh to a terminal status. */
   refreshSeconds: number;
@@ -65,7 +68,8 @@ export async function runMeasuredRefresh(region: Region, fleet: number, print: (
   const aws = region.clientsFor('story:refresh');
   const ami = (version: string) =>
     region.ec2.seedImage({ name: `kiln-web-${version}`, tags: { 'kiln:version': version } });
-  const [v1, v2] = [ami('1.0.0'), ami('1.0.1')];
+  // 1.1.0 is the release `--bad-version 1.1.0:…` makes misbehave, as in the default story.
+  const [v1, v2] = [ami('1.0.0'), ami('1.1.0')];
   const web = await provisionFleet(region, aws, {
     name: 'web',
     size: fleet,
@@ -118,6 +122,7 @@ export async function runMeasuredRefresh(region: Region, fleet: number, print: (
     }),
   );
   let status = 'Pending';
+  let statusReason = '';
   for (;;) {
     await sleep(60);
     const out = await aws.autoScaling.send(
@@ -127,6 +132,7 @@ export async function runMeasuredRefresh(region: Region, fleet: number, print: (
       }),
     );
     status = out.InstanceRefreshes?.[0]?.Status ?? 'unknown';
+    statusReason = out.InstanceRefreshes?.[0]?.StatusReason ?? '';
     if (!REFRESH_IN_MOTION.includes(status)) break;
   }
   const wallMs = performance.now() - wallStart;
@@ -144,7 +150,16 @@ export async function runMeasuredRefresh(region: Region, fleet: number, print: (
     }
   }
   const gaps = batchStarts.slice(1).map((t, i) => (t - (batchStarts[i] ?? t)) / 1000);
-  return { status, batches, refreshSeconds, gaps, minHealthy, wallMs } satisfies RefreshMeasurement;
+  return {
+    refreshId: InstanceRefreshId ?? '',
+    status,
+    statusReason,
+    batches,
+    refreshSeconds,
+    gaps,
+    minHealthy,
+    wallMs,
+  } satisfies RefreshMeasurement;
 }
 
 export const instanceRefreshStory: Story = {
@@ -158,7 +173,11 @@ export const instanceRefreshStory: Story = {
     const floor = Math.ceil((options.fleet * minHealthyPercentage) / 100);
     return {
       checks: [
-        { name: 'refresh succeeded', ok: m.status === 'Successful', detail: m.status },
+        {
+          name: 'refresh succeeded',
+          ok: m.status === 'Successful',
+          detail: refreshOutcome(m.refreshId, m.status, m.statusReason),
+        },
         {
           name: 'batch sizes follow the documented rules',
           ok: JSON.stringify(m.batches) === JSON.stringify(expected),
