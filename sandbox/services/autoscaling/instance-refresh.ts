@@ -73,12 +73,6 @@ export class InstanceRefreshes implements InstanceRefreshesPart {
         return;
       }
     }
-    if (this.giveUpIfStuck(group, refresh)) return;
-    const now = this.ctx.clock.now();
-    if (refresh.pausedUntil !== undefined) {
-      if (now < refresh.pausedUntil) return;
-      delete refresh.pausedUntil;
-    }
     const pass = this.currentPass(refresh);
     pass.pending = pass.pending.filter((id) => {
       const member = group.members.get(id);
@@ -86,9 +80,16 @@ export class InstanceRefreshes implements InstanceRefreshesPart {
     });
     pass.replaced = pass.replaced.filter((id) => group.members.has(id));
     const { ready, inflight, oldLeaving } = this.progress(group, refresh, pass);
-    // A new instance that passed its health checks and warmed up is progress: the retry hour restarts.
+    // A new instance that passed its health checks and warmed up is progress: the retry hour
+    // restarts (also during a checkpoint pause, so replacements that recover there count).
     if (ready > pass.lastReady) delete pass.stuck;
     pass.lastReady = ready;
+    if (this.giveUpIfStuck(group, refresh)) return;
+    const now = this.ctx.clock.now();
+    if (refresh.pausedUntil !== undefined) {
+      if (now < refresh.pausedUntil) return;
+      delete refresh.pausedUntil;
+    }
     if (inflight > 0 || this.launchesOwed(group, refresh, pass)) {
       const warming = [...group.members.values()].find(
         (member) =>

@@ -86,6 +86,14 @@ async function waitForStatus(h: Harness, status: string, maxSeconds = 4 * 3600):
   throw new Error(`refresh never reached ${status} (now ${(await refreshOf(h)).Status ?? '?'})`);
 }
 
+async function waitForCheckpoint(h: Harness, maxSeconds = 3600): Promise<void> {
+  for (let waited = 0; waited <= maxSeconds; waited += 10) {
+    if (eventsOf(h, 'EC2 Auto Scaling Instance Refresh Checkpoint Reached').length > 0) return;
+    await h.advance(10);
+  }
+  throw new Error('no checkpoint reached');
+}
+
 /** Virtual time (epoch ms) of the first health check that found an instance of `version` unhealthy. */
 function firstUnhealthyAt(h: Harness, version: number, after = 0): number {
   const entry = h.ctx.entries.find((e) => {
@@ -185,6 +193,21 @@ describe('AutoScalingSim instance refresh failure', () => {
       const failureAfterRecovery = firstUnhealthyAt(h, 2, recoveredAt);
       expect((refresh.EndTime?.getTime() ?? 0) - failureAfterRecovery).toBe(ONE_HOUR_MS);
       expect((refresh.EndTime?.getTime() ?? 0) - firstFailure).toBeGreaterThan(ONE_HOUR_MS + 1800 * 1000);
+    });
+  });
+
+  describe('new instances that recover', () => {
+    it('counts a replacement that passes its health checks during a checkpoint pause as progress', async () => {
+      const h = createHarness();
+      await readyGroup(h);
+      await start(h, { MinHealthyPercentage: 75, CheckpointPercentages: [25, 100], CheckpointDelay: 7200 });
+      await waitForCheckpoint(h);
+      // In the pause the new version fails for half an hour, then recovers.
+      h.ec2.failingVersions.add(2);
+      await h.advance(1800);
+      h.ec2.failingVersions.delete(2);
+      const refresh = await runToEnd(h, 6 * 3600);
+      expect(refresh.Status).toBe('Successful');
     });
   });
 
