@@ -34,6 +34,7 @@ import {
   healthyTargets,
   provisionFleet,
   REFRESH_IN_MOTION,
+  refreshOutcome,
   required,
   sleep,
   waitUntilHealthy,
@@ -113,6 +114,7 @@ export const defaultStory: Story = {
     const store = new KilnStore<ServiceManifest>({
       client: region.clientsFor('kiln-cli', 'operator').doc,
       tableName: region.tableName,
+      ids: region.engine.kilnIds,
     });
     await step('services apply', async () => {
       const manifest = parseManifest(demoManifest(region.engine.context.region, environments, settings));
@@ -144,8 +146,9 @@ export const defaultStory: Story = {
     });
 
     // 5. Staging rolls to 1.1.0.
-    const { status, newVersion, rolloutSeconds } = await step('rollout', () =>
-      rollStaging(region, aws, staging, amiV2, settings, print),
+    const { status, statusReason, rollbackReason, refreshId, newVersion, rolloutSeconds } = await step(
+      'rollout',
+      () => rollStaging(region, aws, staging, amiV2, settings, print),
     );
 
     // 6. Checks.
@@ -169,7 +172,11 @@ export const defaultStory: Story = {
       const stagingHealthy = await healthyTargets(aws, staging);
       const productionHealthy = await healthyTargets(aws, production);
       const checks: StoryCheck[] = [
-        { name: 'instance refresh succeeded', ok: status === 'Successful', detail: status },
+        {
+          name: 'instance refresh succeeded',
+          ok: status === 'Successful',
+          detail: refreshOutcome(refreshId, status, statusReason, rollbackReason),
+        },
         {
           name: `staging runs only launch template version ${newVersion}`,
           ok:
@@ -262,7 +269,14 @@ async function rollStaging(
   imageId: string,
   settings: StorySettings,
   print: (line: string) => void,
-): Promise<{ status: string; newVersion: number; rolloutSeconds: number }> {
+): Promise<{
+  status: string;
+  statusReason: string;
+  rollbackReason: string;
+  refreshId: string;
+  newVersion: number;
+  rolloutSeconds: number;
+}> {
   const v2 = await aws.ec2.send(
     new CreateLaunchTemplateVersionCommand({
       LaunchTemplateId: staging.launchTemplateId,
@@ -291,6 +305,8 @@ async function rollStaging(
   print(`rollout: ${staging.groupName} → launch template version ${newVersion} (refresh ${refreshId})`);
   const started = region.engine.clock.now();
   let status = 'Pending';
+  let statusReason = '';
+  let rollbackReason = '';
   let lastPercent = -1;
   for (;;) {
     const described = await aws.autoScaling.send(
@@ -301,6 +317,8 @@ async function rollStaging(
     );
     const current = required(described.InstanceRefreshes?.[0], 'instance refresh');
     status = current.Status ?? 'unknown';
+    statusReason = current.StatusReason ?? '';
+    rollbackReason = current.RollbackDetails?.RollbackReason ?? '';
     if ((current.PercentageComplete ?? 0) !== lastPercent) {
       lastPercent = current.PercentageComplete ?? 0;
       print(
@@ -315,7 +333,14 @@ async function rollStaging(
     }
     await sleep(30);
   }
-  return { status, newVersion, rolloutSeconds: Math.round((region.engine.clock.now() - started) / 1000) };
+  return {
+    status,
+    statusReason,
+    rollbackReason,
+    refreshId,
+    newVersion,
+    rolloutSeconds: Math.round((region.engine.clock.now() - started) / 1000),
+  };
 }
 
 /**

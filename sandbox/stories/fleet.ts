@@ -159,3 +159,20 @@ export async function waitUntilHealthy(
 
 /** Instance refresh statuses that are still moving (the rest are final). */
 export const REFRESH_IN_MOTION = ['Pending', 'InProgress', 'Baking', 'Cancelling', 'RollbackInProgress'];
+
+/**
+ * A refresh's final status, and when it did not succeed, which refresh it was and why: AWS's
+ * StatusReason, and the RollbackReason when it rolled back.
+ */
+export function refreshOutcome(
+  refreshId: string,
+  status: string,
+  statusReason: string,
+  rollbackReason = '',
+): string {
+  if (status === 'Successful') return status;
+  const why = [statusReason, rollbackReason !== '' ? `Rolled back because: ${rollbackReason}` : '']
+    .filter((part) => part !== '')
+    .join(' ');
+  return `${status} (refresh ${refreshId})${why !== '' ? `: ${why}` : ''}`;
+}

@@ -24,7 +24,7 @@ import { DescribeInstanceRefreshesCommand, StartInstanceRefreshCommand } from '@
 import { CreateLaunchTemplateVersionCommand } from '@aws-sdk/client-ec2';
 import { SANDBOX_EPOCH } from '../core/context';
 import type { Region } from '../region';
-import { provisionFleet, REFRESH_IN_MOTION, sleep, waitUntilHealthy } from './fleet';
+import { provisionFleet, REFRESH_IN_MOTION, refreshOutcome, sleep, waitUntilHealthy } from './fleet';
 import { storyCatalog } from './catalog';
 import {
   DEFAULT_CHECKPOINT_DELAY_SECONDS,
@@ -96,7 +96,10 @@ const CHECKPOINT_REACHED = 'EC2 Auto Scaling Instance Refresh Checkpoint Reached
 export const REFRESH_DEADLINE_SECONDS = 12 * 3600;
 
 export interface RefreshMeasurement {
+  refreshId: string;
   status: string;
+  /** Why the refresh ended as it did (AWS's StatusReason), e.g. why it failed. */
+  statusReason: string;
   batches: number[];
   /** Virtual time (ms) each batch's launches began. */
   batchStarts: number[];
@@ -121,7 +124,8 @@ export async function runMeasuredRefresh(
   const aws = region.clientsFor('story:refresh', 'operator');
   const ami = (version: string) =>
     region.ec2.seedImage({ name: `kiln-web-${version}`, tags: { 'kiln:version': version } });
-  const [v1, v2] = [ami('1.0.0'), ami('1.0.1')];
+  // 1.1.0 is the release `--bad-version 1.1.0:…` makes misbehave, as in the default story.
+  const [v1, v2] = [ami('1.0.0'), ami('1.1.0')];
   const web = await step('setup', () =>
     provisionFleet(region, aws, {
       name: 'web',
@@ -169,7 +173,7 @@ export async function runMeasuredRefresh(
 
   const wallStart = performance.now();
   const started = region.engine.clock.now();
-  const status = await step('refresh', async () => {
+  const outcome = await step('refresh', async () => {
     const { InstanceRefreshId } = await aws.autoScaling.send(
       new StartInstanceRefreshCommand({
         AutoScalingGroupName: 'web',
@@ -186,7 +190,10 @@ export async function runMeasuredRefresh(
         }),
       );
       const current = out.InstanceRefreshes?.[0]?.Status ?? 'unknown';
-      if (!REFRESH_IN_MOTION.includes(current)) return current;
+      if (!REFRESH_IN_MOTION.includes(current)) {
+        const statusReason = out.InstanceRefreshes?.[0]?.StatusReason ?? '';
+        return { refreshId: InstanceRefreshId ?? '', status: current, statusReason };
+      }
       if (region.engine.clock.now() - started > REFRESH_DEADLINE_SECONDS * 1000) {
         throw new StoryDeadlineError(
           `refresh ${InstanceRefreshId ?? '?'} still ${current} after ${REFRESH_DEADLINE_SECONDS} s`,
@@ -216,7 +223,9 @@ export async function runMeasuredRefresh(
     .map((e) => SANDBOX_EPOCH + e.t * 1000)
     .filter((t) => t >= started);
   return {
-    status,
+    refreshId: outcome.refreshId,
+    status: outcome.status,
+    statusReason: outcome.statusReason,
     batches,
     batchStarts,
     checkpointsReached,
@@ -250,7 +259,11 @@ export const instanceRefreshStory: Story = {
     const floor = Math.ceil((options.fleet * strategy.minHealthyPercentage) / 100);
     return {
       checks: [
-        { name: 'refresh succeeded', ok: m.status === 'Successful', detail: m.status },
+        {
+          name: 'refresh succeeded',
+          ok: m.status === 'Successful',
+          detail: refreshOutcome(m.refreshId, m.status, m.statusReason),
+        },
         {
           name: 'batch sizes follow the documented rules',
           ok: JSON.stringify(m.batches) === JSON.stringify(expected),

@@ -4,14 +4,19 @@
  * follows AWS, and the test says so (moto 5.2.1: no MinSize/MaxSize/DesiredCapacity bound checks,
  * a duplicate name silently replaces the group, HealthCheckGracePeriod defaults to 300 instead of the
  * API's 0, an unknown launch template surfaces EC2's error instead of a ValidationError, and
- * InstanceMaintenancePolicy is not implemented: moto accepts any policy and never describes one).
+ * InstanceMaintenancePolicy is not implemented: moto accepts any policy and never describes one),
+ * and EnterStandby/ExitStandby (moto writes "StandBy" in the activity description where AWS's
+ * example writes "Standby", and puts a comma after the cause's timestamp).
  */
 import {
   AutoScalingClient,
   CreateAutoScalingGroupCommand,
   DescribeAutoScalingGroupsCommand,
+  EnterStandbyCommand,
+  ExitStandbyCommand,
 } from '@aws-sdk/client-auto-scaling';
 import type {
+  Activity,
   AutoScalingGroup,
   AutoScalingGroupsType,
   CreateAutoScalingGroupType,
@@ -156,6 +161,99 @@ describe('Auto Scaling conformance (sim vs moto)', () => {
           ...rest,
         }));
       expect(strip(await simGroup(side))).toEqual(strip(await motoGroup(side)));
+    });
+  });
+
+  describe('EnterStandby and ExitStandby', () => {
+    /** What both sides model of an activity: AWS's example text with instance ids and times masked. */
+    function comparable(activity: Activity | undefined) {
+      const mask = (text: string | undefined) =>
+        text
+          ?.replace(/i-[0-9a-f]+/g, 'i-x')
+          .replace(/^At [^ ]+( [^ ]+)?,? instance/, 'At T instance')
+          .replace('StandBy', 'Standby');
+      return {
+        Description: mask(activity?.Description),
+        Cause: mask(activity?.Cause),
+        StatusCode: activity?.StatusCode,
+        Progress: activity?.Progress,
+      };
+    }
+
+    async function both<T>(motoCall: () => Promise<T>, simCall: () => Promise<object>): Promise<[T, T]> {
+      return [await motoCall(), (await simCall()) as T];
+    }
+
+    it('moves an instance to Standby and back with the same activities and desired capacity', async () => {
+      const side = await sides();
+      await side.moto.send(new CreateAutoScalingGroupCommand(input(side.templateId)));
+      await side.sim.handle('CreateAutoScalingGroup', input(side.templateId));
+      await side.advance(60);
+      const [motoId, simId] = [
+        (await motoGroup(side)).Instances?.[0]?.InstanceId ?? '',
+        (await simGroup(side)).Instances?.[0]?.InstanceId ?? '',
+      ];
+      const request = (id: string) => ({
+        AutoScalingGroupName: 'web-prod',
+        InstanceIds: [id],
+        ShouldDecrementDesiredCapacity: true,
+      });
+      const [motoEnter, simEnter] = await both(
+        () => side.moto.send(new EnterStandbyCommand(request(motoId))),
+        () => side.sim.handle('EnterStandby', request(simId)),
+      );
+      expect(comparable(simEnter.Activities?.[0])).toEqual(comparable(motoEnter.Activities?.[0]));
+      expect(comparable(simEnter.Activities?.[0])).toEqual({
+        Description: 'Moving EC2 instance to Standby: i-x',
+        Cause:
+          'At T instance i-x was moved to standby in response to a user request, shrinking the capacity from 2 to 1.',
+        StatusCode: 'InProgress',
+        Progress: 50,
+      });
+      const standby = (group: AutoScalingGroup, id: string) => ({
+        desired: group.DesiredCapacity,
+        state: group.Instances?.find((i) => i.InstanceId === id)?.LifecycleState,
+      });
+      expect(standby(await simGroup(side), simId)).toEqual(standby(await motoGroup(side), motoId));
+      expect(standby(await simGroup(side), simId)).toEqual({ desired: 1, state: 'Standby' });
+
+      const exit = (id: string) => ({ AutoScalingGroupName: 'web-prod', InstanceIds: [id] });
+      const [motoExit, simExit] = await both(
+        () => side.moto.send(new ExitStandbyCommand(exit(motoId))),
+        () => side.sim.handle('ExitStandby', exit(simId)),
+      );
+      expect(comparable(simExit.Activities?.[0])).toEqual(comparable(motoExit.Activities?.[0]));
+      expect(comparable(simExit.Activities?.[0])).toMatchObject({ StatusCode: 'PreInService', Progress: 30 });
+      await side.advance(1);
+      expect(standby(await simGroup(side), simId)).toEqual(standby(await motoGroup(side), motoId));
+      expect(standby(await simGroup(side), simId)).toEqual({ desired: 2, state: 'InService' });
+    });
+
+    it('keeps desired capacity and launches a replacement without the decrement, as moto does', async () => {
+      const side = await sides();
+      await side.moto.send(new CreateAutoScalingGroupCommand(input(side.templateId)));
+      await side.sim.handle('CreateAutoScalingGroup', input(side.templateId));
+      await side.advance(60);
+      const request = (group: AutoScalingGroup) => ({
+        AutoScalingGroupName: 'web-prod',
+        InstanceIds: [group.Instances?.[0]?.InstanceId ?? ''],
+        ShouldDecrementDesiredCapacity: false,
+      });
+      const [motoEnter, simEnter] = await both(
+        async () => side.moto.send(new EnterStandbyCommand(request(await motoGroup(side)))),
+        async () => side.sim.handle('EnterStandby', request(await simGroup(side))),
+      );
+      expect(comparable(simEnter.Activities?.[0])).toEqual(comparable(motoEnter.Activities?.[0]));
+      await side.advance(60);
+      const shape = (group: AutoScalingGroup) => ({
+        desired: group.DesiredCapacity,
+        states: (group.Instances ?? []).map((i) => i.LifecycleState).sort(),
+      });
+      expect(shape(await simGroup(side))).toEqual(shape(await motoGroup(side)));
+      expect(shape(await simGroup(side))).toEqual({
+        desired: 2,
+        states: ['InService', 'InService', 'Standby'],
+      });
     });
   });
 

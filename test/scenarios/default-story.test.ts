@@ -72,8 +72,8 @@ describe('the default sandbox story', () => {
       region: { badVersions: [{ version: '1.1.0', mode: 'errors' }] },
     });
     expect(result.ok).toBe(false);
-    expect(result.checks.find((c) => c.name === 'instance refresh succeeded')?.detail).toBe(
-      'RollbackSuccessful',
+    expect(result.checks.find((c) => c.name === 'instance refresh succeeded')?.detail).toMatch(
+      /^RollbackSuccessful \(refresh [0-9a-f-]+\): .* Rolled back because: .*CloudWatch alarm.*checkout-staging-5xx/,
     );
     expect(result.checks.find((c) => c.name === 'production untouched')?.ok).toBe(true);
   });

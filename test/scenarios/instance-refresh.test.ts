@@ -71,6 +71,33 @@ describe('the instance-refresh story with a real manifest environment’s strate
   });
 });
 
+describe('the instance-refresh story when the new release never passes its health checks', () => {
+  const run = () =>
+    runSandbox({
+      seed: 7,
+      fleet: 6,
+      scenario: 'instance-refresh',
+      region: { badVersions: [{ version: '1.1.0', mode: 'failing-health' }] },
+    });
+
+  it('ends in a failed check naming the refresh, its Failed status and why, within the documented hour of retries', async () => {
+    const result = await run();
+    expect(result.ok).toBe(false);
+    const [refresh] = result.checks;
+    expect(refresh).toMatchObject({ name: 'refresh succeeded', ok: false });
+    expect(refresh?.detail).toMatch(
+      /^Failed \(refresh [0-9a-f-]+\): Instance refresh failed: new instances did not pass their health checks for 3600 seconds\. For example: i-[0-9a-f]+ failed its ELB health check\.$/,
+    );
+    // Start at 60 s, first failed health check within a few minutes, then the hour.
+    expect(result.virtualSeconds).toBeLessThan(60 + 600 + 3600);
+  });
+
+  it('gives the same timeline, byte for byte, for the same seed', async () => {
+    const [first, again] = [await run(), await run()];
+    expect(again.timeline).toBe(first.timeline);
+  });
+});
+
 describe('expectedBatches (the documented rules, independent of the simulator)', () => {
   const rules = (min: number, max: number, checkpoints?: number[]) => ({
     minHealthyPercentage: min,

@@ -9,6 +9,7 @@ import type { ResolvedLaunchTemplate, SimInstance } from '../fleet';
 import type { Group, Member } from './model';
 import { countsTowardCapacity, matches, resourceOf } from './model';
 import type { AutoScaling, CapacityPart } from './parts';
+import { STUCK_EXAMPLE } from './refresh-failures';
 
 export class Capacity implements CapacityPart {
   private readonly ctx: SimContext;
@@ -148,6 +149,12 @@ export class Capacity implements CapacityPart {
         destination: 'AutoScalingGroup',
       });
       this.scheduleLaunchRetry(group);
+      this.asg.refreshes.noteFailure(
+        group,
+        'launch-failures',
+        undefined,
+        STUCK_EXAMPLE.launchFailed(message),
+      );
       return false;
     }
     const member: Member = {

@@ -8,6 +8,7 @@ import type { SimContext } from '../../core/context';
 import type { Group } from './model';
 import { resourceOf } from './model';
 import type { AutoScaling, HealthPart } from './parts';
+import { STUCK_EXAMPLE } from './refresh-failures';
 
 export class Health implements HealthPart {
   private readonly ctx: SimContext;
@@ -54,6 +55,13 @@ export class Health implements HealthPart {
           from: 'Healthy',
           to: 'Unhealthy',
         });
+        // A refresh's new instance failing its health check: the refresh retries, then fails.
+        this.asg.refreshes.noteFailure(
+          group,
+          'health-checks',
+          member,
+          STUCK_EXAMPLE.unhealthy(member.instanceId, ec2Down ? 'EC2' : 'ELB'),
+        );
       }
       if (!group.suspended.has('ReplaceUnhealthy')) {
         const why =

@@ -27,6 +27,8 @@ import type {
   DescribeTrafficSourcesRequest,
   DetachLoadBalancerTargetGroupsType,
   DetachTrafficSourcesType,
+  EnterStandbyQuery,
+  ExitStandbyQuery,
   PutLifecycleHookType,
   RecordLifecycleActionHeartbeatType,
   RollbackInstanceRefreshType,
@@ -50,6 +52,7 @@ import { Instances } from './instances';
 import { LifecycleHooks } from './lifecycle-hooks';
 import type { AlarmState } from './model';
 import type { AutoScaling } from './parts';
+import { Standby } from './standby';
 import { TrafficSources } from './traffic-sources';
 
 export type { AlarmState } from './model';
@@ -75,6 +78,7 @@ class AutoScalingParts implements AutoScaling {
   readonly health: Health;
   readonly hooks: LifecycleHooks;
   readonly refreshes: InstanceRefreshes;
+  readonly standby: Standby;
 
   constructor(
     readonly ctx: SimContext,
@@ -93,6 +97,7 @@ class AutoScalingParts implements AutoScaling {
     this.health = new Health(this);
     this.hooks = new LifecycleHooks(this);
     this.refreshes = new InstanceRefreshes(this);
+    this.standby = new Standby(this);
   }
 
   alarmState(alarmName: string): AlarmState | undefined {
@@ -102,7 +107,7 @@ class AutoScalingParts implements AutoScaling {
 
 /** Every operation the sandbox's Auto Scaling answers, by the part that owns it. */
 function operationsOf(asg: AutoScalingParts): OperationTable {
-  const { groups, trafficSources, activities, instances, hooks, refreshes } = asg;
+  const { groups, trafficSources, activities, instances, hooks, refreshes, standby } = asg;
   return {
     CreateAutoScalingGroup: operation((input: CreateAutoScalingGroupType) => groups.createGroup(input)),
     UpdateAutoScalingGroup: operation((input: UpdateAutoScalingGroupType) => groups.updateGroup(input)),
@@ -144,6 +149,8 @@ function operationsOf(asg: AutoScalingParts): OperationTable {
     SetInstanceProtection: operation((input: SetInstanceProtectionQuery) =>
       instances.setInstanceProtection(input),
     ),
+    EnterStandby: operation((input: EnterStandbyQuery) => standby.enterStandby(input)),
+    ExitStandby: operation((input: ExitStandbyQuery) => standby.exitStandby(input)),
 
     PutLifecycleHook: operation((input: PutLifecycleHookType) => hooks.putHook(input)),
     DescribeLifecycleHooks: operation((input: DescribeLifecycleHooksType) => hooks.describeHooks(input)),

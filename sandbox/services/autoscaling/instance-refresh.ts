@@ -1,7 +1,8 @@
 /**
  * Instance refresh: replaces a group's instances in batches bounded by MinHealthyPercentage and
- * MaxHealthyPercentage, waits for warmup, pauses at checkpoints, bakes, fails on alarms and rolls
- * back. The batch arithmetic and preference defaults are in refresh-rules.ts.
+ * MaxHealthyPercentage, waits for warmup, pauses at checkpoints, bakes, fails on alarms or after an
+ * hour without progress, and rolls back. The batch arithmetic and preference defaults are in
+ * refresh-rules.ts; the retry window and its status texts in refresh-failures.ts.
  * https://docs.aws.amazon.com/autoscaling/ec2/userguide/instance-refresh-overview.html
  */
 import type {
@@ -20,8 +21,24 @@ import type { SimContext } from '../../core/context';
 import type { ResolvedLaunchTemplate } from '../fleet';
 import { irreversible, noActiveRefresh, refreshInProgress, validationError } from './errors';
 import type { Group, Member, Refresh, RefreshPass, RefreshStatus } from './model';
-import { ACTIVE_REFRESH, EVENT_SOURCE, countsTowardCapacity, isTerminating, matches } from './model';
+import {
+  ACTIVE_REFRESH,
+  EVENT_SOURCE,
+  countsTowardCapacity,
+  isStandby,
+  isTerminating,
+  matches,
+} from './model';
 import type { AutoScaling, InstanceRefreshesPart } from './parts';
+import type { StuckCause } from './refresh-failures';
+import {
+  REFRESH_RETRY_SECONDS,
+  STUCK_EXAMPLE,
+  failedReason,
+  rollbackFailedReason,
+  waitingReason,
+} from './refresh-failures';
+import type { ResolvedPreferences } from './refresh-rules';
 import { batchPlan, capBatch, checkpointTarget, resolvePreferences } from './refresh-rules';
 
 export class InstanceRefreshes implements InstanceRefreshesPart {
@@ -56,11 +73,6 @@ export class InstanceRefreshes implements InstanceRefreshesPart {
         return;
       }
     }
-    const now = this.ctx.clock.now();
-    if (refresh.pausedUntil !== undefined) {
-      if (now < refresh.pausedUntil) return;
-      delete refresh.pausedUntil;
-    }
     const pass = this.currentPass(refresh);
     pass.pending = pass.pending.filter((id) => {
       const member = group.members.get(id);
@@ -68,16 +80,28 @@ export class InstanceRefreshes implements InstanceRefreshesPart {
     });
     pass.replaced = pass.replaced.filter((id) => group.members.has(id));
     const { ready, inflight, oldLeaving } = this.progress(group, refresh, pass);
-    if (inflight > 0) {
+    // A new instance that passed its health checks and warmed up is progress: the retry hour
+    // restarts (also during a checkpoint pause, so replacements that recover there count).
+    if (ready > pass.lastReady) delete pass.stuck;
+    pass.lastReady = ready;
+    if (this.giveUpIfStuck(group, refresh)) return;
+    const now = this.ctx.clock.now();
+    if (refresh.pausedUntil !== undefined) {
+      if (now < refresh.pausedUntil) return;
+      delete refresh.pausedUntil;
+    }
+    if (inflight > 0 || this.launchesOwed(group, refresh, pass)) {
       const warming = [...group.members.values()].find(
         (member) =>
           member.state === 'InService' &&
           matches(member, pass.target) &&
           !this.isReady(group, refresh, member),
       );
-      refresh.statusReason = warming
-        ? `Waiting for instances to warm up before continuing. For example: ${warming.instanceId} is warming up.`
-        : 'Waiting for new instances to launch and pass health checks.';
+      refresh.statusReason = pass.stuck
+        ? waitingReason(pass.stuck)
+        : warming
+          ? `Waiting for instances to warm up before continuing. For example: ${warming.instanceId} is warming up.`
+          : 'Waiting for new instances to launch and pass health checks.';
       return;
     }
     // Launch-first batch ready: now the old instances it replaces may go.
@@ -129,6 +153,7 @@ export class InstanceRefreshes implements InstanceRefreshesPart {
         return;
       }
     }
+    if (this.settleStandby(group, refresh, pass)) return;
     if (pass.pending.length === 0) {
       this.finishPass(group, refresh);
       return;
@@ -162,6 +187,20 @@ export class InstanceRefreshes implements InstanceRefreshesPart {
     if (detailType !== undefined && !(to === 'InProgress' && from !== 'Pending')) {
       this.emitRefreshEvent(group, refresh, detailType, {});
     }
+  }
+
+  noteFailure(
+    group: Group,
+    cause: 'launch-failures' | 'health-checks',
+    member: Member | undefined,
+    example: string,
+  ): void {
+    const refresh = this.active(group);
+    if (!refresh || (refresh.status !== 'InProgress' && refresh.status !== 'RollbackInProgress')) return;
+    const pass = this.currentPass(refresh);
+    // Only the pass's own new instances count: an old one failing is ordinary health replacement.
+    if (member && (!matches(member, pass.target) || pass.pending.includes(member.instanceId))) return;
+    this.markStuck(group, refresh, pass, cause, example);
   }
 
   // ---------------------------------------------------------------- operations
@@ -200,7 +239,13 @@ export class InstanceRefreshes implements InstanceRefreshesPart {
       startTime: this.ctx.clock.now(),
       preferences,
       ...(desired ? { desiredConfiguration: { ...desired } } : {}),
-      forward: this.newPass(group, target, replace, preferences.CheckpointPercentages),
+      forward: this.newPass(
+        group,
+        target,
+        replace,
+        preferences.CheckpointPercentages,
+        preferences.StandbyInstances,
+      ),
     };
     group.refreshes.unshift(refresh);
     this.ctx.timeline.record({
@@ -262,13 +307,28 @@ export class InstanceRefreshes implements InstanceRefreshesPart {
     const checkpoint = pass.checkpoints[0] ?? 100;
     const untilCheckpoint = checkpointTarget(checkpoint, pass.total) - ready;
     const waitsOnProtected = refresh.preferences.ScaleInProtectedInstances === 'Wait';
-    const replaceable = pass.pending.filter(
-      (id) => !(waitsOnProtected && group.members.get(id)?.protectedFromScaleIn),
-    );
+    const replaceable = pass.pending.filter((id) => {
+      const member = group.members.get(id);
+      return member !== undefined && !isStandby(member) && !(waitsOnProtected && member.protectedFromScaleIn);
+    });
     if (replaceable.length === 0) {
-      refresh.statusReason = 'Waiting for scale-in protected instances to be unprotected before continuing.';
+      // Only instances it must wait for are left: "waits one hour for you to remove scale-in
+      // protection" / "to return the instances to service. Otherwise, the instance refresh will fail."
+      // https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_RefreshPreferences.html
+      const inStandby = pass.pending.find((id) => {
+        const member = group.members.get(id);
+        return member !== undefined && isStandby(member);
+      });
+      const [cause, example] =
+        inStandby !== undefined
+          ? (['standby', STUCK_EXAMPLE.inStandby(inStandby)] as const)
+          : (['scale-in-protected', STUCK_EXAMPLE.protectedFromScaleIn(pass.pending[0] ?? '')] as const);
+      this.markStuck(group, refresh, pass, cause, example);
+      if (pass.stuck) refresh.statusReason = waitingReason(pass.stuck);
       return;
     }
+    // The refresh can replace again: the wait is over.
+    if (pass.stuck?.cause === 'standby' || pass.stuck?.cause === 'scale-in-protected') delete pass.stuck;
     const plan = capBatch(
       batchPlan(group.desired, {
         min: MinHealthyPercentage,
@@ -350,6 +410,75 @@ export class InstanceRefreshes implements InstanceRefreshesPart {
     this.asg.capacity.reconcile(group, 'an instance refresh failed');
   }
 
+  /**
+   * Fails a refresh, or its rollback, that has made no progress for the retry window. With
+   * AutoRollback a failed refresh goes straight to RollbackInProgress (the sandbox's choice: AWS
+   * does not say whether Failed shows first; the status list and the events each have their own
+   * rollback entries).
+   */
+  private giveUpIfStuck(group: Group, refresh: Refresh): boolean {
+    if (refresh.status !== 'InProgress' && refresh.status !== 'RollbackInProgress') return false;
+    const stuck = this.currentPass(refresh).stuck;
+    if (!stuck || this.ctx.clock.now() < stuck.since + REFRESH_RETRY_SECONDS * 1000) return false;
+    if (refresh.status === 'RollbackInProgress') {
+      this.setStatus(group, refresh, 'RollbackFailed', rollbackFailedReason(stuck));
+      this.asg.capacity.reconcile(group, 'an instance refresh rollback failed');
+    } else {
+      this.failRefresh(group, refresh, failedReason(stuck));
+    }
+    return true;
+  }
+
+  /** Starts (or keeps running) the retry hour, and wakes the refresh when it runs out. */
+  private markStuck(
+    group: Group,
+    refresh: Refresh,
+    pass: RefreshPass,
+    cause: StuckCause,
+    example: string,
+  ): void {
+    if (pass.stuck) {
+      pass.stuck = { ...pass.stuck, cause, example };
+      return;
+    }
+    pass.stuck = { since: this.ctx.clock.now(), cause, example };
+    this.ctx.clock.setTimeout(() => this.step(group, refresh), REFRESH_RETRY_SECONDS * 1000);
+  }
+
+  /**
+   * Launches the group still owes (a failed launch waits for its retry): no further batch starts
+   * until they are made, so a refresh whose launches fail takes no more old instances out ("If the
+   * instance refresh can't launch any healthy instances, it will eventually fail, leaving the other
+   * 90 percent of the group untouched", instance-refresh-overview.html).
+   */
+  private launchesOwed(group: Group, refresh: Refresh, pass: RefreshPass): boolean {
+    if (refresh.status !== 'InProgress' && refresh.status !== 'RollbackInProgress') return false;
+    let counted = 0;
+    for (const member of group.members.values()) if (countsTowardCapacity(member)) counted += 1;
+    return counted < group.desired + pass.surge;
+  }
+
+  /**
+   * Instances in Standby that the pass still lists: Ignore forgets them, Terminate terminates them
+   * without replacement (they count toward no capacity), Wait keeps them until they return.
+   * https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_RefreshPreferences.html (StandbyInstances)
+   * True when instances were terminated: the refresh moves on once they have gone.
+   */
+  private settleStandby(group: Group, refresh: Refresh, pass: RefreshPass): boolean {
+    const choice = refresh.preferences.StandbyInstances;
+    if (choice === 'Wait') return false;
+    const resting = pass.pending.filter((id) => {
+      const member = group.members.get(id);
+      return member !== undefined && isStandby(member);
+    });
+    if (resting.length === 0) return false;
+    pass.pending = pass.pending.filter((id) => !resting.includes(id));
+    if (choice === 'Ignore') return false;
+    pass.replaced.push(...resting);
+    this.terminateForRefresh(group, resting, false);
+    return true;
+  }
+
   private beginRollback(group: Group, refresh: Refresh, reason: string): void {
     // A rollback replaces what the refresh deployed with the group's saved configuration, ignoring checkpoints.
     // https://docs.aws.amazon.com/autoscaling/ec2/userguide/instance-refresh-rollback.html
@@ -357,7 +486,13 @@ export class InstanceRefreshes implements InstanceRefreshesPart {
     refresh.forward.surge = 0;
     refresh.forward.deferred = [];
     delete refresh.pausedUntil;
-    const pass = this.newPass(group, target, (member) => !matches(member, target), []);
+    const pass = this.newPass(
+      group,
+      target,
+      (member) => !matches(member, target),
+      [],
+      refresh.preferences.StandbyInstances,
+    );
     refresh.rollback = { pass, reason, startTime: this.ctx.clock.now(), total: pass.pending.length };
     this.setStatus(group, refresh, 'RollbackInProgress', reason);
     this.asg.capacity.reconcile(group, 'an instance refresh rollback');
@@ -369,14 +504,18 @@ export class InstanceRefreshes implements InstanceRefreshesPart {
     target: ResolvedLaunchTemplate,
     replace: (member: Member) => boolean,
     checkpoints: number[],
+    standby: ResolvedPreferences['StandbyInstances'],
   ): RefreshPass {
+    // Instances in Standby are part of the pass unless ignored; those waited for count toward the
+    // 100 % mark (they will be replaced once back), those terminated do not (nothing replaces them).
     const members = [...group.members.values()]
-      .filter((member) => countsTowardCapacity(member))
+      .filter((member) => countsTowardCapacity(member) || (isStandby(member) && standby !== 'Ignore'))
       .sort((a, b) => a.launchedAt - b.launchedAt || a.instanceId.localeCompare(b.instanceId));
     return {
       target,
       pending: members.filter(replace).map((member) => member.instanceId),
-      total: members.length,
+      total: members.filter((member) => !(isStandby(member) && standby === 'Terminate')).length,
+      lastReady: 0,
       checkpoints: checkpoints.length > 0 ? checkpoints : [100],
       surge: 0,
       deferred: [],
@@ -428,7 +567,7 @@ export class InstanceRefreshes implements InstanceRefreshesPart {
         continue;
       }
       const isNew = !pass.pending.includes(member.instanceId) && matches(member, pass.target);
-      if (isTerminating(member)) continue;
+      if (isTerminating(member) || isStandby(member)) continue;
       if (!isNew) continue;
       if (this.isReady(group, refresh, member)) ready += 1;
       else inflight += 1;

@@ -16,6 +16,7 @@ import { missingField, required, validationError } from './errors';
 import type { Group, Member, MemberState } from './model';
 import { isTerminating, LAUNCHING, resourceOf, TERMINATING } from './model';
 import type { AutoScaling, InstancesPart } from './parts';
+import { STUCK_EXAMPLE } from './refresh-failures';
 
 export class Instances implements InstancesPart {
   private readonly ctx: SimContext;
@@ -90,6 +91,12 @@ export class Instances implements InstancesPart {
         `Terminating EC2 instance: ${member.instanceId}`,
         `instance ${member.instanceId} was taken out of service because its launch lifecycle action was abandoned`,
         { az: member.availabilityZone, subnet: member.subnetId },
+      );
+      this.asg.refreshes.noteFailure(
+        group,
+        'launch-failures',
+        member,
+        STUCK_EXAMPLE.abandoned(member.instanceId),
       );
       this.terminateEc2(group, member);
       return;
@@ -206,6 +213,12 @@ export class Instances implements InstancesPart {
         },
       );
       this.asg.capacity.scheduleLaunchRetry(group);
+      this.asg.refreshes.noteFailure(
+        group,
+        'launch-failures',
+        member,
+        STUCK_EXAMPLE.bootFailed(member.instanceId),
+      );
     } else {
       if (!isTerminating(member)) {
         // Terminated behind the group's back: it is unhealthy and gets replaced (healthcheck.html).

@@ -5,6 +5,7 @@
 import type { Activity, LaunchTemplateSpecification, Tag } from '@aws-sdk/client-auto-scaling';
 import type { TimerHandle } from '../../core/context';
 import type { ResolvedLaunchTemplate } from '../fleet';
+import type { Stuck } from './refresh-failures';
 import type { MaintenancePolicy, ResolvedPreferences } from './refresh-rules';
 
 /** The `source` of every event Auto Scaling emits. */
@@ -25,7 +26,9 @@ export type MemberState =
   | 'Terminating'
   | 'Terminating:Wait'
   | 'Terminating:Proceed'
-  | 'Terminated';
+  | 'Terminated'
+  | 'EnteringStandby'
+  | 'Standby';
 
 /** The processes SuspendProcesses accepts. https://docs.aws.amazon.com/autoscaling/ec2/userguide/as-suspend-resume-processes.html */
 export const SCALING_PROCESSES = [
@@ -103,6 +106,10 @@ export interface RefreshPass {
   replaced: string[];
   /** Sizes of the batches started so far (launches + terminations). */
   batches: number[];
+  /** New instances that were ready at the last step: more now means the pass made progress. */
+  lastReady: number;
+  /** Set while the pass cannot make progress; it fails once this has lasted the retry window. */
+  stuck?: Stuck;
 }
 
 export type RefreshStatus =
@@ -185,9 +192,18 @@ export function isTerminating(member: Member): boolean {
   return TERMINATING_STATES.includes(member.state);
 }
 
-/** An instance on its way out no longer counts toward the group's capacity. */
+/** EnterStandby took the instance out of service (it is still draining in EnteringStandby). */
+export function isStandby(member: Member): boolean {
+  return member.state === 'EnteringStandby' || member.state === 'Standby';
+}
+
+/**
+ * An instance on its way out no longer counts toward the group's capacity, nor does one in Standby:
+ * without a decrement "the Auto Scaling group launches new instances to replace the instances on
+ * standby". https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_EnterStandby.html
+ */
 export function countsTowardCapacity(member: Member): boolean {
-  return !isTerminating(member);
+  return !isTerminating(member) && !isStandby(member);
 }
 
 /** Whether the instance runs exactly this launch template version. */

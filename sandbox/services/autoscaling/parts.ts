@@ -133,4 +133,15 @@ export interface InstanceRefreshesPart {
   /** Advances a refresh as far as it can go now. */
   step(group: Group, refresh: Refresh): void;
   setStatus(group: Group, refresh: Refresh, to: RefreshStatus, reason?: string): void;
+  /**
+   * A launch failed, or a launched instance failed its health checks, never booted or was abandoned:
+   * a refresh whose new instances fail keeps retrying, then fails (see refresh-failures.ts).
+   * `member` is the instance that failed, when one was launched.
+   */
+  noteFailure(
+    group: Group,
+    cause: 'launch-failures' | 'health-checks',
+    member: Member | undefined,
+    example: string,
+  ): void;
 }

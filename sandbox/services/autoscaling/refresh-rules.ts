@@ -36,6 +36,13 @@ export interface ResolvedPreferences {
   Alarms: string[];
 }
 
+/**
+ * "You can specify up to 10 alarms", each name 1 to 255 characters. AWS documents no error text for
+ * more; the sandbox answers a ValidationError naming the field.
+ * https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_AlarmSpecification.html
+ */
+export const MAX_REFRESH_ALARMS = 10;
+
 function inRange(value: number, min: number, max: number, field: string): number {
   if (!Number.isInteger(value) || value < min || value > max) {
     throw validationError(`Preferences.${field} must be an integer between ${min} and ${max}, got ${value}`);
@@ -115,10 +122,42 @@ export function resolvePreferences(
     SkipMatching: p.SkipMatching ?? false,
     AutoRollback: p.AutoRollback ?? false,
     BakeTime: inRange(p.BakeTime ?? 0, 0, 172800, 'BakeTime'),
-    ScaleInProtectedInstances: p.ScaleInProtectedInstances ?? 'Wait',
-    StandbyInstances: p.StandbyInstances ?? 'Wait',
-    Alarms: [...(p.AlarmSpecification?.Alarms ?? [])],
+    ScaleInProtectedInstances: oneOf(
+      p.ScaleInProtectedInstances ?? 'Wait',
+      ['Refresh', 'Ignore', 'Wait'],
+      'ScaleInProtectedInstances',
+    ),
+    StandbyInstances: oneOf(
+      p.StandbyInstances ?? 'Wait',
+      ['Terminate', 'Ignore', 'Wait'],
+      'StandbyInstances',
+    ),
+    Alarms: alarmNames(p.AlarmSpecification?.Alarms ?? []),
   };
+}
+
+function oneOf<T extends string>(value: string, allowed: readonly T[], field: string): T {
+  const match = allowed.find((option) => option === value);
+  if (match === undefined) {
+    throw validationError(`Preferences.${field} must be one of ${allowed.join(', ')}, got ${value}`);
+  }
+  return match;
+}
+
+function alarmNames(names: readonly string[]): string[] {
+  if (names.length > MAX_REFRESH_ALARMS) {
+    throw validationError(
+      `Preferences.AlarmSpecification.Alarms: you can specify up to ${MAX_REFRESH_ALARMS} alarms, got ${names.length}`,
+    );
+  }
+  names.forEach((name, index) => {
+    if (name.length < 1 || name.length > 255) {
+      throw validationError(
+        `Preferences.AlarmSpecification.Alarms[${index}] must be 1 to 255 characters, got ${name.length}`,
+      );
+    }
+  });
+  return [...names];
 }
 
 export interface BatchPlan {

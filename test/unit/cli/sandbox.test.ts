@@ -56,6 +56,21 @@ describe('kiln sandbox', () => {
     expect(result.stderr).toMatch(/the story did not run as expected: instance refresh succeeded/);
   });
 
+  it('exits 1 naming the failed refresh and why when the new release never passes its health checks', async () => {
+    const result = await runSandboxCommand([
+      '--scenario',
+      'instance-refresh',
+      '--quiet',
+      '--bad-version',
+      '1.1.0:failing-health',
+    ]);
+    expect(result.exitCode).toBe(1);
+    expect(result.stdout).toMatch(
+      /FAIL refresh succeeded: Failed \(refresh [0-9a-f-]+\): Instance refresh failed: new instances did not pass their health checks/,
+    );
+    expect(result.stderr).toMatch(/the story did not run as expected: refresh succeeded/);
+  });
+
   it('reports an unreadable or invalid --faults file by name and runs nothing', async () => {
     const missing = await runSandboxCommand(['--faults', '/nonexistent/plan.yml']);
     expect(missing.exitCode).toBe(1);
