@@ -82,9 +82,15 @@ export interface ElbFleet {
   /** Registers an instance (Auto Scaling does this when the instance enters InService). */
   register(targetGroupArn: string, instanceId: string): void;
   /**
-   * Deregisters and drains for the target group's deregistration delay; `onDrained` fires once the
-   * target has left the group (at once if it was not registered).
+   * Deregisters the instance: it stops receiving requests and shows `draining`. `onDeregistered`
+   * fires when ELB completes the deregistration, which is when the requests in flight to it have
+   * finished (at once when there are none) or the deregistration delay has passed, whichever comes
+   * first; at once too if it was not registered. The target keeps showing `draining` (in `health`
+   * and DescribeTargetHealth) until the delay has passed, so a caller tells "deregistered" from
+   * "still shows draining" by the callback against `health`.
+   * https://docs.aws.amazon.com/elasticloadbalancing/latest/application/edit-target-group-attributes.html#deregistration-delay
    */
-  deregister(targetGroupArn: string, instanceId: string, onDrained: () => void): void;
+  deregister(targetGroupArn: string, instanceId: string, onDeregistered: () => void): void;
+  /** The target's state as DescribeTargetHealth reports it; undefined once it has left the group. */
   health(targetGroupArn: string, instanceId: string): TargetHealthState | undefined;
 }

@@ -6,7 +6,8 @@
  * API's 0, an unknown launch template surfaces EC2's error instead of a ValidationError, and
  * InstanceMaintenancePolicy is not implemented: moto accepts any policy and never describes one),
  * and EnterStandby/ExitStandby (moto writes "StandBy" in the activity description where AWS's
- * example writes "Standby", and puts a comma after the cause's timestamp).
+ * example writes "Standby", and puts a comma after the cause's timestamp), and
+ * DescribeLoadBalancerTargetGroups always answers Added; moto has no DescribeTrafficSources.
  */
 import {
   AutoScalingClient,
@@ -14,14 +15,20 @@ import {
   DescribeAutoScalingGroupsCommand,
   EnterStandbyCommand,
   ExitStandbyCommand,
+  DescribeLoadBalancerTargetGroupsCommand,
 } from '@aws-sdk/client-auto-scaling';
 import type {
   Activity,
   AutoScalingGroup,
   AutoScalingGroupsType,
   CreateAutoScalingGroupType,
+  DescribeLoadBalancerTargetGroupsResponse,
 } from '@aws-sdk/client-auto-scaling';
-import { CreateLaunchTemplateCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { CreateLaunchTemplateCommand, CreateVpcCommand, EC2Client } from '@aws-sdk/client-ec2';
+import {
+  CreateTargetGroupCommand,
+  ElasticLoadBalancingV2Client,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
 import { createTestContext } from '../../sandbox/core/testing';
 import { AutoScalingSim } from '../../sandbox/services/autoscaling';
 import { FakeEc2, FakeElb } from '../unit/sandbox/autoscaling-fakes';
@@ -32,6 +39,8 @@ interface Sides {
   sim: AutoScalingSim;
   templateId: string;
   advance: (seconds: number) => Promise<void>;
+  /** Creates a target group in moto and makes the sim's ELB know the same ARN. */
+  targetGroup: (name: string) => Promise<string>;
 }
 
 /** Clients to close after the suite, so their keep-alive sockets do not hold Jest open. */
@@ -58,13 +67,26 @@ async function sides(): Promise<Sides> {
   const fakeEc2 = new FakeEc2(ctx, [
     { id: templateId, name: 'web', versions: { 1: 'ami-12c6146b' }, defaultVersion: 1 },
   ]);
-  const sim = new AutoScalingSim(ctx, fakeEc2, new FakeElb(ctx, fakeEc2));
+  const fakeElb = new FakeElb(ctx, fakeEc2);
+  const sim = new AutoScalingSim(ctx, fakeEc2, fakeElb);
   return {
     moto,
     sim,
     templateId,
     advance: async (seconds) => {
       await ctx.fakeClock.tickAsync(seconds * 1000);
+    },
+    targetGroup: async (name) => {
+      const elbv2 = new ElasticLoadBalancingV2Client(motoClientConfig());
+      clients.push(elbv2);
+      const vpc = await ec2.send(new CreateVpcCommand({ CidrBlock: '10.0.0.0/16' }));
+      const created = await elbv2.send(
+        new CreateTargetGroupCommand({ Name: name, Protocol: 'HTTP', Port: 80, VpcId: vpc.Vpc?.VpcId }),
+      );
+      const arn = created.TargetGroups?.[0]?.TargetGroupArn;
+      if (!arn) throw new Error('moto returned no target group ARN');
+      fakeElb.addTargetGroup(arn);
+      return arn;
     },
   };
 }
@@ -347,6 +369,27 @@ describe('Auto Scaling conformance (sim vs moto)', () => {
         message:
           'InstanceMaintenancePolicy: the difference between MinHealthyPercentage and MaxHealthyPercentage cannot be greater than 100',
       });
+
+  describe('DescribeLoadBalancerTargetGroups', () => {
+    it('describes a target group attached by CreateAutoScalingGroup with the fields moto returns, InService as the API reference says (moto answers Added)', async () => {
+      const side = await sides();
+      const arn = await side.targetGroup('web');
+      const request = input(side.templateId, { TargetGroupARNs: [arn] });
+      await side.moto.send(new CreateAutoScalingGroupCommand(request));
+      await side.sim.handle('CreateAutoScalingGroup', request);
+      const moto = await side.moto.send(
+        new DescribeLoadBalancerTargetGroupsCommand({ AutoScalingGroupName: 'web-prod' }),
+      );
+      const sim = (await side.sim.handle('DescribeLoadBalancerTargetGroups', {
+        AutoScalingGroupName: 'web-prod',
+      })) as DescribeLoadBalancerTargetGroupsResponse;
+      const withoutState = (groups: DescribeLoadBalancerTargetGroupsResponse['LoadBalancerTargetGroups']) =>
+        (groups ?? []).map((group) => ({ ...group, State: 'any' }));
+      expect(withoutState(sim.LoadBalancerTargetGroups)).toEqual(withoutState(moto.LoadBalancerTargetGroups));
+      // API_DescribeLoadBalancerTargetGroups: "Target groups also have an InService state if you attach
+      // them in the CreateAutoScalingGroup API call."
+      expect(sim.LoadBalancerTargetGroups?.map((group) => group.State)).toEqual(['InService']);
+      expect(moto.LoadBalancerTargetGroups?.map((group) => group.State)).toEqual(['Added']);
     });
   });
 });

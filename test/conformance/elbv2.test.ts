@@ -1,32 +1,58 @@
 /**
- * Differential conformance: the same CreateTargetGroup / DescribeTargetGroups calls against moto
- * and against the sandbox's Elbv2Sim (beneath a real SDK client), comparing response shapes and
- * error names. Where moto departs from AWS's documentation the sandbox follows AWS; those cases are
+ * Differential conformance: the same CreateTargetGroup / DescribeTargetGroups calls, and
+ * DescribeTargetHealth of a draining target, against moto and against the sandbox's Elbv2Sim
+ * (beneath a real SDK client), comparing response shapes and error names. Where moto departs from AWS's documentation the sandbox follows AWS; those cases are
  * listed in `AWS_OVER_MOTO` below and asserted separately.
  */
 import {
+  CreateListenerCommand,
+  CreateLoadBalancerCommand,
   CreateTargetGroupCommand,
+  DeregisterTargetsCommand,
   DescribeTargetGroupsCommand,
+  DescribeTargetHealthCommand,
   ElasticLoadBalancingV2Client,
+  RegisterTargetsCommand,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type {
   CreateTargetGroupInput,
   ServiceOutputTypes,
   TargetGroup,
+  TargetHealth,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { CreateVpcCommand, EC2Client } from '@aws-sdk/client-ec2';
+import {
+  CreateVpcCommand,
+  EC2Client,
+  RunInstancesCommand,
+  TerminateInstancesCommand,
+} from '@aws-sdk/client-ec2';
 import { Elbv2Sim } from '../../sandbox/services/elbv2';
-import { createTestContext } from '../../sandbox/core/testing';
+import { createTestContext, SANDBOX_EPOCH } from '../../sandbox/core/testing';
+import type { SimInstance } from '../../sandbox/services/fleet';
 import { motoClientConfig, resetMoto } from './moto';
 
-function simClient(vpcId: string): ElasticLoadBalancingV2Client {
+/** A running instance the sim's ELB can register (the test stands in for EC2). */
+function runningInstance(instanceId: string): SimInstance {
+  return {
+    instanceId,
+    imageId: 'ami-12c6146b',
+    instanceType: 't3.micro',
+    state: 'running',
+    availabilityZone: 'us-east-1a',
+    subnetId: 'subnet-0123456789abcdef0',
+    privateIpAddress: '10.0.0.10',
+    launchTime: SANDBOX_EPOCH,
+    runningSince: SANDBOX_EPOCH,
+    tags: {},
+  };
+}
+
+function simClient(vpcId: string, instanceIds: readonly string[] = []): ElasticLoadBalancingV2Client {
   const sim = new Elbv2Sim(createTestContext(1), {
     ec2: {
-      get: () => undefined,
-      appHealth: () => 'down',
-      behaviourOf: () => {
-        throw new Error('no instances in this test');
-      },
+      get: (id) => (instanceIds.includes(id) ? runningInstance(id) : undefined),
+      appHealth: () => 'healthy',
+      behaviourOf: () => ({ appStartSeconds: 0, mode: 'healthy', errorRate: 0, latencySeconds: 0.05 }),
     },
     vpcExists: (id) => id === vpcId,
   });
@@ -88,6 +114,47 @@ describe('ELBv2 conformance with moto', () => {
 
   function input(overrides: Partial<CreateTargetGroupInput> = {}): CreateTargetGroupInput {
     return { Name: 'web-blue', Protocol: 'HTTP', Port: 80, VpcId: vpcId, ...overrides };
+  }
+
+  /** Registers instance i-1 with a target group a listener uses, deregisters it, and describes it. */
+  async function deregisteredOnSim(): Promise<TargetHealth | undefined> {
+    const client = simClient(vpcId, ['i-1']);
+    try {
+      const created = await client.send(new CreateTargetGroupCommand(input()));
+      const TargetGroupArn = created.TargetGroups?.[0]?.TargetGroupArn;
+      const lb = await client.send(new CreateLoadBalancerCommand({ Name: 'web', Subnets: ['subnet-a'] }));
+      await client.send(
+        new CreateListenerCommand({
+          LoadBalancerArn: lb.LoadBalancers?.[0]?.LoadBalancerArn,
+          Protocol: 'HTTP',
+          Port: 80,
+          DefaultActions: [{ Type: 'forward', TargetGroupArn }],
+        }),
+      );
+      await client.send(new RegisterTargetsCommand({ TargetGroupArn, Targets: [{ Id: 'i-1' }] }));
+      await client.send(new DeregisterTargetsCommand({ TargetGroupArn, Targets: [{ Id: 'i-1' }] }));
+      const health = await client.send(
+        new DescribeTargetHealthCommand({ TargetGroupArn, Targets: [{ Id: 'i-1' }] }),
+      );
+      return health.TargetHealthDescriptions?.[0]?.TargetHealth;
+    } finally {
+      client.destroy();
+    }
+  }
+
+  /** Registers a moto instance, then takes it away with `leave`, and describes its target. */
+  async function onMoto(leave: 'terminate' | 'deregister'): Promise<TargetHealth | undefined> {
+    const run = await ec2.send(
+      new RunInstancesCommand({ ImageId: 'ami-12c6146b', MinCount: 1, MaxCount: 1 }),
+    );
+    const Id = run.Instances?.[0]?.InstanceId;
+    const created = await moto.send(new CreateTargetGroupCommand(input()));
+    const TargetGroupArn = created.TargetGroups?.[0]?.TargetGroupArn;
+    await moto.send(new RegisterTargetsCommand({ TargetGroupArn, Targets: [{ Id }] }));
+    if (leave === 'terminate') await ec2.send(new TerminateInstancesCommand({ InstanceIds: [Id ?? ''] }));
+    else await moto.send(new DeregisterTargetsCommand({ TargetGroupArn, Targets: [{ Id }] }));
+    const health = await moto.send(new DescribeTargetHealthCommand({ TargetGroupArn, Targets: [{ Id }] }));
+    return health.TargetHealthDescriptions?.[0]?.TargetHealth;
   }
 
   describe('CreateTargetGroup', () => {
@@ -172,7 +239,22 @@ describe('ELBv2 conformance with moto', () => {
     });
   });
 
+  describe('a deregistered target', () => {
+    it('is described draining with the reason and description moto gives a draining target', async () => {
+      // moto drains only the targets of terminated instances.
+      const [fromMoto, fromSim] = [await onMoto('terminate'), await deregisteredOnSim()];
+      expect(fromMoto?.State).toBe('draining');
+      expect(fromSim).toEqual(fromMoto);
+    });
+  });
+
   describe('where the sandbox follows AWS rather than moto', () => {
+    it('keeps a deregistered target draining until the deregistration delay has passed (moto reports it unused at once)', async () => {
+      // "The initial state of a deregistering target is draining." (ALB guide, deregistration delay)
+      expect((await deregisteredOnSim())?.State).toBe('draining');
+      expect(await onMoto('deregister')).toMatchObject({ State: 'unused', Reason: 'Target.NotRegistered' });
+    });
+
     it('succeeds when the same target group is created twice with the same settings (moto rejects it)', async () => {
       // API_CreateTargetGroup: "If you attempt to create multiple target groups with the same settings, each call succeeds."
       const first = await sim.send(new CreateTargetGroupCommand(input()));

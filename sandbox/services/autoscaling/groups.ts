@@ -206,6 +206,7 @@ export class Groups implements GroupsPart {
     };
     this.groups.set(name, group);
     this.ctx.timeline.record({ kind: 'state', resource: `autoscaling:${name}`, from: null, to: 'Active' });
+    this.asg.trafficSources.attachedAtCreation(group);
     this.asg.capacity.reconcile(
       group,
       `a user request created an AutoScalingGroup changing the desired capacity from 0 to ${desired}`,

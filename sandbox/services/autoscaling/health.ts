@@ -21,6 +21,7 @@ export class Health implements HealthPart {
     if (group.tickTimer !== undefined || !this.needsTick(group)) return;
     group.tickTimer = this.ctx.clock.setTimeout(() => {
       delete group.tickTimer;
+      if (!group.deleting) this.asg.trafficSources.poll(group);
       this.checkHealth(group);
       const refresh = this.asg.refreshes.active(group);
       if (refresh) this.asg.refreshes.step(group, refresh);
@@ -31,9 +32,11 @@ export class Health implements HealthPart {
   /**
    * Marks InService instances Unhealthy once past the grace period when EC2 says they are not running
    * or, for HealthCheckType ELB, a target group reports them unhealthy; then replaces them unless
-   * HealthCheck/ReplaceUnhealthy is suspended.
+   * HealthCheck/ReplaceUnhealthy is suspended. A target group counts only once it is InService:
+   * "Amazon EC2 Auto Scaling can replace instances that Elastic Load Balancing reports as unhealthy,
+   * but only after the load balancer is in the InService state."
    * https://docs.aws.amazon.com/autoscaling/ec2/userguide/health-check-grace-period.html
-   * https://docs.aws.amazon.com/autoscaling/ec2/userguide/healthcheck.html
+   * https://docs.aws.amazon.com/autoscaling/ec2/userguide/health-checks-overview.html#elastic-load-balancing-health-checks
    */
   checkHealth(group: Group): void {
     if (group.deleting || group.suspended.has('HealthCheck')) return;
@@ -46,7 +49,11 @@ export class Health implements HealthPart {
         const ec2Down = state !== 'running';
         const elbDown =
           group.healthCheckType === 'ELB' &&
-          [...member.registered].some((arn) => this.asg.elb.health(arn, member.instanceId) === 'unhealthy');
+          [...member.registered].some(
+            (arn) =>
+              this.asg.trafficSources.inService(group, arn) &&
+              this.asg.elb.health(arn, member.instanceId) === 'unhealthy',
+          );
         if (!ec2Down && !elbDown) continue;
         member.health = 'Unhealthy';
         this.ctx.timeline.record({
@@ -81,6 +88,7 @@ export class Health implements HealthPart {
   private needsTick(group: Group): boolean {
     if (group.deleting) return false;
     if (this.asg.refreshes.active(group)) return true;
+    if (this.asg.trafficSources.needsPoll(group)) return true;
     const watchesTargets = group.healthCheckType === 'ELB' && group.targetGroupArns.length > 0;
     return watchesTargets && [...group.members.values()].some((member) => member.state === 'InService');
   }

@@ -84,11 +84,19 @@ export interface ActivitiesPart {
   ): void;
 }
 
-/** traffic-sources.ts: the target groups a group registers its instances with. */
+/** traffic-sources.ts: the target groups a group registers its instances with, and their states. */
 export interface TrafficSourcesPart {
   validateTargetGroups(arns: readonly string[]): void;
   trafficSourceArn(source: TrafficSourceIdentifier): string;
   register(member: Member, arn: string): void;
+  /** Records the target groups CreateAutoScalingGroup attached (InService from the start). */
+  attachedAtCreation(group: Group): void;
+  /** Moves attachments on the group's poll: Adding → Added (registering), Added → InService. */
+  poll(group: Group): void;
+  /** Whether an attachment waits on the group's poll to move on. */
+  needsPoll(group: Group): boolean;
+  /** Whether the target group is InService, so that Auto Scaling acts on its ELB health checks. */
+  inService(group: Group, arn: string): boolean;
 }
 
 /** capacity.ts: holding desired capacity by launching and terminating. */

@@ -7,7 +7,7 @@
  * Sources (cited again beside each rule):
  * - API: https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateTargetGroup.html
  * - Health checks: https://docs.aws.amazon.com/elasticloadbalancing/latest/application/target-group-health-checks.html
- * - Deregistration delay: https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-target-groups.html#deregistration-delay
+ * - Deregistration delay: https://docs.aws.amazon.com/elasticloadbalancing/latest/application/edit-target-group-attributes.html#deregistration-delay
  * - Metrics: https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-cloudwatch-metrics.html
  *
  * Each concept is a part in its own file; this one wires them and lists every operation in one table.
@@ -71,7 +71,7 @@ export class Elbv2Sim implements SimService, ElbFleet {
       options.requestsPerSecond ?? 50,
     );
     this.targetHealth = new TargetHealth(ctx, this.store, options.ec2);
-    this.draining = new Draining(ctx, this.store, this.targetHealth);
+    this.draining = new Draining(ctx, this.store, this.targetHealth, metrics);
     const targetGroups = new TargetGroups(ctx, this.store, this.draining, vpcExists);
     const loadBalancers = new LoadBalancers(ctx, this.store, this.targetHealth, metrics);
     this.operations = operationsOf(targetGroups, this.targetHealth, this.draining, loadBalancers);
@@ -95,14 +95,14 @@ export class Elbv2Sim implements SimService, ElbFleet {
     this.targetHealth.registerTarget(tg, instanceId, tg.description.Port ?? 80);
   }
 
-  deregister(targetGroupArn: string, instanceId: string, onDrained: () => void): void {
+  deregister(targetGroupArn: string, instanceId: string, onDeregistered: () => void): void {
     const tg = this.store.targetGroups.get(targetGroupArn);
     const target = tg?.targets.get(instanceId);
-    if (!tg || !target) {
-      onDrained();
+    if (!tg || !target || target.deregistered) {
+      onDeregistered();
       return;
     }
-    target.onDrained.push(onDrained);
+    target.onDeregistered.push(onDeregistered);
     this.draining.deregisterTarget(tg, target);
   }
 

@@ -8,7 +8,7 @@ import type { MetricDatum } from '@aws-sdk/client-cloudwatch';
 import type { SimContext, TimerHandle, VirtualMs } from '../../core/context';
 import type { MetricSink } from '../cloudwatch';
 import type { Ec2Fleet } from '../fleet';
-import type { LoadBalancerRecord, TargetGroupRecord } from './model';
+import type { LoadBalancerRecord, TargetGroupRecord, TargetRecord } from './model';
 import { forwardsOf, servingActions } from './routing';
 import type { Elbv2Store } from './store';
 
@@ -117,12 +117,43 @@ export class TrafficMetrics {
     return totals;
   }
 
+  /**
+   * How long until the requests in flight to a target have finished, in virtual ms (0 when none are).
+   * Traffic is a steady stream, so a target that receives requests now has some in flight until
+   * one response time (its application's latency) after it stops receiving new ones. A target that
+   * receives none has none in flight: one still `initial`, one unhealthy beside healthy ones, one in
+   * a target group no listener sends traffic to (or weighted 0), or one whose application does not
+   * answer (the load balancer answers those requests itself).
+   * https://docs.aws.amazon.com/elasticloadbalancing/latest/application/edit-target-group-attributes.html#deregistration-delay
+   */
+  inFlightMs(tg: TargetGroupRecord, target: TargetRecord): number {
+    if (!this.receivesRequests(tg) || !this.routable(tg).includes(target)) return 0;
+    const app = this.ec2.appHealth(target.id);
+    if (app !== 'healthy' && app !== 'unhealthy') return 0;
+    return Math.ceil(this.ec2.behaviourOf(target.id).latencySeconds * 1000);
+  }
+
+  /** Whether some listener sends part of its traffic to the target group now. */
+  private receivesRequests(tg: TargetGroupRecord): boolean {
+    if (this.requestsPerSecond <= 0) return false;
+    return [...this.store.listeners.values()].some((listener) =>
+      forwardsOf(servingActions(this.store, listener.description)).some(
+        (forward) => forward.arn === tg.arn && forward.weight > 0,
+      ),
+    );
+  }
+
+  /** The targets a target group's requests go to: the healthy ones, else all unhealthy ones (fail open). */
+  private routable(tg: TargetGroupRecord): TargetRecord[] {
+    const targets = [...tg.targets.values()];
+    const healthy = targets.filter((t) => t.state === 'healthy');
+    return healthy.length > 0 ? healthy : targets.filter((t) => t.state === 'unhealthy');
+  }
+
   private serve(lb: LoadBalancerRecord, tg: TargetGroupRecord, requests: number): void {
     if (requests <= 0) return;
     const totals = this.totalsFor(lb.arn, tg.arn);
-    const targets = [...tg.targets.values()];
-    let routable = targets.filter((t) => t.state === 'healthy');
-    if (routable.length === 0) routable = targets.filter((t) => t.state === 'unhealthy');
+    const routable = this.routable(tg);
     if (routable.length === 0) {
       // No target to send to: the load balancer answers 503 itself.
       this.elb5xx.set(lb.arn, (this.elb5xx.get(lb.arn) ?? 0) + requests);

@@ -25,8 +25,17 @@ export interface TargetRecord {
   successes: number;
   failures: number;
   checkTimer?: TimerHandle;
+  /** Ends the deregistration delay: the target leaves `draining` and the group. */
   drainTimer?: TimerHandle;
-  onDrained: Array<() => void>;
+  /** Fires when the last request in flight to a deregistering target has finished. */
+  inFlightTimer?: TimerHandle;
+  /**
+   * Whether ELB has completed the deregistration (no request left in flight) although the target
+   * still shows `draining` until the delay has passed.
+   */
+  deregistered: boolean;
+  /** Called once the deregistration completes (Auto Scaling waits on it before terminating). */
+  onDeregistered: Array<() => void>;
 }
 
 export interface TargetGroupRecord {

@@ -102,11 +102,20 @@ export class TargetHealth {
     if (existing) {
       // Registering again during draining abandons the deregistration; waiters are released.
       if (existing.drainTimer) this.ctx.clock.clearTimeout(existing.drainTimer);
-      const waiters = existing.onDrained.splice(0);
+      if (existing.inFlightTimer) this.ctx.clock.clearTimeout(existing.inFlightTimer);
+      const waiters = existing.onDeregistered.splice(0);
       tg.targets.delete(id);
       waiters.forEach((w) => w());
     }
-    const target: TargetRecord = { id, port, state: 'initial', successes: 0, failures: 0, onDrained: [] };
+    const target: TargetRecord = {
+      id,
+      port,
+      state: 'initial',
+      successes: 0,
+      failures: 0,
+      deregistered: false,
+      onDeregistered: [],
+    };
     tg.targets.set(id, target);
     this.setTargetState(
       tg,

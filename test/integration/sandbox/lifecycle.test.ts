@@ -10,10 +10,12 @@ import { createRegion, type Region } from '../../../sandbox/region';
 import { provisionFleet, sleep, waitUntilHealthy, type Fleet } from '../../../sandbox/stories/fleet';
 
 /**
- * Auto Scaling, EC2 and ELBv2 working together through the real SDK: a scale-in drains the
- * instance from its target group before the terminate hook holds it in Terminating:Wait, and
- * completing the hook lets it go.
+ * Auto Scaling, EC2 and ELBv2 working together through the real SDK: a scale-in deregisters the
+ * instance from its target group and waits for its requests in flight before the terminate hook
+ * holds it in Terminating:Wait (the target still shows draining until the deregistration delay has
+ * passed), and completing the hook lets it go.
  * https://docs.aws.amazon.com/autoscaling/ec2/userguide/lifecycle-hooks-overview.html
+ * https://docs.aws.amazon.com/elasticloadbalancing/latest/application/edit-target-group-attributes.html#deregistration-delay
  */
 describe('lifecycle hooks in a whole region', () => {
   let region: Region;
@@ -46,7 +48,7 @@ describe('lifecycle hooks in a whole region', () => {
     );
   }
 
-  it('drains the target first, holds the instance in Terminating:Wait, and terminates it once the action completes', async () => {
+  it('holds the instance in Terminating:Wait once ELB has finished its requests in flight, while DescribeTargetHealth shows it draining until the delay has passed', async () => {
     const aws = region.clientsFor('story:operator');
     const result = await region.engine.run(async () => {
       await healthyGroupWithHook(2, 'kiln-drain', 'autoscaling:EC2_INSTANCE_TERMINATING', 900);
@@ -67,31 +69,45 @@ describe('lifecycle hooks in a whole region', () => {
       for (;;) {
         leaving = (await states()).find((i) => i.LifecycleState === 'Terminating:Wait');
         if (leaving) break;
-        await sleep(5);
+        await sleep(1);
       }
-      const waitSeconds = (region.engine.clock.now() - scaleInAt) / 1000;
-      const health = await aws.elbv2.send(
-        new DescribeTargetHealthCommand({ TargetGroupArn: fleet.targetGroupArn }),
-      );
+      const leavingId = leaving.InstanceId ?? '';
+      const targetState = async () =>
+        (
+          await aws.elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: fleet.targetGroupArn }))
+        ).TargetHealthDescriptions?.find((d) => d.Target?.Id === leavingId)?.TargetHealth;
+      const whileWaiting = await targetState();
+      // What a drain step in the terminate hook sees: it waits until the target has left draining.
+      while ((await targetState())?.State === 'draining') await sleep(15);
+      const leftDrainingAfter = (region.engine.clock.now() - scaleInAt) / 1000;
       await aws.autoScaling.send(
         new CompleteLifecycleActionCommand({
           AutoScalingGroupName: 'web',
           LifecycleHookName: 'kiln-drain',
-          InstanceId: leaving.InstanceId,
+          InstanceId: leavingId,
           LifecycleActionResult: 'CONTINUE',
         }),
       );
       await sleep(120);
-      return {
-        leavingId: leaving.InstanceId,
-        waitSeconds,
-        targetsWhileWaiting: (health.TargetHealthDescriptions ?? []).map((d) => d.Target?.Id),
-        after: await states(),
-      };
+      return { leavingId, whileWaiting, leftDrainingAfter, after: await states() };
     });
-    // The default deregistration delay is 300 s; the hook only starts after draining.
-    expect(result.waitSeconds).toBeGreaterThanOrEqual(300);
-    expect(result.targetsWhileWaiting).not.toContain(result.leavingId);
+    const at = (resource: string, to: string) =>
+      region.engine.timeline.entries.find((e) => e.kind === 'state' && e.resource === resource && e.to === to)
+        ?.t ?? -1;
+    const drainingAt = at(`${fleet.targetGroupArn}/${result.leavingId}`, 'draining');
+    // The target was serving: its last requests take one response time of its application.
+    expect(at(`autoscaling:web/${result.leavingId}`, 'Terminating:Wait') - drainingAt).toBeCloseTo(
+      region.ec2.behaviourOf(result.leavingId).latencySeconds,
+      6,
+    );
+    expect(result.whileWaiting).toEqual({
+      State: 'draining',
+      Reason: 'Target.DeregistrationInProgress',
+      Description: 'Target deregistration is in progress',
+    });
+    // The default deregistration delay is 300 s; the target shows draining until it has passed.
+    expect(at(`${fleet.targetGroupArn}/${result.leavingId}`, 'unused') - drainingAt).toBe(300);
+    expect(result.leftDrainingAfter).toBeGreaterThanOrEqual(300);
     expect(result.after.map((i) => i.InstanceId)).not.toContain(result.leavingId);
     expect(result.after).toHaveLength(1);
     const lifecycleEvents = region.engine.timeline.entries.filter(

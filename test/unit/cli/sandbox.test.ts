@@ -51,7 +51,8 @@ describe('kiln sandbox', () => {
   });
 
   it('exits 1 naming the checks that failed when the story does not run as expected', async () => {
-    const result = await runSandboxCommand(['--fleet', '1', '--quiet', '--bad-version', '1.1.0']);
+    // Two instances: one alone finishes its refresh before the staging alarm's second bad minute.
+    const result = await runSandboxCommand(['--fleet', '2', '--quiet', '--bad-version', '1.1.0']);
     expect(result.exitCode).toBe(1);
     expect(result.stderr).toMatch(/the story did not run as expected: instance refresh succeeded/);
   });

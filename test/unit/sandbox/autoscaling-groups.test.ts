@@ -303,24 +303,6 @@ describe('AutoScalingSim groups', () => {
       });
       expect(h.elb.isRegistered(TG, id)).toBe(true);
     });
-
-    it('registers in-service instances with a newly attached target group and deregisters them on detach', async () => {
-      const h = createHarness();
-      await h.call('CreateAutoScalingGroup', groupInput({ DesiredCapacity: 1 }));
-      await h.advance(30);
-      const id = (await instancesOf(h))[0]?.InstanceId ?? '';
-      await h.call('AttachLoadBalancerTargetGroups', {
-        AutoScalingGroupName: 'web-prod',
-        TargetGroupARNs: [TG],
-      });
-      expect(h.elb.isRegistered(TG, id)).toBe(true);
-      await h.call('DetachTrafficSources', {
-        AutoScalingGroupName: 'web-prod',
-        TrafficSources: [{ Identifier: TG }],
-      });
-      expect(h.elb.isRegistered(TG, id)).toBe(false);
-      expect((await describeGroup(h)).TargetGroupARNs).toEqual([]);
-    });
   });
 
   describe('TerminateInstanceInAutoScalingGroup', () => {

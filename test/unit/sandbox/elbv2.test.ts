@@ -301,30 +301,102 @@ describe('Elbv2Sim', () => {
   });
 
   describe('deregistration', () => {
-    it('drains for the deregistration delay, then the target is gone', async () => {
-      const tgArn = await servingTargetGroup();
+    /** A healthy target `i-1` in a target group with a 120 s delay that a listener forwards to with `weight`. */
+    async function healthyTarget(behaviour: Partial<AppBehaviour>, weight = 1): Promise<string> {
+      const tgArn = await createTargetGroup();
+      const other = await createTargetGroup({ Name: 'web-other' });
+      await createListener(await createLoadBalancer(), [
+        [tgArn, weight],
+        [other, 1],
+      ]);
       await elb.handle('ModifyTargetGroupAttributes', {
         TargetGroupArn: tgArn,
         Attributes: [{ Key: 'deregistration_delay.timeout_seconds', Value: '120' }],
       });
-      ec2.add('i-1');
+      ec2.add('i-1', 'healthy', behaviour);
       elb.register(tgArn, 'i-1');
       await ctx.fakeClock.tickAsync(30 * SECOND);
-      const drained = jest.fn();
-      elb.deregister(tgArn, 'i-1', drained);
-      expect(await healthOf(tgArn, 'i-1')).toMatchObject({
-        State: 'draining',
-        Reason: 'Target.DeregistrationInProgress',
-      });
+      expect(elb.health(tgArn, 'i-1')).toBe('healthy');
+      return tgArn;
+    }
+
+    const DRAINING = {
+      State: 'draining',
+      Reason: 'Target.DeregistrationInProgress',
+      Description: 'Target deregistration is in progress',
+    };
+
+    it('completes the deregistration of a target with no requests in flight at once, yet shows it draining until the delay has passed', async () => {
+      // Weight 0: the listener sends this target group no requests (blue/green after the switch).
+      const tgArn = await healthyTarget({ latencySeconds: 20 }, 0);
+      const deregistered = jest.fn();
+      elb.deregister(tgArn, 'i-1', deregistered);
+      await ctx.fakeClock.tickAsync(0);
+      expect(deregistered).toHaveBeenCalledTimes(1);
+      expect(await healthOf(tgArn, 'i-1')).toEqual(DRAINING);
+      expect(ctx.entries.filter((e) => e.kind === 'state' && e.resource.startsWith(tgArn))).toContainEqual(
+        expect.objectContaining({ resource: `${tgArn}/i-1#deregistration`, to: 'complete', t: 30 }),
+      );
       await ctx.fakeClock.tickAsync(120 * SECOND - 1);
-      expect(drained).not.toHaveBeenCalled();
-      expect(elb.health(tgArn, 'i-1')).toBe('draining');
+      expect(await healthOf(tgArn, 'i-1')).toEqual(DRAINING);
       await ctx.fakeClock.tickAsync(1);
-      expect(drained).toHaveBeenCalledTimes(1);
       expect(elb.health(tgArn, 'i-1')).toBeUndefined();
       expect(await elb.handle('DescribeTargetHealth', { TargetGroupArn: tgArn })).toEqual({
         TargetHealthDescriptions: [],
       });
+      expect(deregistered).toHaveBeenCalledTimes(1);
+    });
+
+    it('waits for the requests in flight (one response time) before completing the deregistration', async () => {
+      const tgArn = await healthyTarget({ latencySeconds: 20 });
+      const deregistered = jest.fn();
+      elb.deregister(tgArn, 'i-1', deregistered);
+      await ctx.fakeClock.tickAsync(20 * SECOND - 1);
+      expect(deregistered).not.toHaveBeenCalled();
+      await ctx.fakeClock.tickAsync(1);
+      expect(deregistered).toHaveBeenCalledTimes(1);
+      expect(await healthOf(tgArn, 'i-1')).toEqual(DRAINING);
+      await ctx.fakeClock.tickAsync(100 * SECOND);
+      expect(elb.health(tgArn, 'i-1')).toBeUndefined();
+    });
+
+    it('completes the deregistration when the delay ends if requests are still in flight', async () => {
+      const tgArn = await healthyTarget({ latencySeconds: 200 });
+      const deregistered = jest.fn();
+      elb.deregister(tgArn, 'i-1', deregistered);
+      await ctx.fakeClock.tickAsync(120 * SECOND - 1);
+      expect(deregistered).not.toHaveBeenCalled();
+      expect(elb.health(tgArn, 'i-1')).toBe('draining');
+      await ctx.fakeClock.tickAsync(1);
+      expect(deregistered).toHaveBeenCalledTimes(1);
+      expect(elb.health(tgArn, 'i-1')).toBeUndefined();
+    });
+
+    it('finds no requests in flight on an unhealthy target while healthy ones take the traffic', async () => {
+      const tgArn = await servingTargetGroup();
+      ec2.add('i-1', 'unhealthy', { latencySeconds: 20 });
+      ec2.add('i-2');
+      elb.register(tgArn, 'i-1');
+      elb.register(tgArn, 'i-2');
+      await ctx.fakeClock.tickAsync(MINUTE);
+      expect(elb.health(tgArn, 'i-1')).toBe('unhealthy');
+      const deregistered = jest.fn();
+      elb.deregister(tgArn, 'i-1', deregistered);
+      await ctx.fakeClock.tickAsync(0);
+      expect(deregistered).toHaveBeenCalledTimes(1);
+      expect(elb.health(tgArn, 'i-1')).toBe('draining');
+    });
+
+    it('drains the same way through DeregisterTargets', async () => {
+      const tgArn = await healthyTarget({ latencySeconds: 20 });
+      await elb.handle('DeregisterTargets', { TargetGroupArn: tgArn, Targets: [{ Id: 'i-1' }] });
+      const deregistered = jest.fn();
+      elb.deregister(tgArn, 'i-1', deregistered);
+      await ctx.fakeClock.tickAsync(20 * SECOND - 1);
+      expect(deregistered).not.toHaveBeenCalled();
+      await ctx.fakeClock.tickAsync(1);
+      expect(deregistered).toHaveBeenCalledTimes(1);
+      expect(await healthOf(tgArn, 'i-1')).toEqual(DRAINING);
     });
 
     it('calls back at once for an instance that was never registered', () => {
