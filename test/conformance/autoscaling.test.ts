@@ -369,6 +369,8 @@ describe('Auto Scaling conformance (sim vs moto)', () => {
         message:
           'InstanceMaintenancePolicy: the difference between MinHealthyPercentage and MaxHealthyPercentage cannot be greater than 100',
       });
+    });
+  });
 
   describe('DescribeLoadBalancerTargetGroups', () => {
     it('describes a target group attached by CreateAutoScalingGroup with the fields moto returns, InService as the API reference says (moto answers Added)', async () => {
