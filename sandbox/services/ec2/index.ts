@@ -181,6 +181,10 @@ export class Ec2Sim implements SimService, Ec2Fleet, PublicAmiCatalog {
     return this.instances.get(instanceId);
   }
 
+  stateOf(instanceId: string): InstanceState | undefined {
+    return this.instances.stateOf(instanceId);
+  }
+
   onStateChange(
     listener: (instance: SimInstance, from: InstanceState | null, to: InstanceState) => void,
   ): void {

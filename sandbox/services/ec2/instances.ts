@@ -306,6 +306,10 @@ export class Instances {
     return record ? this.toSim(record) : undefined;
   }
 
+  stateOf(instanceId: string): InstanceState | undefined {
+    return this.store.instances.get(instanceId)?.state;
+  }
+
   onStateChange(listener: StateListener): void {
     this.listeners.push(listener);
   }
