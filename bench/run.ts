@@ -1,67 +1,119 @@
 /**
- * Kiln's measurements. Prints a table; never passes or fails (CI does not time anything).
+ * Kiln's measurements. Prints tables; never passes or fails (CI does not time anything).
  *
  *   npm run bench
  *
- * sandbox: the instance-refresh story (checkpoints 25/50/100 %, MinHealthy 90 %, warmup 60 s)
- * at several fleet sizes, each a fresh region in this process. Figures are the virtual time the
- * refresh took, the wall time the simulation took, their ratio (virtual seconds per wall second),
- * and the wall time relative to the smallest fleet, the baseline run first in the same process.
+ * Fleet table: the instance-refresh story (checkpoints 25/50/100 %, MinHealthy 90 %, warmup 60 s)
+ * at several fleet sizes, each a fresh region in this process, smallest first. Figures are the
+ * virtual time the refresh took, the wall time the simulation took (the refresh, and the whole
+ * run), their ratio, the scheduler steps (grants plus timer firings), the process's resident-set
+ * high-water mark after the run (fleets run smallest first, so it is that run's peak), and the
+ * growth exponent: the least-squares slope of log(wall) against log(fleet) from 100 instances up
+ * (1 is linear).
  */
 import { runSandbox } from '../sandbox/run';
 
-const fleets = (process.env.KILN_BENCH_FLEETS ?? '10,50,100,200').split(',').map(Number);
-const seed = Number(process.env.KILN_BENCH_SEED ?? 7);
+// ---------------------------------------------------------------- fleet table
 
-interface Row {
+const FLEETS = (process.env.KILN_BENCH_FLEETS ?? '10,100,300,1000,2000').split(',').map(Number);
+const SEED = Number(process.env.KILN_BENCH_SEED ?? 7);
+/** The exponent is fitted over fleets at least this large (small fleets are start-up bound). */
+const EXPONENT_FROM = 100;
+
+interface FleetRow {
   fleet: number;
   ok: boolean;
   refreshVirtualS: number;
   refreshWallMs: number;
-  ratio: number;
+  runWallMs: number;
+  steps: number;
+  peakRssMb: number;
 }
 
-async function main(): Promise<void> {
-  const rows: Row[] = [];
-  // A warm-up run so module loading and JIT do not land on the baseline.
-  await runSandbox({ seed, fleet: fleets[0] ?? 10, scenario: 'instance-refresh' });
-  for (const fleet of fleets) {
-    const result = await runSandbox({ seed, fleet, scenario: 'instance-refresh' });
-    const virtualS = Number(result.figures['refresh (virtual s)']);
-    const wallMs = Number(result.figures['refresh (wall ms)']);
-    rows.push({
-      fleet,
-      ok: result.ok,
-      refreshVirtualS: virtualS,
-      refreshWallMs: wallMs,
-      ratio: (virtualS * 1000) / wallMs,
-    });
-  }
-  const baseline = rows[0];
-  const header = [
-    'fleet',
-    'checks',
-    'refresh virtual (s)',
-    'refresh wall (ms)',
-    'virtual:wall',
-    'wall vs baseline',
-  ];
-  const lines = rows.map((r) => [
-    String(r.fleet),
-    r.ok ? 'pass' : 'FAIL',
-    String(Math.round(r.refreshVirtualS)),
-    String(Math.round(r.refreshWallMs)),
-    `${Math.round(r.ratio)}×`,
-    baseline ? `${(r.refreshWallMs / baseline.refreshWallMs).toFixed(2)}×` : '-',
-  ]);
+/** Least-squares slope of log(y) against log(x); undefined with fewer than two points. */
+function growthExponent(points: ReadonlyArray<{ x: number; y: number }>): number | undefined {
+  if (points.length < 2) return undefined;
+  const xs = points.map((p) => Math.log(p.x));
+  const ys = points.map((p) => Math.log(p.y));
+  const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+  const mx = mean(xs);
+  const my = mean(ys);
+  let num = 0;
+  let den = 0;
+  xs.forEach((x, i) => {
+    num += (x - mx) * ((ys[i] ?? my) - my);
+    den += (x - mx) ** 2;
+  });
+  return den === 0 ? undefined : num / den;
+}
+
+function printTable(header: string[], lines: string[][]): void {
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]?.length ?? 0)));
   const fmt = (cells: string[]) => `| ${cells.map((c, i) => c.padStart(widths[i] ?? 0)).join(' | ')} |`;
-  console.log(
-    `sandbox instance refresh (seed ${seed}; checkpoints 25/50/100 %, MinHealthy 90 %, warmup 60 s)`,
-  );
   console.log(fmt(header));
   console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
   for (const line of lines) console.log(fmt(line));
+}
+
+async function fleetTable(): Promise<void> {
+  const rows: FleetRow[] = [];
+  // A warm-up run so module loading and JIT do not land on the first row.
+  await runSandbox({ seed: SEED, fleet: FLEETS[0] ?? 10, scenario: 'instance-refresh' });
+  for (const fleet of FLEETS) {
+    const result = await runSandbox({ seed: SEED, fleet, scenario: 'instance-refresh' });
+    rows.push({
+      fleet,
+      ok: result.ok,
+      refreshVirtualS: Number(result.figures['refresh (virtual s)']),
+      refreshWallMs: Number(result.figures['refresh (wall ms)']),
+      runWallMs: result.wallMs,
+      steps: result.schedulerSteps,
+      // maxRSS is in kilobytes (https://nodejs.org/api/process.html#processresourceusage).
+      peakRssMb: process.resourceUsage().maxRSS / 1024,
+    });
+  }
+  console.log(
+    `sandbox instance refresh by fleet (seed ${SEED}; checkpoints 25/50/100 %, MinHealthy 90 %, warmup 60 s)`,
+  );
+  printTable(
+    [
+      'fleet',
+      'checks',
+      'refresh virtual (s)',
+      'refresh wall (ms)',
+      'run wall (ms)',
+      'virtual:wall',
+      'scheduler steps',
+      'steps per instance',
+      'peak RSS (MB)',
+    ],
+    rows.map((r) => [
+      String(r.fleet),
+      r.ok ? 'pass' : 'FAIL',
+      String(Math.round(r.refreshVirtualS)),
+      String(Math.round(r.refreshWallMs)),
+      String(Math.round(r.runWallMs)),
+      `${Math.round((r.refreshVirtualS * 1000) / r.refreshWallMs)}×`,
+      String(r.steps),
+      String(Math.round(r.steps / r.fleet)),
+      String(Math.round(r.peakRssMb)),
+    ]),
+  );
+  const fitted = rows.filter((r) => r.fleet >= EXPONENT_FROM);
+  const exponent = growthExponent(fitted.map((r) => ({ x: r.fleet, y: r.runWallMs })));
+  const stepsExponent = growthExponent(fitted.map((r) => ({ x: r.fleet, y: r.steps })));
+  console.log(
+    exponent === undefined
+      ? `growth exponent: needs two fleets of ${EXPONENT_FROM} or more`
+      : `growth exponent (run wall vs fleet, ${fitted.map((r) => r.fleet).join(', ')}): ` +
+          `${exponent.toFixed(2)}; scheduler steps: ${stepsExponent?.toFixed(2) ?? '-'} (1 is linear)`,
+  );
+}
+
+// ---------------------------------------------------------------- main
+
+async function main(): Promise<void> {
+  await fleetTable();
 }
 
 main().catch((error: unknown) => {

@@ -39,6 +39,8 @@ export interface SandboxRunResult extends StoryResult {
   timelineEntries: number;
   apiCalls: number;
   eventsDelivered: number;
+  /** Scheduler steps the run took (grants plus timer firings): what its cost grows with. */
+  schedulerSteps: number;
   /** The timeline as JSON Lines (byte-identical for the same seed and options). */
   timeline: string;
 }
@@ -141,6 +143,7 @@ export async function runSandbox(options: SandboxRunOptions): Promise<SandboxRun
       timelineEntries: entries.length,
       apiCalls: entries.filter((e) => e.kind === 'api').length,
       eventsDelivered: entries.reduce((n, e) => n + (e.kind === 'event' ? e.deliveredTo.length : 0), 0),
+      schedulerSteps: region.engine.steps,
       timeline: text,
     };
   } finally {

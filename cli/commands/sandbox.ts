@@ -90,7 +90,7 @@ export function registerSandbox(program: Command, io: SandboxCommandIo = process
     .option(
       '--fleet <n>',
       'instances in the first environment (the second gets twice as many)',
-      integerOption('--fleet', 1, 500),
+      integerOption('--fleet', 1, 2000),
       6,
     )
     .option(

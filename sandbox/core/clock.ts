@@ -29,8 +29,11 @@ export interface SandboxClock extends SimClock {
   readonly fake: InstalledClock;
   /** Timers armed by code under test, not counting the engine's own sentinels. */
   pendingTimers(): number;
-  /** Jumps to the earliest timer and fires it. */
-  fireNext(): void;
+  /**
+   * Jumps to the earliest timer and fires it. True when it was armed `synchronous` (see
+   * SimClock.setTimeout), so nothing asynchronous can have started from it.
+   */
+  fireNext(): boolean;
   /**
    * A timer owned by the engine (budgets, `advance` targets). It still orders among other timers,
    * but never counts as pending work, so it cannot keep a run alive on its own.
@@ -79,7 +82,15 @@ export function installClock(epochMs: VirtualMs = SANDBOX_EPOCH): SandboxClock {
   let nextHandle = 1;
   let installed = true;
 
-  const arm = (callback: () => void, delayMs: number, sentinel: boolean): TimerHandle => {
+  // Set by the timer fireNext just fired, when that timer was armed synchronous.
+  let firedSynchronous = false;
+
+  const arm = (
+    callback: () => void,
+    delayMs: number,
+    sentinel: boolean,
+    synchronous = false,
+  ): TimerHandle => {
     const id = nextHandle++;
     const bound = bindCaller(callback);
     handles.set(
@@ -87,6 +98,7 @@ export function installClock(epochMs: VirtualMs = SANDBOX_EPOCH): SandboxClock {
       fake.setTimeout(() => {
         handles.delete(id);
         sentinels.delete(id);
+        firedSynchronous = synchronous;
         bound();
       }, delayMs),
     );
@@ -97,11 +109,11 @@ export function installClock(epochMs: VirtualMs = SANDBOX_EPOCH): SandboxClock {
   const clock: SandboxClock = {
     fake,
     now: () => fake.now,
-    setTimeout: (callback, delayMs) => {
+    setTimeout: (callback, delayMs, options) => {
       if (!Number.isFinite(delayMs) || delayMs < 0) {
         throw new RangeError(`clock.setTimeout: delayMs must be a finite number >= 0, got ${delayMs}`);
       }
-      return arm(callback, delayMs, false);
+      return arm(callback, delayMs, false, options?.synchronous === true);
     },
     clearTimeout(handle) {
       const timer = handles.get(handle.id);
@@ -112,7 +124,9 @@ export function installClock(epochMs: VirtualMs = SANDBOX_EPOCH): SandboxClock {
     sentinel: (delayMs, callback) => arm(callback, Math.max(0, delayMs), true),
     pendingTimers: () => fake.countTimers() - sentinels.size,
     fireNext: () => {
+      firedSynchronous = false;
       fake.next();
+      return firedSynchronous;
     },
     uninstall() {
       if (!installed) return;

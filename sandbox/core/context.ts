@@ -18,11 +18,20 @@ export interface TimerHandle {
   readonly id: number;
 }
 
+export interface TimerOptions {
+  readonly synchronous?: boolean;
+}
+
 export interface SimClock {
   /** Current virtual time (ms since epoch). */
   now(): VirtualMs;
-  /** Runs `callback` after `delayMs` of virtual time. */
-  setTimeout(callback: () => void, delayMs: number): TimerHandle;
+  /**
+   * Runs `callback` after `delayMs` of virtual time. `synchronous: true` promises that the callback
+   * only changes in-memory state and records on the timeline: it makes no SDK call, spawns no task,
+   * emits no event, settles no promise and starts no real I/O. The scheduler then fires the next
+   * step without waiting real event-loop turns for the world to go quiet (nothing can have started).
+   */
+  setTimeout(callback: () => void, delayMs: number, options?: TimerOptions): TimerHandle;
   clearTimeout(handle: TimerHandle): void;
 }
 

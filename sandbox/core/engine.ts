@@ -71,6 +71,8 @@ export interface SandboxEngine extends SandboxRuntime {
   advance(ms: number, options?: SchedulerLimits): Promise<void>;
   settle(options?: SchedulerLimits): Promise<void>;
   spawn<T>(caller: string, fn: () => Promise<T> | T): Promise<T>;
+  /** Scheduler steps (grants plus timer firings) so far: what a run's cost grows with. */
+  readonly steps: number;
   /** Uninstalls the clock, restores Math.random and crypto.randomUUID, closes clients and dynalite. Idempotent. */
   dispose(): Promise<void>;
 }
@@ -225,6 +227,9 @@ export async function createEngine(options: EngineOptions): Promise<SandboxEngin
     advance: (ms, limits) => scheduler.advance(ms, limits),
     settle: (limits) => scheduler.settle(limits),
     spawn: (caller, fn) => scheduler.spawn(caller, fn),
+    get steps() {
+      return scheduler.steps;
+    },
     async dispose() {
       if (disposed) return;
       disposed = true;

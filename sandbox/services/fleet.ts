@@ -64,6 +64,11 @@ export interface Ec2Fleet {
   launch(request: LaunchRequest): SimInstance;
   terminate(instanceId: string): void;
   get(instanceId: string): SimInstance | undefined;
+  /**
+   * Only the instance's state, copying nothing: what the periodic checks (every target's health
+   * check, every group's health tick) need, over the whole fleet, many times a virtual minute.
+   */
+  stateOf(instanceId: string): InstanceState | undefined;
   /** Subscribes to every instance state change. */
   onStateChange(
     listener: (instance: SimInstance, from: InstanceState | null, to: InstanceState) => void,

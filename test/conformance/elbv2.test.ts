@@ -51,6 +51,7 @@ function simClient(vpcId: string, instanceIds: readonly string[] = []): ElasticL
   const sim = new Elbv2Sim(createTestContext(1), {
     ec2: {
       get: (id) => (instanceIds.includes(id) ? runningInstance(id) : undefined),
+      stateOf: (id) => (instanceIds.includes(id) ? 'running' : undefined),
       appHealth: () => 'healthy',
       behaviourOf: () => ({ appStartSeconds: 0, mode: 'healthy', errorRate: 0, latencySeconds: 0.05 }),
     },

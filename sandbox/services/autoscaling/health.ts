@@ -45,7 +45,7 @@ export class Health implements HealthPart {
       if (member.state !== 'InService' || member.inServiceAt === undefined) continue;
       if (member.health === 'Healthy') {
         if (now < member.inServiceAt + group.healthCheckGracePeriod * 1000) continue;
-        const state = this.asg.ec2.get(member.instanceId)?.state;
+        const state = this.asg.ec2.stateOf(member.instanceId);
         const ec2Down = state !== 'running';
         const elbDown =
           group.healthCheckType === 'ELB' &&

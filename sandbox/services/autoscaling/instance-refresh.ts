@@ -561,12 +561,15 @@ export class InstanceRefreshes implements InstanceRefreshesPart {
     let ready = 0;
     let inflight = 0;
     let oldLeaving = 0;
+    // Sets, not array scans: this runs on every tick and instance change, over the whole group.
+    const replaced = new Set(pass.replaced);
+    const pending = new Set(pass.pending);
     for (const member of group.members.values()) {
-      if (pass.replaced.includes(member.instanceId)) {
+      if (replaced.has(member.instanceId)) {
         oldLeaving += 1;
         continue;
       }
-      const isNew = !pass.pending.includes(member.instanceId) && matches(member, pass.target);
+      const isNew = !pending.has(member.instanceId) && matches(member, pass.target);
       if (isTerminating(member) || isStandby(member)) continue;
       if (!isNew) continue;
       if (this.isReady(group, refresh, member)) ready += 1;

@@ -181,6 +181,15 @@ export class Ec2Sim implements SimService, Ec2Fleet, PublicAmiCatalog {
     return this.instances.get(instanceId);
   }
 
+  /** Ids of the visible instances tagged `key` = `value` (a watcher's read: nothing is copied). */
+  idsTagged(key: string, value: string): string[] {
+    return this.instances.idsTagged(key, value);
+  }
+
+  stateOf(instanceId: string): InstanceState | undefined {
+    return this.instances.stateOf(instanceId);
+  }
+
   onStateChange(
     listener: (instance: SimInstance, from: InstanceState | null, to: InstanceState) => void,
   ): void {

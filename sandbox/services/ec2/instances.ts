@@ -306,6 +306,18 @@ export class Instances {
     return record ? this.toSim(record) : undefined;
   }
 
+  /** Ids of the visible instances whose tag `key` is `value`, copying no instance. */
+  idsTagged(key: string, value: string): string[] {
+    const ids: string[] = [];
+    for (const record of this.store.instances.values())
+      if (record.tags[key] === value) ids.push(record.instanceId);
+    return ids;
+  }
+
+  stateOf(instanceId: string): InstanceState | undefined {
+    return this.store.instances.get(instanceId)?.state;
+  }
+
   onStateChange(listener: StateListener): void {
     this.listeners.push(listener);
   }

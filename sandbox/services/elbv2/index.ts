@@ -45,7 +45,7 @@ import { TargetGroups } from './target-groups';
 import { TargetHealth } from './target-health';
 
 export interface Elbv2SimOptions {
-  ec2: Pick<Ec2Fleet, 'appHealth' | 'behaviourOf' | 'get'>;
+  ec2: Pick<Ec2Fleet, 'appHealth' | 'behaviourOf' | 'get' | 'stateOf'>;
   /** Where per-minute AWS/ApplicationELB metrics go (the CloudWatch sim). */
   metrics?: MetricSink;
   /** Steady client request rate per load balancer, split evenly across its listeners. */

@@ -19,7 +19,7 @@ import type { TargetGroupRecord, TargetRecord, TargetState } from './model';
 import type { Elbv2Store } from './store';
 
 /** What target health needs from EC2: whether an instance runs and how its application answers. */
-export type TargetFleet = Pick<Ec2Fleet, 'appHealth' | 'get'>;
+export type TargetFleet = Pick<Ec2Fleet, 'appHealth' | 'get' | 'stateOf'>;
 
 export class TargetHealth {
   constructor(
@@ -130,13 +130,16 @@ export class TargetHealth {
   startHealthChecks(tg: TargetGroupRecord, target: TargetRecord): void {
     this.stopHealthChecks(target);
     const intervalMs = (tg.description.HealthCheckIntervalSeconds ?? 30) * 1000;
+    // A health check only updates this target's record and the timeline (no SDK call, no event,
+    // no promise), so the scheduler need not wait for the world to settle after it.
+    const synchronous = { synchronous: true };
     const tick = (): void => {
       delete target.checkTimer;
       if (tg.targets.get(target.id) !== target || target.state === 'draining' || !tg.inUse) return;
       this.healthCheck(tg, target);
-      target.checkTimer = this.ctx.clock.setTimeout(tick, intervalMs);
+      target.checkTimer = this.ctx.clock.setTimeout(tick, intervalMs, synchronous);
     };
-    target.checkTimer = this.ctx.clock.setTimeout(tick, intervalMs);
+    target.checkTimer = this.ctx.clock.setTimeout(tick, intervalMs, synchronous);
   }
 
   stopHealthChecks(target: TargetRecord): void {
@@ -201,8 +204,8 @@ export class TargetHealth {
    * https://docs.aws.amazon.com/elasticloadbalancing/latest/application/target-group-health-checks.html
    */
   private healthCheck(tg: TargetGroupRecord, target: TargetRecord): void {
-    const instance = this.ec2.get(target.id);
-    const app = instance && instance.state === 'running' ? this.ec2.appHealth(target.id) : undefined;
+    const instanceState = this.ec2.stateOf(target.id);
+    const app = instanceState === 'running' ? this.ec2.appHealth(target.id) : undefined;
     const healthyThreshold = tg.description.HealthyThresholdCount ?? 5;
     const unhealthyThreshold = tg.description.UnhealthyThresholdCount ?? 2;
     if (app === 'healthy') {
@@ -222,7 +225,7 @@ export class TargetHealth {
     // https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_TargetHealth.html
     const [reason, description]: [TargetHealthReasonEnum, string] =
       app === undefined
-        ? ['Target.InvalidState', `Target is in the ${instance?.state ?? 'terminated'} state`]
+        ? ['Target.InvalidState', `Target is in the ${instanceState ?? 'terminated'} state`]
         : app === 'unhealthy'
           ? ['Target.ResponseCodeMismatch', 'Health checks failed with these codes: [500]']
           : app === 'down'

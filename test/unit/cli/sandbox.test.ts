@@ -152,7 +152,8 @@ describe('kiln sandbox', () => {
   });
 
   it.each([
-    [['--fleet', '0'], /--fleet must be a whole number from 1 to 500/],
+    [['--fleet', '0'], /--fleet must be a whole number from 1 to 2000/],
+    [['--fleet', '2001'], /--fleet must be a whole number from 1 to 2000/],
     [['--seed', '-1'], /--seed must be a whole number/],
     [['--scenario', 'nope'], /--scenario must be one of: default, instance-refresh/],
     [['--fault', 'meteor'], /--fault meteor: kind/],

@@ -132,6 +132,10 @@ export class FakeEc2 implements Ec2Fleet {
     return this.instances.get(instanceId);
   }
 
+  stateOf(instanceId: string): InstanceState | undefined {
+    return this.instances.get(instanceId)?.state;
+  }
+
   onStateChange(listener: Listener): void {
     this.listeners.push(listener);
   }

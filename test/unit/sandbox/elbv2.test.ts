@@ -23,7 +23,7 @@ const SECOND = 1000;
 const MINUTE = 60 * SECOND;
 
 /** The slice of the EC2 sim that ELBv2 consumes, driven directly by the tests. */
-class FakeEc2 implements Pick<Ec2Fleet, 'appHealth' | 'behaviourOf' | 'get'> {
+class FakeEc2 implements Pick<Ec2Fleet, 'appHealth' | 'behaviourOf' | 'get' | 'stateOf'> {
   readonly instances = new Map<string, SimInstance>();
   readonly health = new Map<string, 'healthy' | 'unhealthy' | 'starting' | 'down'>();
   readonly behaviour = new Map<string, AppBehaviour>();
@@ -55,6 +55,9 @@ class FakeEc2 implements Pick<Ec2Fleet, 'appHealth' | 'behaviourOf' | 'get'> {
   }
   get(id: string) {
     return this.instances.get(id);
+  }
+  stateOf(id: string) {
+    return this.instances.get(id)?.state;
   }
   appHealth(id: string) {
     return this.health.get(id) ?? 'down';

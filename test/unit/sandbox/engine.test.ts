@@ -314,6 +314,88 @@ describe('sandbox engine', () => {
     });
   });
 
+  describe('synchronous timers', () => {
+    /** Counts real event-loop turns while `fn` runs, and what the count was at each of `at`. */
+    async function turnsSeenBy(e: SandboxEngine, arm: (record: () => void) => void): Promise<number[]> {
+      let turns = 0;
+      let counting = true;
+      const count = (): void => {
+        turns++;
+        if (counting) setImmediate(count);
+      };
+      setImmediate(count);
+      const seen: number[] = [];
+      try {
+        await e.run(
+          () =>
+            new Promise<void>((resolve) => {
+              arm(() => seen.push(turns));
+              e.clock.setTimeout(resolve, 100);
+            }),
+        );
+      } finally {
+        counting = false;
+      }
+      return seen;
+    }
+
+    it('fires a synchronous timer right after the one before, without waiting for quiet', async () => {
+      const e = await newEngine();
+
+      const seen = await turnsSeenBy(e, (record) => {
+        for (const at of [10, 20, 30]) e.clock.setTimeout(record, at, { synchronous: true });
+      });
+
+      expect(seen).toHaveLength(3);
+      expect(new Set(seen).size).toBe(1);
+    });
+
+    it('waits for quiet after an ordinary timer', async () => {
+      const e = await newEngine();
+
+      const seen = await turnsSeenBy(e, (record) => {
+        for (const at of [10, 20, 30]) e.clock.setTimeout(record, at);
+      });
+
+      expect(seen).toHaveLength(3);
+      expect(seen[1]! - seen[0]!).toBeGreaterThanOrEqual(4);
+      expect(seen[2]! - seen[1]!).toBeGreaterThanOrEqual(4);
+    });
+
+    it('still waits for quiet when a timer armed synchronous starts work after all', async () => {
+      const e = await newEngine();
+
+      const seen = await turnsSeenBy(e, (record) => {
+        e.clock.setTimeout(
+          () => {
+            record();
+            void e.spawn('worker', () => undefined);
+          },
+          10,
+          { synchronous: true },
+        );
+        e.clock.setTimeout(record, 20, { synchronous: true });
+      });
+
+      expect(seen[1]! - seen[0]!).toBeGreaterThanOrEqual(4);
+    });
+
+    it('counts each timer firing as a step', async () => {
+      const e = await newEngine();
+      const before = e.steps;
+
+      await e.run(
+        () =>
+          new Promise<void>((resolve) => {
+            for (const at of [10, 20, 30]) e.clock.setTimeout(() => undefined, at, { synchronous: true });
+            e.clock.setTimeout(resolve, 40);
+          }),
+      );
+
+      expect(e.steps - before).toBe(4);
+    });
+  });
+
   describe('scheduler guards', () => {
     it('rejects an SDK call made outside any run instead of hanging', async () => {
       const e = await newEngine();
