@@ -165,10 +165,9 @@ export class Ec2Bake {
             InstanceId: input.instanceId,
             Name: input.name,
             ...(input.description === undefined ? {} : { Description: input.description }),
-            TagSpecifications: [
-              { ResourceType: 'image', Tags: tags },
-              { ResourceType: 'snapshot', Tags: tags },
-            ],
+            // The image only: its snapshots get the lineage from tagImage once they exist (moto
+            // 5.2.1 cannot create an image with snapshot TagSpecifications, and AWS tags them either way).
+            TagSpecifications: [{ ResourceType: 'image', Tags: tags }],
           }),
         ),
       {
@@ -269,10 +268,7 @@ export class Ec2Bake {
           Name: input.name,
           ClientToken: input.clientToken,
           ...(input.description === undefined ? {} : { Description: input.description }),
-          TagSpecifications: [
-            { ResourceType: 'image', Tags: toTags(input.tags) },
-            { ResourceType: 'snapshot', Tags: toTags(input.tags) },
-          ],
+          TagSpecifications: [{ ResourceType: 'image', Tags: toTags(input.tags) }],
         }),
       ),
     );
