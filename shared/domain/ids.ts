@@ -104,3 +104,29 @@ export function executionName(artifact: { service: string; version: string; dige
   const readable = `${service}-${version}`.replace(/[^0-9A-Za-z_-]/g, '_');
   return `${readable.slice(0, EXECUTION_NAME_MAX - NAME_HASH_CHARS - 1)}-${hash}`;
 }
+
+/**
+ * AMI names: "Constraints: 3-128 alphanumeric characters, parentheses (()), square brackets ([]),
+ * spaces ( ), periods (.), slashes (/), dashes (-), single quotes ('), at-signs (@), or underscores(_)",
+ * unique per account and Region (CreateImage answers `InvalidAMIName.Duplicate` otherwise)
+ * (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateImage.html).
+ */
+export const IMAGE_NAME_MAX = 128;
+const IMAGE_HASH_CHARS = 12;
+
+/**
+ * The name of the AMI baked from one artifact of one service: `kiln-<service>-<version>-` and 12 hex
+ * digits hashed from service, version and digest, so one artifact always makes the same name (a
+ * retried CreateImage finds the first image instead of making a second) and a rebuild of a
+ * version (a new digest) makes another. `+` in a version becomes `_`; the readable part is
+ * shortened to fit 128 characters.
+ */
+export function imageName(artifact: { service: string; version: string; digest: string }): string {
+  const { service, version, digest } = artifact;
+  if (service === '' || version === '' || digest === '') {
+    throw new RangeError('imageName: service, version and digest must not be empty');
+  }
+  const hash = sha256Hex(JSON.stringify(['image', service, version, digest])).slice(0, IMAGE_HASH_CHARS);
+  const readable = `kiln-${service}-${version}`.replace(/[^0-9A-Za-z._-]/g, '_');
+  return `${readable.slice(0, IMAGE_NAME_MAX - IMAGE_HASH_CHARS - 1)}-${hash}`;
+}

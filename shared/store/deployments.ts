@@ -1,4 +1,11 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  INITIAL_DEPLOYMENT_STATUS,
+  IllegalTransitionError,
+  canTransition,
+  predecessorsOf,
+  transition,
+} from '../domain/deployment';
 import { parseOrThrow } from '../runtime/validation';
 import type { AuditLog } from './audit-log';
 import {
@@ -13,11 +20,12 @@ import {
   type Item,
   type StoreCore,
 } from './core';
-import { ConflictError, NotFoundError, StaleVersionError } from './errors';
+import { ConflictError, NotFoundError, StaleStatusError, StaleVersionError } from './errors';
 import { KeyName, PK, keys, partitions } from './keys';
 import {
   Deployment,
   DeploymentInput,
+  DeploymentMove,
   DeploymentPatch,
   StepInput,
   auditTarget,
@@ -35,6 +43,12 @@ import {
  */
 const STEP_TOKENS = 'stepTokens';
 
+/**
+ * The write token of the last status move, set in the same write: a move is conditional on the
+ * status it leaves, so a re-sent move fails its condition, and the token tells it that it landed.
+ */
+const MOVE_TOKEN = 'moveToken';
+
 /** Deployments: their status and outcome (optimistic by version) and their step history. */
 export class Deployments {
   constructor(
@@ -45,7 +59,14 @@ export class Deployments {
   async create(input: DeploymentInput): Promise<Deployment> {
     const parsed = parseOrThrow(DeploymentInput, input, 'deployment');
     const at = this.core.iso();
-    const record: Deployment = { ...parsed, steps: [], createdAt: at, updatedAt: at, version: 1 };
+    const record: Deployment = {
+      ...parsed,
+      status: INITIAL_DEPLOYMENT_STATUS,
+      steps: [],
+      createdAt: at,
+      updatedAt: at,
+      version: 1,
+    };
     const write = await this.core.createOnce(
       defined({
         ...keys.deployment(parsed.id),
@@ -108,8 +129,24 @@ export class Deployments {
     const { actor } = parseOrThrow(OptionalActor, options, 'updateDeployment options');
     const e = new Expr();
     const updatedAt = this.core.iso();
+    const to = changes.status;
+    // A status change is legal only from the statuses the domain allows: checked in the write
+    // itself, so it holds against any writer (`IN` with an empty list is not valid syntax).
+    const from = to === undefined ? [] : predecessorsOf(to);
     const { before, after } = await this.updateItem(deploymentId, e, {
       update: `SET ${e.sets({ ...changes, updatedAt, version: expected + 1 }).join(', ')}`,
+      ...(to === undefined
+        ? {}
+        : {
+            condition:
+              from.length === 0
+                ? `attribute_not_exists(${e.n(PK)})`
+                : `${e.n('status')} IN (${from.map((status) => e.v(status)).join(', ')})`,
+            refused: (actual: Deployment, cause: unknown) =>
+              actual.version === expected && !canTransition(actual.status, to)
+                ? new IllegalTransitionError(deploymentId, actual.status, to, { cause })
+                : undefined,
+          }),
       expectedVersion: expected,
       apply: (old) =>
         fromItem(Deployment, { ...old, ...defined(changes), updatedAt, version: expected + 1 }, 'deployment'),
@@ -124,6 +161,56 @@ export class Deployments {
         before: { status: before.status, outcome: before.outcome, reason: before.reason },
         after: { status: after.status, outcome: after.outcome, reason: after.reason },
         reason: changes.reason,
+      },
+      after,
+    );
+  }
+
+  /**
+   * Moves the status from `from` (what the caller read) to `to`, whatever else changed meanwhile
+   * (steps appended, say): the write is conditional on the status still being `from`, so of two
+   * writers that read the same status only one moves it. An illegal move is refused before any
+   * write.
+   */
+  async move(id: string, move: DeploymentMove, options: { actor?: string }): Promise<Deployment> {
+    const deploymentId = field('deployment id', KeyName, id);
+    const { from, to, outcome, reason } = parseOrThrow(DeploymentMove, move, 'deployment move');
+    const { actor } = parseOrThrow(OptionalActor, options, 'moveDeployment options');
+    transition(from, to, deploymentId);
+    const token = this.audit.nextWrite();
+    const updatedAt = this.core.iso();
+    const changes = defined({ status: to, outcome, reason });
+    const e = new Expr();
+    const sets = [
+      ...e.sets({ ...changes, updatedAt, [MOVE_TOKEN]: token }),
+      `${e.n('version')} = ${e.n('version')} + ${e.v(1)}`,
+    ];
+    const { before, after } = await this.updateItem(deploymentId, e, {
+      update: `SET ${sets.join(', ')}`,
+      condition: `${e.n('status')} = ${e.v(from)}`,
+      expectedVersion: undefined,
+      apply: (old) =>
+        fromItem(Deployment, { ...old, ...changes, updatedAt, version: old.version + 1 }, 'deployment'),
+      landed: (item) => item[MOVE_TOKEN] === token,
+      refused: (actual, cause) =>
+        new StaleStatusError(
+          `deployment ${deploymentId} is ${actual.status}, not ${from}: re-read and decide again`,
+          auditTarget.deployment(deploymentId),
+          from,
+          actual.status,
+          { cause },
+        ),
+    });
+    return this.audit.change(
+      {
+        actor: actor ?? after.actor,
+        action: 'deployment.move',
+        target: auditTarget.deployment(deploymentId),
+        service: after.service,
+        deploymentId,
+        before: { status: before.status, outcome: before.outcome, reason: before.reason },
+        after: { status: after.status, outcome: after.outcome, reason: after.reason },
+        reason,
       },
       after,
     );
@@ -201,6 +288,8 @@ export class Deployments {
       expectedVersion: number | undefined;
       apply: (before: Deployment) => Deployment;
       landed?: (item: Item) => boolean;
+      /** After a failed condition: the error that explains it from the record as read, if any. */
+      refused?: (actual: Deployment, cause: unknown) => Error | undefined;
     },
   ): Promise<{ before: Deployment; after: Deployment }> {
     const conditions = [`attribute_exists(${e.n(PK)})`];
@@ -231,6 +320,8 @@ export class Deployments {
       }
       const actual = fromItem(Deployment, item, 'deployment');
       if (write.landed?.(item)) return { before: actual, after: actual };
+      const refusal = write.refused?.(actual, error);
+      if (refusal) throw refusal;
       throw new StaleVersionError(
         `deployment ${id} is at version ${actual.version}, not ${String(write.expectedVersion)}: re-read and retry`,
         auditTarget.deployment(id),

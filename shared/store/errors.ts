@@ -33,6 +33,22 @@ export class StaleVersionError extends KilnError {
   }
 }
 
+/**
+ * A status move named the status it read (`from`), and the deployment has moved on since: another
+ * writer got there first. Re-read and decide again; nothing changed.
+ */
+export class StaleStatusError extends KilnError {
+  constructor(
+    message: string,
+    readonly target: string,
+    readonly expectedStatus: string,
+    readonly actualStatus: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
 /** Another holder owns an unexpired lease on the service+environment lock. */
 export class LockHeldError extends KilnError {
   constructor(

@@ -5,8 +5,10 @@ export {
   LockHeldError,
   LockNotHeldError,
   NotFoundError,
+  StaleStatusError,
   StaleVersionError,
 } from './errors';
+export { IllegalTransitionError } from '../domain/deployment';
 export { createTableInput, kilnTableProperties, TABLE_KEYS, type KilnTableProperties } from './table';
 export {
   auditTarget,
@@ -16,6 +18,7 @@ export {
   type AuditInput,
   type Deployment,
   type DeploymentInput,
+  type DeploymentMove,
   type DeploymentPatch,
   type DeploymentStep,
   type DeploymentTrigger,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEPLOYMENT_STATUSES } from '../domain/deployment';
 import { ArtifactDigest, ArtifactUri, KeyName, StoredArtifact } from '../domain/limits';
 
 /**
@@ -102,14 +103,16 @@ export const DeploymentInput = z.object({
   environments: z.array(KeyName).min(1, 'must name at least one environment'),
   trigger: DeploymentTrigger,
   actor: z.string().min(1),
-  /** Statuses and their allowed transitions belong to the domain; the store only guards versions. */
-  status: z.string().min(1).default('pending'),
   reason: z.string().optional(),
 });
 export type DeploymentInput = z.input<typeof DeploymentInput>;
 
+/** Statuses and their allowed moves are the domain's (shared/domain/deployment.ts). */
+export const DeploymentStatus = z.enum(DEPLOYMENT_STATUSES);
+
 export const Deployment = DeploymentInput.extend({
-  status: z.string().min(1),
+  /** Starts `queued`; moves only as shared/domain/deployment.ts allows. */
+  status: DeploymentStatus,
   steps: z.array(DeploymentStep),
   outcome: z.string().optional(),
   createdAt: IsoTime,
@@ -120,7 +123,7 @@ export type Deployment = z.infer<typeof Deployment>;
 
 export const DeploymentPatch = z
   .object({
-    status: z.string().min(1).optional(),
+    status: DeploymentStatus.optional(),
     outcome: z.string().min(1).optional(),
     reason: z.string().min(1).optional(),
   })
@@ -129,6 +132,15 @@ export const DeploymentPatch = z
     'must change at least one field',
   );
 export type DeploymentPatch = z.input<typeof DeploymentPatch>;
+
+/** A status move as a step handler makes it: from the status it read, to the next. */
+export const DeploymentMove = z.object({
+  from: DeploymentStatus,
+  to: DeploymentStatus,
+  outcome: z.string().min(1).optional(),
+  reason: z.string().min(1).optional(),
+});
+export type DeploymentMove = z.input<typeof DeploymentMove>;
 
 // ---------------------------------------------------------------------------------------------
 // environment state and lock

@@ -13,6 +13,7 @@ import type {
   AuditInput,
   Deployment,
   DeploymentInput,
+  DeploymentMove,
   DeploymentPatch,
   EnvironmentLock,
   EnvironmentPatch,
@@ -178,8 +179,10 @@ export class KilnStore<M extends NamedManifest = ServiceManifest> {
   }
 
   /**
-   * Changes status/outcome/reason if the record is still at `expectedVersion`. Which transitions
-   * are allowed is the domain's rule; the store makes sure nobody changed the record meanwhile.
+   * Changes status/outcome/reason if the record is still at `expectedVersion`. A status change
+   * must be a move the domain allows (shared/domain/deployment.ts) from the stored status,
+   * checked in the same conditional write: an illegal one is an IllegalTransitionError and
+   * changes nothing.
    */
   updateDeployment(
     id: string,
@@ -188,6 +191,16 @@ export class KilnStore<M extends NamedManifest = ServiceManifest> {
     options: { actor?: string } = {},
   ): Promise<Deployment> {
     return this.deployments.update(id, patch, expectedVersion, options);
+  }
+
+  /**
+   * Moves the status `from` → `to` (with an optional outcome and reason) if the deployment is
+   * still `from`, whatever its version: an illegal move is an IllegalTransitionError before any
+   * write; a deployment that has moved on meanwhile is a StaleStatusError. A re-sent request
+   * that already landed reports the move once.
+   */
+  moveDeployment(id: string, move: DeploymentMove, options: { actor?: string } = {}): Promise<Deployment> {
+    return this.deployments.move(id, move, options);
   }
 
   /**

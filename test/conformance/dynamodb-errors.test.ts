@@ -253,7 +253,7 @@ describe('KilnStore maps those errors the same on dynalite and moto', () => {
         actor: 'test',
       });
       await store.appendStep(id, { name: 'bake', status: 'running' });
-      const failure = await store.updateDeployment(id, { status: 'running' }, 1).catch((e: unknown) => e);
+      const failure = await store.updateDeployment(id, { status: 'baking' }, 1).catch((e: unknown) => e);
       errors.push(
         failure instanceof StaleVersionError
           ? `${failure.name}:${String(failure.actualVersion)}`

@@ -81,6 +81,8 @@ export class Ec2Regions {
 export class Images implements PublicAmiCatalog, RegionalImages {
   /** Public SSM parameter name → image id. */
   private readonly publicParameters = new Map<string, string>();
+  /** CopyImage client token → the request it came with and the copy it made. */
+  private readonly copyTokens = new Map<string, { fingerprint: string; imageId: string }>();
 
   constructor(
     private readonly ctx: SimContext,
@@ -162,6 +164,20 @@ export class Images implements PublicAmiCatalog, RegionalImages {
 
   // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CopyImage.html
   copyImage(input: CopyImageCommandInput): Out<CopyImageCommandOutput> {
+    // Same ClientToken and same request: the first copy; a different request: an error.
+    // https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-idempotency.html
+    const { ClientToken: token, ...request } = input;
+    const fingerprint = JSON.stringify(request);
+    const previous = token === undefined ? undefined : this.copyTokens.get(token);
+    if (previous) {
+      if (previous.fingerprint !== fingerprint) {
+        throw ec2Error(
+          'IdempotentParameterMismatch',
+          'The client token you have provided is associated with a request that has different parameters.',
+        );
+      }
+      return { ImageId: previous.imageId };
+    }
     const name = required(input.Name, 'Name');
     const sourceImageId = required(input.SourceImageId, 'SourceImageId');
     const sourceRegion = required(input.SourceRegion, 'SourceRegion');
@@ -198,6 +214,7 @@ export class Images implements PublicAmiCatalog, RegionalImages {
       sourceImageRegion: sourceRegion,
     });
     this.schedulePendingImage(image, this.opts.imageCopySeconds);
+    if (token !== undefined) this.copyTokens.set(token, { fingerprint, imageId: image.imageId });
     return { ImageId: image.imageId };
   }
 

@@ -135,6 +135,17 @@ export class Instances {
       ...tagsFor(input.TagSpecifications, 'instance'),
     };
     const keyName = input.KeyName ?? templateData.KeyName;
+    // The instance metadata options as requested (RunInstances' own, else the template's); the
+    // sandbox does not model an account default, so an instance launched without them shows none.
+    // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_InstanceMetadataOptionsRequest.html
+    const requestedMetadata = input.MetadataOptions ?? templateData.MetadataOptions;
+    const metadataOptions =
+      requestedMetadata === undefined
+        ? undefined
+        : {
+            httpTokens: requestedMetadata.HttpTokens ?? 'optional',
+            httpEndpoint: requestedMetadata.HttpEndpoint ?? 'enabled',
+          };
 
     const reservationId = this.ctx.ids.next('r');
     const instanceIds: string[] = [];
@@ -151,6 +162,7 @@ export class Instances {
         ...(input.ClientToken !== undefined ? { clientToken: input.ClientToken } : {}),
         ...(keyName !== undefined ? { keyName } : {}),
         ...(template ? { template } : {}),
+        ...(metadataOptions !== undefined ? { metadataOptions } : {}),
       });
       instanceIds.push(record.instanceId);
     }
@@ -364,6 +376,7 @@ export class Instances {
     amiLaunchIndex: number;
     clientToken?: string;
     keyName?: string;
+    metadataOptions?: InstanceRecord['metadataOptions'];
     template?: ResolvedLaunchTemplate;
   }): InstanceRecord {
     const instanceId = this.ctx.ids.next('i');
@@ -391,6 +404,7 @@ export class Instances {
       image: { imageId: params.image.imageId, name: params.image.name, tags: { ...params.image.tags } },
       ...(params.clientToken !== undefined ? { clientToken: params.clientToken } : {}),
       ...(params.keyName !== undefined ? { keyName: params.keyName } : {}),
+      ...(params.metadataOptions !== undefined ? { metadataOptions: params.metadataOptions } : {}),
       ...(params.template
         ? {
             launchTemplate: {
@@ -607,6 +621,16 @@ export class Instances {
       SecurityGroups: record.securityGroupIds.map((GroupId) => ({ GroupId })),
       ...(record.keyName !== undefined ? { KeyName: record.keyName } : {}),
       ...(record.clientToken !== undefined ? { ClientToken: record.clientToken } : {}),
+      // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_InstanceMetadataOptionsResponse.html
+      ...(record.metadataOptions !== undefined
+        ? {
+            MetadataOptions: {
+              State: 'applied',
+              HttpTokens: record.metadataOptions.httpTokens,
+              HttpEndpoint: record.metadataOptions.httpEndpoint,
+            },
+          }
+        : {}),
       ...(record.stateReason
         ? { StateReason: { Code: record.stateReason.code, Message: record.stateReason.message } }
         : {}),

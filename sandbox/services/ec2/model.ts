@@ -77,6 +77,8 @@ export interface InstanceRecord {
   amiLaunchIndex: number;
   clientToken?: string;
   keyName?: string;
+  /** Instance metadata options, when the launch asked for any (IMDSv2 `required` or `optional`). */
+  metadataOptions?: { httpTokens: 'required' | 'optional'; httpEndpoint: 'enabled' | 'disabled' };
   securityGroupIds: string[];
   architecture: 'x86_64' | 'arm64';
   stateReason?: { code: string; message: string };

@@ -74,8 +74,15 @@ const changes: Array<{
     change: 'updateDeployment',
     action: 'deployment.update',
     prepare: (store, service) => store.createDeployment(deploymentOf(service)),
-    make: (store, service) => store.updateDeployment(`${service}-d1`, { status: 'running' }, 1),
-    stood: async (store, service) => (await store.getDeployment(`${service}-d1`))?.status === 'running',
+    make: (store, service) => store.updateDeployment(`${service}-d1`, { status: 'baking' }, 1),
+    stood: async (store, service) => (await store.getDeployment(`${service}-d1`))?.status === 'baking',
+  },
+  {
+    change: 'moveDeployment',
+    action: 'deployment.move',
+    prepare: (store, service) => store.createDeployment(deploymentOf(service)),
+    make: (store, service) => store.moveDeployment(`${service}-d1`, { from: 'queued', to: 'baking' }),
+    stood: async (store, service) => (await store.getDeployment(`${service}-d1`))?.status === 'baking',
   },
   {
     change: 'appendStep',

@@ -103,10 +103,10 @@ describe('KilnStore audit with many writers', () => {
   });
 
   describe('N writers × M operations at one frozen instant (property)', () => {
-    type Operation = 'step' | 'status' | 'lock-cycle' | 'environment' | 'artifact' | 'note';
+    type Operation = 'step' | 'reason' | 'lock-cycle' | 'environment' | 'artifact' | 'note';
     const operation = fc.constantFrom<Operation>(
       'step',
-      'status',
+      'reason',
       'lock-cycle',
       'environment',
       'artifact',
@@ -129,11 +129,11 @@ describe('KilnStore audit with many writers', () => {
             await store.appendStep(ctx.deploymentId, { name: `${who}-${ctx.serial()}`, status: 'running' });
             made('deployment.step');
             return;
-          case 'status': {
+          case 'reason': {
             const current = await store.getDeployment(ctx.deploymentId);
             await store.updateDeployment(
               ctx.deploymentId,
-              { status: `status-${ctx.serial()}` },
+              { reason: `reason-${ctx.serial()}` },
               current?.version ?? 0,
             );
             made('deployment.update');

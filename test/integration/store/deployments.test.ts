@@ -1,4 +1,10 @@
-import { ConflictError, NotFoundError, StaleVersionError } from '../../../shared/store';
+import {
+  ConflictError,
+  IllegalTransitionError,
+  NotFoundError,
+  StaleStatusError,
+  StaleVersionError,
+} from '../../../shared/store';
 import type { DeploymentInput, KilnStore } from '../../../shared/store';
 import { InvalidInputError } from '../../../shared/runtime/errors';
 import { startDynalite, type LocalDynamo } from '../../support/dynalite';
@@ -36,7 +42,7 @@ async function createMany(
 
 describe('KilnStore deployments', () => {
   describe('createDeployment', () => {
-    it('stores a pending deployment at version 1 with no steps', async () => {
+    it('stores a queued deployment at version 1 with no steps', async () => {
       const store = newStore(dynamo);
       const service = uniqueName('api');
 
@@ -44,7 +50,7 @@ describe('KilnStore deployments', () => {
 
       expect(created).toEqual({
         ...deploymentFixture(service, `${service}-1`),
-        status: 'pending',
+        status: 'queued',
         steps: [],
         createdAt: new Date(T0).toISOString(),
         updatedAt: new Date(T0).toISOString(),
@@ -103,10 +109,10 @@ describe('KilnStore deployments', () => {
       await store.createDeployment(deploymentFixture(service, `${service}-1`));
       clock.advance(2000);
 
-      const updated = await store.updateDeployment(`${service}-1`, { status: 'running' }, 1);
+      const updated = await store.updateDeployment(`${service}-1`, { status: 'baking' }, 1);
 
       expect(updated).toMatchObject({
-        status: 'running',
+        status: 'baking',
         version: 2,
         updatedAt: new Date(T0 + 2000).toISOString(),
       });
@@ -116,13 +122,13 @@ describe('KilnStore deployments', () => {
       const store = newStore(dynamo);
       const service = uniqueName('api');
       await store.createDeployment(deploymentFixture(service, `${service}-1`));
-      await store.updateDeployment(`${service}-1`, { status: 'running' }, 1);
+      await store.updateDeployment(`${service}-1`, { status: 'baking' }, 1);
 
       const attempt = store.updateDeployment(`${service}-1`, { status: 'aborted', reason: 'late' }, 1);
 
       await expect(attempt).rejects.toBeInstanceOf(StaleVersionError);
       await expect(attempt).rejects.toMatchObject({ expectedVersion: 1, actualVersion: 2 });
-      expect(await store.getDeployment(`${service}-1`)).toMatchObject({ status: 'running', version: 2 });
+      expect(await store.getDeployment(`${service}-1`)).toMatchObject({ status: 'baking', version: 2 });
     });
 
     it('lets exactly one of two writers with the same version win', async () => {
@@ -131,8 +137,8 @@ describe('KilnStore deployments', () => {
       await store.createDeployment(deploymentFixture(service, `${service}-1`));
 
       const results = await Promise.allSettled([
-        store.updateDeployment(`${service}-1`, { status: 'succeeded' }, 1),
-        store.updateDeployment(`${service}-1`, { status: 'rolled-back' }, 1),
+        store.updateDeployment(`${service}-1`, { status: 'baking' }, 1),
+        store.updateDeployment(`${service}-1`, { status: 'aborted' }, 1),
       ]);
 
       expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
@@ -142,7 +148,7 @@ describe('KilnStore deployments', () => {
       const store = newStore(dynamo);
 
       await expect(
-        store.updateDeployment(uniqueName('missing'), { status: 'running' }, 1),
+        store.updateDeployment(uniqueName('missing'), { status: 'baking' }, 1),
       ).rejects.toBeInstanceOf(NotFoundError);
     });
 
@@ -150,6 +156,143 @@ describe('KilnStore deployments', () => {
       const store = newStore(dynamo);
 
       await expect(store.updateDeployment('d-1', {}, 1)).rejects.toThrow(/must change at least one field/);
+    });
+
+    it('refuses a move the domain does not allow with IllegalTransitionError and changes nothing', async () => {
+      const store = newStore(dynamo);
+      const service = uniqueName('api');
+      await store.createDeployment(deploymentFixture(service, `${service}-1`));
+
+      const attempt = store.updateDeployment(`${service}-1`, { status: 'succeeded' }, 1);
+
+      await expect(attempt).rejects.toBeInstanceOf(IllegalTransitionError);
+      await expect(attempt).rejects.toMatchObject({ from: 'queued', to: 'succeeded' });
+      await expect(attempt).rejects.toThrow(/cannot move from queued to succeeded/);
+      expect(await store.getDeployment(`${service}-1`)).toMatchObject({ status: 'queued', version: 1 });
+    });
+
+    it('refuses any move out of a final status', async () => {
+      const store = newStore(dynamo);
+      const service = uniqueName('api');
+      await store.createDeployment(deploymentFixture(service, `${service}-1`));
+      await store.updateDeployment(`${service}-1`, { status: 'superseded' }, 1);
+
+      const attempt = store.updateDeployment(`${service}-1`, { status: 'queued' }, 2);
+
+      await expect(attempt).rejects.toThrow(/cannot move from superseded to queued: superseded is final/);
+    });
+
+    it('refuses a status the domain does not know, naming the field', async () => {
+      const store = newStore(dynamo);
+      const service = uniqueName('api');
+      await store.createDeployment(deploymentFixture(service, `${service}-1`));
+
+      // @ts-expect-error — 'running' is not a deployment status; the store must refuse it at run time too.
+      const attempt = store.updateDeployment(`${service}-1`, { status: 'running' }, 1);
+
+      await expect(attempt).rejects.toBeInstanceOf(InvalidInputError);
+      await expect(attempt).rejects.toThrow(/status/);
+    });
+
+    it('changes outcome and reason without a status move', async () => {
+      const store = newStore(dynamo);
+      const service = uniqueName('api');
+      await store.createDeployment(deploymentFixture(service, `${service}-1`));
+
+      const updated = await store.updateDeployment(`${service}-1`, { reason: 'waiting for the lock' }, 1);
+
+      expect(updated).toMatchObject({ status: 'queued', reason: 'waiting for the lock', version: 2 });
+    });
+  });
+
+  describe('moveDeployment', () => {
+    it('moves from the status read to the next, whatever the version, and audits the move', async () => {
+      const store = newStore(dynamo);
+      const service = uniqueName('api');
+      await store.createDeployment(deploymentFixture(service, `${service}-1`));
+      await store.appendStep(`${service}-1`, { name: 'lock', status: 'succeeded' });
+
+      const moved = await store.moveDeployment(
+        `${service}-1`,
+        { from: 'queued', to: 'baking', reason: 'lock taken' },
+        { actor: 'step:bake' },
+      );
+
+      expect(moved).toMatchObject({ status: 'baking', reason: 'lock taken', version: 3 });
+      expect(await store.getDeployment(`${service}-1`)).toEqual(moved);
+      const audit = await store.listAudit({ target: `deployment:${service}-1` });
+      expect(audit.items[0]).toMatchObject({
+        action: 'deployment.move',
+        actor: 'step:bake',
+        before: { status: 'queued' },
+        after: { status: 'baking', reason: 'lock taken' },
+      });
+    });
+
+    it('records an outcome with a final move', async () => {
+      const store = newStore(dynamo);
+      const service = uniqueName('api');
+      await store.createDeployment(deploymentFixture(service, `${service}-1`));
+      await store.moveDeployment(`${service}-1`, { from: 'queued', to: 'baking' });
+
+      const moved = await store.moveDeployment(`${service}-1`, {
+        from: 'baking',
+        to: 'failed',
+        outcome: 'bake-failed',
+        reason: 'install command exited 1',
+      });
+
+      expect(moved).toMatchObject({ status: 'failed', outcome: 'bake-failed' });
+    });
+
+    it('refuses an illegal move before writing anything', async () => {
+      const store = newStore(dynamo);
+      const service = uniqueName('api');
+      await store.createDeployment(deploymentFixture(service, `${service}-1`));
+
+      const attempt = store.moveDeployment(`${service}-1`, { from: 'queued', to: 'rolled-back' });
+
+      await expect(attempt).rejects.toBeInstanceOf(IllegalTransitionError);
+      expect(await store.getDeployment(`${service}-1`)).toMatchObject({ status: 'queued', version: 1 });
+      expect((await store.listAudit({ target: `deployment:${service}-1` })).items).toHaveLength(1);
+    });
+
+    it('refuses a move from a status the deployment has left with StaleStatusError', async () => {
+      const store = newStore(dynamo);
+      const service = uniqueName('api');
+      await store.createDeployment(deploymentFixture(service, `${service}-1`));
+      await store.moveDeployment(`${service}-1`, { from: 'queued', to: 'baking' });
+
+      const attempt = store.moveDeployment(`${service}-1`, { from: 'queued', to: 'superseded' });
+
+      await expect(attempt).rejects.toBeInstanceOf(StaleStatusError);
+      await expect(attempt).rejects.toMatchObject({ expectedStatus: 'queued', actualStatus: 'baking' });
+      expect(await store.getDeployment(`${service}-1`)).toMatchObject({ status: 'baking' });
+    });
+
+    it('lets exactly one of two writers that read the same status move it', async () => {
+      const store = newStore(dynamo);
+      const service = uniqueName('api');
+      await store.createDeployment(deploymentFixture(service, `${service}-1`));
+
+      const results = await Promise.allSettled([
+        store.moveDeployment(`${service}-1`, { from: 'queued', to: 'baking' }),
+        store.moveDeployment(`${service}-1`, { from: 'queued', to: 'superseded' }),
+      ]);
+
+      const moved = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value.status] : []));
+      const refused = results.flatMap((r) => (r.status === 'rejected' ? [r.reason] : []));
+      expect(moved).toHaveLength(1);
+      expect(refused).toEqual([expect.any(StaleStatusError)]);
+      expect((await store.getDeployment(`${service}-1`))?.status).toBe(moved[0]);
+    });
+
+    it('refuses a move of a deployment that does not exist with NotFoundError', async () => {
+      const store = newStore(dynamo);
+
+      await expect(
+        store.moveDeployment(uniqueName('missing'), { from: 'queued', to: 'baking' }),
+      ).rejects.toBeInstanceOf(NotFoundError);
     });
   });
 

@@ -133,7 +133,7 @@ describe('KilnStore audit', () => {
         lockHolder: `${service}-d1`,
       });
       clock.advance(1);
-      await store.updateDeployment(`${service}-d1`, { status: 'succeeded', outcome: 'deployed' }, 1);
+      await store.updateDeployment(`${service}-d1`, { status: 'rolling-out', reason: 'release baked' }, 1);
       clock.advance(1);
       await store.releaseLock(service, 'prod', { holder: `${service}-d1` });
 

@@ -43,11 +43,14 @@ async function seededTable(): Promise<{ env: NodeJS.ProcessEnv }> {
     status: 'succeeded',
     endedAt: new Date(T0 + 185_000).toISOString(),
   });
-  await store.updateDeployment('d1', { status: 'succeeded' }, 2);
+  await store.moveDeployment('d1', { from: 'queued', to: 'rolling-out' });
+  await store.moveDeployment('d1', { from: 'rolling-out', to: 'succeeded' });
   now = T0 + 60_000;
   await store.createDeployment(deployment('d2', ['staging', 'production'], 'cli'));
   now = T0 + 105_000;
-  await store.updateDeployment('d2', { status: 'rolled-back', reason: 'alarm' }, 1);
+  await store.moveDeployment('d2', { from: 'queued', to: 'rolling-out' });
+  await store.moveDeployment('d2', { from: 'rolling-out', to: 'rolling-back', reason: 'alarm' });
+  await store.moveDeployment('d2', { from: 'rolling-back', to: 'rolled-back', reason: 'alarm' });
   now = T0 + 120_000;
   await store.createDeployment(deployment('d3', ['production'], 'chatops'));
   return { env: { KILN_TABLE: tableName } };
@@ -72,7 +75,7 @@ describe('kiln history', () => {
         'DURATION',
       ]);
       expect(rows).toEqual([
-        ['d3', '2.3.0', 'production', 'chatops', 'ci:github', 'pending', '2026-03-01T12:02:00.000Z', '0s'],
+        ['d3', '2.3.0', 'production', 'chatops', 'ci:github', 'queued', '2026-03-01T12:02:00.000Z', '0s'],
         [
           'd2',
           '2.2.0',
@@ -158,7 +161,7 @@ describe('kiln history', () => {
       const parsed: unknown = JSON.parse(result.stdout);
       expect(parsed).toEqual({
         deployments: [
-          expect.objectContaining({ id: 'd3', releaseVersion: '2.3.0', status: 'pending', steps: [] }),
+          expect.objectContaining({ id: 'd3', releaseVersion: '2.3.0', status: 'queued', steps: [] }),
         ],
         cursor: expect.any(String),
       });

@@ -7,6 +7,8 @@ import {
   deploymentIdAt,
   deploymentIdTime,
   executionName,
+  IMAGE_NAME_MAX,
+  imageName,
 } from '../../../shared/domain/ids';
 import { ARTIFACT_DIGEST_MAX, ARTIFACT_VERSION_MAX } from '../../../shared/domain/limits';
 
@@ -133,6 +135,35 @@ describe('ids Kiln derives (shared/domain/ids.ts)', () => {
       expect(() => executionName({ service: '', version: '1', digest: 'd' })).toThrow(RangeError);
       expect(() => executionName({ service: 's', version: '', digest: 'd' })).toThrow(RangeError);
       expect(() => executionName({ service: 's', version: '1', digest: '' })).toThrow(RangeError);
+    });
+  });
+
+  describe('imageName', () => {
+    it('fits CreateImage’s name rules for any service, version and digest Kiln stores', () => {
+      fc.assert(
+        fc.property(serviceName, version, digest, (service, v, d) => {
+          const name = imageName({ service, version: v, digest: d });
+          expect(name.length).toBeGreaterThanOrEqual(3);
+          expect(name.length).toBeLessThanOrEqual(IMAGE_NAME_MAX);
+          expect(name).toMatch(/^[0-9A-Za-z()[\] ./\-'@_]+$/);
+        }),
+      );
+    });
+
+    it('reads as kiln, service and version, and is the same for the same artifact', () => {
+      const artifact = { service: 'checkout', version: '1.4.2+b7', digest: `sha256:${'9f86d081'.repeat(8)}` };
+      expect(imageName(artifact)).toMatch(/^kiln-checkout-1\.4\.2_b7-[0-9a-f]{12}$/);
+      expect(imageName(structuredClone(artifact))).toBe(imageName(artifact));
+    });
+
+    it('gives a rebuild of a version (another digest) another name', () => {
+      const a = imageName({ service: 'checkout', version: '1.4.2', digest: 'sha256:a' });
+      const b = imageName({ service: 'checkout', version: '1.4.2', digest: 'sha256:b' });
+      expect(a).not.toBe(b);
+    });
+
+    it('refuses empty parts', () => {
+      expect(() => imageName({ service: 's', version: '1', digest: '' })).toThrow(RangeError);
     });
   });
 });

@@ -112,6 +112,22 @@ describe('Ec2Sim', () => {
   });
 
   describe('RunInstances', () => {
+    it('shows the metadata options a launch asked for (IMDSv2 required), and none when it asked none', async () => {
+      const s = setup();
+      const [strict] = await run(s, { MetadataOptions: { HttpTokens: 'required' } });
+      const [plain] = await run(s);
+
+      const described = await s.ec2.instances.describeInstances({ InstanceIds: [strict ?? '', plain ?? ''] });
+      const instances = described.Reservations?.flatMap((r) => r.Instances ?? []) ?? [];
+
+      expect(instances.find((i) => i.InstanceId === strict)?.MetadataOptions).toEqual({
+        State: 'applied',
+        HttpTokens: 'required',
+        HttpEndpoint: 'enabled',
+      });
+      expect(instances.find((i) => i.InstanceId === plain)?.MetadataOptions).toBeUndefined();
+    });
+
     it('launches MaxCount pending instances in one reservation', async () => {
       const s = setup();
       const output = await s.ec2.instances.runInstances({ ImageId: s.baseImageId, MinCount: 1, MaxCount: 3 });
@@ -577,6 +593,45 @@ describe('Ec2Sim', () => {
           (await target.images.describeImages({ ImageIds: [output.ImageId ?? ''] })).Images?.[0]?.State,
         ).toBe('available');
         expect(targetCtx.events.map((e) => [e.region, e.detail.State])).toEqual([['eu-west-1', 'available']]);
+      });
+
+      it('answers a repeated request with the same ClientToken with the first copy', async () => {
+        const s = setup();
+        const request = {
+          Name: 'copy-1',
+          SourceImageId: s.baseImageId,
+          SourceRegion: 'us-east-1',
+          ClientToken: 'kiln-token-1',
+        };
+
+        const first = await s.ec2.images.copyImage(request);
+        const second = await s.ec2.images.copyImage(structuredClone(request));
+
+        expect(second.ImageId).toBe(first.ImageId);
+        expect(
+          (await s.ec2.images.describeImages({ Filters: [{ Name: 'name', Values: ['copy-1'] }] })).Images,
+        ).toHaveLength(1);
+      });
+
+      it('refuses the same ClientToken with other parameters with IdempotentParameterMismatch', async () => {
+        const s = setup();
+        await s.ec2.images.copyImage({
+          Name: 'copy-1',
+          SourceImageId: s.baseImageId,
+          SourceRegion: 'us-east-1',
+          ClientToken: 'kiln-token-1',
+        });
+
+        const error = await errorOf(
+          s.ec2.handle('CopyImage', {
+            Name: 'copy-2',
+            SourceImageId: s.baseImageId,
+            SourceRegion: 'us-east-1',
+            ClientToken: 'kiln-token-1',
+          }),
+        );
+
+        expect(error.name).toBe('IdempotentParameterMismatch');
       });
 
       it('leaves tags behind unless CopyImageTags is set', async () => {

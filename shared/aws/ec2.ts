@@ -1,0 +1,357 @@
+/**
+ * The EC2 adapter for the bake: launch the builder, stop it, image it, tag, copy, and clean up,
+ * speaking Kiln's types. Every mutating call is idempotent, so a retried step (Lambda retry, ASL
+ * Retry, replayed event) never makes a second builder, image or copy:
+ * - RunInstances and CopyImage carry a client token the caller derives (`clientToken` in
+ *   shared/domain/ids.ts): "If you repeat the request with the same client token and the same
+ *   parameters, the API returns the same result"
+ *   (https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-idempotency.html);
+ * - CreateImage takes no token; its name is unique per account and Region, so a second call with
+ *   the same (deterministic) name is refused `InvalidAMIName.Duplicate` and the adapter answers
+ *   with the image that has it;
+ * - stopping a stopped instance, terminating a terminated one, deregistering a deregistered image
+ *   and deleting a deleted snapshot are success ("already done" is the same thing).
+ * Error codes: https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html
+ * Which failure means what for the deployment is the caller's policy; the adapter only names it.
+ */
+import {
+  CopyImageCommand,
+  CreateImageCommand,
+  CreateTagsCommand,
+  DeleteSnapshotCommand,
+  DeregisterImageCommand,
+  DescribeImagesCommand,
+  DescribeInstancesCommand,
+  RunInstancesCommand,
+  StopInstancesCommand,
+  TerminateInstancesCommand,
+  type EC2Client,
+  type Image,
+  type Tag,
+  type _InstanceType,
+} from '@aws-sdk/client-ec2';
+import { AwsRequestRefusedError, BaseImageNotFoundError, InstanceNotReadyError } from '../domain/step-errors';
+import { awsErrorCode, transientOr } from './aws-errors';
+
+/** What the bake asks of its builder instance. */
+export interface BuilderSpec {
+  /** The base AMI (already resolved from an SSM parameter, if the manifest names one). */
+  imageId: string;
+  instanceType: string;
+  subnetId: string;
+  securityGroupIds: readonly string[];
+  /** Instance profile name or ARN (Systems Manager needs one to manage the builder). */
+  instanceProfile?: string;
+  /** Root volume size in GiB; the AMI's own size when omitted. */
+  volumeSizeGiB?: number;
+  /** Tags on the instance and its volumes from creation (the deployment id among them). */
+  tags: Readonly<Record<string, string>>;
+  /** From `clientToken([deploymentId, 'launch-builder', region])`. */
+  clientToken: string;
+}
+
+export type InstanceState = 'pending' | 'running' | 'stopping' | 'stopped' | 'shutting-down' | 'terminated';
+
+/** An image as the bake sees it. */
+export interface ImageStatus {
+  imageId: string;
+  name: string;
+  state: 'pending' | 'available' | 'failed' | 'invalid' | 'deregistered' | 'transient' | 'error' | 'disabled';
+  /** The EBS snapshots behind the image (its block device mappings). */
+  snapshotIds: string[];
+  tags: Record<string, string>;
+  /** Why a failed image failed, as EC2 says it. */
+  stateReason?: string;
+}
+
+/** The root device most Linux AMIs use; only its size is set. */
+const ROOT_DEVICE = '/dev/xvda';
+
+export class Ec2Bake {
+  constructor(private readonly client: EC2Client) {}
+
+  /**
+   * Launches one builder instance with IMDSv2 required (`HttpTokens: 'required'`: "IMDSv2 …
+   * session tokens are required", https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_InstanceMetadataOptionsRequest.html)
+   * and the tags on the instance and its volumes from the start (TagSpecifications), so a builder
+   * is never untagged. The same client token answers with the same instance.
+   */
+  async launchBuilder(spec: BuilderSpec): Promise<{ instanceId: string }> {
+    const tags = toTags(spec.tags);
+    const result = await this.call(`launch the builder from ${spec.imageId}`, () =>
+      this.client.send(
+        new RunInstancesCommand({
+          ImageId: spec.imageId,
+          InstanceType: spec.instanceType as _InstanceType,
+          MinCount: 1,
+          MaxCount: 1,
+          SubnetId: spec.subnetId,
+          SecurityGroupIds: [...spec.securityGroupIds],
+          ClientToken: spec.clientToken,
+          MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled' },
+          ...(spec.instanceProfile === undefined
+            ? {}
+            : {
+                IamInstanceProfile: spec.instanceProfile.startsWith('arn:')
+                  ? { Arn: spec.instanceProfile }
+                  : { Name: spec.instanceProfile },
+              }),
+          ...(spec.volumeSizeGiB === undefined
+            ? {}
+            : {
+                BlockDeviceMappings: [
+                  {
+                    DeviceName: ROOT_DEVICE,
+                    Ebs: { VolumeSize: spec.volumeSizeGiB, VolumeType: 'gp3', DeleteOnTermination: true },
+                  },
+                ],
+              }),
+          TagSpecifications: [
+            { ResourceType: 'instance', Tags: tags },
+            { ResourceType: 'volume', Tags: tags },
+          ],
+        }),
+      ),
+    );
+    const instanceId = result.Instances?.[0]?.InstanceId;
+    if (instanceId === undefined) throw new Error('RunInstances answered without an instance id');
+    return { instanceId };
+  }
+
+  /** The builder's state, or `undefined` once EC2 no longer knows it. */
+  async instanceState(instanceId: string): Promise<InstanceState | undefined> {
+    const result = await this.call(
+      `describe instance ${instanceId}`,
+      () => this.client.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] })),
+      { 'InvalidInstanceID.NotFound': () => ({ Reservations: [] }) },
+    );
+    return result.Reservations?.[0]?.Instances?.[0]?.State?.Name as InstanceState | undefined;
+  }
+
+  /**
+   * Stops the builder (a stopped instance images consistently). Stopping one that is stopping or
+   * stopped succeeds (EC2 answers with its current state); one still `pending` cannot be stopped
+   * yet: InstanceNotReadyError.
+   */
+  async stopInstance(instanceId: string): Promise<void> {
+    await this.call(
+      `stop instance ${instanceId}`,
+      () => this.client.send(new StopInstancesCommand({ InstanceIds: [instanceId] })),
+      {
+        IncorrectInstanceState: (error) => {
+          throw new InstanceNotReadyError(`instance ${instanceId} cannot be stopped yet`, { cause: error });
+        },
+      },
+    );
+  }
+
+  /**
+   * Creates an image of the (stopped) builder under a deterministic name, tagged from creation.
+   * When an image of that name already exists (a retry), answers with it: `created` says which.
+   */
+  async createImage(input: {
+    instanceId: string;
+    name: string;
+    description?: string;
+    tags: Readonly<Record<string, string>>;
+  }): Promise<{ imageId: string; created: boolean }> {
+    const tags = toTags(input.tags);
+    let duplicate: unknown;
+    const result = await this.call(
+      `create image ${input.name}`,
+      () =>
+        this.client.send(
+          new CreateImageCommand({
+            InstanceId: input.instanceId,
+            Name: input.name,
+            ...(input.description === undefined ? {} : { Description: input.description }),
+            // The image only: its snapshots get the lineage from tagImage once they exist (moto
+            // 5.2.1 cannot create an image with snapshot TagSpecifications, and AWS tags them either way).
+            TagSpecifications: [{ ResourceType: 'image', Tags: tags }],
+          }),
+        ),
+      {
+        'InvalidAMIName.Duplicate': (error) => {
+          duplicate = error;
+          return {};
+        },
+        IncorrectInstanceState: (error) => {
+          throw new InstanceNotReadyError(`instance ${input.instanceId} cannot be imaged yet`, {
+            cause: error,
+          });
+        },
+      },
+    );
+    if (result.ImageId !== undefined && duplicate === undefined) {
+      return { imageId: result.ImageId, created: true };
+    }
+    const existing = await this.findImageByName(input.name);
+    if (!existing) {
+      throw new AwsRequestRefusedError(
+        `image name ${input.name} is in use, but no image of this account has it`,
+        'InvalidAMIName.Duplicate',
+        { cause: duplicate },
+      );
+    }
+    return { imageId: existing.imageId, created: false };
+  }
+
+  /** This account's image of that name (names are unique per account and Region), if any. */
+  async findImageByName(name: string): Promise<ImageStatus | undefined> {
+    const result = await this.call(`find image ${name}`, () =>
+      this.client.send(
+        new DescribeImagesCommand({ Owners: ['self'], Filters: [{ Name: 'name', Values: [name] }] }),
+      ),
+    );
+    const image = result.Images?.[0];
+    return image ? toImageStatus(image) : undefined;
+  }
+
+  /** An image's state, snapshots and tags; `undefined` when it does not exist (any more). */
+  async describeImage(imageId: string): Promise<ImageStatus | undefined> {
+    const result = await this.call(
+      `describe image ${imageId}`,
+      () => this.client.send(new DescribeImagesCommand({ ImageIds: [imageId] })),
+      // A malformed id names no image either.
+      { 'InvalidAMIID.NotFound': () => ({ Images: [] }), 'InvalidAMIID.Malformed': () => ({ Images: [] }) },
+    );
+    const image = result.Images?.[0];
+    return image ? toImageStatus(image) : undefined;
+  }
+
+  /**
+   * The base image to launch from, checked: BaseImageNotFoundError when it does not exist or is
+   * not `available` (a pending or failed base image cannot be launched).
+   */
+  async requireBaseImage(imageId: string): Promise<ImageStatus> {
+    const image = await this.describeImage(imageId);
+    if (!image || image.state !== 'available') {
+      throw new BaseImageNotFoundError(
+        image
+          ? `base image ${imageId} is ${image.state}, not available`
+          : `base image ${imageId} does not exist`,
+      );
+    }
+    return image;
+  }
+
+  /** Tags an image and every snapshot behind it (CreateTags adds or overwrites; repeating is harmless). */
+  async tagImage(
+    image: Pick<ImageStatus, 'imageId' | 'snapshotIds'>,
+    tags: Readonly<Record<string, string>>,
+  ): Promise<void> {
+    await this.call(`tag image ${image.imageId}`, () =>
+      this.client.send(
+        new CreateTagsCommand({ Resources: [image.imageId, ...image.snapshotIds], Tags: toTags(tags) }),
+      ),
+    );
+  }
+
+  /**
+   * Copies an image from another Region into this client's Region. The client token (from
+   * `clientToken([deploymentId, 'copy-image', region])`) makes a repeated copy answer with the
+   * first copy's image id.
+   */
+  async copyImage(input: {
+    sourceImageId: string;
+    sourceRegion: string;
+    name: string;
+    description?: string;
+    clientToken: string;
+    tags: Readonly<Record<string, string>>;
+  }): Promise<{ imageId: string }> {
+    const result = await this.call(`copy image ${input.sourceImageId} from ${input.sourceRegion}`, () =>
+      this.client.send(
+        new CopyImageCommand({
+          SourceImageId: input.sourceImageId,
+          SourceRegion: input.sourceRegion,
+          Name: input.name,
+          ClientToken: input.clientToken,
+          ...(input.description === undefined ? {} : { Description: input.description }),
+          TagSpecifications: [{ ResourceType: 'image', Tags: toTags(input.tags) }],
+        }),
+      ),
+    );
+    if (result.ImageId === undefined) throw new Error('CopyImage answered without an image id');
+    return { imageId: result.ImageId };
+  }
+
+  /**
+   * Deletes an image and its snapshots (a failed or abandoned bake leaves nothing behind). The
+   * snapshots are read first, since a deregistered image no longer names them; an image or
+   * snapshot already gone is success.
+   */
+  async deleteImage(imageId: string): Promise<void> {
+    const image = await this.describeImage(imageId);
+    if (image) {
+      await this.call(
+        `deregister image ${imageId}`,
+        () => this.client.send(new DeregisterImageCommand({ ImageId: imageId })),
+        { 'InvalidAMIID.NotFound': () => ({}), 'InvalidAMIID.Unavailable': () => ({}) },
+      );
+    }
+    for (const snapshotId of image?.snapshotIds ?? []) {
+      await this.call(
+        `delete snapshot ${snapshotId}`,
+        () => this.client.send(new DeleteSnapshotCommand({ SnapshotId: snapshotId })),
+        { 'InvalidSnapshot.NotFound': () => ({}) },
+      );
+    }
+  }
+
+  /** Terminates the builder; one already terminated, or no longer known, is success. */
+  async terminateInstance(instanceId: string): Promise<void> {
+    await this.call(
+      `terminate instance ${instanceId}`,
+      () => this.client.send(new TerminateInstancesCommand({ InstanceIds: [instanceId] })),
+      { 'InvalidInstanceID.NotFound': () => ({}) },
+    );
+  }
+
+  /**
+   * Runs one call: an AWS error code in `handled` is answered there (a value means "already
+   * done", a throw is a Kiln error); transient failures become TransientAwsError; any other AWS
+   * client error becomes AwsRequestRefusedError naming the call.
+   */
+  private async call<T>(
+    what: string,
+    send: () => Promise<T>,
+    handled: Record<string, (error: Error) => Partial<T>> = {},
+  ): Promise<T> {
+    try {
+      return await send();
+    } catch (error) {
+      const code = awsErrorCode(error);
+      const handle = code === undefined ? undefined : handled[code];
+      if (handle) return handle(error as Error) as T;
+      const transient = transientOr(error, what);
+      if (transient !== error || code === undefined) throw transient;
+      throw new AwsRequestRefusedError(
+        `${what}: EC2 refused it (${code}: ${(error as Error).message})`,
+        code,
+        {
+          cause: error,
+        },
+      );
+    }
+  }
+}
+
+function toTags(tags: Readonly<Record<string, string>>): Tag[] {
+  return Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
+}
+
+function toImageStatus(image: Image): ImageStatus {
+  const tags: Record<string, string> = {};
+  for (const tag of image.Tags ?? []) if (tag.Key !== undefined) tags[tag.Key] = tag.Value ?? '';
+  return {
+    imageId: image.ImageId ?? '',
+    name: image.Name ?? '',
+    state: (image.State ?? 'pending') as ImageStatus['state'],
+    snapshotIds: (image.BlockDeviceMappings ?? []).flatMap((mapping) =>
+      mapping.Ebs?.SnapshotId === undefined ? [] : [mapping.Ebs.SnapshotId],
+    ),
+    tags,
+    ...(image.StateReason?.Message === undefined ? {} : { stateReason: image.StateReason.Message }),
+  };
+}

@@ -1,0 +1,79 @@
+/**
+ * The errors a state machine step may raise on purpose, and the one list of their names that the
+ * ASL's `Retry`/`Catch` blocks match by `ErrorEquals` (DESIGN.md, "Adding things": a Lambda task
+ * that throws reports `errorType` = the error's `name`, which KilnError sets to the class name).
+ * A test holds this list equal to the classes (test/unit/domain/step-errors.test.ts); an ASL test
+ * will hold every `ErrorEquals` of Kiln's own errors to it.
+ *
+ * What the state machine does with each (the policy lives in the ASL, not here):
+ * - retried with backoff: TransientAwsError, ImageNotReadyError, InstanceNotReadyError,
+ *   LockHeldError, StaleVersionError, StaleStatusError;
+ * - caught, ending the deployment `failed` after clean-up: BakeFailedError, BaseImageNotFoundError,
+ *   AwsRequestRefusedError, IllegalTransitionError.
+ *
+ * The store's errors (LockHeldError, StaleVersionError, StaleStatusError) are declared beside the
+ * store, IllegalTransitionError beside the deployment statuses; the rest are here.
+ */
+import { KilnError } from '../runtime/errors';
+
+/**
+ * AWS throttled the call, failed on its side (5xx) or could not be reached, after the SDK's own
+ * retries: worth trying again later. `code` is AWS's error code.
+ */
+export class TransientAwsError extends KilnError {
+  constructor(
+    message: string,
+    readonly code: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/**
+ * AWS refused the request itself (a subnet, security group, instance profile or image that does
+ * not exist or may not be used; a malformed value): trying again changes nothing. `code` is AWS's
+ * error code, and the message names the setting to check.
+ */
+export class AwsRequestRefusedError extends KilnError {
+  constructor(
+    message: string,
+    readonly code: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** The base image a bake starts from (an AMI id, or the public SSM parameter naming one) is not there. */
+export class BaseImageNotFoundError extends KilnError {}
+
+/** An image is still `pending` (being created or copied): wait and ask again. */
+export class ImageNotReadyError extends KilnError {}
+
+/**
+ * The builder instance cannot take the next action yet: not yet running, not yet stopped, or not
+ * yet registered with Systems Manager. Wait and ask again.
+ */
+export class InstanceNotReadyError extends KilnError {}
+
+/**
+ * The bake itself failed: the install command ended in failure, the builder stopped on its own, or
+ * the image ended `failed`. Not retried; the deployment fails after clean-up.
+ */
+export class BakeFailedError extends KilnError {}
+
+/** Every name a state machine's `ErrorEquals` may use for Kiln's own errors. */
+export const STEP_ERROR_NAMES = [
+  'TransientAwsError',
+  'AwsRequestRefusedError',
+  'BaseImageNotFoundError',
+  'ImageNotReadyError',
+  'InstanceNotReadyError',
+  'BakeFailedError',
+  'LockHeldError',
+  'StaleVersionError',
+  'StaleStatusError',
+  'IllegalTransitionError',
+] as const;
+export type StepErrorName = (typeof STEP_ERROR_NAMES)[number];
