@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../zod';
 import type { ManifestIssue } from './errors';
 
 /**
@@ -42,8 +42,11 @@ export const manifestErrorMap: z.core.$ZodErrorMap = (issue) => {
 export type ParseOutcome<T> = { success: true; data: T } | { success: false; issues: ManifestIssue[] };
 
 /** Parses with the YAML-worded messages and flattens zod's issues into ManifestIssues. */
-export function parseWithIssues<S extends z.ZodType>(schema: S, value: unknown): ParseOutcome<z.output<S>> {
-  const result = schema.safeParse(value, { error: manifestErrorMap });
+export function parseWithIssues<S extends z.core.$ZodType>(
+  schema: S,
+  value: unknown,
+): ParseOutcome<z.output<S>> {
+  const result = z.safeParse(schema, value, { error: manifestErrorMap });
   if (result.success) return { success: true, data: result.data };
   return { success: false, issues: normalizeIssues(result.error.issues) };
 }
@@ -124,13 +127,13 @@ function tooBig(origin: string, maximum: number | bigint, inclusive: boolean): s
 }
 
 function retiredKeyMessage(inst: unknown, key: string): string | undefined {
-  if (!(inst instanceof z.ZodType)) return undefined;
+  if (!(inst instanceof z.core.$ZodType)) return undefined;
   const retired = retiredKeys.get(inst)?.retiredKeys;
   return retired !== undefined && Object.hasOwn(retired, key) ? retired[key] : undefined;
 }
 
 function knownKeysOf(inst: unknown): string[] {
-  return inst instanceof z.ZodObject ? Object.keys(inst.shape) : [];
+  return inst instanceof z.core.$ZodObject ? Object.keys(inst._zod.def.shape) : [];
 }
 
 function unknownKeyMessage(key: string, known: string[]): string {

@@ -53,7 +53,7 @@ const changes: Array<{
     action: 'artifact.record',
     make: (store, service) =>
       store.recordArtifact(
-        { service, version: '1.0.0', uri: 's3://a/b', digest: 'sha256:1', sourceKind: 's3' },
+        { service, version: '1.0.0', uri: 's3://bucket-a/b', digest: 'sha256:1', sourceKind: 's3' },
         { actor: 'event:s3' },
       ),
     stood: async (store, service) => (await store.listArtifacts(service)).items.length === 1,
