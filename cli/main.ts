@@ -2,7 +2,7 @@ import { buildProgram } from './program';
 
 /** Entry point of the bundled CLI: returns the process exit code. */
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+  const program = await buildProgram(argv);
   try {
     await program.parseAsync(argv);
   } catch (error) {

@@ -126,14 +126,24 @@ function tooBig(origin: string, maximum: number | bigint, inclusive: boolean): s
   }
 }
 
+/**
+ * The schema an issue came from. Told by its `_zod` internals rather than `instanceof
+ * z.core.$ZodType`: reading a value from zod's `core` namespace would bundle all of it.
+ */
+function schemaOf(inst: unknown): z.core.$ZodType | undefined {
+  return typeof inst === 'object' && inst !== null && '_zod' in inst ? (inst as z.core.$ZodType) : undefined;
+}
+
 function retiredKeyMessage(inst: unknown, key: string): string | undefined {
-  if (!(inst instanceof z.core.$ZodType)) return undefined;
-  const retired = retiredKeys.get(inst)?.retiredKeys;
+  const schema = schemaOf(inst);
+  if (schema === undefined) return undefined;
+  const retired = retiredKeys.get(schema)?.retiredKeys;
   return retired !== undefined && Object.hasOwn(retired, key) ? retired[key] : undefined;
 }
 
 function knownKeysOf(inst: unknown): string[] {
-  return inst instanceof z.core.$ZodObject ? Object.keys(inst._zod.def.shape) : [];
+  const def = schemaOf(inst)?._zod.def;
+  return def?.type === 'object' ? Object.keys((def as z.core.$ZodObjectDef).shape) : [];
 }
 
 function unknownKeyMessage(key: string, known: string[]): string {
