@@ -13,7 +13,7 @@
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { deflateRawSync } from 'node:zlib';
 import { build, type BuildOptions } from 'esbuild';
 import { KilnStore } from '../shared/store';
@@ -38,7 +38,8 @@ const SDK_PACKAGES = ['@aws-sdk/*', '@smithy/*', '@aws-crypto/*'];
 const FLOOR: DeployedFunction = {
   key: 'DynamoDB client alone',
   deployedName: 'kiln-bench-floor',
-  entry: 'bench/floor/dynamodb-only.ts',
+  // Beside this file, so the floor is the same when the bench measures another checkout.
+  entry: join(__dirname, 'floor', 'dynamodb-only.ts'),
   exportName: 'handler',
   nodeOptions: undefined,
 };
@@ -66,12 +67,12 @@ async function bundleFunction(
   outDir: string,
   options: BuildOptions,
 ): Promise<Bundle> {
-  const file = join(outDir, fn.entry.replace(/\.ts$/, '.js'));
+  const file = join(outDir, basename(fn.entry).replace(/\.ts$/, '.js'));
   mkdirSync(dirname(file), { recursive: true });
   const result = await build({
     ...options,
     absWorkingDir: root,
-    entryPoints: [join(root, fn.entry)],
+    entryPoints: [resolve(root, fn.entry)],
     outfile: file,
     metafile: true,
     logLevel: 'error',
@@ -156,7 +157,7 @@ export async function coldStartTable(root: string, options: ColdStartOptions): P
       const invoke =
         (bundle: Bundle, childEnv: NodeJS.ProcessEnv): Subject['command'] =>
         () => ({
-          argv: [process.execPath, join(root, 'bench', 'invoke.cjs'), bundle.file, fn.exportName],
+          argv: [process.execPath, join(__dirname, 'invoke.cjs'), bundle.file, fn.exportName],
           env: { ...childEnv, KILN_BENCH_EVENT: JSON.stringify(invocation.event(run++)) },
         });
       const checkResult = (outcome: RunOutcome) => {

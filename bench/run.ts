@@ -5,6 +5,7 @@
  *   KILN_BENCH_SECTIONS=cold,cli npm run bench     # some of them (cold, cli, fleet)
  *   KILN_BENCH_ROUNDS=21 npm run bench             # more paired rounds for cold and cli (default 11)
  *   KILN_BENCH_ENV=clean npm run bench             # measured processes start from PATH and HOME only
+ *   KILN_BENCH_ROOT=/tmp/old npm run bench         # cold and cli of another checkout (e.g. an older commit)
  *
  * cold: every deployed function's cold start as ratios to `node -e 0` (bench/cold-start.ts).
  * cli: `kiln --help` and `kiln validate` as ratios to `node -e 0` (bench/cli-start.ts).
@@ -33,7 +34,7 @@ interface Row {
 const sections = new Set((process.env.KILN_BENCH_SECTIONS ?? 'cold,cli,fleet').split(','));
 const rounds = Number(process.env.KILN_BENCH_ROUNDS ?? 11);
 const environment = process.env.KILN_BENCH_ENV === 'clean' ? 'clean' : 'inherit';
-const root = join(__dirname, '..');
+const root = process.env.KILN_BENCH_ROOT ?? join(__dirname, '..');
 
 async function main(): Promise<void> {
   // Process start-ups first, while this process is still small and quiet.
