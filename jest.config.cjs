@@ -31,5 +31,8 @@ module.exports = {
   // (the whole suite: 64 s of CPU instead of 77 s). Setting this also makes Jest use a worker
   // on a 2-core machine, where it would otherwise run every file in its own main process.
   workerIdleMemoryLimit: '1MB',
+  // A worker per core (Jest's default leaves one core to its main process, which only collects
+  // results here): on a 2-core machine two files run at once, the suite in ~45 s instead of ~65 s.
+  maxWorkers: '100%',
   reporters: ['default', '<rootDir>/test/support/summary-reporter.cjs'],
 };
