@@ -1,5 +1,5 @@
-// Lint rules that carry the design's layering: domain code cannot import the AWS SDK, and production
-// code draws randomness only in shared/runtime/ids.ts.
+// Lint rules that carry the design's layering: domain code cannot import the AWS SDK, production
+// code draws randomness only in shared/runtime/ids.ts, and start-up code validates with zod/mini.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
@@ -11,6 +11,12 @@ const RANDOMNESS_IMPORTS = ['node:crypto', 'crypto'].map((name) => ({
   importNames: ['randomUUID', 'randomBytes', 'randomInt', 'getRandomValues', 'webcrypto'],
   message: RANDOMNESS_MESSAGE,
 }));
+
+// What functions and the CLI load at start-up validates with zod/mini (shared/domain/zod.ts says why).
+const classicZod = {
+  name: 'zod',
+  message: 'Import zod from shared/domain/zod (zod/mini): classic zod costs every cold start that loads it.',
+};
 
 export default tseslint.config(
   { ignores: ['node_modules', '.serverless', '.esbuild', 'dist', 'coverage', 'bin/*.cjs'] },
@@ -37,7 +43,7 @@ export default tseslint.config(
         { object: 'crypto', property: 'randomUUID', message: RANDOMNESS_MESSAGE },
         { object: 'crypto', property: 'getRandomValues', message: RANDOMNESS_MESSAGE },
       ],
-      'no-restricted-imports': ['error', { paths: RANDOMNESS_IMPORTS }],
+      'no-restricted-imports': ['error', { paths: [...RANDOMNESS_IMPORTS, classicZod] }],
     },
   },
   {
@@ -47,7 +53,7 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          paths: RANDOMNESS_IMPORTS,
+          paths: [...RANDOMNESS_IMPORTS, classicZod],
           patterns: [{ group: ['@aws-sdk/*', '@smithy/*'], message: 'Domain code is pure: no AWS SDK.' }],
         },
       ],

@@ -4,7 +4,7 @@ export { exitWhenFlushed } from './exit';
 
 /** Entry point of the bundled CLI: returns the process exit code. */
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+  const program = await buildProgram(argv);
   try {
     await program.parseAsync(argv);
   } catch (error) {

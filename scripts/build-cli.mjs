@@ -1,6 +1,12 @@
-// Bundles the `kiln` CLI (cli/main.ts) into one CommonJS file so `npx kiln` starts fast with no
-// TypeScript loader. Runs on `npm install` (prepare) and `npm run build:cli`.
-// `--outfile PATH` writes the bundle elsewhere (tests run a fresh bundle without touching dist/).
+// Bundles the `kiln` CLI so `npx kiln` starts fast with no TypeScript loader: a small entry
+// (cli/main.ts: the command list and commander) in dist/kiln.cjs, and one CommonJS bundle per
+// command beside it (dist/kiln-NAME.cjs), which the entry require()s only when that command runs
+// (cli/catalog.ts). `kiln --help` thus reads no command's code, and `kiln validate` only its own.
+// Runs on `npm install` (prepare) and `npm run build:cli`.
+// `--outfile PATH` writes the entry elsewhere, the commands beside it (tests and the bench build a
+// fresh CLI without touching dist/).
+import { readdirSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { build } from 'esbuild';
 
 const outfileFlag = process.argv.indexOf('--outfile');
@@ -9,18 +15,75 @@ if (outfile === undefined) {
   console.error('build-cli: --outfile needs a path');
   process.exit(1);
 }
+const outdir = dirname(outfile);
+const commandFile = (name) => `kiln-${name}.cjs`;
+const commands = readdirSync('cli/commands')
+  .filter((file) => file.endsWith('.ts'))
+  .map((file) => basename(file, '.ts'));
 
-await build({
-  entryPoints: ['cli/main.ts'],
-  outfile,
+const common = {
   bundle: true,
   platform: 'node',
   target: 'node20',
   format: 'cjs',
   mainFields: ['module', 'main'],
+  minify: true,
   sourcemap: 'linked',
   logLevel: 'warning',
   // dynalite pulls in native LevelDB bindings through optional paths; keep the in-memory store
   // packages external so their own require() of data files keeps working.
   external: ['dynalite', 'aws-local-stepfunctions', 'asl-validator'],
-});
+};
+
+// The catalog's `import('./commands/NAME')` becomes a plain `require('./kiln-NAME.cjs')` at run
+// time. Not an external `import()`: Node would load the CommonJS bundle through its ES module
+// loader, which first scans the whole file for export names (cjs-module-lexer), as long again as
+// compiling it.
+const commandsAsSeparateBundles = {
+  name: 'kiln-commands-as-separate-bundles',
+  setup(pluginBuild) {
+    pluginBuild.onResolve({ filter: /^\.\/commands\/[a-z-]+$/ }, (args) => {
+      if (!args.importer.endsWith(join('cli', 'catalog.ts'))) return undefined;
+      const name = args.path.slice('./commands/'.length);
+      if (!commands.includes(name)) return undefined;
+      return { path: name, namespace: 'kiln-command' };
+    });
+    pluginBuild.onLoad({ filter: /.*/, namespace: 'kiln-command' }, (args) => ({
+      contents: `module.exports = require(${JSON.stringify(`./${commandFile(args.path)}`)});`,
+      loader: 'js',
+    }));
+    pluginBuild.onResolve({ filter: /^\.\/kiln-[a-z-]+\.cjs$/ }, (args) => ({
+      path: args.path,
+      external: true,
+    }));
+  },
+};
+
+// commander loads node:child_process at start-up (about a tenth of `kiln --help`) for executable
+// subcommands, which kiln does not use: it gets a stand-in that loads the module on first use.
+const lazyChildProcessForCommander = {
+  name: 'kiln-lazy-child-process-for-commander',
+  setup(pluginBuild) {
+    pluginBuild.onResolve({ filter: /^node:child_process$/ }, (args) =>
+      args.importer.includes(join('node_modules', 'commander'))
+        ? { path: 'child_process', namespace: 'kiln-lazy-builtin' }
+        : undefined,
+    );
+    pluginBuild.onLoad({ filter: /.*/, namespace: 'kiln-lazy-builtin' }, (args) => ({
+      contents: `let m; module.exports = new Proxy({}, { get: (_, key) => (m ??= require('node:${args.path}'))[key] });`,
+      loader: 'js',
+    }));
+  },
+};
+
+await Promise.all([
+  build({
+    ...common,
+    entryPoints: ['cli/main.ts'],
+    outfile,
+    plugins: [commandsAsSeparateBundles, lazyChildProcessForCommander],
+  }),
+  ...commands.map((name) =>
+    build({ ...common, entryPoints: [`cli/commands/${name}.ts`], outfile: join(outdir, commandFile(name)) }),
+  ),
+]);

@@ -1,5 +1,10 @@
+import { countTestFile } from './support/process-files';
+
 // Tests never reach AWS: dummy credentials and a fixed region, and no Node-version nag from the SDK.
 process.env.AWS_ACCESS_KEY_ID ??= 'test';
 process.env.AWS_SECRET_ACCESS_KEY ??= 'test';
 process.env.AWS_REGION ??= 'us-east-1';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+
+// Each test file is meant to start in a process of its own (jest.config.cjs, workerIdleMemoryLimit).
+countTestFile();

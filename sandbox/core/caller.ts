@@ -41,6 +41,18 @@ export function resolveCaller(clientCaller: string | undefined): string {
 }
 
 /**
+ * Switches the caller context off; the next `withCaller` switches it on again. The engine calls
+ * it when disposed. An enabled AsyncLocalStorage taxes every promise made afterwards anywhere in
+ * the process (Node 20 copies each enabled store onto each new async resource), and a process
+ * that loads the sandbox many times (a Jest worker, once per test file) would otherwise keep one
+ * enabled per load: the scenario test, run after forty others in one worker, took three times as
+ * long as alone (https://nodejs.org/api/async_context.html#asynclocalstoragedisable).
+ */
+export function releaseCallerContext(): void {
+  store.disable();
+}
+
+/**
  * Binds `fn` to the current caller, for timers: fake-timers fires callbacks from whoever drives
  * the clock. Cheaper than AsyncLocalStorage.bind (which on Node 20 builds a deprecation wrapper per
  * call, measured at ~40 % of a 100-instance refresh's wall time), and the caller is the only

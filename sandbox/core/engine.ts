@@ -15,6 +15,7 @@
  */
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import type { IdSource } from '../../shared/runtime/ids';
+import { releaseCallerContext } from './caller';
 import type { SandboxClock } from './clock';
 import { installClock } from './clock';
 import type { SimContext, SimEventInput, SimIds, SimRng, SimService } from './context';
@@ -236,6 +237,7 @@ export async function createEngine(options: EngineOptions): Promise<SandboxEngin
       scheduler.dispose();
       for (const { set } of clients.values()) set.destroy();
       clients.clear();
+      releaseCallerContext();
       // Real timers first: dynalite's shutdown arms timers it expects to fire.
       clock.uninstall();
       Math.random = originalRandom;

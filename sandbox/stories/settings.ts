@@ -14,7 +14,6 @@
  */
 import type { RefreshPreferences } from '@aws-sdk/client-auto-scaling';
 import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
 import { formatFieldPath } from '../../shared/domain/manifest/errors';
 import { parseWithIssues } from '../../shared/domain/manifest/issues';
 import {
@@ -23,6 +22,7 @@ import {
   type Environment,
   type RollingStrategy,
 } from '../../shared/domain/manifest/schema';
+import * as z from '../../shared/domain/zod';
 
 /** ELBv2's health check timeout for HTTP target groups when none is given (the sandbox's too). */
 const DEFAULT_HEALTH_CHECK_TIMEOUT_SECONDS = 5;
@@ -33,38 +33,43 @@ const DEFAULT_HEALTH_CHECK_TIMEOUT_SECONDS = 5;
 // https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_TargetGroupAttribute.html
 export const TargetGroupSettingsSchema = z
   .strictObject({
-    healthCheckPath: z.string().max(1024).regex(/^\//, 'must start with "/"').default('/health'),
-    healthCheckIntervalSeconds: intBetween(5, 300).default(10),
+    healthCheckPath: z._default(
+      z.string().check(z.maxLength(1024), z.regex(/^\//, 'must start with "/"')),
+      '/health',
+    ),
+    healthCheckIntervalSeconds: z._default(intBetween(5, 300), 10),
     /** Unset: ELBv2's default (5 s for HTTP). */
-    healthCheckTimeoutSeconds: intBetween(2, 120).optional(),
-    healthyThresholdCount: intBetween(2, 10).default(3),
-    unhealthyThresholdCount: intBetween(2, 10).default(2),
+    healthCheckTimeoutSeconds: z.optional(intBetween(2, 120)),
+    healthyThresholdCount: z._default(intBetween(2, 10), 3),
+    unhealthyThresholdCount: z._default(intBetween(2, 10), 2),
     /** `deregistration_delay.timeout_seconds`; unset: ELBv2's default (300 s). */
-    deregistrationDelaySeconds: intBetween(0, 3600).optional(),
+    deregistrationDelaySeconds: z.optional(intBetween(0, 3600)),
   })
-  .superRefine((tg, ctx) => {
-    // CreateTargetGroup refuses a timeout that is not smaller than the interval
-    // (services/elbv2/target-groups.ts), so a file asking for one is refused before anything runs.
-    const timeout = tg.healthCheckTimeoutSeconds ?? DEFAULT_HEALTH_CHECK_TIMEOUT_SECONDS;
-    if (timeout >= tg.healthCheckIntervalSeconds) {
-      ctx.addIssue({
-        code: 'custom',
-        path: [
-          tg.healthCheckTimeoutSeconds === undefined
-            ? 'healthCheckIntervalSeconds'
-            : 'healthCheckTimeoutSeconds',
-        ],
-        message: `the health check timeout (${timeout} s${tg.healthCheckTimeoutSeconds === undefined ? ', the default' : ''}) must be smaller than the interval (${tg.healthCheckIntervalSeconds} s)`,
-      });
-    }
-  });
+  .check(
+    z.superRefine((tg, ctx) => {
+      // CreateTargetGroup refuses a timeout that is not smaller than the interval
+      // (services/elbv2/target-groups.ts), so a file asking for one is refused before anything runs.
+      const timeout = tg.healthCheckTimeoutSeconds ?? DEFAULT_HEALTH_CHECK_TIMEOUT_SECONDS;
+      if (timeout >= tg.healthCheckIntervalSeconds) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [
+            tg.healthCheckTimeoutSeconds === undefined
+              ? 'healthCheckIntervalSeconds'
+              : 'healthCheckTimeoutSeconds',
+          ],
+          message: `the health check timeout (${timeout} s${tg.healthCheckTimeoutSeconds === undefined ? ', the default' : ''}) must be smaller than the interval (${tg.healthCheckIntervalSeconds} s)`,
+        });
+      }
+    }),
+  );
 
 export type TargetGroupSettings = z.infer<typeof TargetGroupSettingsSchema>;
 
 /** What a settings file (or a test) may give; parsed, every section it gives is complete. */
 export const StorySettingsSchema = z.strictObject({
-  strategy: RollingStrategySchema.optional(),
-  targetGroup: TargetGroupSettingsSchema.optional(),
+  strategy: z.optional(RollingStrategySchema),
+  targetGroup: z.optional(TargetGroupSettingsSchema),
 });
 
 export type StorySettingsInput = z.input<typeof StorySettingsSchema>;

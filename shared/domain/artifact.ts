@@ -3,7 +3,7 @@
  * parsed event and the services' manifests.
  */
 import { ecrRegistryHost, RESERVED_KEYS, StoredArtifact } from './limits';
-import { versionRuleOf, type ServiceManifest } from './manifest/schema';
+import { versionRuleOf, type ArtifactSection } from './manifest/artifact';
 
 /** An artifact as Kiln identifies it from the event that announced it. */
 export interface ArtifactRef {
@@ -74,7 +74,7 @@ type SourceMatch =
  * Matches one artifact against one service's manifest. A matched artifact is checked against the
  * store's own limits here, so the caller can check every service before it writes for any.
  */
-export function matchArtifact(manifest: ServiceManifest, facts: ArtifactFacts): ArtifactMatch {
+export function matchArtifact(manifest: ArtifactSection, facts: ArtifactFacts): ArtifactMatch {
   const match = matchSource(manifest, facts);
   if (match.outcome !== 'matched') return match;
   const { artifact, versionField } = match;
@@ -91,7 +91,7 @@ export function matchArtifact(manifest: ServiceManifest, facts: ArtifactFacts): 
   };
 }
 
-function matchSource(manifest: ServiceManifest, facts: ArtifactFacts): SourceMatch {
+function matchSource(manifest: ArtifactSection, facts: ArtifactFacts): SourceMatch {
   const { source } = manifest.artifact;
   const rule = versionRuleOf(manifest.artifact);
   const service = manifest.name;

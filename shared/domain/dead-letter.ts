@@ -13,7 +13,7 @@
  * Either way the dead letter names the function to hand the event back to; anything else on the
  * queue is reported as unreadable and never replayed.
  */
-import { z } from 'zod';
+import * as z from './zod';
 
 /** One message as the queue adapter reads it. */
 export interface QueueMessage {
@@ -51,22 +51,23 @@ export interface DeadLetter {
   payload?: unknown;
 }
 
-const EventShape = z
-  .object({ id: z.string().optional(), source: z.string().optional(), 'detail-type': z.string().optional() })
-  .loose();
+const EventShape = z.looseObject({
+  id: z.optional(z.string()),
+  source: z.optional(z.string()),
+  'detail-type': z.optional(z.string()),
+});
 
 const InvocationRecordShape = z.object({
-  timestamp: z.string().optional(),
+  timestamp: z.optional(z.string()),
   requestContext: z.object({
-    functionArn: z.string().min(1),
+    functionArn: z.string().check(z.minLength(1)),
     condition: z.string(),
-    approximateInvokeCount: z.number().int().optional(),
+    approximateInvokeCount: z.optional(z.number().check(z.int())),
   }),
   requestPayload: z.unknown(),
-  responsePayload: z
-    .object({ errorType: z.string().optional(), errorMessage: z.string().optional() })
-    .loose()
-    .nullish(),
+  responsePayload: z.nullish(
+    z.looseObject({ errorType: z.optional(z.string()), errorMessage: z.optional(z.string()) }),
+  ),
 });
 
 function shortIdOf(messageId: string): string {

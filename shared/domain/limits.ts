@@ -9,7 +9,7 @@
  * An artifact's sort key is `ARTIFACT#<version>#<digest>`: versions and digests are ASCII, so
  * their character limits are byte limits, and 9 + 64 + 1 + 512 = 586 bytes always fits.
  */
-import { z } from 'zod';
+import * as z from './zod';
 
 // eslint-disable-next-line no-control-regex
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
@@ -18,12 +18,12 @@ const utf8Bytes = (value: string) => new TextEncoder().encode(value).length;
 
 /** A name that becomes part of a key: non-empty, no `#`, no control characters, at most 200 chars. */
 export const KEY_NAME_MAX = 200;
-export const KeyName = z
-  .string()
-  .min(1, 'must not be empty')
-  .max(KEY_NAME_MAX, `must be at most ${KEY_NAME_MAX} characters`)
-  .refine((value) => !value.includes('#'), 'must not contain "#"')
-  .refine(noControlCharacters, 'must not contain control characters');
+export const KeyName = z.string().check(
+  z.minLength(1, 'must not be empty'),
+  z.maxLength(KEY_NAME_MAX, `must be at most ${KEY_NAME_MAX} characters`),
+  z.refine((value) => !value.includes('#'), 'must not contain "#"'),
+  z.refine(noControlCharacters, 'must not contain control characters'),
+);
 
 /**
  * An artifact version: it names a release, and goes into DynamoDB keys and Step Functions
@@ -34,9 +34,11 @@ export const KeyName = z
 export const ARTIFACT_VERSION_MAX = 64;
 export const ArtifactVersion = z
   .string()
-  .regex(
-    new RegExp(`^[0-9A-Za-z][0-9A-Za-z._+-]{0,${ARTIFACT_VERSION_MAX - 1}}$`),
-    `must be 1-${ARTIFACT_VERSION_MAX} letters, digits, ".", "_", "+" or "-", starting with a letter or digit`,
+  .check(
+    z.regex(
+      new RegExp(`^[0-9A-Za-z][0-9A-Za-z._+-]{0,${ARTIFACT_VERSION_MAX - 1}}$`),
+      `must be 1-${ARTIFACT_VERSION_MAX} letters, digits, ".", "_", "+" or "-", starting with a letter or digit`,
+    ),
   );
 
 /** What makes one build unique (S3 version id or ETag, image digest, a CI's digest); part of a key. */
@@ -53,9 +55,11 @@ export function digestPart(prefix: string) {
   const max = ARTIFACT_DIGEST_MAX - prefix.length;
   return z
     .string()
-    .min(1, 'must not be empty')
-    .max(max, `must be at most ${max} characters (the stored digest holds ${ARTIFACT_DIGEST_MAX})`)
-    .regex(PRINTABLE_ASCII, PRINTABLE_ASCII_MESSAGE);
+    .check(
+      z.minLength(1, 'must not be empty'),
+      z.maxLength(max, `must be at most ${max} characters (the stored digest holds ${ARTIFACT_DIGEST_MAX})`),
+      z.regex(PRINTABLE_ASCII, PRINTABLE_ASCII_MESSAGE),
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -67,45 +71,51 @@ export function digestPart(prefix: string) {
 const S3_BUCKET = /^(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 export const S3BucketName = z
   .string()
-  .regex(S3_BUCKET, 'must be an S3 bucket name: 3-63 lowercase letters, digits, dots or hyphens');
+  .check(z.regex(S3_BUCKET, 'must be an S3 bucket name: 3-63 lowercase letters, digits, dots or hyphens'));
 
 // Object keys: any Unicode whose UTF-8 encoding is at most 1,024 bytes
 // (https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-keys.html); Kiln also refuses
 // control characters, which no URI it stores (or logs) may hold.
 export const S3_KEY_MAX_BYTES = 1024;
-export const S3ObjectKey = z
-  .string()
-  .min(1, 'must not be empty')
-  .refine(noControlCharacters, 'must not contain control characters')
-  .refine((key) => utf8Bytes(key) <= S3_KEY_MAX_BYTES, `must be at most ${S3_KEY_MAX_BYTES} bytes of UTF-8`);
+export const S3ObjectKey = z.string().check(
+  z.minLength(1, 'must not be empty'),
+  z.refine(noControlCharacters, 'must not contain control characters'),
+  z.refine((key) => utf8Bytes(key) <= S3_KEY_MAX_BYTES, `must be at most ${S3_KEY_MAX_BYTES} bytes of UTF-8`),
+);
 
 // ECR repository names: 2-256 characters, lowercase, optionally namespaced with "/".
 // https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_CreateRepository.html
 const ECR_REPOSITORY = /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
 export const EcrRepositoryName = z
   .string()
-  .min(2)
-  .max(256)
-  .regex(ECR_REPOSITORY, 'must be an ECR repository name like team/checkout');
+  .check(
+    z.minLength(2),
+    z.maxLength(256),
+    z.regex(ECR_REPOSITORY, 'must be an ECR repository name like team/checkout'),
+  );
 
 // An image digest names the manifest's sha256: 64 lowercase hex digits
 // (https://github.com/opencontainers/image-spec/blob/main/descriptor.md#digests). A shorter one
 // cannot be pulled (AWS's sample ECR event carries a 60-digit placeholder).
 const IMAGE_DIGEST = /^sha256:[0-9a-f]{64}$/;
-export const ImageDigest = z.string().regex(IMAGE_DIGEST, 'must be sha256: and 64 lowercase hex digits');
+export const ImageDigest = z
+  .string()
+  .check(z.regex(IMAGE_DIGEST, 'must be sha256: and 64 lowercase hex digits'));
 
 // Image tags: 1-300 characters (https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_ImageIdentifier.html).
 export const ImageTag = z
   .string()
-  .min(1)
-  .max(300)
-  .refine(noControlCharacters, 'must not contain control characters');
+  .check(
+    z.minLength(1),
+    z.maxLength(300),
+    z.refine(noControlCharacters, 'must not contain control characters'),
+  );
 
 // Account ids are 12 digits; Region codes such as us-east-1, us-gov-west-1, cn-north-1.
 // https://docs.aws.amazon.com/accounts/latest/reference/manage-acct-identifiers.html
-export const AwsAccountId = z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id');
+export const AwsAccountId = z.string().check(z.regex(/^\d{12}$/, 'must be a 12-digit AWS account id'));
 const REGION = /^[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$/;
-export const AwsRegion = z.string().regex(REGION, 'must be an AWS Region code like us-east-1');
+export const AwsRegion = z.string().check(z.regex(REGION, 'must be an AWS Region code like us-east-1'));
 
 /**
  * The registry host of a private ECR registry: ACCOUNT.dkr.ecr.REGION.amazonaws.com, with
@@ -172,10 +182,12 @@ function httpsProblem(uri: string): string | undefined {
   return undefined;
 }
 
-export const ArtifactUri = z.string().superRefine((uri, ctx) => {
-  const problem = artifactUriProblem(uri);
-  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
-});
+export const ArtifactUri = z.string().check(
+  z.superRefine((uri, ctx) => {
+    const problem = artifactUriProblem(uri);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  }),
+);
 
 /** An artifact as the store keeps it. */
 export const StoredArtifact = z.object({

@@ -1,6 +1,6 @@
-import { z } from 'zod';
 import type { ArtifactFacts } from '../domain/artifact';
 import { RESERVED_KEYS } from '../domain/limits';
+import * as z from '../domain/zod';
 import { ArtifactPublishedEvent, EcrImagePushEvent, S3ObjectCreatedEvent } from './artifact';
 
 /**
@@ -10,34 +10,35 @@ import { ArtifactPublishedEvent, EcrImagePushEvent, S3ObjectCreatedEvent } from 
  * copies keys by assignment, and `__proto__` assigned replaces the copy's prototype, whose fields
  * would then pose as the event's own.
  */
-export const ArtifactEventSchema = z
-  .unknown()
-  .superRefine((event, ctx) => {
-    for (const path of reservedKeyPaths(event)) {
-      ctx.addIssue({ code: 'custom', path, message: 'is a reserved name Kiln never reads: remove it' });
-    }
-  })
-  .pipe(
-    z
-      .object({ 'detail-type': z.enum(['Object Created', 'ECR Image Action', 'Artifact Published']) })
-      .loose()
-      .transform((event, ctx): ArtifactFacts => {
-        const detailType = (event as { 'detail-type': string })['detail-type'];
-        const schema =
-          detailType === 'Object Created'
-            ? S3ObjectCreatedEvent
-            : detailType === 'ECR Image Action'
-              ? EcrImagePushEvent
-              : ArtifactPublishedEvent;
-        const parsed = schema.safeParse(event);
-        if (!parsed.success) {
-          for (const issue of parsed.error.issues)
-            ctx.addIssue({ ...issue, code: 'custom', message: issue.message });
-          return z.NEVER;
-        }
-        return toFacts(parsed.data);
-      }),
-  );
+export const ArtifactEventSchema = z.pipe(
+  z.unknown().check(
+    z.superRefine((event, ctx) => {
+      for (const path of reservedKeyPaths(event)) {
+        ctx.addIssue({ code: 'custom', path, message: 'is a reserved name Kiln never reads: remove it' });
+      }
+    }),
+  ),
+  z.pipe(
+    z.looseObject({ 'detail-type': z.enum(['Object Created', 'ECR Image Action', 'Artifact Published']) }),
+    z.transform((event, payload): ArtifactFacts => {
+      const detailType = event['detail-type'];
+      const schema =
+        detailType === 'Object Created'
+          ? S3ObjectCreatedEvent
+          : detailType === 'ECR Image Action'
+            ? EcrImagePushEvent
+            : ArtifactPublishedEvent;
+      const parsed = z.safeParse(schema, event);
+      if (!parsed.success) {
+        // The detail-type's own issues, paths and messages as they are.
+        for (const issue of parsed.error.issues)
+          payload.issues.push({ ...issue, code: 'custom', input: event });
+        return z.NEVER;
+      }
+      return toFacts(parsed.data);
+    }),
+  ),
+);
 
 /** Paths of the first few reserved keys, at any depth. Iterative: a deep payload cannot overflow the stack. */
 function reservedKeyPaths(value: unknown, limit = 5): PropertyKey[][] {

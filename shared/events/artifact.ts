@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import { S3_DIGEST_PREFIX } from '../domain/artifact';
 import {
   ArtifactDigest,
@@ -12,7 +11,8 @@ import {
   KeyName,
   S3ObjectKey,
 } from '../domain/limits';
-import { CiEventSourceSchema } from '../domain/manifest/schema';
+import { CiEventSourceSchema } from '../domain/manifest/artifact';
+import * as z from '../domain/zod';
 import { eventBridgeEvent } from './envelope';
 
 /**
@@ -22,48 +22,58 @@ import { eventBridgeEvent } from './envelope';
  */
 
 /** https://docs.aws.amazon.com/AmazonS3/latest/userguide/ev-events.html (Object Created) */
-export const S3ObjectCreatedEvent = eventBridgeEvent(
-  'Object Created',
-  z.object({
-    // Not held to today's naming rules: legacy us-east-1 buckets may have names no manifest can
-    // name (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html), and
-    // their events are skipped, not refused.
-    bucket: z.object({ name: z.string().min(1) }),
-    object: z
-      .object({
-        key: S3ObjectKey,
-        size: z.number().int().nonnegative().optional(),
-        // The page above lists the object's fields without promising any of these three; each
-        // becomes the stored digest behind its prefix (see s3Digest).
-        etag: digestPart(S3_DIGEST_PREFIX.etag).optional(),
-        'version-id': digestPart(S3_DIGEST_PREFIX.versionId).optional(),
-        sequencer: digestPart(S3_DIGEST_PREFIX.sequencer).optional(),
-      })
-      .refine(
-        (object) =>
-          object.etag !== undefined || object['version-id'] !== undefined || object.sequencer !== undefined,
-        'must carry an etag, version-id or sequencer: without one, different uploads of a key would look like duplicates',
-      ),
-  }),
-).extend({ source: z.literal('aws.s3') });
+export const S3ObjectCreatedEvent = z.extend(
+  eventBridgeEvent(
+    'Object Created',
+    z.object({
+      // Not held to today's naming rules: legacy us-east-1 buckets may have names no manifest can
+      // name (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html), and
+      // their events are skipped, not refused.
+      bucket: z.object({ name: z.string().check(z.minLength(1)) }),
+      object: z
+        .object({
+          key: S3ObjectKey,
+          size: z.optional(z.number().check(z.int(), z.nonnegative())),
+          // The page above lists the object's fields without promising any of these three; each
+          // becomes the stored digest behind its prefix (see s3Digest).
+          etag: z.optional(digestPart(S3_DIGEST_PREFIX.etag)),
+          'version-id': z.optional(digestPart(S3_DIGEST_PREFIX.versionId)),
+          sequencer: z.optional(digestPart(S3_DIGEST_PREFIX.sequencer)),
+        })
+        .check(
+          z.refine(
+            (object) =>
+              object.etag !== undefined ||
+              object['version-id'] !== undefined ||
+              object.sequencer !== undefined,
+            'must carry an etag, version-id or sequencer: without one, different uploads of a key would look like duplicates',
+          ),
+        ),
+    }),
+  ),
+  { source: z.literal('aws.s3') },
+);
 export type S3ObjectCreatedEvent = z.infer<typeof S3ObjectCreatedEvent>;
 
 /** Amazon ECR user guide, "Amazon ECR events and EventBridge": an image push that completed. */
-export const EcrImagePushEvent = eventBridgeEvent(
-  'ECR Image Action',
-  z.object({
-    result: z.literal('SUCCESS'),
-    'action-type': z.literal('PUSH'),
-    'repository-name': EcrRepositoryName,
-    'image-digest': ImageDigest,
-    'image-tag': ImageTag.optional(),
-  }),
-).extend({
-  source: z.literal('aws.ecr'),
-  // Both go into the image URI Kiln stores.
-  account: AwsAccountId,
-  region: AwsRegion,
-});
+export const EcrImagePushEvent = z.extend(
+  eventBridgeEvent(
+    'ECR Image Action',
+    z.object({
+      result: z.literal('SUCCESS'),
+      'action-type': z.literal('PUSH'),
+      'repository-name': EcrRepositoryName,
+      'image-digest': ImageDigest,
+      'image-tag': z.optional(ImageTag),
+    }),
+  ),
+  {
+    source: z.literal('aws.ecr'),
+    // Both go into the image URI Kiln stores.
+    account: AwsAccountId,
+    region: AwsRegion,
+  },
+);
 export type EcrImagePushEvent = z.infer<typeof EcrImagePushEvent>;
 
 /**
@@ -72,17 +82,17 @@ export type EcrImagePushEvent = z.infer<typeof EcrImagePushEvent>;
  * service by its manifest; `service` picks one service when a CI builds several. The version is
  * read where the manifest's detailPath says (default `$.version`), so the rest stays open.
  */
-export const ArtifactPublishedEvent = eventBridgeEvent(
-  'Artifact Published',
-  z
-    .object({
-      service: KeyName.optional(),
+export const ArtifactPublishedEvent = z.extend(
+  eventBridgeEvent(
+    'Artifact Published',
+    z.looseObject({
+      service: z.optional(KeyName),
       uri: ArtifactUri,
       digest: ArtifactDigest,
-    })
-    .loose(),
-).extend({ source: CiEventSourceSchema });
+    }),
+  ),
+  { source: CiEventSourceSchema },
+);
 export type ArtifactPublishedEvent = z.infer<typeof ArtifactPublishedEvent>;
 
-export const ArtifactEvent = z.union([S3ObjectCreatedEvent, EcrImagePushEvent, ArtifactPublishedEvent]);
-export type ArtifactEvent = z.infer<typeof ArtifactEvent>;
+export type ArtifactEvent = S3ObjectCreatedEvent | EcrImagePushEvent | ArtifactPublishedEvent;

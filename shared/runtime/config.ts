@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../domain/zod';
 import { ConfigError } from './errors';
 import { formatPath } from './validation';
 
@@ -7,11 +7,11 @@ import { formatPath } from './validation';
  * A missing or malformed variable fails the first invocation loudly with its name, instead of
  * failing later in the middle of a rollout.
  */
-export function loadConfig<S extends z.ZodObject>(
+export function loadConfig<S extends z.core.$ZodObject>(
   schema: S,
   env: NodeJS.ProcessEnv = process.env,
 ): z.infer<S> {
-  const result = schema.safeParse(env);
+  const result = z.safeParse(schema, env);
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => `${formatPath(issue.path)} (${issue.message})`);
   throw new ConfigError(`invalid configuration: ${problems.join(', ')}`, { cause: result.error });
@@ -19,8 +19,8 @@ export function loadConfig<S extends z.ZodObject>(
 
 /** The variables every Kiln function gets from serverless.yml. */
 export const BaseConfigSchema = z.object({
-  KILN_TABLE: z.string().min(1),
-  KILN_STAGE: z.string().min(1).default('dev'),
-  AWS_REGION: z.string().min(1),
+  KILN_TABLE: z.string().check(z.minLength(1)),
+  KILN_STAGE: z._default(z.string().check(z.minLength(1)), 'dev'),
+  AWS_REGION: z.string().check(z.minLength(1)),
 });
 export type BaseConfig = z.infer<typeof BaseConfigSchema>;

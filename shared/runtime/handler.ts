@@ -2,11 +2,12 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
-import type { z } from 'zod';
+import type * as z from '../domain/zod';
 import { InvalidInputError } from './errors';
+import { mapErrorStacks } from './stack-map';
 import { parseOrThrow } from './validation';
 
-export interface KilnHandlerOptions<S extends z.ZodType, R> {
+export interface KilnHandlerOptions<S extends z.core.$ZodType, R> {
   logger: Logger;
   /** What the payload is, for error messages (e.g. 'artifact event'). */
   what: string;
@@ -26,12 +27,19 @@ export interface KilnHandlerOptions<S extends z.ZodType, R> {
 /**
  * The middy stack every Kiln function uses: Powertools logger with the Lambda context injected,
  * zod validation of the payload first (a malformed event is logged with the field at fault and
- * changes nothing), the deployment id as correlation id, then exactly one use case.
+ * changes nothing), the deployment id as correlation id, then exactly one use case. An error that
+ * fails the invocation leaves with its stack mapped to the TypeScript sources (./stack-map.ts),
+ * so the Lambda runtime logs (and Step Functions' Catch sees) source lines, not bundle offsets.
  */
-export function kilnHandler<S extends z.ZodType, R>(options: KilnHandlerOptions<S, R>) {
+export function kilnHandler<S extends z.core.$ZodType, R>(options: KilnHandlerOptions<S, R>) {
   const { logger } = options;
   return middy<unknown, R | { ignored: true; reason: string }>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use({
+      onError: (request) => {
+        mapErrorStacks(request.error);
+      },
+    })
     .handler(async (event, context) => {
       let input: z.infer<S>;
       try {

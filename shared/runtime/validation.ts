@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import * as z from '../domain/zod';
 import { InvalidInputError } from './errors';
 
 /** Renders a zod issue path the way people write it: `detail.object.key`, `environments[1].name`. */
@@ -13,13 +13,19 @@ export function formatPath(path: ReadonlyArray<PropertyKey>): string {
 
 /**
  * Parses `value` with `schema`; on failure throws InvalidInputError whose message names every field
- * at fault (`what: field: problem; field: problem`).
+ * at fault (`what: field: problem; field: problem`). `at` is where `value` sits in what the caller
+ * was given (a named argument), so fields are named from there.
  */
-export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, what: string): z.infer<S> {
-  const result = schema.safeParse(value);
+export function parseOrThrow<S extends z.core.$ZodType>(
+  schema: S,
+  value: unknown,
+  what: string,
+  at: ReadonlyArray<PropertyKey> = [],
+): z.infer<S> {
+  const result = z.safeParse(schema, value);
   if (result.success) return result.data;
   const issues = result.error.issues.map((issue) => ({
-    field: formatPath(issue.path),
+    field: formatPath([...at, ...issue.path]),
     message: issue.message,
   }));
   const summary = issues.map((i) => `${i.field}: ${i.message}`).join('; ');

@@ -1,5 +1,5 @@
 import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from '../domain/zod';
 import { parseOrThrow } from '../runtime/validation';
 import { GSI1, GSI1PK, GSI1SK, PK, SK, decodeCursor, encodeCursor, itemKey } from './keys';
 import { PageRequest, type Page } from './schemas';
@@ -89,8 +89,8 @@ export function isConditionFailure(error: unknown): boolean {
 }
 
 /** Parses a stored item; a mismatch means the table holds data this code did not write. */
-export function fromItem<S extends z.ZodType>(schema: S, item: Item, what: string): z.infer<S> {
-  const result = schema.safeParse(item);
+export function fromItem<S extends z.core.$ZodType>(schema: S, item: Item, what: string): z.infer<S> {
+  const result = z.safeParse(schema, item);
   if (result.success) return result.data;
   throw new Error(
     `stored ${what} ${String(item[PK])}/${String(item[SK])} is malformed: ${result.error.message}`,
@@ -98,13 +98,15 @@ export function fromItem<S extends z.ZodType>(schema: S, item: Item, what: strin
 }
 
 /** Parses one argument so that an error names it (`invalid service: service: must not be empty`). */
-export function field<S extends z.ZodType>(name: string, schema: S, value: unknown): z.infer<S> {
-  return parseOrThrow(z.object({ [name]: schema }), { [name]: value }, name)[name] as z.infer<S>;
+export function field<S extends z.core.$ZodType>(name: string, schema: S, value: unknown): z.infer<S> {
+  return parseOrThrow(schema, value, name, [name]);
 }
 
-export const ActorOption = z.object({ actor: z.string().min(1) });
-export const OptionalActor = z.object({ actor: z.string().min(1).optional() });
-export const VersionNumber = z.number().int().min(0);
+const Actor = z.string().check(z.minLength(1));
+export const ActorOption = z.object({ actor: Actor });
+export const OptionalActor = z.object({ actor: z.optional(Actor) });
+export const VersionNumber = z.number().check(z.int(), z.gte(0));
+const TableName = z.string().check(z.minLength(1));
 
 export class StoreCore {
   readonly client: DynamoDBDocumentClient;
@@ -114,7 +116,7 @@ export class StoreCore {
 
   constructor(options: { client: DynamoDBDocumentClient; tableName: string; now?: () => number }) {
     this.client = options.client;
-    this.tableName = field('tableName', z.string().min(1), options.tableName);
+    this.tableName = field('tableName', TableName, options.tableName);
     this.now = options.now ?? Date.now;
   }
 

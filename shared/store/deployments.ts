@@ -6,6 +6,7 @@ import {
   predecessorsOf,
   transition,
 } from '../domain/deployment';
+import * as z from '../domain/zod';
 import { parseOrThrow } from '../runtime/validation';
 import type { AuditLog } from './audit-log';
 import {
@@ -32,6 +33,9 @@ import {
   type Page,
   type PageRequest,
 } from './schemas';
+
+const AppendStepOptions = z.extend(OptionalActor, { expectedVersion: z.optional(VersionNumber) });
+const OptionalKeyName = z.optional(KeyName);
 
 /**
  * The deployment item keeps, in a string set, the write token of every step appended to it: an
@@ -223,11 +227,7 @@ export class Deployments {
   ): Promise<Deployment> {
     const deploymentId = field('deployment id', KeyName, id);
     const input = parseOrThrow(StepInput, step, 'step');
-    const { expectedVersion, actor } = parseOrThrow(
-      OptionalActor.extend({ expectedVersion: VersionNumber.optional() }),
-      options,
-      'appendStep options',
-    );
+    const { expectedVersion, actor } = parseOrThrow(AppendStepOptions, options, 'appendStep options');
     const updatedAt = this.core.iso();
     const record = defined({ ...input, startedAt: input.startedAt ?? updatedAt });
     const token = this.audit.nextWrite();
@@ -261,7 +261,7 @@ export class Deployments {
   async list(service: string, options: PageRequest & { environment?: string }): Promise<Page<Deployment>> {
     const name = field('service', KeyName, service);
     const { environment, ...page } = options;
-    const env = field('environment', KeyName.optional(), environment);
+    const env = field('environment', OptionalKeyName, environment);
     return this.core.queryPage({
       index: true,
       partition: partitions.deployments(name),

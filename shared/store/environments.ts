@@ -1,5 +1,5 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from '../domain/zod';
 import { parseOrThrow } from '../runtime/validation';
 import type { AuditLog } from './audit-log';
 import {
@@ -23,6 +23,11 @@ import {
   type EnvironmentLock,
   type LockRelease,
 } from './schemas';
+
+const NonEmpty = z.string().check(z.minLength(1));
+const UpdateOptions = z.extend(OptionalActor, { lockHolder: z.optional(NonEmpty) });
+const RenewRequest = z.omit(LockRequest, { deploymentId: true });
+const ReleaseRequest = z.object({ holder: NonEmpty });
 
 /**
  * Lock writes try again when what they saw on re-read had changed hands in between (the lock they
@@ -57,11 +62,7 @@ export class Environments {
     const env = field('environment', KeyName, environment);
     const changes = parseOrThrow(EnvironmentPatch, patch, 'environment patch');
     const expected = field('expectedVersion', VersionNumber, expectedVersion);
-    const { actor, lockHolder } = parseOrThrow(
-      OptionalActor.extend({ lockHolder: z.string().min(1).optional() }),
-      options,
-      'updateEnvironmentState options',
-    );
+    const { actor, lockHolder } = parseOrThrow(UpdateOptions, options, 'updateEnvironmentState options');
     const target = auditTarget.environment(name, env);
     const now = this.core.now();
     const updatedAt = new Date(now).toISOString();
@@ -227,11 +228,7 @@ export class Environments {
   ): Promise<EnvironmentLock> {
     const name = field('service', KeyName, service);
     const env = field('environment', KeyName, environment);
-    const { holder, leaseMs } = parseOrThrow(
-      LockRequest.omit({ deploymentId: true }),
-      request,
-      'lock request',
-    );
+    const { holder, leaseMs } = parseOrThrow(RenewRequest, request, 'lock request');
     const e = new Expr();
     try {
       const result = await this.core.client.send(
@@ -260,7 +257,7 @@ export class Environments {
   async releaseLock(service: string, environment: string, request: { holder: string }): Promise<LockRelease> {
     const name = field('service', KeyName, service);
     const env = field('environment', KeyName, environment);
-    const { holder } = parseOrThrow(z.object({ holder: z.string().min(1) }), request, 'lock release');
+    const { holder } = parseOrThrow(ReleaseRequest, request, 'lock release');
     for (let attempt = 1; ; attempt++) {
       const e = new Expr();
       let previous: EnvironmentLock | undefined;

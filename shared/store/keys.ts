@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../domain/zod';
 import { InvalidInputError } from '../runtime/errors';
 import { TABLE_KEYS } from './table';
 

@@ -1,5 +1,5 @@
-import { z } from 'zod';
 import { DEPLOYMENT_STATUSES } from '../domain/deployment';
+import * as z from '../domain/zod';
 import { ArtifactDigest, ArtifactUri, KeyName, StoredArtifact } from '../domain/limits';
 
 /**
@@ -13,13 +13,16 @@ import { ArtifactDigest, ArtifactUri, KeyName, StoredArtifact } from '../domain/
  */
 
 const IsoTime = z.iso.datetime({ offset: false });
-const Version = z.number().int().min(0);
+const Version = z.number().check(z.int(), z.gte(0));
+const NonEmpty = z.string().check(z.minLength(1));
 
 /** EC2 resource IDs are the prefix plus 8 or 17 hex characters (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/resource-ids.html). */
 export const AmiId = z
   .string()
-  .regex(/^ami-([0-9a-f]{8}|[0-9a-f]{17})$/, 'must be an AMI ID (ami- and 8 or 17 hex digits)');
-const Region = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'must be an AWS Region code such as us-east-1');
+  .check(z.regex(/^ami-([0-9a-f]{8}|[0-9a-f]{17})$/, 'must be an AMI ID (ami- and 8 or 17 hex digits)'));
+const Region = z
+  .string()
+  .check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'must be an AWS Region code such as us-east-1'));
 
 // ---------------------------------------------------------------------------------------------
 // services
@@ -52,14 +55,14 @@ export const ReleaseInput = z.object({
   version: KeyName,
   amis: z
     .record(Region, AmiId)
-    .refine((amis) => Object.keys(amis).length > 0, 'must name at least one Region'),
+    .check(z.refine((amis) => Object.keys(amis).length > 0, 'must name at least one Region')),
   artifact: z.object({ uri: ArtifactUri, digest: ArtifactDigest }),
-  recipeHash: z.string().min(1),
+  recipeHash: NonEmpty,
   baseAmiId: AmiId,
 });
 export type ReleaseInput = z.input<typeof ReleaseInput>;
 
-export const Release = ReleaseInput.extend({ createdAt: IsoTime, createdBy: z.string() });
+export const Release = z.extend(ReleaseInput, { createdAt: IsoTime, createdBy: z.string() });
 export type Release = z.infer<typeof Release>;
 
 // ---------------------------------------------------------------------------------------------
@@ -72,7 +75,7 @@ export type Release = z.infer<typeof Release>;
 export const ArtifactInput = StoredArtifact;
 export type ArtifactInput = z.input<typeof ArtifactInput>;
 
-export const ArtifactRecord = ArtifactInput.extend({ receivedAt: IsoTime, receivedBy: z.string() });
+export const ArtifactRecord = z.extend(ArtifactInput, { receivedAt: IsoTime, receivedBy: z.string() });
 export type ArtifactRecord = z.infer<typeof ArtifactRecord>;
 
 // ---------------------------------------------------------------------------------------------
@@ -82,16 +85,16 @@ export const DeploymentTrigger = z.enum(['artifact', 'chatops', 'cli', 'alarm', 
 export type DeploymentTrigger = z.infer<typeof DeploymentTrigger>;
 
 export const DeploymentStep = z.object({
-  name: z.string().min(1),
-  status: z.string().min(1),
+  name: NonEmpty,
+  status: NonEmpty,
   startedAt: IsoTime,
-  endedAt: IsoTime.optional(),
-  detail: z.string().optional(),
+  endedAt: z.optional(IsoTime),
+  detail: z.optional(z.string()),
 });
 export type DeploymentStep = z.infer<typeof DeploymentStep>;
 
 /** A step as a caller records it; `startedAt` defaults to the store's clock. */
-export const StepInput = DeploymentStep.extend({ startedAt: IsoTime.optional() });
+export const StepInput = z.extend(DeploymentStep, { startedAt: z.optional(IsoTime) });
 export type StepInput = z.input<typeof StepInput>;
 
 export const DeploymentInput = z.object({
@@ -100,21 +103,21 @@ export const DeploymentInput = z.object({
   service: KeyName,
   /** The release version being deployed (`version` on a deployment is the record's version). */
   releaseVersion: KeyName,
-  environments: z.array(KeyName).min(1, 'must name at least one environment'),
+  environments: z.array(KeyName).check(z.minLength(1, 'must name at least one environment')),
   trigger: DeploymentTrigger,
-  actor: z.string().min(1),
-  reason: z.string().optional(),
+  actor: NonEmpty,
+  reason: z.optional(z.string()),
 });
 export type DeploymentInput = z.input<typeof DeploymentInput>;
 
 /** Statuses and their allowed moves are the domain's (shared/domain/deployment.ts). */
 export const DeploymentStatus = z.enum(DEPLOYMENT_STATUSES);
 
-export const Deployment = DeploymentInput.extend({
+export const Deployment = z.extend(DeploymentInput, {
   /** Starts `queued`; moves only as shared/domain/deployment.ts allows. */
   status: DeploymentStatus,
   steps: z.array(DeploymentStep),
-  outcome: z.string().optional(),
+  outcome: z.optional(z.string()),
   createdAt: IsoTime,
   updatedAt: IsoTime,
   version: Version,
@@ -123,13 +126,15 @@ export type Deployment = z.infer<typeof Deployment>;
 
 export const DeploymentPatch = z
   .object({
-    status: DeploymentStatus.optional(),
-    outcome: z.string().min(1).optional(),
-    reason: z.string().min(1).optional(),
+    status: z.optional(DeploymentStatus),
+    outcome: z.optional(NonEmpty),
+    reason: z.optional(NonEmpty),
   })
-  .refine(
-    (patch) => Object.values(patch).some((value) => value !== undefined),
-    'must change at least one field',
+  .check(
+    z.refine(
+      (patch) => Object.values(patch).some((value) => value !== undefined),
+      'must change at least one field',
+    ),
   );
 export type DeploymentPatch = z.input<typeof DeploymentPatch>;
 
@@ -137,8 +142,8 @@ export type DeploymentPatch = z.input<typeof DeploymentPatch>;
 export const DeploymentMove = z.object({
   from: DeploymentStatus,
   to: DeploymentStatus,
-  outcome: z.string().min(1).optional(),
-  reason: z.string().min(1).optional(),
+  outcome: z.optional(NonEmpty),
+  reason: z.optional(NonEmpty),
 });
 export type DeploymentMove = z.input<typeof DeploymentMove>;
 
@@ -146,18 +151,18 @@ export type DeploymentMove = z.input<typeof DeploymentMove>;
 // environment state and lock
 
 export const LaunchTemplateRef = z.object({
-  id: z.string().regex(/^lt-([0-9a-f]{8}|[0-9a-f]{17})$/, 'must be a launch template ID (lt-…)'),
+  id: z.string().check(z.regex(/^lt-([0-9a-f]{8}|[0-9a-f]{17})$/, 'must be a launch template ID (lt-…)')),
   /** Always an explicit version number, never $Latest/$Default (DESIGN.md rule 2). */
-  version: z.number().int().min(1),
+  version: z.number().check(z.int(), z.gte(1)),
 });
 
 export const Capacity = z
-  .object({ min: z.number().int().min(0), max: z.number().int().min(0), desired: z.number().int().min(0) })
-  .refine((c) => c.min <= c.desired && c.desired <= c.max, 'must satisfy min <= desired <= max');
+  .object({ min: Version, max: Version, desired: Version })
+  .check(z.refine((c) => c.min <= c.desired && c.desired <= c.max, 'must satisfy min <= desired <= max'));
 
 export const EnvironmentLock = z.object({
   holder: z.string(),
-  deploymentId: z.string().optional(),
+  deploymentId: z.optional(z.string()),
   /** Epoch milliseconds. */
   acquiredAt: z.number(),
   /** Epoch milliseconds. */
@@ -168,36 +173,37 @@ export type EnvironmentLock = z.infer<typeof EnvironmentLock>;
 export const EnvironmentState = z.object({
   service: z.string(),
   environment: z.string(),
-  currentRelease: z.string().optional(),
-  previousRelease: z.string().optional(),
-  launchTemplate: LaunchTemplateRef.optional(),
-  capacity: Capacity.optional(),
-  lock: EnvironmentLock.optional(),
+  currentRelease: z.optional(z.string()),
+  previousRelease: z.optional(z.string()),
+  launchTemplate: z.optional(LaunchTemplateRef),
+  capacity: z.optional(Capacity),
+  lock: z.optional(EnvironmentLock),
   /** 0 until the first state update; lock operations leave it alone. */
   version: Version,
-  updatedAt: IsoTime.optional(),
+  updatedAt: z.optional(IsoTime),
 });
 export type EnvironmentState = z.infer<typeof EnvironmentState>;
 
 /** Fields to set; `null` removes a field. The lock is changed only through the lock methods. */
 export const EnvironmentPatch = z
-  .object({
-    currentRelease: KeyName.nullable().optional(),
-    previousRelease: KeyName.nullable().optional(),
-    launchTemplate: LaunchTemplateRef.nullable().optional(),
-    capacity: Capacity.nullable().optional(),
+  .strictObject({
+    currentRelease: z.optional(z.nullable(KeyName)),
+    previousRelease: z.optional(z.nullable(KeyName)),
+    launchTemplate: z.optional(z.nullable(LaunchTemplateRef)),
+    capacity: z.optional(z.nullable(Capacity)),
   })
-  .strict()
-  .refine(
-    (patch) => Object.values(patch).some((value) => value !== undefined),
-    'must change at least one field',
+  .check(
+    z.refine(
+      (patch) => Object.values(patch).some((value) => value !== undefined),
+      'must change at least one field',
+    ),
   );
 export type EnvironmentPatch = z.input<typeof EnvironmentPatch>;
 
 export const LockRequest = z.object({
-  holder: z.string().min(1),
-  deploymentId: z.string().min(1).optional(),
-  leaseMs: z.number().int().positive(),
+  holder: NonEmpty,
+  deploymentId: z.optional(NonEmpty),
+  leaseMs: z.number().check(z.int(), z.positive()),
 });
 export type LockRequest = z.input<typeof LockRequest>;
 
@@ -217,10 +223,10 @@ export const TaskToken = z.object({
   waitKind: WaitKind,
   /** What the task waits for: instance refresh id, image id, command id, lifecycle token, … */
   key: KeyName,
-  token: z.string().min(1),
-  deploymentId: z.string().min(1),
+  token: NonEmpty,
+  deploymentId: NonEmpty,
   /** Epoch milliseconds: the task's own deadline. */
-  expiresAt: z.number().int().positive(),
+  expiresAt: z.number().check(z.int(), z.positive()),
 });
 export type TaskToken = z.infer<typeof TaskToken>;
 
@@ -228,23 +234,23 @@ export type TaskToken = z.infer<typeof TaskToken>;
 // audit
 
 export const AuditInput = z.object({
-  actor: z.string().min(1),
-  action: z.string().min(1),
+  actor: NonEmpty,
+  action: NonEmpty,
   /** `kind:name`, e.g. `service:web`, `release:web@1.4.0`, `deployment:d-1`, `environment:web/prod`. */
-  target: z
-    .string()
-    .min(1)
-    .refine((value) => !value.includes('#'), 'must not contain "#"'),
+  target: z.string().check(
+    z.minLength(1),
+    z.refine((value) => !value.includes('#'), 'must not contain "#"'),
+  ),
   /** Indexes the entry under its service too, so `listAudit({ service })` sees everything it owns. */
-  service: KeyName.optional(),
-  before: z.unknown().optional(),
-  after: z.unknown().optional(),
-  reason: z.string().optional(),
-  deploymentId: z.string().optional(),
+  service: z.optional(KeyName),
+  before: z.optional(z.unknown()),
+  after: z.optional(z.unknown()),
+  reason: z.optional(z.string()),
+  deploymentId: z.optional(z.string()),
 });
 export type AuditInput = z.input<typeof AuditInput>;
 
-export const AuditEntry = AuditInput.extend({ at: IsoTime });
+export const AuditEntry = z.extend(AuditInput, { at: IsoTime });
 export type AuditEntry = z.infer<typeof AuditEntry>;
 
 /** Targets of audit entries, one spelling for the whole code base. */
@@ -260,8 +266,8 @@ export const auditTarget = {
 // listings
 
 export const PageRequest = z.object({
-  limit: z.number().int().min(1).max(1000).optional(),
-  cursor: z.string().min(1).optional(),
+  limit: z.optional(z.number().check(z.int(), z.gte(1), z.lte(1000))),
+  cursor: z.optional(NonEmpty),
 });
 export type PageRequest = z.input<typeof PageRequest>;
 

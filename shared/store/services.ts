@@ -1,4 +1,5 @@
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import * as z from '../domain/zod';
 import { parseOrThrow } from '../runtime/validation';
 import type { AuditLog } from './audit-log';
 import {
@@ -16,6 +17,9 @@ import { StaleVersionError } from './errors';
 import { KeyName, PK, keys, partitions } from './keys';
 import { ServiceRecord, auditTarget, type NamedManifest, type Page, type PageRequest } from './schemas';
 
+const OptionalVersion = z.optional(VersionNumber);
+const PutOptions = z.extend(ActorOption, { expectedVersion: OptionalVersion });
+
 /** Services: the current manifest (the point of truth) and a copy of every version. */
 export class Services<M extends NamedManifest> {
   constructor(
@@ -25,11 +29,7 @@ export class Services<M extends NamedManifest> {
 
   async put(manifest: M, options: { actor: string; expectedVersion?: number }): Promise<ServiceRecord<M>> {
     const service = field('manifest name', KeyName, manifest.name);
-    const { actor, expectedVersion } = parseOrThrow(
-      ActorOption.extend({ expectedVersion: VersionNumber.optional() }),
-      options,
-      'putServiceManifest options',
-    );
+    const { actor, expectedVersion } = parseOrThrow(PutOptions, options, 'putServiceManifest options');
     const previous = await this.get(service);
     const expected = expectedVersion ?? previous?.version ?? 0;
     const at = this.core.iso();
@@ -103,7 +103,7 @@ export class Services<M extends NamedManifest> {
 
   async get(service: string, options: { version?: number } = {}): Promise<ServiceRecord<M> | undefined> {
     const name = field('service', KeyName, service);
-    const version = field('version', VersionNumber.optional(), options.version);
+    const version = field('version', OptionalVersion, options.version);
     const current = await this.core.getItem(keys.service(name));
     const currentRecord = current ? this.toRecord(current) : undefined;
     if (version === undefined || currentRecord?.version === version) return currentRecord;

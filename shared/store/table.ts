@@ -1,5 +1,5 @@
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
-import { z } from 'zod';
+import * as z from '../domain/zod';
 import tableJson from './table.json';
 
 /**
@@ -11,29 +11,26 @@ import tableJson from './table.json';
  * Properties: https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-dynamodb-table.html
  */
 
+const Name = z.string().check(z.minLength(1));
 const KeyElement = z.object({
-  AttributeName: z.string().min(1),
+  AttributeName: Name,
   KeyType: z.enum(['HASH', 'RANGE']),
 });
 
-const TableProperties = z
-  .object({
-    BillingMode: z.literal('PAY_PER_REQUEST'),
-    AttributeDefinitions: z.array(
-      z.object({ AttributeName: z.string().min(1), AttributeType: z.enum(['S', 'N', 'B']) }),
-    ),
-    KeySchema: z.array(KeyElement),
-    GlobalSecondaryIndexes: z.array(
-      z.object({
-        IndexName: z.string().min(1),
-        KeySchema: z.array(KeyElement),
-        Projection: z.object({ ProjectionType: z.literal('ALL') }),
-      }),
-    ),
-    TimeToLiveSpecification: z.object({ AttributeName: z.string().min(1), Enabled: z.literal(true) }),
-  })
-  // PITR, SSE and the like are CloudFormation-only settings that the store never reads.
-  .loose();
+// PITR, SSE and the like are CloudFormation-only settings that the store never reads.
+const TableProperties = z.looseObject({
+  BillingMode: z.literal('PAY_PER_REQUEST'),
+  AttributeDefinitions: z.array(z.object({ AttributeName: Name, AttributeType: z.enum(['S', 'N', 'B']) })),
+  KeySchema: z.array(KeyElement),
+  GlobalSecondaryIndexes: z.array(
+    z.object({
+      IndexName: Name,
+      KeySchema: z.array(KeyElement),
+      Projection: z.object({ ProjectionType: z.literal('ALL') }),
+    }),
+  ),
+  TimeToLiveSpecification: z.object({ AttributeName: Name, Enabled: z.literal(true) }),
+});
 export type KilnTableProperties = z.infer<typeof TableProperties>;
 
 const properties: KilnTableProperties = TableProperties.parse(tableJson);

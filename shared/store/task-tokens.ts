@@ -1,9 +1,12 @@
 import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from '../domain/zod';
 import { parseOrThrow } from '../runtime/validation';
 import { Expr, field, fromItem, isConditionFailure, type StoreCore } from './core';
 import { KeyName, PK, TTL, keys, partitions } from './keys';
 import { TaskToken, WaitKind, type Page, type PageRequest } from './schemas';
+
+const OptionalWaitKind = z.optional(WaitKind);
+const OptionalEpochMs = z.optional(z.number().check(z.int(), z.positive()));
 
 /** Deadline tokens stay readable this long after they expire, so the reconciler can still heal them. */
 const TOKEN_TTL_GRACE_SECONDS = 24 * 60 * 60;
@@ -59,8 +62,8 @@ export class TaskTokens {
     options: PageRequest & { waitKind?: WaitKind; expiringBefore?: number },
   ): Promise<Page<TaskToken>> {
     const { waitKind, expiringBefore, ...page } = options;
-    const kind = field('waitKind', WaitKind.optional(), waitKind);
-    const before = field('expiringBefore', z.number().int().positive().optional(), expiringBefore);
+    const kind = field('waitKind', OptionalWaitKind, waitKind);
+    const before = field('expiringBefore', OptionalEpochMs, expiringBefore);
     return this.core.queryPage({
       index: true,
       partition: partitions.taskTokens,

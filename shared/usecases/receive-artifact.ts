@@ -2,7 +2,10 @@
  * A new artifact was published. Course:
  * 1. Read every service's manifest and match the artifact against each (one bucket or
  *    repository may feed several services; most services ignore most artifacts). Matching checks
- *    each artifact against the store's limits.
+ *    each artifact against the store's limits. Of each stored manifest only the artifact section
+ *    is read, and checked to be one this code can read (StoredArtifactView): a record stored in
+ *    another manifest format, or damaged, refuses that service by name instead of being misread
+ *    or failing the event for every service.
  * 2. A service whose artifact cannot be stored (its own keyPattern extracted a version the store
  *    refuses, say) is refused with the field named. Every check runs before the first write, and
  *    refusals are decided per service: one service's sloppy pattern must not hold back the
@@ -13,11 +16,14 @@
  * Starting the deploy (bake, then roll out) from a recorded artifact comes with the bake work.
  */
 import { matchArtifact, type ArtifactFacts, type ArtifactRef } from '../domain/artifact';
-import type { ServiceManifest } from '../domain/manifest/schema';
-import { AuditMissingError, type KilnStore } from '../store';
+import { StoredArtifactView } from '../domain/manifest/artifact';
+import * as z from '../domain/zod';
+import { formatPath } from '../runtime/validation';
+import { AuditMissingError, type KilnStore, type NamedManifest } from '../store';
 
 export interface ReceiveArtifactDeps {
-  store: Pick<KilnStore<ServiceManifest>, 'listServices' | 'recordArtifact'>;
+  /** Any stored manifest will do: each is read through StoredArtifactView. */
+  store: Pick<KilnStore<NamedManifest>, 'listServices' | 'recordArtifact'>;
 }
 
 export interface ArtifactRefusal {
@@ -60,7 +66,17 @@ export async function receiveArtifact(
   do {
     const page = await deps.store.listServices(cursor === undefined ? {} : { cursor });
     for (const service of page.items) {
-      const match = matchArtifact(service.manifest, facts);
+      const view = z.safeParse(StoredArtifactView, service.manifest);
+      if (!view.success) {
+        const issue = view.error.issues[0];
+        result.refused.push({
+          service: service.service,
+          field: formatPath(['manifest', ...(issue?.path ?? [])]),
+          reason: `the stored manifest cannot be read (${issue?.message ?? 'malformed'}): apply it again with this version of Kiln`,
+        });
+        continue;
+      }
+      const match = matchArtifact(view.data, facts);
       if (match.outcome === 'matched') matched.push(match.artifact);
       else if (match.outcome === 'skipped')
         result.skipped.push({ service: service.service, reason: match.reason });

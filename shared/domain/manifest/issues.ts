@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../zod';
 import type { ManifestIssue } from './errors';
 
 /**
@@ -42,8 +42,11 @@ export const manifestErrorMap: z.core.$ZodErrorMap = (issue) => {
 export type ParseOutcome<T> = { success: true; data: T } | { success: false; issues: ManifestIssue[] };
 
 /** Parses with the YAML-worded messages and flattens zod's issues into ManifestIssues. */
-export function parseWithIssues<S extends z.ZodType>(schema: S, value: unknown): ParseOutcome<z.output<S>> {
-  const result = schema.safeParse(value, { error: manifestErrorMap });
+export function parseWithIssues<S extends z.core.$ZodType>(
+  schema: S,
+  value: unknown,
+): ParseOutcome<z.output<S>> {
+  const result = z.safeParse(schema, value, { error: manifestErrorMap });
   if (result.success) return { success: true, data: result.data };
   return { success: false, issues: normalizeIssues(result.error.issues) };
 }
@@ -123,14 +126,24 @@ function tooBig(origin: string, maximum: number | bigint, inclusive: boolean): s
   }
 }
 
+/**
+ * The schema an issue came from. Told by its `_zod` internals rather than `instanceof
+ * z.core.$ZodType`: reading a value from zod's `core` namespace would bundle all of it.
+ */
+function schemaOf(inst: unknown): z.core.$ZodType | undefined {
+  return typeof inst === 'object' && inst !== null && '_zod' in inst ? (inst as z.core.$ZodType) : undefined;
+}
+
 function retiredKeyMessage(inst: unknown, key: string): string | undefined {
-  if (!(inst instanceof z.ZodType)) return undefined;
-  const retired = retiredKeys.get(inst)?.retiredKeys;
+  const schema = schemaOf(inst);
+  if (schema === undefined) return undefined;
+  const retired = retiredKeys.get(schema)?.retiredKeys;
   return retired !== undefined && Object.hasOwn(retired, key) ? retired[key] : undefined;
 }
 
 function knownKeysOf(inst: unknown): string[] {
-  return inst instanceof z.ZodObject ? Object.keys(inst.shape) : [];
+  const def = schemaOf(inst)?._zod.def;
+  return def?.type === 'object' ? Object.keys((def as z.core.$ZodObjectDef).shape) : [];
 }
 
 function unknownKeyMessages(keys: readonly string[], known: string[]): string[] {

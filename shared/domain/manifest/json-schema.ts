@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../zod';
 import { ServiceManifestSchema } from './schema';
 
 export const MANIFEST_SCHEMA_ID = 'https://kiln.dev/schemas/service-manifest.schema.json';

@@ -92,3 +92,32 @@ export function formatCount(n: number): string {
 export function utf8Length(text: string): number {
   return Buffer.byteLength(text, 'utf8');
 }
+
+/**
+ * Upper bounds. Every list and free-form string in the manifest has one, so a manifest too large
+ * to deploy or to store is refused by the schema with the limit in the message. Where AWS sets the
+ * limit the page is cited; the others are Kiln's, set far above what a service needs. Kept here, not
+ * in schema.ts, because the artifact section (artifact.ts, which schema.ts imports) uses them too.
+ */
+export const MANIFEST_BOUNDS = {
+  environments: 50,
+  // Security groups per network interface: 5 by default, at most 16 after a quota increase.
+  // https://docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html#vpc-limits-security-groups
+  securityGroups: 16,
+  commands: 100,
+  commandLength: 4096,
+  ssmParameters: 50,
+  ssmParameterValues: 100,
+  copyToRegions: 50,
+  // Elastic Load Balancing target groups per Auto Scaling group: 50.
+  // https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-quotas.html
+  targetGroups: 50,
+  // An instance refresh's AlarmSpecification takes up to 10 alarms.
+  // https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_AlarmSpecification.html
+  rolloutAlarms: 10,
+  watchAlarms: 50,
+  principals: 100,
+  checkpoints: 100,
+  patternLength: 1024,
+  shortText: 64,
+} as const;

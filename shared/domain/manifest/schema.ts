@@ -6,17 +6,36 @@
  * shape as the input with defaults filled in, so parsing a parsed manifest again is a no-op (a
  * manifest can be stored and re-validated on read).
  */
-import { z } from 'zod';
 import { AwsRegion, EcrRepositoryName, RESERVED_KEYS, S3BucketName } from '../limits';
+import * as z from '../zod';
+import {
+  ARTIFACT_PUBLISHED,
+  CiEventSourceSchema,
+  DEFAULT_DETAIL_VERSION_PATH,
+  DEFAULT_S3_KEY_VERSION_PATTERN,
+  MANIFEST_API_VERSION,
+  VersionPatternSchema,
+} from './artifact';
 import { ManifestValidationError } from './errors';
 import { parseWithIssues, retiredKeys, type ParseOutcome } from './issues';
 import {
   DYNAMODB_MAX_ITEM_BYTES,
   formatCount,
+  MANIFEST_BOUNDS,
   MANIFEST_MAX_STORED_BYTES,
   STORE_RESERVED_BYTES,
   storedAttributeSize,
 } from './limits';
+
+export { MANIFEST_BOUNDS } from './limits';
+export {
+  ARTIFACT_PUBLISHED,
+  CiEventSourceSchema,
+  DEFAULT_DETAIL_VERSION_PATH,
+  DEFAULT_S3_KEY_VERSION_PATTERN,
+  versionRuleOf,
+  type VersionRule,
+} from './artifact';
 
 // ---------------------------------------------------------------------------------------------
 // Building blocks
@@ -24,83 +43,67 @@ import {
 /** A whole number in [min, max] whose error states the range, not one bound at a time. */
 export function intBetween(min: number, max: number) {
   const message = `must be between ${min} and ${max}`;
-  return z.int().min(min, message).max(max, message);
+  return z.int().check(z.gte(min, message), z.lte(max, message));
 }
 
-function uniqueList<T extends z.ZodType>(item: T, what: string) {
-  return z.array(item).superRefine((items, ctx) => {
-    const seen = new Set<unknown>();
-    items.forEach((value, index) => {
-      if (seen.has(value)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: [index],
-          message: `duplicate ${what} ${JSON.stringify(value)}`,
-        });
-      }
-      seen.add(value);
-    });
-  });
+/** The schema with a description for the JSON Schema (a copy: shared schemas stay undescribed). */
+function describe<T extends z.ZodMiniType>(schema: T, description: string): T {
+  const copy = schema.clone();
+  z.globalRegistry.add(copy as z.core.$ZodType, { description });
+  return copy;
+}
+
+function uniqueList<T extends z.ZodMiniType>(item: T, what: string) {
+  return z.array(item).check(
+    z.superRefine((items, ctx) => {
+      const seen = new Set<unknown>();
+      items.forEach((value, index) => {
+        if (seen.has(value)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [index],
+            message: `duplicate ${what} ${JSON.stringify(value)}`,
+          });
+        }
+        seen.add(value);
+      });
+    }),
+  );
 }
 
 /**
  * A map in which exactly one of `keys` is set (e.g. `{ amiId }` or `{ ssmParameter }`). The
  * JSON Schema gets a `oneOf` so editors flag a second key too.
  */
-function exactlyOneOf<Shape extends Record<string, z.ZodType>>(shape: Shape) {
+function exactlyOneOf<Shape extends Record<string, z.ZodMiniType>>(shape: Shape) {
   const keys = Object.keys(shape);
-  const optional = Object.fromEntries(keys.map((k) => [k, (shape[k] as z.ZodType).optional()])) as {
-    [K in keyof Shape]: z.ZodOptional<Shape[K]>;
+  const optional = Object.fromEntries(keys.map((k) => [k, z.optional(shape[k] as z.ZodMiniType)])) as {
+    [K in keyof Shape]: z.ZodMiniOptional<Shape[K]>;
   };
   const list = describeChoice(keys);
   return z
     .strictObject(optional)
-    .superRefine((value, ctx) => {
-      const present = keys.filter((k) => (value as Record<string, unknown>)[k] !== undefined);
-      if (present.length === 0)
-        ctx.addIssue({ code: 'custom', path: [], message: `must set exactly one of ${list}` });
-      for (const extra of present.slice(1)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: [extra],
-          message: `conflicts with ${present[0]}: set exactly one of ${list}`,
-        });
-      }
-    })
-    .meta({ oneOf: keys.map((k) => ({ required: [k] })) });
+    .check(
+      z.superRefine((value, ctx) => {
+        const present = keys.filter((k) => (value as Record<string, unknown>)[k] !== undefined);
+        if (present.length === 0)
+          ctx.addIssue({ code: 'custom', path: [], message: `must set exactly one of ${list}` });
+        for (const extra of present.slice(1)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [extra],
+            message: `conflicts with ${present[0]}: set exactly one of ${list}`,
+          });
+        }
+      }),
+    )
+    .clone()
+    .register(z.globalRegistry, { oneOf: keys.map((k) => ({ required: [k] })) });
 }
 
 function describeChoice(keys: readonly string[]): string {
   return keys.length <= 1 ? (keys[0] ?? '') : `${keys.slice(0, -1).join(', ')} or ${keys[keys.length - 1]}`;
 }
-
-// ---------------------------------------------------------------------------------------------
-// Upper bounds. Every list and free-form string has one, so a manifest too large to deploy or to
-// store is refused here with the limit in the message. Where AWS sets the limit the page is cited;
-// the others are Kiln's, set far above what a service needs.
-
-export const MANIFEST_BOUNDS = {
-  environments: 50,
-  // Security groups per network interface: 5 by default, at most 16 after a quota increase.
-  // https://docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html#vpc-limits-security-groups
-  securityGroups: 16,
-  commands: 100,
-  commandLength: 4096,
-  ssmParameters: 50,
-  ssmParameterValues: 100,
-  copyToRegions: 50,
-  // Elastic Load Balancing target groups per Auto Scaling group: 50.
-  // https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-quotas.html
-  targetGroups: 50,
-  // An instance refresh's AlarmSpecification takes up to 10 alarms.
-  // https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_AlarmSpecification.html
-  rolloutAlarms: 10,
-  watchAlarms: 50,
-  principals: 100,
-  checkpoints: 100,
-  patternLength: 1024,
-  shortText: 64,
-} as const;
 
 // ---------------------------------------------------------------------------------------------
 // AWS identifiers. Each pattern follows the documented format; the URL is beside it.
@@ -114,25 +117,32 @@ export const RegionSchema = AwsRegion;
 const resourceId = (prefix: string, example: string) =>
   z
     .string()
-    .regex(new RegExp(`^${prefix}-(?:[0-9a-f]{8}|[0-9a-f]{17})$`), `must be an id like ${prefix}-${example}`);
+    .check(
+      z.regex(
+        new RegExp(`^${prefix}-(?:[0-9a-f]{8}|[0-9a-f]{17})$`),
+        `must be an id like ${prefix}-${example}`,
+      ),
+    );
 
 // Tag limits: key 1-128 characters, value 0-256, at most 50 tags, no `aws:` prefix, and the
 // characters every tagging service accepts.
 // https://docs.aws.amazon.com/tag-editor/latest/userguide/tagging.html
 const TAG_CHARACTERS = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
-const TagKeySchema = z
-  .string()
-  .min(1, 'tag keys must not be empty')
-  .max(128, 'tag keys must be at most 128 characters long')
-  .regex(TAG_CHARACTERS, 'tag keys may hold only letters, digits, spaces and _ . : / = + - @')
-  .refine((key) => !/^aws:/i.test(key), 'tag keys must not start with "aws:" (reserved for AWS)');
+const TagKeySchema = z.string().check(
+  z.minLength(1, 'tag keys must not be empty'),
+  z.maxLength(128, 'tag keys must be at most 128 characters long'),
+  z.regex(TAG_CHARACTERS, 'tag keys may hold only letters, digits, spaces and _ . : / = + - @'),
+  z.refine((key) => !/^aws:/i.test(key), 'tag keys must not start with "aws:" (reserved for AWS)'),
+);
 const TagValueSchema = z
   .string()
-  .max(256, 'must be at most 256 characters long')
-  .regex(TAG_CHARACTERS, 'may hold only letters, digits, spaces and _ . : / = + - @');
+  .check(
+    z.maxLength(256, 'must be at most 256 characters long'),
+    z.regex(TAG_CHARACTERS, 'may hold only letters, digits, spaces and _ . : / = + - @'),
+  );
 const TagsSchema = z
   .record(TagKeySchema, TagValueSchema)
-  .refine((tags) => Object.keys(tags).length <= 50, 'must hold at most 50 tags');
+  .check(z.refine((tags) => Object.keys(tags).length <= 50, 'must hold at most 50 tags'));
 
 // Target group ARN: arn:aws:elasticloadbalancing:REGION:ACCOUNT:targetgroup/NAME/ID; the name has
 // at most 32 alphanumerics or hyphens and does not begin or end with a hyphen.
@@ -141,9 +151,11 @@ const TARGET_GROUP_ARN =
   /^arn:aws(?:-cn|-us-gov)?:elasticloadbalancing:([a-z0-9-]+):\d{12}:targetgroup\/[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?\/[0-9a-f]{16}$/;
 export const TargetGroupArnSchema = z
   .string()
-  .regex(
-    TARGET_GROUP_ARN,
-    'must be a target group ARN like arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/0123456789abcdef',
+  .check(
+    z.regex(
+      TARGET_GROUP_ARN,
+      'must be a target group ARN like arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/0123456789abcdef',
+    ),
   );
 
 /** The Region inside a target group ARN, or undefined when the string is not one. */
@@ -155,63 +167,38 @@ export function regionOfTargetGroupArn(arn: string): string | undefined {
 // https://api.slack.com/changelog/2016-08-11-user-id-format-changes
 const SlackPrincipalSchema = z
   .string()
-  .max(MANIFEST_BOUNDS.shortText)
-  .regex(/^[UWS][A-Z0-9]{2,}$/, 'must be a Slack user id (U…/W…) or user-group id (S…)');
+  .check(
+    z.maxLength(MANIFEST_BOUNDS.shortText),
+    z.regex(/^[UWS][A-Z0-9]{2,}$/, 'must be a Slack user id (U…/W…) or user-group id (S…)'),
+  );
 
 // CloudWatch alarm names: 1-255 characters.
 // https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html
-const AlarmNameSchema = z.string().min(1).max(255);
+const AlarmNameSchema = z.string().check(z.minLength(1), z.maxLength(255));
 
 const DnsLabel = (max: number) =>
   z
     .string()
-    .min(1)
-    .max(max, `must be at most ${max} characters long`)
-    .regex(
-      /^[a-z]([a-z0-9-]*[a-z0-9])?$/,
-      'must be lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen',
+    .check(
+      z.minLength(1),
+      z.maxLength(max, `must be at most ${max} characters long`),
+      z.regex(
+        /^[a-z]([a-z0-9-]*[a-z0-9])?$/,
+        'must be lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen',
+      ),
     );
 
 // ---------------------------------------------------------------------------------------------
 // artifact: where new versions come from, and how to read the version off each one.
 
-/** Default for S3: the object's file name, without a common archive extension. */
-export const DEFAULT_S3_KEY_VERSION_PATTERN =
-  '(?<version>[^/]+?)(?:\\.(?:tar\\.gz|tgz|tar|zip|jar|war|deb|rpm))?$';
-/** Default for a custom event: `detail.version`. */
-export const DEFAULT_DETAIL_VERSION_PATH = '$.version';
-
-/** A regular expression (JavaScript syntax) that compiles and has a named group `version`. */
-const VersionPatternSchema = z
-  .string()
-  .min(1)
-  .max(MANIFEST_BOUNDS.patternLength)
-  .superRefine((source, ctx) => {
-    try {
-      new RegExp(source);
-    } catch (error) {
-      const text =
-        typeof error === 'object' && error !== null && 'message' in error ? String(error.message) : '';
-      const reason = text.replace(/^Invalid regular expression: \/.*\/\w*: /, '');
-      ctx.addIssue({ code: 'custom', message: `is not a valid regular expression (${reason})` });
-      return;
-    }
-    // `|` lets the expression match the empty string, so exec always returns the group names.
-    const groups = new RegExp(`${source}|`).exec('')?.groups;
-    if (groups === undefined || !('version' in groups)) {
-      ctx.addIssue({ code: 'custom', message: 'must contain a named group (?<version>…)' });
-    }
-  });
-
 /** `$.version`, `$.build.version`, `$.artifacts[0].version`, `$['build-info'].version`. */
-const DetailPathSchema = z
-  .string()
-  .max(MANIFEST_BOUNDS.patternLength)
-  .regex(
+const DetailPathSchema = z.string().check(
+  z.maxLength(MANIFEST_BOUNDS.patternLength),
+  z.regex(
     /^\$(?:\.[A-Za-z_][A-Za-z0-9_-]*|\[\d+\]|\['[^']+'\])+$/,
     "must be a JSON path into the event's detail, like $.version or $.build['version']",
-  )
-  .superRefine((path, ctx) => {
+  ),
+  z.superRefine((path, ctx) => {
     // Events holding these keys are refused, so a path through one could never find a version.
     const reserved = [...path.matchAll(/\.([A-Za-z_][A-Za-z0-9_-]*)|\['([^']+)'\]/g)]
       .map(([, dotted, quoted]) => dotted ?? quoted ?? '')
@@ -222,30 +209,19 @@ const DetailPathSchema = z
         message: `must not go through "${reserved}": Kiln never reads that name from an event`,
       });
     }
-  });
+  }),
+);
 
 const S3SourceSchema = z.strictObject({
   bucket: S3BucketName,
-  keyPrefix: z
-    .string()
-    .min(1, 'must not be empty (Kiln would treat every object in the bucket as an artifact)')
-    .max(1024)
-    .refine((prefix) => !prefix.startsWith('/'), 'must not start with "/" (S3 keys do not)'),
+  keyPrefix: z.string().check(
+    z.minLength(1, 'must not be empty (Kiln would treat every object in the bucket as an artifact)'),
+    z.maxLength(1024),
+    z.refine((prefix) => !prefix.startsWith('/'), 'must not start with "/" (S3 keys do not)'),
+  ),
 });
 
 const EcrSourceSchema = z.strictObject({ repository: EcrRepositoryName });
-
-// A CI publishing its own event with PutEvents: Source 1-256 characters and not "aws." (reserved
-// for AWS services).
-// https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEventsRequestEntry.html
-export const CiEventSourceSchema = z
-  .string()
-  .min(1)
-  .max(256)
-  .refine((source) => !source.startsWith('aws.'), 'must not start with "aws." (reserved for AWS services)');
-
-/** The detail-type every CI sends; the on-artifact rule in serverless.yml listens for it alone. */
-export const ARTIFACT_PUBLISHED = 'Artifact Published';
 
 // No detailType: the EventBridge rule is deployed with the stack and cannot follow manifests
 // applied later, so a CI's event reaches Kiln only as "Artifact Published". A manifest naming
@@ -264,47 +240,64 @@ const VERSION_KEY_FOR: Record<SourceKind, 'keyPattern' | 'tagPattern' | 'detailP
   custom: 'detailPath',
 };
 
-const ArtifactSchema = z
-  .strictObject({
-    source: exactlyOneOf({ s3: S3SourceSchema, ecr: EcrSourceSchema, custom: CustomSourceSchema }).describe(
-      'Where new versions are published: exactly one of s3, ecr or custom.',
+const ArtifactSchema = z.pipe(
+  z
+    .strictObject({
+      source: describe(
+        exactlyOneOf({ s3: S3SourceSchema, ecr: EcrSourceSchema, custom: CustomSourceSchema }),
+        'Where new versions are published: exactly one of s3, ecr or custom.',
+      ),
+      version: describe(
+        z.prefault(
+          z.strictObject({
+            keyPattern: z.optional(
+              describe(
+                VersionPatternSchema,
+                `s3 only: regular expression over the object key with a named group "version". Default: ${DEFAULT_S3_KEY_VERSION_PATTERN}`,
+              ),
+            ),
+            tagPattern: z.optional(
+              describe(
+                VersionPatternSchema,
+                'ecr only: regular expression over the image tag with a named group "version". Default: the whole tag.',
+              ),
+            ),
+            detailPath: z.optional(
+              describe(
+                DetailPathSchema,
+                `custom only: JSON path into the event's detail. Default: ${DEFAULT_DETAIL_VERSION_PATH}`,
+              ),
+            ),
+          }),
+          {},
+        ),
+        'How a version is read off an artifact; the key must match the source.',
+      ),
+    })
+    .check(
+      z.superRefine((artifact, ctx) => {
+        const kind = sourceKindOf(artifact.source);
+        if (kind === undefined) return;
+        for (const other of SOURCE_KINDS) {
+          const key = VERSION_KEY_FOR[other];
+          if (other !== kind && artifact.version[key] !== undefined) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['version', key],
+              message: `applies only to artifacts from ${other}; this one comes from ${kind} (use ${VERSION_KEY_FOR[kind]})`,
+            });
+          }
+        }
+      }),
     ),
-    version: z
-      .strictObject({
-        keyPattern: VersionPatternSchema.describe(
-          `s3 only: regular expression over the object key with a named group "version". Default: ${DEFAULT_S3_KEY_VERSION_PATTERN}`,
-        ).optional(),
-        tagPattern: VersionPatternSchema.describe(
-          'ecr only: regular expression over the image tag with a named group "version". Default: the whole tag.',
-        ).optional(),
-        detailPath: DetailPathSchema.describe(
-          `custom only: JSON path into the event's detail. Default: ${DEFAULT_DETAIL_VERSION_PATH}`,
-        ).optional(),
-      })
-      .prefault({})
-      .describe('How a version is read off an artifact; the key must match the source.'),
-  })
-  .superRefine((artifact, ctx) => {
-    const kind = sourceKindOf(artifact.source);
-    if (kind === undefined) return;
-    for (const other of SOURCE_KINDS) {
-      const key = VERSION_KEY_FOR[other];
-      if (other !== kind && artifact.version[key] !== undefined) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['version', key],
-          message: `applies only to artifacts from ${other}; this one comes from ${kind} (use ${VERSION_KEY_FOR[kind]})`,
-        });
-      }
-    }
-  })
-  .transform((artifact) => {
+  z.transform((artifact) => {
     const kind = sourceKindOf(artifact.source);
     const version = { ...artifact.version };
     if (kind === 's3') version.keyPattern ??= DEFAULT_S3_KEY_VERSION_PATTERN;
     if (kind === 'custom') version.detailPath ??= DEFAULT_DETAIL_VERSION_PATH;
     return { ...artifact, version };
-  });
+  }),
+);
 
 function sourceKindOf(source: Partial<Record<SourceKind, unknown>>): SourceKind | undefined {
   return SOURCE_KINDS.find((kind) => source[kind] !== undefined);
@@ -317,10 +310,12 @@ function sourceKindOf(source: Partial<Record<SourceKind, unknown>>): SourceKind 
 // https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_PutParameter.html
 const SsmParameterNameSchema = z
   .string()
-  .max(1011)
-  .regex(
-    /^\/[a-zA-Z0-9_.\-/]+$/,
-    'must be an SSM parameter path like /aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64',
+  .check(
+    z.maxLength(1011),
+    z.regex(
+      /^\/[a-zA-Z0-9_.\-/]+$/,
+      'must be an SSM parameter path like /aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64',
+    ),
   );
 
 // SSM document names (or the ARN of a document shared from another account).
@@ -328,96 +323,124 @@ const SsmParameterNameSchema = z
 const SsmDocumentSchema = z.strictObject({
   name: z
     .string()
-    .regex(
-      /^(?:[a-zA-Z0-9_\-.]{3,128}|arn:aws(?:-cn|-us-gov)?:ssm:[a-z0-9-]+:\d{12}:document\/[a-zA-Z0-9_\-.]{3,128})$/,
-      'must be an SSM document name (3-128 letters, digits, _ - .) or its ARN',
+    .check(
+      z.regex(
+        /^(?:[a-zA-Z0-9_\-.]{3,128}|arn:aws(?:-cn|-us-gov)?:ssm:[a-z0-9-]+:\d{12}:document\/[a-zA-Z0-9_\-.]{3,128})$/,
+        'must be an SSM document name (3-128 letters, digits, _ - .) or its ARN',
+      ),
     ),
   // SendCommand takes Parameters as a map of name to list of strings.
-  parameters: z
-    .record(
-      z
-        .string()
-        .min(1)
-        .max(MANIFEST_BOUNDS.shortText * 2),
-      z.array(z.string().max(MANIFEST_BOUNDS.commandLength)).max(MANIFEST_BOUNDS.ssmParameterValues),
-    )
-    .refine(
-      (parameters) => Object.keys(parameters).length <= MANIFEST_BOUNDS.ssmParameters,
-      `must hold at most ${MANIFEST_BOUNDS.ssmParameters} parameters`,
-    )
-    .optional(),
+  parameters: z.optional(
+    z
+      .record(
+        z.string().check(z.minLength(1), z.maxLength(MANIFEST_BOUNDS.shortText * 2)),
+        z
+          .array(z.string().check(z.maxLength(MANIFEST_BOUNDS.commandLength)))
+          .check(z.maxLength(MANIFEST_BOUNDS.ssmParameterValues)),
+      )
+      .check(
+        z.refine(
+          (parameters) => Object.keys(parameters).length <= MANIFEST_BOUNDS.ssmParameters,
+          `must hold at most ${MANIFEST_BOUNDS.ssmParameters} parameters`,
+        ),
+      ),
+  ),
 });
 
 // IAM names: up to 128 of [\w+=,.@-]; an instance profile may also be given by ARN.
 // https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateInstanceProfile.html
 const InstanceProfileSchema = z
   .string()
-  .regex(
-    /^(?:[\w+=,.@-]{1,128}|arn:aws(?:-cn|-us-gov)?:iam::\d{12}:instance-profile\/(?:[\w+=,.@-]+\/)*[\w+=,.@-]{1,128})$/,
-    'must be an instance profile name or ARN',
+  .check(
+    z.regex(
+      /^(?:[\w+=,.@-]{1,128}|arn:aws(?:-cn|-us-gov)?:iam::\d{12}:instance-profile\/(?:[\w+=,.@-]+\/)*[\w+=,.@-]{1,128})$/,
+      'must be an instance profile name or ARN',
+    ),
   );
 
 const BakeSchema = z
   .strictObject({
-    region: RegionSchema.describe(
+    region: describe(
+      RegionSchema,
       'The Region where the AMI is baked; environments elsewhere need copyToRegions.',
     ),
-    baseImage: exactlyOneOf({
-      amiId: resourceId('ami', '0123456789abcdef0'),
-      ssmParameter: SsmParameterNameSchema,
-    }).describe('The image to start from: exactly one of amiId or ssmParameter (resolved at bake time).'),
+    baseImage: describe(
+      exactlyOneOf({
+        amiId: resourceId('ami', '0123456789abcdef0'),
+        ssmParameter: SsmParameterNameSchema,
+      }),
+      'The image to start from: exactly one of amiId or ssmParameter (resolved at bake time).',
+    ),
     instanceType: z
       .string()
-      .max(MANIFEST_BOUNDS.shortText)
-      .regex(/^[a-z][a-z0-9-]*\.[a-z0-9-]+$/, 'must be an EC2 instance type like t3.large or m7g.xlarge'),
+      .check(
+        z.maxLength(MANIFEST_BOUNDS.shortText),
+        z.regex(/^[a-z][a-z0-9-]*\.[a-z0-9-]+$/, 'must be an EC2 instance type like t3.large or m7g.xlarge'),
+      ),
     subnetId: resourceId('subnet', '0123456789abcdef0'),
-    securityGroupIds: uniqueList(resourceId('sg', '0123456789abcdef0'), 'security group')
-      .min(1)
-      .max(
+    securityGroupIds: uniqueList(resourceId('sg', '0123456789abcdef0'), 'security group').check(
+      z.minLength(1),
+      z.maxLength(
         MANIFEST_BOUNDS.securityGroups,
         `must list at most ${MANIFEST_BOUNDS.securityGroups} security groups (the most a network interface takes)`,
       ),
+    ),
     instanceProfile: InstanceProfileSchema,
-    install: exactlyOneOf({
-      commands: z
-        .array(
-          z
-            .string()
-            .min(1, 'commands must not be empty')
-            .max(
-              MANIFEST_BOUNDS.commandLength,
-              `commands must be at most ${MANIFEST_BOUNDS.commandLength} characters long`,
+    install: describe(
+      exactlyOneOf({
+        commands: z
+          .array(
+            z
+              .string()
+              .check(
+                z.minLength(1, 'commands must not be empty'),
+                z.maxLength(
+                  MANIFEST_BOUNDS.commandLength,
+                  `commands must be at most ${MANIFEST_BOUNDS.commandLength} characters long`,
+                ),
+              ),
+          )
+          .check(
+            z.minLength(1),
+            z.maxLength(
+              MANIFEST_BOUNDS.commands,
+              `must list at most ${MANIFEST_BOUNDS.commands} commands (put longer scripts in the artifact or an SSM document)`,
             ),
-        )
-        .min(1)
-        .max(
-          MANIFEST_BOUNDS.commands,
-          `must list at most ${MANIFEST_BOUNDS.commands} commands (put longer scripts in the artifact or an SSM document)`,
-        ),
-      ssmDocument: SsmDocumentSchema,
-    }).describe('How the artifact is installed: shell commands, or an SSM document run with SendCommand.'),
+          ),
+        ssmDocument: SsmDocumentSchema,
+      }),
+      'How the artifact is installed: shell commands, or an SSM document run with SendCommand.',
+    ),
     // gp2/gp3 volumes take 1-16,384 GiB; below 8 GiB common base images do not fit.
     // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_EbsBlockDevice.html
-    volumeSizeGiB: intBetween(8, 16384).default(16),
-    tags: TagsSchema.default({}),
+    volumeSizeGiB: z._default(intBetween(8, 16384), 16),
+    tags: z._default(TagsSchema, {}),
     // CopyImage copies the AMI into each listed Region.
     // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CopyImage.html
-    copyToRegions: uniqueList(RegionSchema, 'Region')
-      .max(MANIFEST_BOUNDS.copyToRegions, `must list at most ${MANIFEST_BOUNDS.copyToRegions} Regions`)
-      .default([]),
-    timeoutMinutes: intBetween(5, 720).default(60),
+    copyToRegions: z._default(
+      uniqueList(RegionSchema, 'Region').check(
+        z.maxLength(
+          MANIFEST_BOUNDS.copyToRegions,
+          `must list at most ${MANIFEST_BOUNDS.copyToRegions} Regions`,
+        ),
+      ),
+      [],
+    ),
+    timeoutMinutes: z._default(intBetween(5, 720), 60),
   })
-  .superRefine((bake, ctx) => {
-    bake.copyToRegions.forEach((region, index) => {
-      if (region === bake.region) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['copyToRegions', index],
-          message: `${region} is the bake region itself; list only other Regions`,
-        });
-      }
-    });
-  });
+  .check(
+    z.superRefine((bake, ctx) => {
+      bake.copyToRegions.forEach((region, index) => {
+        if (region === bake.region) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['copyToRegions', index],
+            message: `${region} is the bake region itself; list only other Regions`,
+          });
+        }
+      });
+    }),
+  );
 
 // ---------------------------------------------------------------------------------------------
 // environments: where the AMI rolls out, in promotion order.
@@ -428,85 +451,97 @@ export const RollingStrategySchema = z
   .strictObject({
     type: z.literal('rolling'),
     // MinHealthyPercentage: 0-100, AWS default 90.
-    minHealthyPercentage: intBetween(0, 100).default(90),
+    minHealthyPercentage: z._default(intBetween(0, 100), 90),
     // MaxHealthyPercentage: 100-200, and at most 100 above MinHealthyPercentage.
-    maxHealthyPercentage: intBetween(100, 200).default(100),
+    maxHealthyPercentage: z._default(intBetween(100, 200), 100),
     // InstanceWarmup: seconds; unset means the group's DefaultInstanceWarmup.
-    instanceWarmupSeconds: z
-      .int()
-      .min(0, 'must be at least 0')
-      .max(86400, 'must be at most 86400')
-      .optional(),
+    instanceWarmupSeconds: z.optional(
+      z.int().check(z.gte(0, 'must be at least 0'), z.lte(86400, 'must be at most 86400')),
+    ),
     // CheckpointPercentages: unique, ascending, the last one 100 to replace every instance.
-    checkpoints: z
-      .array(intBetween(1, 100))
-      .min(1)
-      .max(MANIFEST_BOUNDS.checkpoints, `must list at most ${MANIFEST_BOUNDS.checkpoints} checkpoints`)
-      .optional(),
+    checkpoints: z.optional(
+      z
+        .array(intBetween(1, 100))
+        .check(
+          z.minLength(1),
+          z.maxLength(
+            MANIFEST_BOUNDS.checkpoints,
+            `must list at most ${MANIFEST_BOUNDS.checkpoints} checkpoints`,
+          ),
+        ),
+    ),
     // CheckpointDelay: 0-172800 seconds (default 3600); only allowed together with checkpoints.
-    checkpointDelaySeconds: intBetween(0, 172800).optional(),
+    checkpointDelaySeconds: z.optional(intBetween(0, 172800)),
   })
-  .superRefine((strategy, ctx) => {
-    const { minHealthyPercentage: min, maxHealthyPercentage: max } = strategy;
-    // Out-of-range values already have their own issue; the spread rule would only repeat it.
-    const inRange = min >= 0 && min <= 100 && max >= 100 && max <= 200;
-    if (inRange && max - min > 100) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['maxHealthyPercentage'],
-        message: `must be at most 100 above minHealthyPercentage (${strategy.minHealthyPercentage})`,
-      });
-    }
-    const checkpoints = strategy.checkpoints;
-    if (checkpoints !== undefined && checkpoints.every((value) => value >= 1 && value <= 100)) {
-      checkpoints.forEach((value, index) => {
-        const previous = checkpoints[index - 1];
-        if (previous !== undefined && value <= previous) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['checkpoints', index],
-            message: `must be greater than the checkpoint before it (${previous}): checkpoints ascend`,
-          });
-        }
-      });
-      const last = checkpoints[checkpoints.length - 1];
-      if (last !== 100) {
+  .check(
+    z.superRefine((strategy, ctx) => {
+      const { minHealthyPercentage: min, maxHealthyPercentage: max } = strategy;
+      // Out-of-range values already have their own issue; the spread rule would only repeat it.
+      const inRange = min >= 0 && min <= 100 && max >= 100 && max <= 200;
+      if (inRange && max - min > 100) {
         ctx.addIssue({
           code: 'custom',
-          path: ['checkpoints', checkpoints.length - 1],
-          message: 'the last checkpoint must be 100, so that every instance is replaced',
+          path: ['maxHealthyPercentage'],
+          message: `must be at most 100 above minHealthyPercentage (${strategy.minHealthyPercentage})`,
         });
       }
-    } else if (checkpoints === undefined && strategy.checkpointDelaySeconds !== undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['checkpointDelaySeconds'],
-        message: 'applies only together with checkpoints',
-      });
-    }
-  });
+      const checkpoints = strategy.checkpoints;
+      if (checkpoints !== undefined && checkpoints.every((value) => value >= 1 && value <= 100)) {
+        checkpoints.forEach((value, index) => {
+          const previous = checkpoints[index - 1];
+          if (previous !== undefined && value <= previous) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['checkpoints', index],
+              message: `must be greater than the checkpoint before it (${previous}): checkpoints ascend`,
+            });
+          }
+        });
+        const last = checkpoints[checkpoints.length - 1];
+        if (last !== 100) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['checkpoints', checkpoints.length - 1],
+            message: 'the last checkpoint must be 100, so that every instance is replaced',
+          });
+        }
+      } else if (checkpoints === undefined && strategy.checkpointDelaySeconds !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['checkpointDelaySeconds'],
+          message: 'applies only together with checkpoints',
+        });
+      }
+    }),
+  );
 
 const BlueGreenStrategySchema = z.strictObject({
   type: z.literal('blue-green'),
-  healthGate: z
-    .strictObject({
-      healthyForSeconds: intBetween(0, 3600).default(60),
-      timeoutSeconds: intBetween(60, 7200).default(900),
-    })
-    .prefault({})
-    .superRefine((gate, ctx) => {
-      const inRange =
-        gate.healthyForSeconds <= 3600 && gate.timeoutSeconds >= 60 && gate.timeoutSeconds <= 7200;
-      if (inRange && gate.timeoutSeconds <= gate.healthyForSeconds) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['timeoutSeconds'],
-          message: `must be greater than healthyForSeconds (${gate.healthyForSeconds})`,
-        });
-      }
-    })
-    .describe('Every new target must stay healthy this long, within the timeout, before traffic moves.'),
-  keepOldGroups: intBetween(0, 5).default(1),
+  healthGate: describe(
+    z
+      .prefault(
+        z.strictObject({
+          healthyForSeconds: z._default(intBetween(0, 3600), 60),
+          timeoutSeconds: z._default(intBetween(60, 7200), 900),
+        }),
+        {},
+      )
+      .check(
+        z.superRefine((gate, ctx) => {
+          const inRange =
+            gate.healthyForSeconds <= 3600 && gate.timeoutSeconds >= 60 && gate.timeoutSeconds <= 7200;
+          if (inRange && gate.timeoutSeconds <= gate.healthyForSeconds) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['timeoutSeconds'],
+              message: `must be greater than healthyForSeconds (${gate.healthyForSeconds})`,
+            });
+          }
+        }),
+      ),
+    'Every new target must stay healthy this long, within the timeout, before traffic moves.',
+  ),
+  keepOldGroups: z._default(intBetween(0, 5), 1),
 });
 
 const StrategySchema = z.discriminatedUnion('type', [RollingStrategySchema, BlueGreenStrategySchema], {
@@ -514,9 +549,12 @@ const StrategySchema = z.discriminatedUnion('type', [RollingStrategySchema, Blue
 });
 
 const principals = () =>
-  uniqueList(SlackPrincipalSchema, 'Slack id')
-    .max(MANIFEST_BOUNDS.principals, `must list at most ${MANIFEST_BOUNDS.principals} Slack ids`)
-    .default([]);
+  z._default(
+    uniqueList(SlackPrincipalSchema, 'Slack id').check(
+      z.maxLength(MANIFEST_BOUNDS.principals, `must list at most ${MANIFEST_BOUNDS.principals} Slack ids`),
+    ),
+    [],
+  );
 
 const EnvironmentSchema = z
   .strictObject({
@@ -524,69 +562,87 @@ const EnvironmentSchema = z
     region: RegionSchema,
     // Auto Scaling group names: 1-255 characters.
     // https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_CreateAutoScalingGroup.html
-    autoScalingGroup: z.string().min(1).max(255),
-    targetGroupArns: uniqueList(TargetGroupArnSchema, 'target group')
-      .max(
-        MANIFEST_BOUNDS.targetGroups,
-        `must list at most ${MANIFEST_BOUNDS.targetGroups} target groups (the most an Auto Scaling group takes)`,
-      )
-      .default([]),
-    strategy: StrategySchema,
-    alarms: z
-      .strictObject({
-        rollout: uniqueList(AlarmNameSchema, 'alarm')
-          .max(
-            MANIFEST_BOUNDS.rolloutAlarms,
-            `must list at most ${MANIFEST_BOUNDS.rolloutAlarms} alarms (the most an instance refresh watches)`,
-          )
-          .default([])
-          .describe('Alarms that stop and roll back a rollout in flight.'),
-        watch: uniqueList(AlarmNameSchema, 'alarm')
-          .max(MANIFEST_BOUNDS.watchAlarms, `must list at most ${MANIFEST_BOUNDS.watchAlarms} alarms`)
-          .default([])
-          .describe('Alarms watched after a rollout completes.'),
-        watchWindowMinutes: intBetween(0, 1440).default(30),
-      })
-      .prefault({}),
-    bakeTimeMinutes: intBetween(0, 10080)
-      .default(0)
-      .describe(
-        'How long a release must have run in the previous environment before promotion here; 0 for the first.',
+    autoScalingGroup: z.string().check(z.minLength(1), z.maxLength(255)),
+    targetGroupArns: z._default(
+      uniqueList(TargetGroupArnSchema, 'target group').check(
+        z.maxLength(
+          MANIFEST_BOUNDS.targetGroups,
+          `must list at most ${MANIFEST_BOUNDS.targetGroups} target groups (the most an Auto Scaling group takes)`,
+        ),
       ),
-    approval: z.strictObject({ required: z.boolean().default(false) }).prefault({}),
-    access: z
-      .strictObject({ deploy: principals(), rollback: principals(), approve: principals() })
-      .prefault({})
-      .describe('Slack user ids (U…/W…) or user-group ids (S…) allowed to act on this environment.'),
+      [],
+    ),
+    strategy: StrategySchema,
+    alarms: z.prefault(
+      z.strictObject({
+        rollout: describe(
+          z._default(
+            uniqueList(AlarmNameSchema, 'alarm').check(
+              z.maxLength(
+                MANIFEST_BOUNDS.rolloutAlarms,
+                `must list at most ${MANIFEST_BOUNDS.rolloutAlarms} alarms (the most an instance refresh watches)`,
+              ),
+            ),
+            [],
+          ),
+          'Alarms that stop and roll back a rollout in flight.',
+        ),
+        watch: describe(
+          z._default(
+            uniqueList(AlarmNameSchema, 'alarm').check(
+              z.maxLength(
+                MANIFEST_BOUNDS.watchAlarms,
+                `must list at most ${MANIFEST_BOUNDS.watchAlarms} alarms`,
+              ),
+            ),
+            [],
+          ),
+          'Alarms watched after a rollout completes.',
+        ),
+        watchWindowMinutes: z._default(intBetween(0, 1440), 30),
+      }),
+      {},
+    ),
+    bakeTimeMinutes: describe(
+      z._default(intBetween(0, 10080), 0),
+      'How long a release must have run in the previous environment before promotion here; 0 for the first.',
+    ),
+    approval: z.prefault(z.strictObject({ required: z._default(z.boolean(), false) }), {}),
+    access: describe(
+      z.prefault(z.strictObject({ deploy: principals(), rollback: principals(), approve: principals() }), {}),
+      'Slack user ids (U…/W…) or user-group ids (S…) allowed to act on this environment.',
+    ),
   })
-  .superRefine((env, ctx) => {
-    if (env.strategy.type === 'blue-green' && env.targetGroupArns.length === 0) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['targetGroupArns'],
-        message: 'blue-green needs at least one target group to move traffic between groups',
-      });
-    }
-    if (env.approval.required && env.access.approve.length === 0) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['access', 'approve'],
-        message: 'approval is required, so list at least one approver',
-      });
-    }
-    // A target group is regional: an ASG can only register with one in its own Region.
-    // https://docs.aws.amazon.com/autoscaling/ec2/userguide/attach-load-balancer-asg.html
-    env.targetGroupArns.forEach((arn, index) => {
-      const region = regionOfTargetGroupArn(arn);
-      if (region !== undefined && region !== env.region) {
+  .check(
+    z.superRefine((env, ctx) => {
+      if (env.strategy.type === 'blue-green' && env.targetGroupArns.length === 0) {
         ctx.addIssue({
           code: 'custom',
-          path: ['targetGroupArns', index],
-          message: `is in ${region}, but this environment is in ${env.region}`,
+          path: ['targetGroupArns'],
+          message: 'blue-green needs at least one target group to move traffic between groups',
         });
       }
-    });
-  });
+      if (env.approval.required && env.access.approve.length === 0) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['access', 'approve'],
+          message: 'approval is required, so list at least one approver',
+        });
+      }
+      // A target group is regional: an ASG can only register with one in its own Region.
+      // https://docs.aws.amazon.com/autoscaling/ec2/userguide/attach-load-balancer-asg.html
+      env.targetGroupArns.forEach((arn, index) => {
+        const region = regionOfTargetGroupArn(arn);
+        if (region !== undefined && region !== env.region) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['targetGroupArns', index],
+            message: `is in ${region}, but this environment is in ${env.region}`,
+          });
+        }
+      });
+    }),
+  );
 
 // ---------------------------------------------------------------------------------------------
 // The manifest
@@ -685,18 +741,26 @@ storeSizeRule._zod.def.when = (payload) => payload.issues.length === 0;
 
 export const ServiceManifestSchema = z
   .strictObject({
-    apiVersion: z.literal('kiln.dev/v1'),
+    apiVersion: z.literal(MANIFEST_API_VERSION),
     kind: z.literal('Service'),
-    name: DnsLabel(40).describe(
+    name: describe(
+      DnsLabel(40),
       'The service name: lowercase letters, digits and hyphens, at most 40 characters.',
     ),
     artifact: ArtifactSchema,
     bake: BakeSchema,
-    environments: z
-      .array(EnvironmentSchema)
-      .min(1, 'must list at least 1 environment')
-      .max(MANIFEST_BOUNDS.environments, `must list at most ${MANIFEST_BOUNDS.environments} environments`)
-      .describe('In promotion order: a release reaches each environment after the one before it.'),
+    environments: describe(
+      z
+        .array(EnvironmentSchema)
+        .check(
+          z.minLength(1, 'must list at least 1 environment'),
+          z.maxLength(
+            MANIFEST_BOUNDS.environments,
+            `must list at most ${MANIFEST_BOUNDS.environments} environments`,
+          ),
+        ),
+      'In promotion order: a release reaches each environment after the one before it.',
+    ),
   })
   .check(crossFieldRules)
   .check(storeSizeRule);
@@ -717,26 +781,6 @@ export function parseManifest(value: unknown): ServiceManifest {
   const outcome = safeParseManifest(value);
   if (!outcome.success) throw new ManifestValidationError(outcome.issues);
   return outcome.data;
-}
-
-/** How to read a version off an artifact, with the defaults resolved. */
-export type VersionRule =
-  | { from: 's3-key'; pattern: RegExp }
-  | { from: 'ecr-tag'; pattern: RegExp | undefined }
-  | { from: 'detail'; path: string };
-
-export function versionRuleOf(artifact: ServiceManifest['artifact']): VersionRule {
-  const { source, version } = artifact;
-  if (source.s3 !== undefined) {
-    return { from: 's3-key', pattern: new RegExp(version.keyPattern ?? DEFAULT_S3_KEY_VERSION_PATTERN) };
-  }
-  if (source.ecr !== undefined) {
-    return {
-      from: 'ecr-tag',
-      pattern: version.tagPattern === undefined ? undefined : new RegExp(version.tagPattern),
-    };
-  }
-  return { from: 'detail', path: version.detailPath ?? DEFAULT_DETAIL_VERSION_PATH };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

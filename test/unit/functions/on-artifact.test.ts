@@ -82,6 +82,7 @@ describe('on-artifact', () => {
   let store: KilnStore<ServiceManifest>;
   let handler: ReturnType<typeof createOnArtifactHandler>;
   let loggedErrors: unknown[][];
+  let tableName: string;
 
   beforeAll(async () => {
     process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
@@ -90,7 +91,7 @@ describe('on-artifact', () => {
   afterAll(() => dynamo.stop());
 
   beforeEach(async () => {
-    const tableName = await dynamo.createTable();
+    tableName = await dynamo.createTable();
     store = new KilnStore<ServiceManifest>({ client: dynamo.client, tableName });
     await store.putServiceManifest(example('checkout.yml'), { actor: 'test' });
     await store.putServiceManifest(example('ledger.yml'), { actor: 'test' });
@@ -380,6 +381,40 @@ describe('on-artifact', () => {
       });
       expect(await artifactsOf('checkout')).toHaveLength(1);
       expect(await artifactsOf('checkout-canary')).toEqual([]);
+    });
+  });
+
+  describe('stored manifests it cannot read', () => {
+    /** Writes a manifest record as another writer could have: the store keeps manifests whole. */
+    const storeRaw = async (manifest: { name: string } & Record<string, unknown>) => {
+      const raw = new KilnStore<typeof manifest>({ client: dynamo.client, tableName });
+      await raw.putServiceManifest(manifest, { actor: 'test' });
+    };
+
+    it('refuses a service whose manifest is stored in another format (apiVersion), naming it, and records the artifact for the others', async () => {
+      await storeRaw({
+        ...structuredClone(example('checkout.yml')),
+        name: 'checkout-next',
+        apiVersion: 'kiln.dev/v2',
+      });
+
+      const result = await handler(checkoutUpload(), context);
+
+      expect(result).toEqual({ recorded: 1, duplicates: 0, skipped: 1, refused: 1 });
+      expect(JSON.stringify(loggedErrors)).toContain('checkout-next: manifest.apiVersion');
+      expect(await artifactsOf('checkout')).toEqual([expect.objectContaining({ version: '2.14.0' })]);
+      expect(await artifactsOf('checkout-next')).toEqual([]);
+    });
+
+    it('refuses a service whose stored manifest has no artifact section, instead of failing the whole event', async () => {
+      const { artifact: _artifact, ...rest } = structuredClone(example('checkout.yml'));
+      await storeRaw({ ...rest, name: 'checkout-broken' });
+
+      const result = await handler(checkoutUpload(), context);
+
+      expect(result).toEqual({ recorded: 1, duplicates: 0, skipped: 1, refused: 1 });
+      expect(JSON.stringify(loggedErrors)).toContain('checkout-broken: manifest.artifact');
+      expect(await artifactsOf('checkout')).toHaveLength(1);
     });
   });
 

@@ -29,7 +29,16 @@ function storeWith(
   return {
     listServices: () =>
       Promise.resolve({
-        items: [{ service: manifest.name, manifest, version: 1, updatedAt: '2026-01-01T00:00:00.000Z' }],
+        items: [
+          {
+            service: manifest.name,
+            manifest,
+            version: 1,
+            createdAt: '2026-01-01T00:00:00.000Z',
+            updatedAt: '2026-01-01T00:00:00.000Z',
+            updatedBy: 'test',
+          },
+        ],
       }),
     recordArtifact,
   } as ReceiveArtifactDeps['store'];

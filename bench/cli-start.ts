@@ -1,0 +1,78 @@
+/**
+ * The `kiln` command's start-up as ratios to `node -e 0`, measured side by side
+ * (bench/paired.ts): `kiln --help` (loads the command list and nothing of any command) and
+ * `kiln validate` of an example manifest (loads that command alone). The CLI is bundled afresh
+ * into a temporary folder first, exactly as `npm install` bundles it into dist/.
+ *
+ * Budgets (issue 8): `kiln --help` ≤ 1.3×, `kiln validate` ≤ 2×. Printed beside the figures.
+ */
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { baseEnvironment, type ColdStartOptions } from './cold-start';
+import { pairedRuns, renderTable, times, type RunOutcome } from './paired';
+
+export const CLI_BUDGET = { help: 1.3, validate: 2 } as const;
+
+export async function cliStartTable(root: string, options: ColdStartOptions): Promise<string> {
+  const { rounds } = options;
+  const home = mkdtempSync(join(tmpdir(), 'kiln-bench-cli-'));
+  try {
+    mkdirSync(join(home, 'bin'));
+    copyFileSync(join(root, 'bin', 'kiln.cjs'), join(home, 'bin', 'kiln.cjs'));
+    const built = spawnSync(
+      process.execPath,
+      [join(root, 'scripts', 'build-cli.mjs'), '--outfile', join(home, 'dist', 'kiln.cjs')],
+      { cwd: root, encoding: 'utf8' },
+    );
+    if (built.status !== 0) throw new Error(`building the CLI failed: ${built.stderr}`);
+    const kiln = join(home, 'bin', 'kiln.cjs');
+    const env: NodeJS.ProcessEnv = { ...baseEnvironment(options.environment), HOME: home };
+    const expect =
+      (text: string) =>
+      (outcome: RunOutcome): string | undefined =>
+        outcome.stdout.includes(text) ? undefined : `printed no "${text}"`;
+    const paired = await pairedRuns(
+      { argv: [process.execPath, '-e', '0'], env, cwd: root },
+      [
+        {
+          name: 'kiln --help',
+          command: () => ({ argv: [process.execPath, kiln, '--help'], env, cwd: root }),
+          check: expect('validate'),
+        },
+        {
+          name: 'kiln validate examples/checkout.yml',
+          command: () => ({
+            argv: [process.execPath, kiln, 'validate', 'examples/checkout.yml'],
+            env,
+            cwd: root,
+          }),
+          check: expect('examples/checkout.yml: ok'),
+        },
+      ],
+      rounds,
+    );
+    const budgets = [CLI_BUDGET.help, CLI_BUDGET.validate];
+    const table = renderTable(
+      ['command', 'CPU', 'wall', 'budget', 'spread (CPU)'],
+      paired.results.map((r, i) => [
+        r.name,
+        times(r.cpu.median),
+        times(r.wall.median),
+        times(budgets[i]),
+        `${times(r.cpu.min)}–${times(r.cpu.max)}`,
+      ]),
+    );
+    const failures = paired.results.flatMap((r) => r.failures.map((f) => `${r.name}: ${f}`));
+    return [
+      `kiln start-up: ratios to node -e 0, median of ${rounds} paired rounds; environment: ${options.environment}` +
+        (env.NODE_EXTRA_CA_CERTS === undefined ? '' : ', NODE_EXTRA_CA_CERTS set'),
+      table,
+      `node -e 0 took ${paired.baseline.cpuMs.toFixed(0)} ms CPU, ${paired.baseline.wallMs.toFixed(0)} ms wall (medians)`,
+      ...failures,
+    ].join('\n');
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,241 @@
+/**
+ * Cold start of every function serverless.yml deploys, as ratios to `node -e 0` measured side by
+ * side (bench/paired.ts). A cold start is the bundle's `require` plus the first invocation, so
+ * both are timed: `require` alone, and `require` + one invocation against dynalite (a local
+ * DynamoDB in this process, holding the table and what the function reads). Each function is
+ * bundled the way `npm run package` bundles it (serverless.yml's `custom.esbuild`, NODE_OPTIONS as
+ * deployed), and once more naively, with the AWS SDK left external and loaded from node_modules as
+ * from the Lambda runtime's own copy: the yardstick the bundling is judged by. A last row is the
+ * floor: a bundle of the DynamoDB client alone making the same calls (bench/floor/dynamodb-only.ts).
+ *
+ * Budgets (issue 8): require + first invocation ≤ 1.8× (≤ 2.4× for a function that bundles the
+ * EC2 client), require alone ≤ 1.6×. The table prints them beside the figures; it never fails.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join, relative, resolve } from 'node:path';
+import { deflateRawSync } from 'node:zlib';
+import { build, type BuildOptions } from 'esbuild';
+import { KilnStore } from '../shared/store';
+import { startDynalite } from '../test/support/dynalite';
+import { readDeployedSettings, type DeployedFunction } from './deployed-functions';
+import { firstInvocations, type FirstInvocation } from './first-invocations';
+import {
+  pairedRuns,
+  renderTable,
+  times,
+  type Command,
+  type PairedResult,
+  type RunOutcome,
+  type Subject,
+} from './paired';
+
+export const BUDGET = { invoke: 1.8, invokeEc2: 2.4, require: 1.6 } as const;
+
+/** What the SDK leaves to the runtime in the naive bundle. */
+const SDK_PACKAGES = ['@aws-sdk/*', '@smithy/*', '@aws-crypto/*'];
+
+const FLOOR: DeployedFunction = {
+  key: 'DynamoDB client alone',
+  deployedName: 'kiln-bench-floor',
+  // Beside this file, so the floor is the same when the bench measures another checkout.
+  entry: join(__dirname, 'floor', 'dynamodb-only.ts'),
+  exportName: 'handler',
+  nodeOptions: undefined,
+};
+
+interface Bundle {
+  file: string;
+  /** What a zip of the bundle and its source map holds (deflate, as `npm run package` zips). */
+  zippedBytes: number;
+  usesEc2: boolean;
+}
+
+/** The size of a zip of these files: deflated data plus the local and central directory records. */
+function zippedSize(files: readonly string[], base: string): number {
+  let total = 22; // end of central directory
+  for (const file of files) {
+    const name = Buffer.byteLength(relative(base, file));
+    total += 30 + name + 46 + name + deflateRawSync(readFileSync(file), { level: 9 }).length;
+  }
+  return total;
+}
+
+async function bundleFunction(
+  fn: DeployedFunction,
+  root: string,
+  outDir: string,
+  options: BuildOptions,
+): Promise<Bundle> {
+  const file = join(outDir, basename(fn.entry).replace(/\.ts$/, '.js'));
+  mkdirSync(dirname(file), { recursive: true });
+  const result = await build({
+    ...options,
+    absWorkingDir: root,
+    entryPoints: [resolve(root, fn.entry)],
+    outfile: file,
+    metafile: true,
+    logLevel: 'error',
+  });
+  const files = Object.keys(result.metafile.outputs).map((out) => join(root, out));
+  const inputs = Object.keys(result.metafile.inputs);
+  return {
+    file,
+    zippedBytes: zippedSize(files, outDir),
+    usesEc2: inputs.some((input) => input.includes('@aws-sdk/client-ec2/')),
+  };
+}
+
+const kib = (bytes: number) => `${Math.round(bytes / 1024)} KiB`;
+
+export interface ColdStartOptions {
+  rounds: number;
+  /**
+   * The environment the measured processes start from: `inherit` (this process's, as a developer
+   * or CI shell has it) or `clean` (PATH and HOME only). Both then get the function's own
+   * variables. It matters: NODE_EXTRA_CA_CERTS, for one, makes every Node start-up read and parse
+   * a certificate bundle, which lengthens `node -e 0` as much as the subject and so shrinks every
+   * ratio.
+   */
+  environment: 'inherit' | 'clean';
+}
+
+/** The environment the measured processes start from (see ColdStartOptions.environment). */
+export function baseEnvironment(mode: 'inherit' | 'clean'): NodeJS.ProcessEnv {
+  if (mode === 'clean') return { PATH: process.env.PATH, HOME: process.env.HOME };
+  const { NODE_OPTIONS: _ignored, ...rest } = process.env;
+  return rest;
+}
+
+export async function coldStartTable(root: string, options: ColdStartOptions): Promise<string> {
+  const settings = readDeployedSettings(root);
+  const work = mkdtempSync(join(tmpdir(), 'kiln-bench-cold-'));
+  const dynamo = await startDynalite();
+  try {
+    const store = new KilnStore({ client: dynamo.client, tableName: dynamo.tableName });
+    const notes: string[] = [];
+    const rows: string[][] = [];
+    const external = [...(settings.esbuild.external ?? []), ...settings.exclude];
+    const base = baseEnvironment(options.environment);
+
+    const measure = async (fn: DeployedFunction, invocation: FirstInvocation, withNaive: boolean) => {
+      await invocation.seed?.(store, root);
+      const deployed = await bundleFunction(fn, root, join(work, fn.key, 'deployed'), {
+        ...settings.esbuild,
+        external,
+      });
+      const naive = withNaive
+        ? await bundleFunction(fn, root, join(work, fn.key, 'naive'), {
+            ...settings.esbuild,
+            external: [...external, ...SDK_PACKAGES],
+          })
+        : undefined;
+      const { NODE_OPTIONS: _unused, ...inherited } = base;
+      const env: NodeJS.ProcessEnv = {
+        ...inherited,
+        // Lambda's environment as far as the function reads it (credentials are dummies: dynalite).
+        AWS_REGION: 'us-east-1',
+        AWS_ACCESS_KEY_ID: 'bench',
+        AWS_SECRET_ACCESS_KEY: 'bench',
+        AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+        AWS_LAMBDA_FUNCTION_NAME: fn.deployedName,
+        AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512',
+        KILN_TABLE: dynamo.tableName,
+        KILN_STAGE: 'bench',
+        POWERTOOLS_SERVICE_NAME: 'kiln',
+        // Lambda's Node 24 prints no such warning; Node 20 here would, on stderr, in every run.
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        ...(fn.nodeOptions === undefined ? {} : { NODE_OPTIONS: fn.nodeOptions }),
+      };
+      // The naive bundle finds the SDK where the runtime would provide it.
+      const naiveEnv = { ...env, NODE_PATH: join(root, 'node_modules') };
+      const requireOnly = (bundle: Bundle, childEnv: NodeJS.ProcessEnv): Command => ({
+        argv: [process.execPath, '-e', `require(${JSON.stringify(bundle.file)})`],
+        env: childEnv,
+      });
+      let run = 0;
+      const invoke =
+        (bundle: Bundle, childEnv: NodeJS.ProcessEnv): Subject['command'] =>
+        () => ({
+          argv: [process.execPath, join(__dirname, 'invoke.cjs'), bundle.file, fn.exportName],
+          env: { ...childEnv, KILN_BENCH_EVENT: JSON.stringify(invocation.event(run++)) },
+        });
+      const checkResult = (outcome: RunOutcome) => {
+        const line = outcome.stdout.split('\n').find((l) => l.startsWith('KILN_BENCH_RESULT '));
+        if (line === undefined) return 'printed no result';
+        return invocation.check(JSON.parse(line.slice('KILN_BENCH_RESULT '.length)));
+      };
+      const subjects: Subject[] = [
+        { name: 'require', command: () => requireOnly(deployed, env) },
+        { name: 'invoke', command: invoke(deployed, env), check: checkResult },
+      ];
+      if (naive !== undefined) {
+        subjects.push(
+          { name: 'naive require', command: () => requireOnly(naive, naiveEnv) },
+          { name: 'naive invoke', command: invoke(naive, naiveEnv), check: checkResult },
+        );
+      }
+      const paired = await pairedRuns({ argv: [process.execPath, '-e', '0'], env }, subjects, options.rounds);
+      for (const result of paired.results)
+        for (const failure of result.failures) notes.push(`${fn.key} ${result.name}: ${failure}`);
+      const [req, inv, naiveReq, naiveInv] = paired.results;
+      const row = (label: string, bundle: Bundle, r?: PairedResult, i?: PairedResult, budget = '') => [
+        label,
+        kib(bundle.zippedBytes),
+        times(r?.cpu.median),
+        times(r?.wall.median),
+        times(i?.cpu.median),
+        times(i?.wall.median),
+        budget,
+      ];
+      const budget = withNaive
+        ? `${times(BUDGET.require)} / ${times(deployed.usesEc2 ? BUDGET.invokeEc2 : BUDGET.invoke)}`
+        : '';
+      rows.push(row(fn.key, deployed, req, inv, budget));
+      if (naive !== undefined) rows.push(row(`${fn.key} (naive)`, naive, naiveReq, naiveInv));
+      notes.push(
+        `${fn.key}: node -e 0 took ${paired.baseline.cpuMs.toFixed(0)} ms CPU, ` +
+          `${paired.baseline.wallMs.toFixed(0)} ms wall (medians); require + 1st call ranged ` +
+          `${times(inv?.cpu.min)}–${times(inv?.cpu.max)} CPU, ${times(inv?.wall.min)}–${times(inv?.wall.max)} wall`,
+      );
+    };
+
+    for (const fn of settings.functions) {
+      const invocation = firstInvocations[fn.key];
+      if (invocation === undefined) {
+        notes.push(`${fn.key}: no first invocation in bench/first-invocations.ts; add one`);
+        continue;
+      }
+      await measure(fn, invocation, true);
+    }
+    const floorInvocation = firstInvocations.onArtifact;
+    if (floorInvocation !== undefined) {
+      // The same events; the table already holds what on-artifact's seed wrote.
+      const { seed: _alreadySeeded, ...same } = floorInvocation;
+      await measure(FLOOR, { ...same, check: () => undefined }, false);
+    }
+
+    const extraCerts = base.NODE_EXTRA_CA_CERTS === undefined ? '' : ', NODE_EXTRA_CA_CERTS set';
+    return [
+      `cold start: ratios to node -e 0, median of ${options.rounds} paired rounds; ` +
+        `environment: ${options.environment}${extraCerts}`,
+      renderTable(
+        [
+          'function',
+          'zipped',
+          'require (CPU)',
+          'require (wall)',
+          'require + 1st call (CPU)',
+          'require + 1st call (wall)',
+          'budget: require / + 1st call',
+        ],
+        rows,
+      ),
+      '(naive: the AWS SDK left external, loaded from node_modules as from the Lambda runtime)',
+      ...notes,
+    ].join('\n');
+  } finally {
+    await dynamo.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * What serverless.yml deploys, as the cold-start bench needs it: every function's handler, the
+ * esbuild settings serverless-esbuild bundles it with (`custom.esbuild`), and the NODE_OPTIONS the
+ * function runs under (provider-wide, overridden per function). Read from the file itself, so a
+ * function added there is measured without touching the bench.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BuildOptions } from 'esbuild';
+import { parse } from 'yaml';
+import { loadRoutes } from '../sandbox/core/routes';
+
+export interface DeployedFunction {
+  /** The key under `functions:` (e.g. onArtifact). */
+  key: string;
+  deployedName: string;
+  /** The handler module's source, relative to the project root (e.g. functions/on-artifact.ts). */
+  entry: string;
+  exportName: string;
+  /** NODE_OPTIONS as deployed (`--enable-source-maps`, …), or undefined. */
+  nodeOptions: string | undefined;
+}
+
+export interface DeployedSettings {
+  functions: DeployedFunction[];
+  /** The esbuild options of `custom.esbuild`, as serverless-esbuild hands them to esbuild. */
+  esbuild: BuildOptions;
+  /** serverless-esbuild's `exclude`: packages left out of the bundle (the runtime provides them). */
+  exclude: string[];
+}
+
+// serverless-esbuild's own keys, which it removes before handing the rest of custom.esbuild to
+// esbuild (node_modules/serverless-esbuild/dist/bundle.js; `exclude` becomes `external`).
+const PLUGIN_KEYS = new Set([
+  'concurrency',
+  'zipConcurrency',
+  'exclude',
+  'nativeZip',
+  'packager',
+  'packagePath',
+  'watch',
+  'keepOutputDirectory',
+  'packagerOptions',
+  'installExtraArgs',
+  'outputFileExtension',
+  'outputBuildFolder',
+  'outputWorkFolder',
+  'nodeExternals',
+  'skipBuild',
+  'skipRebuild',
+  'skipBuildExcludeFns',
+  'stripEntryResolveExtensions',
+  'disposeContext',
+]);
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+function nodeOptionsOf(environment: unknown): string | undefined {
+  if (!isRecord(environment)) return undefined;
+  const value = environment.NODE_OPTIONS;
+  return typeof value === 'string' ? value : undefined;
+}
+
+export function readDeployedSettings(root: string): DeployedSettings {
+  const file = join(root, 'serverless.yml');
+  const routes = loadRoutes(file, { stage: 'bench' });
+  // CloudFormation tags (!Ref, !GetAtt) elsewhere in the file are irrelevant here.
+  const doc: unknown = parse(readFileSync(file, 'utf8'), { logLevel: 'silent' });
+  if (!isRecord(doc)) throw new Error('serverless.yml: not a mapping');
+  const provider = isRecord(doc.provider) ? doc.provider : {};
+  const custom = isRecord(doc.custom) ? doc.custom : {};
+  const rawEsbuild = isRecord(custom.esbuild) ? custom.esbuild : {};
+  const rawFunctions = isRecord(doc.functions) ? doc.functions : {};
+  const providerNodeOptions = nodeOptionsOf(provider.environment);
+
+  const esbuild = Object.fromEntries(
+    Object.entries(rawEsbuild).filter(([key]) => !PLUGIN_KEYS.has(key)),
+  ) as BuildOptions;
+  const exclude = Array.isArray(rawEsbuild.exclude) ? rawEsbuild.exclude.map(String) : [];
+
+  return {
+    esbuild,
+    exclude,
+    functions: routes.functions.map((fn) => {
+      const raw = rawFunctions[fn.functionName];
+      const own = isRecord(raw) ? nodeOptionsOf(raw.environment) : undefined;
+      return {
+        key: fn.functionName,
+        deployedName: fn.deployedName,
+        entry: `${fn.handler.modulePath}.ts`,
+        exportName: fn.handler.exportName,
+        nodeOptions: own ?? providerNodeOptions,
+      };
+    }),
+  };
+}

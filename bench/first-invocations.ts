@@ -1,0 +1,60 @@
+/**
+ * The first invocation of each deployed function, for the cold-start bench: what the store must
+ * hold beforehand, the event, and what the function must answer. Keyed by serverless.yml's
+ * function keys; a test holds this map and serverless.yml to the same set, so a new function
+ * cannot join the stack without being held to the cold-start budget.
+ *
+ * Each run gets its own event (`run` counts from 0), so every timed invocation does the work of a
+ * first delivery (a new record, its audit entry), never the cheaper duplicate path.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { validateManifestSource } from '../shared/domain/manifest/yaml';
+import type { KilnStore } from '../shared/store';
+
+export interface FirstInvocation {
+  /** Writes what the function reads on its first call (the table is fresh for each bench run). */
+  seed?: (store: KilnStore, root: string) => Promise<void>;
+  event: (run: number) => unknown;
+  /** Why the function's answer is not what this event should give; undefined when it is. */
+  check: (result: unknown) => string | undefined;
+}
+
+async function applyManifest(store: KilnStore, root: string, file: string): Promise<void> {
+  const { manifest, diagnostics } = validateManifestSource(readFileSync(join(root, file), 'utf8'), file);
+  if (manifest === undefined) throw new Error(`${file}: ${diagnostics.map((d) => d.message).join('; ')}`);
+  await store.putServiceManifest(manifest, { actor: 'bench' });
+}
+
+export const firstInvocations: Record<string, FirstInvocation> = {
+  // An upload of a new checkout tarball (examples/checkout.yml builds from this bucket and prefix):
+  // one GSI query for the services, one artifact write and its audit entry.
+  onArtifact: {
+    seed: (store, root) => applyManifest(store, root, 'examples/checkout.yml'),
+    event: (run) => ({
+      version: '0',
+      id: `bench-${run}`,
+      'detail-type': 'Object Created',
+      source: 'aws.s3',
+      account: '123456789012',
+      time: '2026-01-01T00:00:00Z',
+      region: 'us-east-1',
+      resources: ['arn:aws:s3:::acme-artifacts-123456789012'],
+      detail: {
+        version: '0',
+        bucket: { name: 'acme-artifacts-123456789012' },
+        object: {
+          key: `checkout/releases/checkout-2.${run}.0.tar.gz`,
+          size: 1048576,
+          etag: `b1946ac92492d2347c6235b4d26${String(run).padStart(5, '0')}`,
+          sequencer: '617f08299329d189',
+        },
+        reason: 'PutObject',
+      },
+    }),
+    check: (result) =>
+      typeof result === 'object' && result !== null && 'recorded' in result && result.recorded === 1
+        ? undefined
+        : `expected { recorded: 1 }, got ${JSON.stringify(result)}`,
+  },
+};

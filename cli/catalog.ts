@@ -1,0 +1,51 @@
+import type { Command } from 'commander';
+
+/**
+ * Every `kiln` command, by name, without loading it. `kiln --help` lists the commands from here,
+ * and `kiln NAME …` loads NAME's module alone (cli/commands/NAME.ts, which registers its options,
+ * subcommands and action). In the bundled CLI each command is a bundle of its own
+ * (dist/kiln-NAME.cjs, see scripts/build-cli.mjs), so a command reads and compiles only its own
+ * code. `term` and `description` are what `kiln --help` prints for the command; a test holds them
+ * to what the command itself registers.
+ */
+export interface CommandEntry {
+  name: string;
+  /** The command's line in `kiln --help`: name, `[options]` if it has any, its arguments. */
+  term: string;
+  description: string;
+  /** Loads the command's module and returns its registration. */
+  load: () => Promise<(program: Command) => void>;
+}
+
+export const commandCatalog: readonly CommandEntry[] = [
+  {
+    name: 'validate',
+    term: 'validate [options] <files...>',
+    description: 'Check service manifests (YAML) against the manifest schema.',
+    load: async () => (await import('./commands/validate')).registerValidate,
+  },
+  {
+    name: 'services',
+    term: 'services',
+    description: 'Manage the service manifests Kiln deploys.',
+    load: async () => (await import('./commands/services')).registerServices,
+  },
+  {
+    name: 'history',
+    term: 'history [options] <service>',
+    description: 'Show the deployments of a service, newest first.',
+    load: async () => (await import('./commands/history')).registerHistory,
+  },
+  {
+    name: 'dead-letters',
+    term: 'dead-letters',
+    description: 'List and replay events that failed after AWS retried them.',
+    load: async () => (await import('./commands/dead-letters')).registerDeadLetters,
+  },
+  {
+    name: 'sandbox',
+    term: 'sandbox [options]',
+    description: 'Run Kiln end to end against a simulated AWS region (no AWS account needed)',
+    load: async () => (await import('./commands/sandbox')).registerSandbox,
+  },
+];

@@ -1,0 +1,82 @@
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/**
+ * The bundled `kiln` as `npx kiln` runs it: bin/kiln.cjs loading dist/kiln.cjs, which holds the
+ * command list, and one bundle per command beside it, loaded only when that command runs.
+ */
+
+const ROOT = join(__dirname, '..', '..', '..');
+let home: string;
+
+beforeAll(() => {
+  home = mkdtempSync(join(tmpdir(), 'kiln-cli-bundle-'));
+  const build = spawnSync(
+    process.execPath,
+    [join(ROOT, 'scripts', 'build-cli.mjs'), '--outfile', join(home, 'full', 'dist', 'kiln.cjs')],
+    { cwd: ROOT, encoding: 'utf8' },
+  );
+  if (build.status !== 0) throw new Error(`building the CLI failed: ${build.stderr}`);
+}, 120_000);
+
+afterAll(() => rmSync(home, { recursive: true, force: true }));
+
+/** A CLI install of bin/kiln.cjs and the given files of the build's dist/. */
+function install(name: string, keep: (file: string) => boolean): string {
+  const dir = join(home, name);
+  mkdirSync(join(dir, 'bin'), { recursive: true });
+  mkdirSync(join(dir, 'dist'), { recursive: true });
+  copyFileSync(join(ROOT, 'bin', 'kiln.cjs'), join(dir, 'bin', 'kiln.cjs'));
+  for (const file of readdirSync(join(home, 'full', 'dist')).filter(keep))
+    copyFileSync(join(home, 'full', 'dist', file), join(dir, 'dist', file));
+  return dir;
+}
+
+function kiln(dir: string, args: string[]) {
+  const result = spawnSync(process.execPath, [join(dir, 'bin', 'kiln.cjs'), ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH ?? '', HOME: home },
+  });
+  return { stdout: result.stdout, stderr: result.stderr, status: result.status };
+}
+
+describe('the bundled kiln command', () => {
+  it('bundles each command on its own beside the command list', () => {
+    expect(
+      readdirSync(join(home, 'full', 'dist'))
+        .filter((f) => f.endsWith('.cjs'))
+        .sort(),
+    ).toEqual([
+      'kiln-dead-letters.cjs',
+      'kiln-history.cjs',
+      'kiln-sandbox.cjs',
+      'kiln-services.cjs',
+      'kiln-validate.cjs',
+      'kiln.cjs',
+    ]);
+  });
+
+  it('lists every command with none of their bundles present: --help reads no command code', () => {
+    const dir = install('list-only', (file) => file.startsWith('kiln.cjs'));
+
+    const result = kiln(dir, ['--help']);
+
+    expect(result.status).toBe(0);
+    for (const command of ['validate', 'services', 'history', 'dead-letters', 'sandbox'])
+      expect(result.stdout).toMatch(new RegExp(`^  ${command}\\b`, 'm'));
+  });
+
+  it('runs a command from its own bundle, with only that bundle present', () => {
+    const dir = install(
+      'validate-only',
+      (file) => file.startsWith('kiln.cjs') || file.startsWith('kiln-validate.'),
+    );
+
+    const result = kiln(dir, ['validate', 'examples/checkout.yml']);
+
+    expect(result).toEqual({ stdout: 'examples/checkout.yml: ok\n', stderr: '', status: 0 });
+  });
+});
