@@ -5,6 +5,14 @@ import { DynamoDBDocumentClient, type TranslateConfig } from '@aws-sdk/lib-dynam
  * SDK clients are made once per container and reused across invocations (connection reuse is
  * most of a warm invocation's speed). Handlers take them through a dependencies object so tests
  * and the sandbox hand in their own.
+ *
+ * A deployed function's clients (this document client, and any Step Functions, EC2, SSM, …
+ * client a function makes with `new XClient({})`) take no credentials option: in the bundle,
+ * the SDK's default credential chain is the environment's role credentials alone
+ * (serverless.yml `custom.esbuild.alias`, shared/runtime/lambda-credentials.ts), which is what
+ * the chain resolves to on Lambda, without bundling the rest of it. So the rule holds for every
+ * client of every function, whoever builds it; test/unit/runtime/lambda-credentials.test.ts
+ * checks each deployed bundle.
  */
 let documentClient: DynamoDBDocumentClient | undefined;
 
