@@ -30,7 +30,11 @@ async function waitUntilUp(endpoint, deadlineMs) {
 module.exports = async function globalSetup() {
   if (process.env.MOTO_ENDPOINT) return;
   const port = await freePort();
-  const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
+  // MOTO_PORT: moto's Step Functions engine calls moto's own Lambda at localhost:$MOTO_PORT (default 5000).
+  const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], {
+    stdio: 'ignore',
+    env: { ...process.env, MOTO_PORT: String(port) },
+  });
   child.on('error', (error) => {
     console.error(`cannot start moto_server (is it installed? pip install "moto[server]"): ${error.message}`);
   });
