@@ -10,6 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { validateManifestSource } from '../shared/domain/manifest/yaml';
+import { recipeHash } from '../shared/domain/bake';
 import type { KilnStore } from '../shared/store';
 
 export interface FirstInvocation {
@@ -20,17 +21,26 @@ export interface FirstInvocation {
   check: (result: unknown) => string | undefined;
 }
 
-async function applyManifest(store: KilnStore, root: string, file: string): Promise<void> {
+async function applyManifest(store: KilnStore, root: string, file: string) {
   const { manifest, diagnostics } = validateManifestSource(readFileSync(join(root, file), 'utf8'), file);
   if (manifest === undefined) throw new Error(`${file}: ${diagnostics.map((d) => d.message).join('; ')}`);
-  await store.putServiceManifest(manifest, { actor: 'bench' });
+  return store.putServiceManifest(manifest, { actor: 'bench' });
 }
+
+const LEDGER_BASE_AMI = 'ami-0f3c9e5a7b1d24680'; // examples/ledger.yml's bake.baseImage.amiId
+const LEDGER_ARTIFACT = {
+  kind: 'ecr',
+  uri: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/finance/ledger:3.2.0',
+  digest: 'sha256:0000000000000000000000000000000000000000000000000000000000000000',
+};
 
 export const firstInvocations: Record<string, FirstInvocation> = {
   // An upload of a new checkout tarball (examples/checkout.yml builds from this bucket and prefix):
   // one GSI query for the services, one artifact write and its audit entry.
   onArtifact: {
-    seed: (store, root) => applyManifest(store, root, 'examples/checkout.yml'),
+    seed: async (store, root) => {
+      await applyManifest(store, root, 'examples/checkout.yml');
+    },
     event: (run) => ({
       version: '0',
       id: `bench-${run}`,
@@ -57,4 +67,57 @@ export const firstInvocations: Record<string, FirstInvocation> = {
         ? undefined
         : `expected { recorded: 1 }, got ${JSON.stringify(result)}`,
   },
+  // The bake's first step for an artifact whose release is already recorded (the bake cache):
+  // DynamoDB only (manifest, deployment move, release), so the bench needs no EC2 or SSM.
+  bakeSteps: {
+    seed: async (store, root) => {
+      const { version, manifest } = await applyManifest(store, root, 'examples/ledger.yml');
+      const hash = recipeHash(manifest.bake);
+      await store.putRelease(
+        {
+          service: 'ledger',
+          version: '3.2.0',
+          amis: { 'eu-west-1': LEDGER_BASE_AMI },
+          artifact: { uri: LEDGER_ARTIFACT.uri, digest: LEDGER_ARTIFACT.digest },
+          recipeHash: hash,
+          baseAmiId: LEDGER_BASE_AMI,
+        },
+        { actor: 'bench' },
+      );
+      for (let run = 0; run < 20; run++) {
+        const created = await store.createDeployment({
+          id: `bench-ledger-${run}`,
+          service: 'ledger',
+          releaseVersion: '3.2.0',
+          environments: manifest.environments.map((e) => e.name),
+          trigger: 'artifact',
+          actor: 'bench',
+        });
+        await store.updateDeployment(
+          created.id,
+          { bake: { baseAmiId: LEDGER_BASE_AMI, recipeHash: hash, deadline: 4102444800000 } },
+          created.version,
+          { actor: 'bench' },
+        );
+      }
+      benchManifestVersion = version;
+    },
+    event: (run) => ({
+      step: 'begin',
+      state: {
+        deploymentId: `bench-ledger-${run % 20}`,
+        service: 'ledger',
+        version: '3.2.0',
+        manifestVersion: benchManifestVersion,
+        artifact: LEDGER_ARTIFACT,
+      },
+    }),
+    check: (result) =>
+      typeof result === 'object' && result !== null && 'cache' in result && result.cache === 'release'
+        ? undefined
+        : `expected the bake cache to answer { cache: 'release' }, got ${JSON.stringify(result)}`,
+  },
 };
+
+/** The manifest version the bake bench's seed stored (1 on a fresh table). */
+let benchManifestVersion = 1;

@@ -15,6 +15,10 @@ export interface SandboxFunctionEnv {
   tableName: string;
   region: string;
   stage: string;
+  /** ARNs of the state machines deployed from serverless.yml, by logical id (filled before any invocation). */
+  stateMachineArns: ReadonlyMap<string, string>;
+  /** The function's clients for a Region (its own Region's are `clients`). */
+  clientsIn: (region: string) => SandboxClients;
 }
 
 export type SandboxFunctionFactory = (env: SandboxFunctionEnv) => Promise<LambdaHandler>;
@@ -26,6 +30,18 @@ export const sandboxFunctions: Record<string, SandboxFunctionFactory> = {
       documentClient: env.clients.doc,
       tableName: env.tableName,
       ids: env.ids,
+    }));
+    return (event, context) => handler(event, context);
+  },
+  bakeSteps: async (env) => {
+    const { createBakeStepsHandler } = await import('../functions/steps/bake');
+    const handler = createBakeStepsHandler(() => ({
+      documentClient: env.clients.doc,
+      tableName: env.tableName,
+      ids: env.ids,
+      ec2For: (region) => env.clientsIn(region).ec2,
+      ssmFor: (region) => env.clientsIn(region).ssm,
+      sfn: env.clients.sfn,
     }));
     return (event, context) => handler(event, context);
   },

@@ -20,7 +20,7 @@ import { sandboxFunctions, type SandboxFunctionFactory } from './functions';
 import { ArtifactStores } from './services/artifact-stores';
 import { AutoScalingSim } from './services/autoscaling';
 import { CloudWatchSim } from './services/cloudwatch';
-import { DEFAULT_APP_BEHAVIOUR, Ec2Sim } from './services/ec2';
+import { DEFAULT_APP_BEHAVIOUR, Ec2Regions, Ec2Sim } from './services/ec2';
 import { Elbv2Sim } from './services/elbv2';
 import { EventBridgeSim } from './services/eventbridge';
 import { LambdaSim } from './services/lambda';
@@ -46,7 +46,14 @@ export interface RegionOptions {
    * from an image tagged `kiln:version` = VERSION serve 5xx ('errors') or fail health checks.
    */
   badVersions?: BadVersion[];
+  /**
+   * Other Regions with a simulated EC2 (the bake copies its AMI there with CopyImage): reached by
+   * clients made for them. Defaults to us-east-1, us-west-2 and eu-west-1, without this Region.
+   */
+  otherRegions?: string[];
 }
+
+const DEFAULT_OTHER_REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1'];
 
 export type ClientProfile = 'sdk-defaults' | 'operator';
 
@@ -55,6 +62,8 @@ export interface Region {
   readonly routes: Routes;
   readonly tableName: string;
   readonly ec2: Ec2Sim;
+  /** EC2 in the other Regions (RegionOptions.otherRegions), by Region. */
+  readonly ec2In: ReadonlyMap<string, Ec2Sim>;
   readonly ssm: SsmSim;
   readonly autoScaling: AutoScalingSim;
   readonly elbv2: Elbv2Sim;
@@ -122,7 +131,16 @@ export async function createRegion(options: RegionOptions): Promise<Region> {
     const ctx = engine.context;
     const runAs = <T>(caller: string, fn: () => Promise<T>): Promise<T> => withCaller(caller, fn);
 
-    const ec2 = new Ec2Sim(ctx);
+    const ec2Regions = new Ec2Regions();
+    const ec2 = new Ec2Sim(ctx, { regions: ec2Regions });
+    const ec2In = new Map<string, Ec2Sim>();
+    for (const other of options.otherRegions ?? DEFAULT_OTHER_REGIONS.filter((r) => r !== regionName)) {
+      // Another Region's events reach that Region's EventBridge, which no Kiln rule listens on:
+      // they are dropped (the timeline still shows the state changes).
+      const sim = new Ec2Sim({ ...ctx, region: other, emit: () => undefined }, { regions: ec2Regions });
+      ec2In.set(other, sim);
+      engine.register(sim, other);
+    }
     const badVersions = options.badVersions ?? [];
     if (badVersions.length > 0) {
       ec2.setBehaviourResolver((image) => {
@@ -186,6 +204,8 @@ export async function createRegion(options: RegionOptions): Promise<Region> {
     const queueArn = (logicalId: string | undefined): string | undefined =>
       logicalId === undefined ? undefined : queueArns.get(logicalId);
 
+    // Filled below, once the machines exist; functions read it when they are first invoked.
+    const stateMachineArns = new Map<string, string>();
     const factories = options.functions ?? sandboxFunctions;
     for (const fn of routes.functions) {
       const factory = factories[fn.functionName];
@@ -213,10 +233,14 @@ export async function createRegion(options: RegionOptions): Promise<Region> {
             tableName,
             region: regionName,
             stage,
+            stateMachineArns,
+            clientsIn: (other) =>
+              other === regionName
+                ? engine.clientsFor(`fn:${fn.functionName}`)
+                : engine.clientsFor(`fn:${fn.functionName}`, { region: other }),
           }),
       });
     }
-    const stateMachineArns = new Map<string, string>();
     for (const machine of routes.stateMachines) {
       const substitutions = Object.fromEntries(
         Object.entries(machine.substitutions).map(([key, value]) => [
@@ -267,6 +291,7 @@ export async function createRegion(options: RegionOptions): Promise<Region> {
       routes,
       tableName,
       ec2,
+      ec2In,
       ssm,
       autoScaling,
       elbv2,

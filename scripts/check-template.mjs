@@ -7,10 +7,60 @@
 // - no event is lost silently: every EventBridge rule target has a retry policy and a dead-letter
 //   queue, every function a rule invokes (asynchronously) has an on-failure destination, and
 //   every queue is encrypted at rest;
-// - every DynamoDB table has deletion protection.
+// - every DynamoDB table has deletion protection;
+// - mutating EC2 actions on instances, volumes, images and snapshots (and Run Command on
+//   instances) are conditioned on Kiln's tags (`aws:RequestTag/kiln:…`, `aws:ResourceTag/kiln:…`,
+//   `ssm:resourceTag/kiln:…`) or limited to tagging at creation (`ec2:CreateAction`), where the
+//   Service Authorization Reference lists those condition keys for the resource
+//   (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2.html,
+//   https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssystemsmanager.html).
 import { readFileSync } from 'node:fs';
 
-const STAR_ONLY_ACTIONS = new Set(['xray:PutTraceSegments', 'xray:PutTelemetryRecords']);
+// Actions that support no resource-level permissions: AWS grants them only on '*'
+// (the Service Authorization Reference lists no resource type for them).
+const STAR_ONLY_ACTIONS = new Set([
+  'xray:PutTraceSegments',
+  'xray:PutTelemetryRecords',
+  'ec2:DescribeImages',
+  'ec2:DescribeInstances',
+  'ec2:DescribeSnapshots',
+  'ssm:ListCommands',
+  'ssm:GetCommandInvocation',
+]);
+
+/**
+ * Mutating actions and the resource types (ARN fragments) on which a statement must carry a tag
+ * condition. The resources left out are ones the caller does not own or cannot tag in the request
+ * (RunInstances' image, subnet and security groups; SendCommand's document).
+ */
+const TAG_SCOPED = {
+  'ec2:RunInstances': [':instance/', ':volume/'],
+  'ec2:StopInstances': [':instance/'],
+  'ec2:TerminateInstances': [':instance/'],
+  'ec2:CreateImage': [':instance/', ':image/'],
+  'ec2:CopyImage': [':image/'],
+  'ec2:CreateTags': [':instance/', ':volume/', ':image/', ':snapshot/'],
+  'ec2:DeregisterImage': [':image/'],
+  'ec2:DeleteSnapshot': [':snapshot/'],
+  'ssm:SendCommand': [':instance/'],
+};
+
+/** Does the statement's condition name one of Kiln's tags (or allow tagging only at creation)? */
+function tagConditioned(statement) {
+  const keys = Object.values(statement.Condition ?? {}).flatMap((block) => Object.keys(block ?? {}));
+  return keys.some(
+    (key) =>
+      /^(aws:RequestTag|aws:ResourceTag|ssm:resourceTag)\/kiln:/.test(key) || key === 'ec2:CreateAction',
+  );
+}
+
+/** A statement resource as text (a plain ARN, or the template of an Fn::Sub). */
+function resourceText(resource) {
+  if (typeof resource === 'string') return resource;
+  const sub = resource?.['Fn::Sub'];
+  if (sub !== undefined) return Array.isArray(sub) ? String(sub[0]) : String(sub);
+  return JSON.stringify(resource);
+}
 
 /** Does any part of `node` refer to the logical id `id` (Ref, GetAtt, Sub, DependsOn)? */
 function refersTo(node, id) {
@@ -73,6 +123,17 @@ export function checkTemplate(template) {
           if (resourcesOfStatement.includes('*') && !STAR_ONLY_ACTIONS.has(action)) {
             problems.push(`${functionId} (${roleId}): ${action} on Resource '*'`);
           }
+          const scoped = TAG_SCOPED[action];
+          if (scoped && statement.Effect === 'Allow' && !tagConditioned(statement)) {
+            const exposed = resourcesOfStatement
+              .map(resourceText)
+              .filter((text) => text === '*' || scoped.some((fragment) => text.includes(fragment)));
+            if (exposed.length > 0) {
+              problems.push(
+                `${functionId} (${roleId}): ${action} on ${exposed.join(', ')} without a condition on Kiln's tags`,
+              );
+            }
+          }
         }
       }
     }
@@ -128,6 +189,7 @@ if (isMain) {
   ).length;
   console.log(
     `template check: ${count} function(s), each with its own least-privilege role; no unused role; ` +
-      'every rule target with retries and a dead-letter queue; every async function with an on-failure destination',
+      'every rule target with retries and a dead-letter queue; every async function with an on-failure destination; ' +
+      "mutating EC2 and Run Command actions conditioned on Kiln's tags",
   );
 }

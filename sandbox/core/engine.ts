@@ -57,7 +57,8 @@ export interface SandboxEngine extends SandboxRuntime {
   readonly dynamo: DynamoSandbox | undefined;
   /** The ids Kiln's own code draws in this run (store writer ids): seeded, a stream of their own. */
   readonly kilnIds: IdSource;
-  register(service: SimService): void;
+  /** Registers a simulated service, in the engine's Region or (given) another one. */
+  register(service: SimService, region?: string): void;
   /** Where `context.emit` delivers (the EventBridge sim). Events emitted before a sink exists wait for it. */
   onEmit(sink: EventSink): () => void;
   /** Throttles a service's calls when `limiter` says so (in addition to `rateLimits`). */
@@ -176,14 +177,22 @@ export async function createEngine(options: EngineOptions): Promise<SandboxEngin
     dynamoEndpoint: dynamo?.endpoint,
     now: () => clock.now(),
     requestId: () => requestIds.uuid(),
-    serviceFor: (serviceId) => services.get(serviceId),
+    serviceFor: (serviceId, inRegion) =>
+      inRegion === undefined || inRegion === region
+        ? services.get(serviceId)
+        : services.get(`${inRegion}/${serviceId}`),
     admitsRate(serviceId, operation, input) {
       const list = limiters.get(serviceId);
       if (list === undefined) return true;
       // Every limiter sees the call, as AWS checks each bucket; any refusal throttles it.
       return list.map((limit) => limit(operation, input)).every(Boolean);
     },
-    register(service) {
+    register(service, inRegion) {
+      if (inRegion !== undefined && inRegion !== region) {
+        // Another Region's service (CopyImage's target): reached only by clients made for it.
+        services.set(`${inRegion}/${service.serviceId}`, service);
+        return;
+      }
       if (typeof service.serviceId !== 'string' || service.serviceId === '') {
         throw new TypeError('engine.register: service.serviceId must be the SDK service id, e.g. "EC2"');
       }
@@ -200,10 +209,12 @@ export async function createEngine(options: EngineOptions): Promise<SandboxEngin
     limitRate: addLimiter,
     clientsFor(caller, config = {}) {
       const settings = JSON.stringify(config);
-      const cached = clients.get(caller);
+      // One set per caller and Region: a caller's clients for another Region are another set.
+      const key = config.region === undefined ? caller : `${caller}@${config.region}`;
+      const cached = clients.get(key);
       if (cached === undefined) {
         const set = createSandboxClients(engine, caller, config);
-        clients.set(caller, { set, settings });
+        clients.set(key, { set, settings });
         return set;
       }
       if (cached.settings !== settings) {

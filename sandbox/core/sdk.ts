@@ -63,14 +63,27 @@ export interface SandboxRuntime {
   readonly faults: PlannedFaults;
   /** Virtual now (ms since epoch). */
   now(): VirtualMs;
-  /** The simulated service for an SDK service id, if registered. */
-  serviceFor(serviceId: string): SimService | undefined;
+  /**
+   * The simulated service for an SDK service id, if registered: in `region` (the Region the
+   * client was made for) when given, else in the engine's own Region.
+   */
+  serviceFor(serviceId: string, region?: string): SimService | undefined;
   /** Admission control (rate limits): false means throttle this call. */
   admitsRate(serviceId: string, operation: string, input: unknown): boolean;
   /** A request id drawn from the seed. */
   requestId(): string;
   /** dynalite's endpoint, when it runs. */
   readonly dynamoEndpoint: string | undefined;
+}
+
+/**
+ * The Region a request is for, from its endpoint (`ec2.eu-west-1.amazonaws.com`): a client made
+ * for another Region reaches that Region's simulated service, as it would reach AWS's.
+ */
+function regionOf(request: unknown): string | undefined {
+  const hostname = (request as { hostname?: unknown } | undefined)?.hostname;
+  if (typeof hostname !== 'string') return undefined;
+  return /^[a-z0-9-]+\.([a-z]{2}(?:-[a-z]+)+-\d+)\.amazonaws\.com$/.exec(hostname)?.[1];
 }
 
 /** A client the sandbox can attach to: any SDK v3 client. */
@@ -318,7 +331,7 @@ export function attachSandbox<I extends object, O extends object>(
               failure('throttled by the simulated request rate limit'),
             );
           }
-          const service = runtime.serviceFor(serviceId);
+          const service = runtime.serviceFor(serviceId, regionOf(args.request));
           let result: FinalizeHandlerOutput<O>;
           if (service !== undefined) {
             const output = await service.handle(operation, args.input);
@@ -391,6 +404,8 @@ const CREDENTIALS = { accessKeyId: 'SANDBOXACCESSKEY', secretAccessKey: 'sandbox
 export interface SandboxClientConfig {
   readonly maxAttempts?: number;
   readonly retryMode?: 'standard' | 'adaptive';
+  /** Clients for another Region (its simulated services must be registered there). */
+  readonly region?: string;
 }
 
 /**

@@ -309,6 +309,60 @@ export class Ec2Bake {
   }
 
   /**
+   * This account's images carrying every one of `tags` (tag filters,
+   * https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeImages.html), in any state
+   * EC2 still lists. The bake cache looks for an earlier bake's image by its lineage this way, and
+   * clean-up for a deployment's images.
+   */
+  async findImagesByTags(tags: Readonly<Record<string, string>>): Promise<ImageStatus[]> {
+    const result = await this.call('find images by tags', () =>
+      this.client.send(
+        new DescribeImagesCommand({
+          Owners: ['self'],
+          Filters: Object.entries(tags).map(([key, value]) => ({ Name: `tag:${key}`, Values: [value] })),
+        }),
+      ),
+    );
+    return (result.Images ?? []).map(toImageStatus);
+  }
+
+  /** Instances carrying every one of `tags` that are not terminated (or terminating). */
+  async findLiveInstancesByTags(
+    tags: Readonly<Record<string, string>>,
+  ): Promise<Array<{ instanceId: string; state: InstanceState; tags: Record<string, string> }>> {
+    const found: Array<{ instanceId: string; state: InstanceState; tags: Record<string, string> }> = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await this.call('find instances by tags', () =>
+        this.client.send(
+          new DescribeInstancesCommand({
+            Filters: [
+              ...Object.entries(tags).map(([key, value]) => ({ Name: `tag:${key}`, Values: [value] })),
+              { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
+            ],
+            ...(nextToken === undefined ? {} : { NextToken: nextToken }),
+          }),
+        ),
+      );
+      for (const reservation of page.Reservations ?? []) {
+        for (const instance of reservation.Instances ?? []) {
+          if (instance.InstanceId === undefined) continue;
+          const instanceTags: Record<string, string> = {};
+          for (const tag of instance.Tags ?? [])
+            if (tag.Key !== undefined) instanceTags[tag.Key] = tag.Value ?? '';
+          found.push({
+            instanceId: instance.InstanceId,
+            state: (instance.State?.Name ?? 'pending') as InstanceState,
+            tags: instanceTags,
+          });
+        }
+      }
+      nextToken = page.NextToken;
+    } while (nextToken !== undefined);
+    return found;
+  }
+
+  /**
    * Runs one call: an AWS error code in `handled` is answered there (a value means "already
    * done", a throw is a Kiln error); transient failures become TransientAwsError; any other AWS
    * client error becomes AwsRequestRefusedError naming the call.

@@ -8,8 +8,8 @@
  * What the state machine does with each (the policy lives in the ASL, not here):
  * - retried with backoff: TransientAwsError, ImageNotReadyError, InstanceNotReadyError,
  *   LockHeldError, StaleVersionError, StaleStatusError;
- * - caught, ending the deployment `failed` after clean-up: BakeFailedError, BaseImageNotFoundError,
- *   AwsRequestRefusedError, IllegalTransitionError.
+ * - caught, ending the deployment `failed` after clean-up: BakeFailedError, BakeTimedOutError,
+ *   BaseImageNotFoundError, AwsRequestRefusedError, IllegalTransitionError.
  *
  * The store's errors (LockHeldError, StaleVersionError, StaleStatusError) are declared beside the
  * store, IllegalTransitionError beside the deployment statuses; the rest are here.
@@ -63,6 +63,13 @@ export class InstanceNotReadyError extends KilnError {}
  */
 export class BakeFailedError extends KilnError {}
 
+/**
+ * The bake ran past its deadline (the manifest's `bake.timeoutMinutes`, counted from the start of
+ * the bake): a wait found the thing it waits for still unfinished. Not retried; the deployment
+ * fails after clean-up, and an image still being created is kept for the next bake to adopt.
+ */
+export class BakeTimedOutError extends KilnError {}
+
 /** Every name a state machine's `ErrorEquals` may use for Kiln's own errors. */
 export const STEP_ERROR_NAMES = [
   'TransientAwsError',
@@ -71,9 +78,23 @@ export const STEP_ERROR_NAMES = [
   'ImageNotReadyError',
   'InstanceNotReadyError',
   'BakeFailedError',
+  'BakeTimedOutError',
   'LockHeldError',
   'StaleVersionError',
   'StaleStatusError',
   'IllegalTransitionError',
 ] as const;
 export type StepErrorName = (typeof STEP_ERROR_NAMES)[number];
+
+/**
+ * Step Functions' own names for a Lambda invocation that failed in the Lambda service (throttled,
+ * a service error), which AWS recommends retrying on every Lambda task
+ * (https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html). With
+ * STEP_ERROR_NAMES and `States.*`, the only names an `ErrorEquals` may use.
+ */
+export const LAMBDA_INVOKE_ERROR_NAMES = [
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.TooManyRequestsException',
+] as const;

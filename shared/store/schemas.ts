@@ -113,9 +113,30 @@ export type DeploymentInput = z.input<typeof DeploymentInput>;
 /** Statuses and their allowed moves are the domain's (shared/domain/deployment.ts). */
 export const DeploymentStatus = z.enum(DEPLOYMENT_STATUSES);
 
+/**
+ * What the bake settled, recorded once so a re-run step reads it rather than deciding again: the
+ * base AMI (an SSM parameter is resolved once, at the start), the recipe hash and the deadline.
+ */
+export const DeploymentBake = z.object({
+  baseAmiId: AmiId,
+  recipeHash: NonEmpty,
+  /** Epoch milliseconds: the bake must be done by then (`bake.timeoutMinutes` from its start). */
+  deadline: z.number().check(z.int(), z.positive()),
+});
+export type DeploymentBake = z.infer<typeof DeploymentBake>;
+
+/** The release a deployment carries, linked once the bake recorded (or reused) it. */
+export const DeploymentRelease = z.object({
+  version: KeyName,
+  amis: z.record(Region, AmiId),
+});
+export type DeploymentRelease = z.infer<typeof DeploymentRelease>;
+
 export const Deployment = z.extend(DeploymentInput, {
   /** Starts `queued`; moves only as shared/domain/deployment.ts allows. */
   status: DeploymentStatus,
+  bake: z.optional(DeploymentBake),
+  release: z.optional(DeploymentRelease),
   steps: z.array(DeploymentStep),
   outcome: z.optional(z.string()),
   createdAt: IsoTime,
@@ -129,6 +150,8 @@ export const DeploymentPatch = z
     status: z.optional(DeploymentStatus),
     outcome: z.optional(NonEmpty),
     reason: z.optional(NonEmpty),
+    bake: z.optional(DeploymentBake),
+    release: z.optional(DeploymentRelease),
   })
   .check(
     z.refine(

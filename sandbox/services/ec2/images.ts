@@ -78,7 +78,19 @@ export class Ec2Regions {
   }
 }
 
+/**
+ * A story's or test's say over a new image (CreateImage or CopyImage): how many virtual seconds it
+ * stays pending, and whether it ends `failed` (EC2 reports StateReason Server.InternalError then).
+ * Undefined fields keep the sim's timings and the fault plan's say.
+ */
+export type ImageOutcome = (image: {
+  imageId: string;
+  name: string;
+  copy: boolean;
+}) => { seconds?: number; ends?: 'available' | 'failed' } | undefined;
+
 export class Images implements PublicAmiCatalog, RegionalImages {
+  private outcome: ImageOutcome = () => undefined;
   /** Public SSM parameter name → image id. */
   private readonly publicParameters = new Map<string, string>();
   /** CopyImage client token → the request it came with and the copy it made. */
@@ -116,6 +128,11 @@ export class Images implements PublicAmiCatalog, RegionalImages {
     });
     if (spec.publicParameter !== undefined) this.publicParameters.set(spec.publicParameter, imageId);
     return imageId;
+  }
+
+  /** Sets how new images end (see ImageOutcome); the bake's tests and stories use it. */
+  setImageOutcome(outcome: ImageOutcome): void {
+    this.outcome = outcome;
   }
 
   publicAmiParameter(name: string): string | undefined {
@@ -317,19 +334,27 @@ export class Images implements PublicAmiCatalog, RegionalImages {
     return image;
   }
 
-  private schedulePendingImage(image: ImageRecord, seconds: number): void {
-    this.ctx.clock.setTimeout(() => {
-      if (image.state !== 'pending') return;
-      if (this.ctx.faults.should('create-image-failure', image.imageId)) {
-        image.stateReason = {
-          code: 'Server.InternalError',
-          message: 'Server.InternalError: Image creation failed',
-        };
-        this.setImageState(image, 'failed');
-        return;
-      }
-      this.setImageState(image, 'available');
-    }, seconds * 1000);
+  private schedulePendingImage(image: ImageRecord, defaultSeconds: number): void {
+    const told = this.outcome({
+      imageId: image.imageId,
+      name: image.name,
+      copy: image.sourceImageId !== undefined,
+    });
+    this.ctx.clock.setTimeout(
+      () => {
+        if (image.state !== 'pending') return;
+        if (told?.ends === 'failed' || this.ctx.faults.should('create-image-failure', image.imageId)) {
+          image.stateReason = {
+            code: 'Server.InternalError',
+            message: 'Server.InternalError: Image creation failed',
+          };
+          this.setImageState(image, 'failed');
+          return;
+        }
+        this.setImageState(image, 'available');
+      },
+      (told?.seconds ?? defaultSeconds) * 1000,
+    );
   }
 
   // EC2 emits "EC2 AMI State Change" on available, failed and deregistered (not on pending).

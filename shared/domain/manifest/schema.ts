@@ -358,6 +358,27 @@ const InstanceProfileSchema = z
     ),
   );
 
+// Shell commands for AWS-RunShellScript (the install, and the smoke check).
+const ShellCommandsSchema = z
+  .array(
+    z
+      .string()
+      .check(
+        z.minLength(1, 'commands must not be empty'),
+        z.maxLength(
+          MANIFEST_BOUNDS.commandLength,
+          `commands must be at most ${MANIFEST_BOUNDS.commandLength} characters long`,
+        ),
+      ),
+  )
+  .check(
+    z.minLength(1),
+    z.maxLength(
+      MANIFEST_BOUNDS.commands,
+      `must list at most ${MANIFEST_BOUNDS.commands} commands (put longer scripts in the artifact or an SSM document)`,
+    ),
+  );
+
 const BakeSchema = z
   .strictObject({
     region: describe(
@@ -388,28 +409,16 @@ const BakeSchema = z
     instanceProfile: InstanceProfileSchema,
     install: describe(
       exactlyOneOf({
-        commands: z
-          .array(
-            z
-              .string()
-              .check(
-                z.minLength(1, 'commands must not be empty'),
-                z.maxLength(
-                  MANIFEST_BOUNDS.commandLength,
-                  `commands must be at most ${MANIFEST_BOUNDS.commandLength} characters long`,
-                ),
-              ),
-          )
-          .check(
-            z.minLength(1),
-            z.maxLength(
-              MANIFEST_BOUNDS.commands,
-              `must list at most ${MANIFEST_BOUNDS.commands} commands (put longer scripts in the artifact or an SSM document)`,
-            ),
-          ),
+        commands: ShellCommandsSchema,
         ssmDocument: SsmDocumentSchema,
       }),
       'How the artifact is installed: shell commands, or an SSM document run with SendCommand.',
+    ),
+    smokeCheck: z.optional(
+      describe(
+        z.strictObject({ commands: ShellCommandsSchema }),
+        'Shell commands run on the builder after the install (AWS-RunShellScript); a failure fails the bake before any image is made.',
+      ),
     ),
     // gp2/gp3 volumes take 1-16,384 GiB; below 8 GiB common base images do not fit.
     // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_EbsBlockDevice.html

@@ -8,6 +8,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { Command, CommanderError } from 'commander';
 import { registerDeadLetters, type DeadLetterCommandIo } from '../../../cli/commands/dead-letters';
 import { createRegion, type Region } from '../../../sandbox/region';
+import { sandboxFunctions } from '../../../sandbox/functions';
 import type { LambdaHandler } from '../../../sandbox/services/lambda';
 
 const MINUTE = 60_000;
@@ -35,7 +36,10 @@ async function setup(): Promise<Harness> {
     if (failing) throw new Error('the store is unreachable');
     return { recorded: 1 };
   };
-  const region = await createRegion({ seed: 11, functions: { onArtifact: async () => handler } });
+  const region = await createRegion({
+    seed: 11,
+    functions: { ...sandboxFunctions, onArtifact: async () => handler },
+  });
   const queueUrl = region.queueUrls.get('KilnDeadLetterQueue') ?? '';
   const credentials = { accessKeyId: 'SANDBOX', secretAccessKey: 'sandbox' };
   const kiln = async (args: string[]) => {

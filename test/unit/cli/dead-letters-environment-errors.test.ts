@@ -10,6 +10,7 @@ import {
   type DeadLetterCommandIo,
 } from '../../../cli/commands/dead-letters';
 import { createRegion, type Region } from '../../../sandbox/region';
+import { sandboxFunctions } from '../../../sandbox/functions';
 import { lines } from './services-history-harness';
 
 /**
@@ -107,7 +108,7 @@ async function kiln(
 async function sandboxRegion(): Promise<{ region: Region; queueUrl: string; queueArn: string }> {
   region = await createRegion({
     seed: 3,
-    functions: { onArtifact: async () => async () => ({ recorded: 1 }) },
+    functions: { ...sandboxFunctions, onArtifact: async () => async () => ({ recorded: 1 }) },
   });
   const queueUrl = region.queueUrls.get('KilnDeadLetterQueue') ?? '';
   const [, , , account, name] = queueUrl.split('/');

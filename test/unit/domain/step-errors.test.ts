@@ -13,6 +13,7 @@ const instances: KilnError[] = [
   new stepErrors.ImageNotReadyError('pending'),
   new stepErrors.InstanceNotReadyError('pending'),
   new stepErrors.BakeFailedError('install failed'),
+  new stepErrors.BakeTimedOutError('past the deadline'),
   new LockHeldError('held', 'environment:web/prod', 'd-2', 0, 'd-2'),
   new StaleVersionError('stale', 'deployment:d-1', 1, 2),
   new StaleStatusError('moved', 'deployment:d-1', 'queued', 'baking'),

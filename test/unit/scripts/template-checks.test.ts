@@ -153,6 +153,52 @@ describe('scripts/check-template.mjs', () => {
     });
   });
 
+  describe('mutating EC2 actions', () => {
+    const withStatement = (statement: Record<string, unknown>): Template => {
+      const template = goodTemplate();
+      const policies = template.Resources.FnRole?.Properties?.Policies as Array<{
+        PolicyDocument: { Statement: unknown[] };
+      }>;
+      policies[0]?.PolicyDocument.Statement.push(statement);
+      return template;
+    };
+    const instances = { 'Fn::Sub': 'arn:${AWS::Partition}:ec2:*:${AWS::AccountId}:instance/*' };
+
+    it("fails on TerminateInstances on instances without a condition on Kiln's tags, naming it", () => {
+      const result = check(
+        withStatement({ Effect: 'Allow', Action: ['ec2:TerminateInstances'], Resource: instances }),
+      );
+      expect(result.status).toBe(1);
+      expect(result.stderr).toContain(
+        "FnLambdaFunction (FnRole): ec2:TerminateInstances on arn:${AWS::Partition}:ec2:*:${AWS::AccountId}:instance/* without a condition on Kiln's tags",
+      );
+    });
+
+    it('passes TerminateInstances conditioned on the builder tag', () => {
+      const result = check(
+        withStatement({
+          Effect: 'Allow',
+          Action: ['ec2:TerminateInstances'],
+          Resource: instances,
+          Condition: { StringEquals: { 'aws:ResourceTag/kiln:role': 'builder' } },
+        }),
+      );
+      expect(result.stderr).toBe('');
+      expect(result.status).toBe(0);
+    });
+
+    it('passes RunInstances on the image and subnet without a condition (they cannot carry request tags)', () => {
+      const result = check(
+        withStatement({
+          Effect: 'Allow',
+          Action: ['ec2:RunInstances'],
+          Resource: [{ 'Fn::Sub': 'arn:${AWS::Partition}:ec2:*::image/*' }],
+        }),
+      );
+      expect(result.status).toBe(0);
+    });
+  });
+
   it('fails on a table without deletion protection', () => {
     const template = goodTemplate();
     template.Resources.Table = { Type: 'AWS::DynamoDB::Table', Properties: {} };

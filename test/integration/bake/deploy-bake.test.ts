@@ -1,0 +1,404 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DescribeImagesCommand, DescribeInstancesCommand } from '@aws-sdk/client-ec2';
+import {
+  DescribeExecutionCommand,
+  StartExecutionCommand,
+  StopExecutionCommand,
+  type DescribeExecutionCommandOutput,
+} from '@aws-sdk/client-sfn';
+import { parse } from 'yaml';
+import { Ec2Bake } from '../../../shared/aws/ec2';
+import { SsmBake } from '../../../shared/aws/ssm';
+import { lineageTags, recipeHash, TAG } from '../../../shared/domain/bake';
+import { executionName, imageName } from '../../../shared/domain/ids';
+import { parseManifest, type ServiceManifest } from '../../../shared/domain/manifest/schema';
+import { KilnStore } from '../../../shared/store';
+import { sweepAbandonedBakes, type ExecutionStatus } from '../../../shared/usecases/bake/sweep';
+import { createRegion, type Region, type RegionOptions } from '../../../sandbox/region';
+
+/**
+ * The deploy state machine's bake phase, run from statemachines/deploy.asl.json by the sandbox's
+ * Step Functions (aws-local-stepfunctions on the virtual clock), with the real bake-steps function
+ * against the simulated EC2 (two Regions) and SSM. Each case checks what a person would: the
+ * builder is gone, no partial image is left, and the deployment says what happened.
+ */
+const PARAMETER = '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64';
+const COPY_REGION = 'us-west-2';
+const ARTIFACT = {
+  kind: 's3',
+  uri: 's3://acme-artifacts-123456789012/checkout/releases/checkout-1.4.2.tar.gz',
+  digest: 'b1946ac92492d2347c6235b4d2611184',
+};
+const VERSION = '1.4.2';
+
+function manifest(change: (bake: Record<string, unknown>) => void = () => undefined): ServiceManifest {
+  const doc = parse(readFileSync(join(__dirname, '../../../examples/checkout.yml'), 'utf8')) as {
+    bake: Record<string, unknown>;
+  };
+  doc.bake.subnetId = 'subnet-00000000000000001';
+  change(doc.bake);
+  return parseManifest(doc);
+}
+
+interface Bakery {
+  region: Region;
+  store: KilnStore<ServiceManifest>;
+  baseAmiId: string;
+  /** Starts a deploy execution for one deployment of the artifact, as on-artifact will. */
+  start(options?: {
+    digest?: string;
+    deploymentId?: string;
+  }): Promise<{ deploymentId: string; executionArn: string }>;
+  /** Polls the execution (every virtual minute) until it ends. */
+  finish(executionArn: string): Promise<DescribeExecutionCommandOutput>;
+  liveBuilders(deploymentId: string): Promise<string[]>;
+  /** Images tagged with the deployment, per Region, as `imageId:state`. */
+  images(deploymentId: string): Promise<Record<string, string[]>>;
+  runInstancesCalls(): number;
+}
+
+async function bakery(
+  options: { manifest?: ServiceManifest; region?: Partial<RegionOptions> } = {},
+): Promise<Bakery> {
+  const region = await createRegion({ seed: 17, otherRegions: [COPY_REGION], ...options.region });
+  const baseAmiId = region.ec2.images.seedImage({
+    name: 'al2023-ami-2023.6.20250101.0-kernel-6.1-x86_64',
+    ownerAlias: 'amazon',
+    publicParameter: PARAMETER,
+  });
+  const store = new KilnStore<ServiceManifest>({
+    client: region.clientsFor('test', 'operator').doc,
+    tableName: region.tableName,
+    ids: region.engine.kilnIds,
+  });
+  const { sfn } = region.clientsFor('test', 'operator');
+  const clientsIn = (name: string) =>
+    name === region.engine.region
+      ? region.clientsFor('test', 'operator')
+      : region.engine.clientsFor('test', { region: name, retryMode: 'adaptive', maxAttempts: 10 });
+  let applied: number | undefined;
+  return {
+    region,
+    store,
+    baseAmiId,
+    async start({ digest = ARTIFACT.digest, deploymentId } = {}) {
+      applied ??= (await store.putServiceManifest(options.manifest ?? manifest(), { actor: 'test' })).version;
+      const id = deploymentId ?? executionName({ service: 'checkout', version: VERSION, digest });
+      await store.createDeployment({
+        id,
+        service: 'checkout',
+        releaseVersion: VERSION,
+        environments: ['staging', 'production'],
+        trigger: 'artifact',
+        actor: 'test',
+      });
+      const { executionArn } = await sfn.send(
+        new StartExecutionCommand({
+          stateMachineArn: region.stateMachineArns.get('DeployStateMachine'),
+          name: id,
+          input: JSON.stringify({
+            deploymentId: id,
+            service: 'checkout',
+            version: VERSION,
+            manifestVersion: applied,
+            artifact: { ...ARTIFACT, digest },
+          }),
+        }),
+      );
+      return { deploymentId: id, executionArn: executionArn ?? '' };
+    },
+    async finish(executionArn) {
+      for (;;) {
+        const execution = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+        if (execution.status !== 'RUNNING') return execution;
+        await new Promise((resolve) => setTimeout(resolve, 60_000));
+      }
+    },
+    async liveBuilders(deploymentId) {
+      const result = await clientsIn(region.engine.region).ec2.send(
+        new DescribeInstancesCommand({
+          Filters: [
+            { Name: `tag:${TAG.deployment}`, Values: [deploymentId] },
+            { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
+          ],
+        }),
+      );
+      return (result.Reservations ?? []).flatMap((r) => (r.Instances ?? []).map((i) => i.InstanceId ?? ''));
+    },
+    async images(deploymentId) {
+      const found: Record<string, string[]> = {};
+      for (const name of [region.engine.region, COPY_REGION]) {
+        const result = await clientsIn(name).ec2.send(
+          new DescribeImagesCommand({
+            Owners: ['self'],
+            Filters: [{ Name: `tag:${TAG.deployment}`, Values: [deploymentId] }],
+          }),
+        );
+        found[name] = (result.Images ?? []).map((image) => `${image.ImageId}:${image.State}`);
+      }
+      return found;
+    },
+    runInstancesCalls: () =>
+      region.engine.timeline.entries.filter(
+        (e) => e.kind === 'api' && e.operation === 'RunInstances' && e.ok && e.caller === 'fn:bakeSteps',
+      ).length,
+  };
+}
+
+describe('deploy state machine: bake phase', () => {
+  let b: Bakery | undefined;
+  afterEach(async () => {
+    await b?.region.dispose();
+    b = undefined;
+  });
+
+  it('bakes a fresh artifact: one builder, an image in each Region, the release recorded, the deployment rolling out', async () => {
+    b = await bakery();
+    const bake = b;
+    const outcome = await bake.region.engine.run(async () => {
+      const { deploymentId, executionArn } = await bake.start();
+      const execution = await bake.finish(executionArn);
+      return {
+        execution,
+        deploymentId,
+        deployment: await bake.store.getDeployment(deploymentId),
+        release: await bake.store.getRelease('checkout', VERSION),
+        builders: await bake.liveBuilders(deploymentId),
+        images: await bake.images(deploymentId),
+      };
+    });
+    expect(outcome.execution.status).toBe('SUCCEEDED');
+    expect(b.runInstancesCalls()).toBe(1);
+    expect(outcome.builders).toEqual([]);
+    const amis = outcome.release?.amis ?? {};
+    expect(Object.keys(amis).sort()).toEqual(['us-east-1', COPY_REGION]);
+    expect(outcome.images).toEqual({
+      'us-east-1': [`${amis['us-east-1']}:available`],
+      [COPY_REGION]: [`${amis[COPY_REGION]}:available`],
+    });
+    expect(outcome.release).toMatchObject({
+      baseAmiId: b.baseAmiId,
+      recipeHash: recipeHash(manifest().bake),
+      artifact: { uri: ARTIFACT.uri, digest: ARTIFACT.digest },
+    });
+    expect(outcome.deployment).toMatchObject({
+      status: 'rolling-out',
+      release: { version: VERSION, amis },
+      bake: { baseAmiId: b.baseAmiId },
+    });
+    const image = b.region.ec2.images.exportImage(amis['us-east-1'] ?? '');
+    expect(image?.name).toBe(imageName({ service: 'checkout', version: VERSION, digest: ARTIFACT.digest }));
+    expect(image?.tags).toMatchObject({
+      ...lineageTags({
+        service: 'checkout',
+        version: VERSION,
+        digest: ARTIFACT.digest,
+        recipeHash: recipeHash(manifest().bake),
+        baseAmiId: b.baseAmiId,
+      }),
+      [TAG.deployment]: outcome.deploymentId,
+    });
+  });
+
+  it('reuses the recorded release for a second deployment of the same artifact: zero RunInstances', async () => {
+    b = await bakery();
+    const bake = b;
+    const outcome = await bake.region.engine.run(async () => {
+      const first = await bake.start();
+      await bake.finish(first.executionArn);
+      const launchedBefore = bake.runInstancesCalls();
+      const second = await bake.start({ deploymentId: 'checkout-redeploy-1' });
+      const execution = await bake.finish(second.executionArn);
+      return {
+        launchedBefore,
+        execution,
+        deployment: await bake.store.getDeployment(second.deploymentId),
+        release: await bake.store.getRelease('checkout', VERSION),
+      };
+    });
+    expect(outcome.execution.status).toBe('SUCCEEDED');
+    expect(b.runInstancesCalls()).toBe(outcome.launchedBefore);
+    expect(outcome.deployment).toMatchObject({
+      status: 'rolling-out',
+      release: { version: VERSION, amis: outcome.release?.amis },
+    });
+  });
+
+  it('adopts an available image of the same lineage (an orphan of an earlier run) instead of launching a builder', async () => {
+    b = await bakery();
+    const bake = b;
+    const orphan = bake.region.ec2.images.seedImage({
+      name: imageName({ service: 'checkout', version: VERSION, digest: ARTIFACT.digest }),
+      tags: {
+        ...lineageTags({
+          service: 'checkout',
+          version: VERSION,
+          digest: ARTIFACT.digest,
+          recipeHash: recipeHash(manifest().bake),
+          baseAmiId: bake.baseAmiId,
+        }),
+        [TAG.deployment]: 'an-earlier-run',
+      },
+    });
+    const outcome = await bake.region.engine.run(async () => {
+      const { deploymentId, executionArn } = await bake.start();
+      return {
+        execution: await bake.finish(executionArn),
+        deployment: await bake.store.getDeployment(deploymentId),
+      };
+    });
+    expect(outcome.execution.status).toBe('SUCCEEDED');
+    expect(b.runInstancesCalls()).toBe(0);
+    expect(outcome.deployment?.status).toBe('rolling-out');
+    expect(outcome.deployment?.release?.amis['us-east-1']).toBe(orphan);
+    expect(outcome.deployment?.release?.amis[COPY_REGION]).toMatch(/^ami-/);
+  });
+
+  describe('failures clean up and say what happened', () => {
+    async function failedBake(bake: Bakery) {
+      return bake.region.engine.run(async () => {
+        const { deploymentId, executionArn } = await bake.start();
+        const execution = await bake.finish(executionArn);
+        return {
+          execution,
+          deployment: await bake.store.getDeployment(deploymentId),
+          builders: await bake.liveBuilders(deploymentId),
+          images: await bake.images(deploymentId),
+          release: await bake.store.getRelease('checkout', VERSION),
+        };
+      });
+    }
+
+    it('fails on an install command that fails: builder terminated, no image, reason names the command', async () => {
+      b = await bakery({ region: { faults: [{ kind: 'ssm-command-failure' }] } });
+      const outcome = await failedBake(b);
+      expect(outcome.execution.status).toBe('FAILED');
+      expect(b.runInstancesCalls()).toBe(1);
+      expect(outcome.builders).toEqual([]);
+      expect(outcome.images).toEqual({ 'us-east-1': [], [COPY_REGION]: [] });
+      expect(outcome.release).toBeUndefined();
+      expect(outcome.deployment?.status).toBe('failed');
+      expect(outcome.deployment?.reason).toMatch(
+        /^bake failed: checking the command: the install command \S+ on builder i-\S+ ended Failed: failed to run commands: exit status 1 \(BakeFailedError\)$/,
+      );
+    });
+
+    it('fails on an image that ends failed: builder terminated, the failed image deregistered', async () => {
+      b = await bakery();
+      b.region.ec2.images.setImageOutcome(() => ({ ends: 'failed' }));
+      const outcome = await failedBake(b);
+      expect(outcome.execution.status).toBe('FAILED');
+      expect(outcome.builders).toEqual([]);
+      expect(outcome.images).toEqual({ 'us-east-1': [], [COPY_REGION]: [] });
+      expect(outcome.deployment?.status).toBe('failed');
+      expect(outcome.deployment?.reason).toMatch(
+        /^bake failed: checking the image: image ami-\S+ ended failed \(Server.InternalError: Image creation failed\) \(BakeFailedError\)$/,
+      );
+    });
+
+    it("fails on a copy that fails in one Region: both Regions left without the bake's images", async () => {
+      b = await bakery();
+      b.region.ec2In.get(COPY_REGION)?.images.setImageOutcome(() => ({ ends: 'failed' }));
+      const outcome = await failedBake(b);
+      expect(outcome.execution.status).toBe('FAILED');
+      expect(outcome.builders).toEqual([]);
+      expect(outcome.images).toEqual({ 'us-east-1': [], [COPY_REGION]: [] });
+      expect(outcome.release).toBeUndefined();
+      expect(outcome.deployment?.status).toBe('failed');
+      expect(outcome.deployment?.reason).toMatch(
+        new RegExp(`^bake failed: checking the copy: the copy ami-\\S+ in ${COPY_REGION} ended failed`),
+      );
+    });
+
+    it('times out while the image is still being created: builder terminated, the image kept for the next bake, which adopts it', async () => {
+      b = await bakery({
+        manifest: manifest((bake) => {
+          bake.timeoutMinutes = 15;
+        }),
+      });
+      b.region.ec2.images.setImageOutcome(({ copy }) => (copy ? undefined : { seconds: 3600 }));
+      const bake = b;
+      const outcome = await bake.region.engine.run(async () => {
+        const first = await bake.start();
+        const execution = await bake.finish(first.executionArn);
+        const afterTimeout = {
+          deployment: await bake.store.getDeployment(first.deploymentId),
+          builders: await bake.liveBuilders(first.deploymentId),
+          images: await bake.images(first.deploymentId),
+        };
+        const launched = bake.runInstancesCalls();
+        // EC2 finishes the image an hour after CreateImage; the retry comes after that.
+        await new Promise((resolve) => setTimeout(resolve, 3_600_000));
+        const retry = await bake.start({ deploymentId: 'checkout-retry-1' });
+        const retried = await bake.finish(retry.executionArn);
+        return {
+          execution,
+          afterTimeout,
+          launched,
+          retried,
+          retryDeployment: await bake.store.getDeployment(retry.deploymentId),
+        };
+      });
+      expect(outcome.execution.status).toBe('FAILED');
+      expect(outcome.afterTimeout.builders).toEqual([]);
+      expect(outcome.afterTimeout.images['us-east-1']).toEqual([expect.stringMatching(/^ami-\S+:pending$/)]);
+      expect(outcome.afterTimeout.deployment?.status).toBe('failed');
+      expect(outcome.afterTimeout.deployment?.reason).toMatch(/ran out of time \(bake.timeoutMinutes/);
+      expect(outcome.retried.status).toBe('SUCCEEDED');
+      expect(b.runInstancesCalls()).toBe(outcome.launched);
+      const kept = outcome.afterTimeout.images['us-east-1']?.[0]?.split(':')[0];
+      expect(outcome.retryDeployment?.release?.amis['us-east-1']).toBe(kept);
+    });
+
+    it('is cleaned up after an abort by the sweep (StopExecution skips Catch): builder terminated, deployment aborted', async () => {
+      b = await bakery();
+      const bake = b;
+      const outcome = await bake.region.engine.run(async () => {
+        const { deploymentId, executionArn } = await bake.start();
+        const { sfn } = bake.region.clientsFor('test', 'operator');
+        while ((await bake.liveBuilders(deploymentId)).length === 0) {
+          await new Promise((resolve) => setTimeout(resolve, 5_000));
+        }
+        await sfn.send(new StopExecutionCommand({ executionArn }));
+        const beforeSweep = await bake.liveBuilders(deploymentId);
+        const clients = bake.region.clientsFor('reconciler');
+        const machine = bake.region.stateMachineArns.get('DeployStateMachine') ?? '';
+        const swept = await sweepAbandonedBakes(bake.region.engine.region, {
+          store: bake.store,
+          ec2: (name) =>
+            new Ec2Bake(
+              name === bake.region.engine.region
+                ? clients.ec2
+                : bake.region.engine.clientsFor('reconciler', { region: name }).ec2,
+            ),
+          ssm: () => new SsmBake(clients.ssm),
+          wake: async () => undefined,
+          now: () => Date.now(),
+          actor: 'reconciler',
+          executionStatus: async (id) =>
+            (
+              await sfn.send(
+                new DescribeExecutionCommand({
+                  executionArn: `${machine.replace(':stateMachine:', ':execution:')}:${id}`,
+                }),
+              )
+            ).status as ExecutionStatus,
+        });
+        return {
+          beforeSweep,
+          swept,
+          builders: await bake.liveBuilders(deploymentId),
+          images: await bake.images(deploymentId),
+          deployment: await bake.store.getDeployment(deploymentId),
+        };
+      });
+      expect(outcome.beforeSweep).toHaveLength(1);
+      expect(outcome.swept.deployments).toHaveLength(1);
+      expect(outcome.builders).toEqual([]);
+      expect(outcome.images).toEqual({ 'us-east-1': [], [COPY_REGION]: [] });
+      expect(outcome.deployment?.status).toBe('aborted');
+      expect(outcome.deployment?.reason).toMatch(/deploy execution was aborted/);
+    });
+  });
+});
