@@ -186,6 +186,12 @@ export async function createRegion(options: RegionOptions): Promise<Region> {
     const queueArn = (logicalId: string | undefined): string | undefined =>
       logicalId === undefined ? undefined : queueArns.get(logicalId);
 
+    // The ARN serverless.yml gives on-artifact (custom.deployStateMachineArn): the machine of that
+    // name in this region, whether or not serverless.yml deploys one (StartExecution then says so).
+    const deployStateMachineArn =
+      routes.deployStateMachineName === undefined
+        ? undefined
+        : `arn:aws:states:${regionName}:${engine.accountId}:stateMachine:${routes.deployStateMachineName}`;
     const factories = options.functions ?? sandboxFunctions;
     for (const fn of routes.functions) {
       const factory = factories[fn.functionName];
@@ -213,6 +219,7 @@ export async function createRegion(options: RegionOptions): Promise<Region> {
             tableName,
             region: regionName,
             stage,
+            ...(deployStateMachineArn === undefined ? {} : { deployStateMachineArn }),
           }),
       });
     }
