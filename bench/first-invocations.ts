@@ -28,7 +28,8 @@ async function applyManifest(store: KilnStore, root: string, file: string): Prom
 
 export const firstInvocations: Record<string, FirstInvocation> = {
   // An upload of a new checkout tarball (examples/checkout.yml builds from this bucket and prefix):
-  // one GSI query for the services, one artifact write and its audit entry.
+  // one GSI query for the services, one artifact write and its audit entry, the deployment record
+  // and its audit entry, and StartExecution (answered by bench/stub-sfn.ts).
   onArtifact: {
     seed: (store, root) => applyManifest(store, root, 'examples/checkout.yml'),
     event: (run) => ({
@@ -53,8 +54,13 @@ export const firstInvocations: Record<string, FirstInvocation> = {
       },
     }),
     check: (result) =>
-      typeof result === 'object' && result !== null && 'recorded' in result && result.recorded === 1
+      typeof result === 'object' &&
+      result !== null &&
+      'recorded' in result &&
+      result.recorded === 1 &&
+      'started' in result &&
+      result.started === 1
         ? undefined
-        : `expected { recorded: 1 }, got ${JSON.stringify(result)}`,
+        : `expected { recorded: 1, started: 1 }, got ${JSON.stringify(result)}`,
   },
 };

@@ -28,7 +28,6 @@ const upload = (): ArtifactFacts => ({
   etag: 'b1946ac92492d2347c6235b4d2611184',
 });
 
-const MACHINE = 'arn:aws:states:us-east-1:123456789012:stateMachine:kiln-test-deploy';
 const DIGEST = 's3-etag:b1946ac92492d2347c6235b4d2611184';
 const DEPLOYMENT_ID = executionName({ service: 'checkout', version: '2.14.0', digest: DIGEST });
 const EXECUTION_ARN = `arn:aws:states:us-east-1:123456789012:execution:kiln-test-deploy:${DEPLOYMENT_ID}`;
