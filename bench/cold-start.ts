@@ -20,6 +20,7 @@ import { KilnStore } from '../shared/store';
 import { startDynalite } from '../test/support/dynalite';
 import { readDeployedSettings, type DeployedFunction } from './deployed-functions';
 import { firstInvocations, type FirstInvocation } from './first-invocations';
+import { BENCH_DEPLOY_STATE_MACHINE_ARN, startStubSfn } from './stub-sfn';
 import {
   pairedRuns,
   renderTable,
@@ -111,6 +112,7 @@ export async function coldStartTable(root: string, options: ColdStartOptions): P
   const settings = readDeployedSettings(root);
   const work = mkdtempSync(join(tmpdir(), 'kiln-bench-cold-'));
   const dynamo = await startDynalite();
+  const sfn = await startStubSfn();
   try {
     const store = new KilnStore({ client: dynamo.client, tableName: dynamo.tableName });
     const notes: string[] = [];
@@ -138,6 +140,9 @@ export async function coldStartTable(root: string, options: ColdStartOptions): P
         AWS_ACCESS_KEY_ID: 'bench',
         AWS_SECRET_ACCESS_KEY: 'bench',
         AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+        // on-artifact starts the deploy: a local stand-in answers StartExecution (bench/stub-sfn.ts).
+        AWS_ENDPOINT_URL_SFN: sfn.endpoint,
+        KILN_DEPLOY_STATE_MACHINE_ARN: BENCH_DEPLOY_STATE_MACHINE_ARN,
         AWS_LAMBDA_FUNCTION_NAME: fn.deployedName,
         AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512',
         KILN_TABLE: dynamo.tableName,
@@ -235,6 +240,7 @@ export async function coldStartTable(root: string, options: ColdStartOptions): P
       ...notes,
     ].join('\n');
   } finally {
+    await sfn.stop();
     await dynamo.stop();
     rmSync(work, { recursive: true, force: true });
   }

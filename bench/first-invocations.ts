@@ -36,7 +36,8 @@ const LEDGER_ARTIFACT = {
 
 export const firstInvocations: Record<string, FirstInvocation> = {
   // An upload of a new checkout tarball (examples/checkout.yml builds from this bucket and prefix):
-  // one GSI query for the services, one artifact write and its audit entry.
+  // one GSI query for the services, one artifact write and its audit entry, the deployment record
+  // and its audit entry, and StartExecution (answered by bench/stub-sfn.ts).
   onArtifact: {
     seed: async (store, root) => {
       await applyManifest(store, root, 'examples/checkout.yml');
@@ -63,9 +64,14 @@ export const firstInvocations: Record<string, FirstInvocation> = {
       },
     }),
     check: (result) =>
-      typeof result === 'object' && result !== null && 'recorded' in result && result.recorded === 1
+      typeof result === 'object' &&
+      result !== null &&
+      'recorded' in result &&
+      result.recorded === 1 &&
+      'started' in result &&
+      result.started === 1
         ? undefined
-        : `expected { recorded: 1 }, got ${JSON.stringify(result)}`,
+        : `expected { recorded: 1, started: 1 }, got ${JSON.stringify(result)}`,
   },
   // The bake's first step for an artifact whose release is already recorded (the bake cache):
   // DynamoDB only (manifest, deployment move, release), so the bench needs no EC2 or SSM.

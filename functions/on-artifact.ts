@@ -1,10 +1,17 @@
 /**
- * on-artifact: an artifact was published (S3 Object Created, ECR push, or a CI's own
- * "Artifact Published" event). Validates the event, then records the artifact for every service
- * whose manifest builds from it. A service whose artifact cannot be stored is refused (logged with
- * the field at fault; returned normally, since a retry would be refused the same way).
+ * on-artifact: an artifact was published (S3 Object Created, ECR push, a CodeArtifact package
+ * version, or a CI's own "Artifact Published" event). Validates the event, records the artifact
+ * for every service whose manifest builds from it, and starts each one's deployment (the deploy
+ * state machine, by a name derived from the artifact, so a redelivery starts nothing new). A
+ * service whose artifact cannot be stored is refused (logged with the field at fault; returned
+ * normally, since a retry would be refused the same way). A start that fails fails the
+ * invocation: Lambda's retries and the dead-letter queue take it from there, and a redelivery
+ * finds the artifact recorded and starts what is missing.
  */
+import { SFNClient } from '@aws-sdk/client-sfn';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeployExecutions } from '../shared/aws/sfn';
+import * as z from '../shared/domain/zod';
 import { ArtifactEventSchema } from '../shared/events/artifact-facts';
 import { BaseConfigSchema, loadConfig } from '../shared/runtime/config';
 import { defaultDocumentClient } from '../shared/runtime/clients';
@@ -20,7 +27,22 @@ export interface OnArtifactDeps {
   tableName: string;
   /** Where the store draws its writer id; random when deployed, the seeded source in the sandbox. */
   ids?: IdSource;
+  sfn: SFNClient;
+  /** The deploy state machine (KILN_DEPLOY_STATE_MACHINE_ARN). */
+  deployStateMachineArn: string;
 }
+
+/** on-artifact's variables: the base ones and the deploy state machine it starts. */
+export const OnArtifactConfigSchema = z.extend(BaseConfigSchema, {
+  KILN_DEPLOY_STATE_MACHINE_ARN: z
+    .string()
+    .check(
+      z.regex(
+        /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[^:]+$/,
+        'must be a state machine ARN (arn:aws:states:REGION:ACCOUNT:stateMachine:NAME)',
+      ),
+    ),
+});
 
 export function createOnArtifactHandler(deps: () => OnArtifactDeps) {
   const logger = createLogger('on-artifact');
@@ -30,13 +52,14 @@ export function createOnArtifactHandler(deps: () => OnArtifactDeps) {
     schema: ArtifactEventSchema,
     onInvalid: 'drop',
     useCase: async (facts) => {
-      const { documentClient, tableName, ids } = deps();
+      const { documentClient, tableName, ids, sfn, deployStateMachineArn } = deps();
       const store = new KilnStore<ServiceManifest>({
         client: documentClient,
         tableName,
         ...(ids === undefined ? {} : { ids }),
       });
-      const result = await receiveArtifact(facts, `event:${facts.kind}`, { store });
+      const deploys = new DeployExecutions(sfn, deployStateMachineArn);
+      const result = await receiveArtifact(facts, `event:${facts.kind}`, { store, deploys });
       if (result.refused.length > 0) {
         // Logged, not thrown: a retry would be refused the same way.
         logger.error('artifact refused for some services; nothing recorded for them', {
@@ -52,12 +75,16 @@ export function createOnArtifactHandler(deps: () => OnArtifactDeps) {
         recorded: result.recorded.map((a) => `${a.service}@${a.version}`),
         duplicates: result.duplicates.map((a) => `${a.service}@${a.version}`),
         skipped: result.skipped,
+        started: result.started.map((d) => d.executionArn),
+        alreadyStarted: result.alreadyStarted.map((d) => d.executionArn),
       });
       return {
         recorded: result.recorded.length,
         duplicates: result.duplicates.length,
         skipped: result.skipped.length,
         refused: result.refused.length,
+        started: result.started.length,
+        alreadyStarted: result.alreadyStarted.length,
       };
     },
   });
@@ -67,9 +94,14 @@ let defaults: OnArtifactDeps | undefined;
 
 /** The deployed handler: configuration is read and checked once, on the first invocation. */
 export const handler = createOnArtifactHandler(() => {
-  defaults ??= {
-    documentClient: defaultDocumentClient(),
-    tableName: loadConfig(BaseConfigSchema).KILN_TABLE,
-  };
+  if (defaults === undefined) {
+    const config = loadConfig(OnArtifactConfigSchema);
+    defaults = {
+      documentClient: defaultDocumentClient(),
+      tableName: config.KILN_TABLE,
+      sfn: new SFNClient({}),
+      deployStateMachineArn: config.KILN_DEPLOY_STATE_MACHINE_ARN,
+    };
+  }
   return defaults;
 });

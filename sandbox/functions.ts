@@ -19,6 +19,11 @@ export interface SandboxFunctionEnv {
   stateMachineArns: ReadonlyMap<string, string>;
   /** The function's clients for a Region (its own Region's are `clients`). */
   clientsIn: (region: string) => SandboxClients;
+  /**
+   * The deploy state machine on-artifact starts: serverless.yml's KILN_DEPLOY_STATE_MACHINE_ARN
+   * as the sandbox resolves it (undefined when serverless.yml names none).
+   */
+  deployStateMachineArn?: string;
 }
 
 export type SandboxFunctionFactory = (env: SandboxFunctionEnv) => Promise<LambdaHandler>;
@@ -26,10 +31,18 @@ export type SandboxFunctionFactory = (env: SandboxFunctionEnv) => Promise<Lambda
 export const sandboxFunctions: Record<string, SandboxFunctionFactory> = {
   onArtifact: async (env) => {
     const { createOnArtifactHandler } = await import('../functions/on-artifact');
+    const { deployStateMachineArn } = env;
+    // Fails loudly, as the deployed function does on a missing variable: an artifact that cannot
+    // start its deployment must not look received.
+    if (deployStateMachineArn === undefined) {
+      throw new Error('onArtifact: no deploy state machine (serverless.yml custom.deployStateMachineName)');
+    }
     const handler = createOnArtifactHandler(() => ({
       documentClient: env.clients.doc,
       tableName: env.tableName,
       ids: env.ids,
+      sfn: env.clients.sfn,
+      deployStateMachineArn,
     }));
     return (event, context) => handler(event, context);
   },

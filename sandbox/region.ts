@@ -206,6 +206,12 @@ export async function createRegion(options: RegionOptions): Promise<Region> {
 
     // Filled below, once the machines exist; functions read it when they are first invoked.
     const stateMachineArns = new Map<string, string>();
+    // The ARN serverless.yml gives on-artifact (custom.deployStateMachineArn): the machine of that
+    // name in this region, whether or not serverless.yml deploys one (StartExecution then says so).
+    const deployStateMachineArn =
+      routes.deployStateMachineName === undefined
+        ? undefined
+        : `arn:aws:states:${regionName}:${engine.accountId}:stateMachine:${routes.deployStateMachineName}`;
     const factories = options.functions ?? sandboxFunctions;
     for (const fn of routes.functions) {
       const factory = factories[fn.functionName];
@@ -238,6 +244,7 @@ export async function createRegion(options: RegionOptions): Promise<Region> {
               other === regionName
                 ? engine.clientsFor(`fn:${fn.functionName}`)
                 : engine.clientsFor(`fn:${fn.functionName}`, { region: other }),
+            ...(deployStateMachineArn === undefined ? {} : { deployStateMachineArn }),
           }),
       });
     }

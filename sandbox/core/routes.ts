@@ -123,6 +123,12 @@ export interface Routes {
   http: HttpRoute[];
   stateMachines: StateMachineDefinitionRoute[];
   queues: QueueDefinition[];
+  /**
+   * `custom.deployStateMachineName`: the deploy state machine's name, from which serverless.yml
+   * builds the ARN on-artifact starts (KILN_DEPLOY_STATE_MACHINE_ARN, IAM); the sandbox builds it
+   * the same way.
+   */
+  deployStateMachineName?: string;
 }
 
 /**
@@ -479,6 +485,12 @@ export function parseServerlessYaml(text: string, options: RouteOptions = {}): R
   }
   addStateMachines(routes, doc, resolver);
   addQueues(routes, doc, resolver);
+  if (isObject(doc.custom) && doc.custom.deployStateMachineName !== undefined) {
+    const name = resolver.resolve(doc.custom.deployStateMachineName, 'custom.deployStateMachineName');
+    if (typeof name !== 'string' || name === '')
+      throw new RoutesError('custom.deployStateMachineName', 'must be a state machine name');
+    routes.deployStateMachineName = name;
+  }
   return routes;
 }
 

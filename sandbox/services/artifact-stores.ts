@@ -4,6 +4,8 @@
  * publish emits, in the shapes of AWS's documented samples:
  * - S3 "Object Created": https://docs.aws.amazon.com/AmazonS3/latest/userguide/ev-events.html
  * - ECR "ECR Image Action" (PUSH, SUCCESS): Amazon ECR user guide, "Amazon ECR events and EventBridge"
+ * - CodeArtifact "CodeArtifact Package Version State Change":
+ *   https://docs.aws.amazon.com/codeartifact/latest/ug/service-event-format-example.html
  */
 import type { SimContext } from '../core/context';
 
@@ -24,7 +26,22 @@ export interface EcrPush {
   digest?: string;
 }
 
+export interface PackageVersionPublish {
+  domain: string;
+  repository: string;
+  format: 'maven' | 'npm' | 'pypi' | 'generic';
+  namespace?: string;
+  package: string;
+  version: string;
+  /** Defaults to Published; Maven versions are Unfinished until their metadata is uploaded. */
+  state?: 'Unfinished' | 'Published' | 'Unlisted' | 'Archived' | 'Disposed';
+  /** Defaults to a seeded revision (32 hex digits, upper case, like the sample's). */
+  revision?: string;
+}
+
 export class ArtifactStores {
+  private packageSequence = 0;
+
   private sequencer = 0x617f08299329d189n;
 
   constructor(private readonly ctx: SimContext) {}
@@ -57,6 +74,44 @@ export class ArtifactStores {
         requester: this.ctx.accountId,
         'source-ip-address': '203.0.113.7',
         reason: 'PutObject',
+      },
+    });
+  }
+
+  /**
+   * A package version created in a CodeArtifact repository of this account's domain (so one
+   * event: the domain owner and the repository's administrator are the same account).
+   */
+  publishPackageVersion(publish: PackageVersionPublish): void {
+    this.packageSequence += 1;
+    const namespace = publish.namespace ?? null;
+    this.ctx.emit({
+      source: 'aws.codeartifact',
+      detailType: 'CodeArtifact Package Version State Change',
+      resources: [
+        `arn:aws:codeartifact:${this.ctx.region}:${this.ctx.accountId}:package/${publish.domain}/${publish.repository}/${publish.format}/${namespace ?? ''}/${publish.package}`,
+      ],
+      detail: {
+        domainName: publish.domain,
+        domainOwner: this.ctx.accountId,
+        repositoryName: publish.repository,
+        repositoryAdministrator: this.ctx.accountId,
+        packageFormat: publish.format,
+        packageNamespace: namespace,
+        packageName: publish.package,
+        packageVersion: publish.version,
+        packageVersionState: publish.state ?? 'Published',
+        packageVersionRevision: publish.revision ?? this.hex(32).toUpperCase(),
+        changes: {
+          assetsAdded: 1,
+          assetsRemoved: 0,
+          metadataUpdated: true,
+          assetsUpdated: 0,
+          statusChanged: true,
+        },
+        operationType: 'Created',
+        sequenceNumber: this.packageSequence,
+        eventDeduplicationId: this.hex(44),
       },
     });
   }

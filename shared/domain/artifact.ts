@@ -2,7 +2,13 @@
  * Which service an artifact belongs to, and which version it is. Pure: the caller hands in the
  * parsed event and the services' manifests.
  */
-import { ecrRegistryHost, RESERVED_KEYS, StoredArtifact } from './limits';
+import {
+  codeArtifactUri,
+  ecrRegistryHost,
+  RESERVED_KEYS,
+  StoredArtifact,
+  type ArtifactSourceKind,
+} from './limits';
 import { versionRuleOf, type ArtifactSection } from './manifest/artifact';
 
 /** An artifact as Kiln identifies it from the event that announced it. */
@@ -11,9 +17,12 @@ export interface ArtifactRef {
   version: string;
   /** Where the bake fetches it from: s3://bucket/key, an ECR image URI by digest, or the CI's URI. */
   uri: string;
-  /** What makes this exact build unique (S3 version id or ETag, image digest, the CI's digest). */
+  /**
+   * What makes this exact build unique (S3 version id or ETag, image digest, the CI's digest,
+   * CodeArtifact's package version revision).
+   */
   digest: string;
-  sourceKind: 's3' | 'ecr' | 'custom';
+  sourceKind: ArtifactSourceKind;
 }
 
 /** The facts of an artifact event, independent of its wire shape. */
@@ -29,7 +38,36 @@ export type ArtifactFacts =
       digest: string;
       /** The whole detail, where the manifest's detailPath finds the version. */
       detail: Readonly<Record<string, unknown>>;
+    }
+  | {
+      kind: 'codeartifact';
+      region: string;
+      domain: string;
+      domainOwner: string;
+      repository: string;
+      format: string;
+      /** Undefined when the event says null (a package without a namespace). */
+      namespace?: string;
+      package: string;
+      version: string;
+      /** One of Unfinished, Published, Unlisted, Archived, Disposed. */
+      state: string;
+      revision: string;
     };
+
+/**
+ * The digest of a CodeArtifact package version: its `packageVersionRevision`, which "uniquely
+ * identifies the state of the assets and metadata of the package version" and changes when an
+ * asset is added or replaced (https://docs.aws.amazon.com/codeartifact/latest/ug/service-event-format-example.html).
+ * The event carries no asset hashes (ListPackageVersionAssets has them, at the cost of a call, an
+ * IAM grant and the CodeArtifact client in on-artifact's cold start); the revision pins them all
+ * the same: GetPackageVersionAsset takes it and serves exactly that revision's assets, so the bake
+ * can fetch and check them.
+ */
+export const CODEARTIFACT_DIGEST_PREFIX = 'codeartifact-revision:';
+
+/** Only a version in this state is ready to install; the others are skipped with the state named. */
+export const CODEARTIFACT_PUBLISHED = 'Published';
 
 /**
  * - matched: this service's artifact, which the store can keep;
@@ -156,7 +194,47 @@ function matchSource(manifest: ArtifactSection, facts: ArtifactFacts): SourceMat
         versionField: field,
       };
     }
+    case 'codeartifact': {
+      const wanted = source.codeartifact;
+      if (!wanted) return skip(`${service} does not build from CodeArtifact`);
+      const where = `${wanted.domain}/${wanted.repository}/${wanted.format}/${wanted.namespace ?? ''}/${wanted.package}`;
+      if (
+        wanted.domain !== facts.domain ||
+        (wanted.domainOwner !== undefined && wanted.domainOwner !== facts.domainOwner) ||
+        wanted.repository !== facts.repository ||
+        wanted.format !== facts.format ||
+        wanted.namespace !== facts.namespace ||
+        packageName(wanted.format, wanted.package) !== packageName(facts.format, facts.package)
+      ) {
+        return skip(`${service} builds from CodeArtifact package ${where}`);
+      }
+      if (facts.state !== CODEARTIFACT_PUBLISHED) {
+        return skip(`${facts.package} ${facts.version} is ${facts.state}, not ${CODEARTIFACT_PUBLISHED}`);
+      }
+      const { version } = facts;
+      return {
+        outcome: 'matched',
+        artifact: {
+          service,
+          version,
+          uri: codeArtifactUri(facts),
+          digest: CODEARTIFACT_DIGEST_PREFIX + facts.revision,
+          sourceKind: 'codeartifact',
+        },
+        versionField: 'detail.packageVersion',
+      };
+    }
   }
+}
+
+/**
+ * A package name as CodeArtifact compares it. PyPI names are normalized (runs of `-`, `_` and `.`
+ * are one `-`, letters lower case: PEP 503), so `My_Package` and `my-package` are one package
+ * (https://docs.aws.amazon.com/codeartifact/latest/ug/python-name-normalization.html); other
+ * formats compare names as they are.
+ */
+function packageName(format: string, name: string): string {
+  return format === 'pypi' ? name.replace(/[-_.]+/g, '-').toLowerCase() : name;
 }
 
 function versionTypeProblem(version: unknown, service: string): string {

@@ -132,7 +132,7 @@ export function ecrRegistryHost(account: string, region: string): string {
 export const ARTIFACT_URI_MAX = 2048;
 const ECR_IMAGE = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/([^:@]+)(?::([^@]+)|@(.+))?$/;
 const URI_FORMS =
-  's3://bucket/key, an ECR image (ACCOUNT.dkr.ecr.REGION.amazonaws.com/repository[:tag|@sha256:…]) or an https:// URL';
+  's3://bucket/key, an ECR image (ACCOUNT.dkr.ecr.REGION.amazonaws.com/repository[:tag|@sha256:…]), a codeartifact:// package version or an https:// URL';
 
 /** Why `uri` is not one Kiln can install from, or undefined when it is. */
 export function artifactUriProblem(uri: string): string | undefined {
@@ -149,6 +149,7 @@ export function artifactUriProblem(uri: string): string | undefined {
     return undefined;
   }
   if (uri.startsWith('https://')) return httpsProblem(uri);
+  if (uri.startsWith(CODEARTIFACT_SCHEME)) return codeArtifactUriProblem(uri);
   const ecr = ECR_IMAGE.exec(uri);
   if (ecr !== null) {
     const [, , region = '', repository = '', tag, digest] = ecr;
@@ -165,6 +166,69 @@ export function artifactUriProblem(uri: string): string | undefined {
   return scheme === undefined
     ? `must be ${URI_FORMS}`
     : `uses ${JSON.stringify(scheme)}, which Kiln cannot install from: must be ${URI_FORMS}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// CodeArtifact package versions. CodeArtifact has no URI of its own for a package version (its
+// ARNs name packages, not versions, and its HTTPS endpoints differ by format), so Kiln names one:
+//   codeartifact://REGION/DOMAIN_OWNER/DOMAIN/REPOSITORY/FORMAT/NAMESPACE/PACKAGE/VERSION
+// in the order of the package ARN (arn:aws:codeartifact:REGION:OWNER:package/DOMAIN/REPOSITORY/
+// FORMAT/NAMESPACE/PACKAGE, https://docs.aws.amazon.com/codeartifact/latest/ug/repo-policies.html),
+// each part percent-encoded, NAMESPACE empty for a package without one (as in the ARN). It holds
+// every parameter GetPackageVersionAsset needs but the asset name; the digest carries the revision
+// (https://docs.aws.amazon.com/codeartifact/latest/APIReference/API_GetPackageVersionAsset.html).
+
+export const CODEARTIFACT_SCHEME = 'codeartifact://';
+
+/** The package formats Kiln bakes from (of npm | pypi | maven | nuget | generic | ruby | swift | cargo). */
+export const CODEARTIFACT_FORMATS = ['maven', 'npm', 'pypi', 'generic'] as const;
+export type CodeArtifactFormat = (typeof CODEARTIFACT_FORMATS)[number];
+
+export interface CodeArtifactPackageVersion {
+  region: string;
+  domainOwner: string;
+  domain: string;
+  repository: string;
+  format: string;
+  /** Undefined for a package without a namespace (PyPI; npm without a scope). */
+  namespace?: string | undefined;
+  package: string;
+  version: string;
+}
+
+export function codeArtifactUri(p: CodeArtifactPackageVersion): string {
+  const parts = [
+    p.region,
+    p.domainOwner,
+    p.domain,
+    p.repository,
+    p.format,
+    p.namespace ?? '',
+    p.package,
+    p.version,
+  ];
+  return CODEARTIFACT_SCHEME + parts.map(encodeURIComponent).join('/');
+}
+
+function codeArtifactUriProblem(uri: string): string | undefined {
+  const form =
+    'must be codeartifact://REGION/DOMAIN_OWNER/DOMAIN/REPOSITORY/FORMAT/NAMESPACE/PACKAGE/VERSION';
+  const parts = uri.slice(CODEARTIFACT_SCHEME.length).split('/');
+  if (parts.length !== 8) return form;
+  let decoded: string[];
+  try {
+    decoded = parts.map(decodeURIComponent);
+  } catch {
+    return `${form}, each part percent-encoded`;
+  }
+  const [region = '', owner = '', domain, repository, format = '', , pkg, version] = decoded;
+  if (!REGION.test(region)) return `names an invalid Region ${JSON.stringify(region)}`;
+  if (!/^\d{12}$/.test(owner)) return 'names a domain owner that is not a 12-digit account id';
+  if (!(CODEARTIFACT_FORMATS as readonly string[]).includes(format)) {
+    return `names the package format ${JSON.stringify(format)}; Kiln bakes ${CODEARTIFACT_FORMATS.join(', ')}`;
+  }
+  if ([domain, repository, pkg, version].some((part) => part === '')) return form;
+  return undefined;
 }
 
 function httpsProblem(uri: string): string | undefined {
@@ -189,6 +253,10 @@ export const ArtifactUri = z.string().check(
   }),
 );
 
+/** Where an artifact was announced: S3, ECR, a CI's own event, or CodeArtifact. */
+export const ARTIFACT_SOURCE_KINDS = ['s3', 'ecr', 'custom', 'codeartifact'] as const;
+export type ArtifactSourceKind = (typeof ARTIFACT_SOURCE_KINDS)[number];
+
 /** An artifact as the store keeps it. */
 export const StoredArtifact = z.object({
   service: KeyName,
@@ -196,7 +264,7 @@ export const StoredArtifact = z.object({
   uri: ArtifactUri,
   /** Part of the key, so a rebuild of a version is a new record. */
   digest: ArtifactDigest,
-  sourceKind: z.enum(['s3', 'ecr', 'custom']),
+  sourceKind: z.enum(ARTIFACT_SOURCE_KINDS),
 });
 
 /**

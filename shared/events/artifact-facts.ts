@@ -1,7 +1,23 @@
 import type { ArtifactFacts } from '../domain/artifact';
 import { RESERVED_KEYS } from '../domain/limits';
 import * as z from '../domain/zod';
-import { ArtifactPublishedEvent, EcrImagePushEvent, S3ObjectCreatedEvent } from './artifact';
+import {
+  ArtifactPublishedEvent,
+  CodeArtifactPackageVersionEvent,
+  EcrImagePushEvent,
+  S3ObjectCreatedEvent,
+  type ArtifactEvent,
+} from './artifact';
+
+/** Each artifact detail-type and its schema. */
+const SCHEMAS = {
+  'Object Created': S3ObjectCreatedEvent,
+  'ECR Image Action': EcrImagePushEvent,
+  'Artifact Published': ArtifactPublishedEvent,
+  'CodeArtifact Package Version State Change': CodeArtifactPackageVersionEvent,
+} as const;
+type DetailType = keyof typeof SCHEMAS;
+const DETAIL_TYPES = Object.keys(SCHEMAS) as [DetailType, ...DetailType[]];
 
 /**
  * Parses an artifact event by its detail-type (so errors name the fields of the right schema,
@@ -19,15 +35,9 @@ export const ArtifactEventSchema = z.pipe(
     }),
   ),
   z.pipe(
-    z.looseObject({ 'detail-type': z.enum(['Object Created', 'ECR Image Action', 'Artifact Published']) }),
+    z.looseObject({ 'detail-type': z.enum(DETAIL_TYPES) }),
     z.transform((event, payload): ArtifactFacts => {
-      const detailType = event['detail-type'];
-      const schema =
-        detailType === 'Object Created'
-          ? S3ObjectCreatedEvent
-          : detailType === 'ECR Image Action'
-            ? EcrImagePushEvent
-            : ArtifactPublishedEvent;
+      const schema: z.ZodMiniType<ArtifactEvent> = SCHEMAS[event['detail-type']];
       const parsed = z.safeParse(schema, event);
       if (!parsed.success) {
         // The detail-type's own issues, paths and messages as they are.
@@ -59,7 +69,7 @@ function reservedKeyPaths(value: unknown, limit = 5): PropertyKey[][] {
   return found;
 }
 
-function toFacts(event: S3ObjectCreatedEvent | EcrImagePushEvent | ArtifactPublishedEvent): ArtifactFacts {
+function toFacts(event: ArtifactEvent): ArtifactFacts {
   switch (event['detail-type']) {
     case 'Object Created': {
       const { bucket, object } = (event as S3ObjectCreatedEvent).detail;
@@ -81,6 +91,23 @@ function toFacts(event: S3ObjectCreatedEvent | EcrImagePushEvent | ArtifactPubli
         repository: ecr.detail['repository-name'],
         digest: ecr.detail['image-digest'],
         ...(ecr.detail['image-tag'] !== undefined ? { tag: ecr.detail['image-tag'] } : {}),
+      };
+    }
+    case 'CodeArtifact Package Version State Change': {
+      const { region } = event as CodeArtifactPackageVersionEvent;
+      const detail = (event as CodeArtifactPackageVersionEvent).detail;
+      return {
+        kind: 'codeartifact',
+        region,
+        domain: detail.domainName,
+        domainOwner: detail.domainOwner,
+        repository: detail.repositoryName,
+        format: detail.packageFormat,
+        ...(detail.packageNamespace == null ? {} : { namespace: detail.packageNamespace }),
+        package: detail.packageName,
+        version: detail.packageVersion,
+        state: detail.packageVersionState,
+        revision: detail.packageVersionRevision,
       };
     }
     default: {

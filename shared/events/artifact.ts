@@ -1,4 +1,4 @@
-import { S3_DIGEST_PREFIX } from '../domain/artifact';
+import { CODEARTIFACT_DIGEST_PREFIX, S3_DIGEST_PREFIX } from '../domain/artifact';
 import {
   ArtifactDigest,
   ArtifactUri,
@@ -95,4 +95,40 @@ export const ArtifactPublishedEvent = z.extend(
 );
 export type ArtifactPublishedEvent = z.infer<typeof ArtifactPublishedEvent>;
 
-export type ArtifactEvent = S3ObjectCreatedEvent | EcrImagePushEvent | ArtifactPublishedEvent;
+/**
+ * CodeArtifact: a package version was created, changed or deleted
+ * (https://docs.aws.amazon.com/codeartifact/latest/ug/service-event-format-example.html; the
+ * sample is test/fixtures/events/codeartifact/). Names are checked for what Kiln stores and keys,
+ * not held to today's naming rules (AWS's own sample has the domain `my_domain`, which
+ * CreateDomain would refuse): a name no manifest can hold is skipped, not refused. Every state is
+ * accepted here; matching skips all but Published, with the state named.
+ */
+const CodeArtifactName = z
+  .string()
+  .check(z.minLength(1), z.maxLength(255), z.regex(/^[^#/\s]+$/, 'must hold no "#", "/" or white space'));
+export const CodeArtifactPackageVersionEvent = z.extend(
+  eventBridgeEvent(
+    'CodeArtifact Package Version State Change',
+    z.object({
+      domainName: CodeArtifactName,
+      domainOwner: AwsAccountId,
+      repositoryName: CodeArtifactName,
+      packageFormat: CodeArtifactName,
+      // null for a package without one (the sample's npm package has no scope).
+      packageNamespace: z.optional(z.nullable(CodeArtifactName)),
+      packageName: CodeArtifactName,
+      packageVersion: CodeArtifactName,
+      packageVersionState: z.string().check(z.minLength(1)),
+      packageVersionRevision: digestPart(CODEARTIFACT_DIGEST_PREFIX),
+    }),
+  ),
+  {
+    source: z.literal('aws.codeartifact'),
+    // Goes into the artifact URI (where the bake fetches the package from).
+    region: AwsRegion,
+  },
+);
+export type CodeArtifactPackageVersionEvent = z.infer<typeof CodeArtifactPackageVersionEvent>;
+
+export type ArtifactEvent =
+  S3ObjectCreatedEvent | EcrImagePushEvent | ArtifactPublishedEvent | CodeArtifactPackageVersionEvent;

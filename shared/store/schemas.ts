@@ -107,6 +107,19 @@ export const DeploymentInput = z.object({
   trigger: DeploymentTrigger,
   actor: NonEmpty,
   reason: z.optional(z.string()),
+  /** The artifact it deploys, for an artifact-triggered deployment (what the bake installs). */
+  artifact: z.optional(z.object({ uri: ArtifactUri, digest: ArtifactDigest })),
+  /** The Step Functions execution carrying it (its name is the deployment id). */
+  executionArn: z.optional(
+    z
+      .string()
+      .check(
+        z.regex(
+          /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:[^:]+:[^:]+$/,
+          'must be a Step Functions execution ARN',
+        ),
+      ),
+  ),
 });
 export type DeploymentInput = z.input<typeof DeploymentInput>;
 

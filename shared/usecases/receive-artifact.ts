@@ -12,18 +12,40 @@
  *    artifact for the services that can take it, and a redelivery decides exactly the same way.
  * 3. Record each matched artifact once (a conditional write keyed by service, version and
  *    digest: EventBridge delivers at least once, so duplicates are expected and ignored).
- * 4. Report matches, refusals and the reasons others were skipped, for the log.
- * Starting the deploy (bake, then roll out) from a recorded artifact comes with the bake work.
+ * 4. Start each matched artifact's deployment, duplicates included (a crash between recording and
+ *    starting heals on redelivery): create the deployment record (id = the execution name, from
+ *    service, version and digest; "already exists" is a redelivery), then StartExecution with that
+ *    name ("already exists" is done). Both steps are idempotent, so a redelivery starts nothing new.
+ * 5. Report matches, refusals, starts and the reasons others were skipped, for the log.
  */
 import { matchArtifact, type ArtifactFacts, type ArtifactRef } from '../domain/artifact';
+import type { DeployExecutionInput } from '../domain/deploy-execution';
+import { executionName } from '../domain/ids';
 import { StoredArtifactView } from '../domain/manifest/artifact';
 import * as z from '../domain/zod';
 import { formatPath } from '../runtime/validation';
-import { AuditMissingError, type KilnStore, type NamedManifest } from '../store';
+import { AuditMissingError, ConflictError, type KilnStore, type NamedManifest } from '../store';
+
+/** Starts deploy executions by name (shared/aws/sfn.ts), idempotently. */
+export interface DeployStarter {
+  executionArn(name: string): string;
+  start(
+    name: string,
+    input: DeployExecutionInput,
+  ): Promise<{ executionArn: string; outcome: 'started' | 'already-started' }>;
+}
 
 export interface ReceiveArtifactDeps {
   /** Any stored manifest will do: each is read through StoredArtifactView. */
-  store: Pick<KilnStore<NamedManifest>, 'listServices' | 'recordArtifact'>;
+  store: Pick<KilnStore<NamedManifest>, 'listServices' | 'recordArtifact' | 'createDeployment'>;
+  deploys: DeployStarter;
+}
+
+export interface DeploymentStart {
+  deploymentId: string;
+  service: string;
+  version: string;
+  executionArn: string;
 }
 
 export interface ArtifactRefusal {
@@ -47,6 +69,17 @@ export interface ReceiveArtifactResult {
    * the caller reports it loudly instead of failing the event.
    */
   auditMissing: ArtifactRef[];
+  /** Deploy executions started by this delivery. */
+  started: DeploymentStart[];
+  /** Deploy executions an earlier delivery had started already. */
+  alreadyStarted: DeploymentStart[];
+}
+
+/** A matched artifact with what its deployment needs of the service's manifest. */
+interface Matched {
+  artifact: ArtifactRef;
+  manifestVersion: number;
+  environments: string[];
 }
 
 export async function receiveArtifact(
@@ -60,8 +93,10 @@ export async function receiveArtifact(
     skipped: [],
     refused: [],
     auditMissing: [],
+    started: [],
+    alreadyStarted: [],
   };
-  const matched: ArtifactRef[] = [];
+  const matched: Matched[] = [];
   let cursor: string | undefined;
   do {
     const page = await deps.store.listServices(cursor === undefined ? {} : { cursor });
@@ -77,15 +112,20 @@ export async function receiveArtifact(
         continue;
       }
       const match = matchArtifact(view.data, facts);
-      if (match.outcome === 'matched') matched.push(match.artifact);
-      else if (match.outcome === 'skipped')
+      if (match.outcome === 'matched') {
+        matched.push({
+          artifact: match.artifact,
+          manifestVersion: service.version,
+          environments: view.data.environments.map((environment) => environment.name),
+        });
+      } else if (match.outcome === 'skipped')
         result.skipped.push({ service: service.service, reason: match.reason });
       else result.refused.push({ service: service.service, field: match.field, reason: match.reason });
     }
     cursor = page.cursor;
   } while (cursor !== undefined);
 
-  for (const artifact of matched) {
+  for (const { artifact } of matched) {
     try {
       const { created } = await deps.store.recordArtifact(artifact, { actor });
       (created ? result.recorded : result.duplicates).push(artifact);
@@ -95,5 +135,50 @@ export async function receiveArtifact(
       result.auditMissing.push(artifact);
     }
   }
+
+  for (const match of matched) {
+    const start = await startDeployment(match, actor, deps);
+    (start.outcome === 'started' ? result.started : result.alreadyStarted).push(start.deployment);
+  }
   return result;
+}
+
+/** Step 4 for one artifact: the deployment record, then its execution; each idempotent. */
+async function startDeployment(
+  { artifact, manifestVersion, environments }: Matched,
+  actor: string,
+  deps: ReceiveArtifactDeps,
+): Promise<{ outcome: 'started' | 'already-started'; deployment: DeploymentStart }> {
+  const { service, version, uri, digest } = artifact;
+  const deploymentId = executionName({ service, version, digest });
+  const executionArn = deps.deploys.executionArn(deploymentId);
+  try {
+    await deps.store.createDeployment({
+      id: deploymentId,
+      service,
+      releaseVersion: version,
+      environments,
+      trigger: 'artifact',
+      actor,
+      artifact: { uri, digest },
+      executionArn,
+    });
+  } catch (error) {
+    // The deployment exists with other environments: the manifest changed between an earlier
+    // delivery and this one. The record stands as first written; the execution is still started,
+    // or found started, so a crash between the two writes heals all the same.
+    if (!(error instanceof ConflictError) && !(error instanceof AuditMissingError)) throw error;
+  }
+  const input: DeployExecutionInput = {
+    deploymentId,
+    service,
+    version,
+    manifestVersion,
+    artifact: { kind: artifact.sourceKind, uri, digest },
+  };
+  const started = await deps.deploys.start(deploymentId, input);
+  return {
+    outcome: started.outcome,
+    deployment: { deploymentId, service, version, executionArn: started.executionArn },
+  };
 }

@@ -54,7 +54,8 @@ export const VersionPatternSchema = z.string().check(
 export type VersionRule =
   | { from: 's3-key'; pattern: RegExp }
   | { from: 'ecr-tag'; pattern: RegExp | undefined }
-  | { from: 'detail'; path: string };
+  | { from: 'detail'; path: string }
+  | { from: 'package-version' };
 
 /**
  * What a stored manifest must hold for artifacts to be matched against it. Manifests are
@@ -62,8 +63,9 @@ export type VersionRule =
  * validation of the author's input: it checks that the record is one this code can read — the
  * manifest format it was stored under (`apiVersion`: a record written by a newer or older Kiln
  * under another format is refused by name, not misread) and the shape of the fields matching
- * reads, patterns included (matching compiles them). Open (`looseObject`) everywhere else: bake
- * and environments are none of its business.
+ * reads, patterns included (matching compiles them), and the environments' names (a matched
+ * artifact's deployment goes through them). Open (`looseObject`) everywhere else: the bake and
+ * the rest of each environment are none of its business.
  */
 export const StoredArtifactView = z.looseObject({
   apiVersion: z.literal(MANIFEST_API_VERSION),
@@ -73,6 +75,16 @@ export const StoredArtifactView = z.looseObject({
       s3: z.optional(z.looseObject({ bucket: z.string(), keyPrefix: z.string() })),
       ecr: z.optional(z.looseObject({ repository: z.string() })),
       custom: z.optional(z.looseObject({ source: z.string() })),
+      codeartifact: z.optional(
+        z.looseObject({
+          domain: z.string(),
+          domainOwner: z.optional(z.string()),
+          repository: z.string(),
+          format: z.string(),
+          namespace: z.optional(z.string()),
+          package: z.string(),
+        }),
+      ),
     }),
     version: z.looseObject({
       keyPattern: z.optional(VersionPatternSchema),
@@ -80,8 +92,22 @@ export const StoredArtifactView = z.looseObject({
       detailPath: z.optional(z.string()),
     }),
   }),
+  // Read to create a deployment for a matched artifact: it goes through these, in order.
+  environments: z.array(z.looseObject({ name: z.string().check(z.minLength(1)) })).check(z.minLength(1)),
 });
 export type StoredArtifactView = z.infer<typeof StoredArtifactView>;
+
+/** A CodeArtifact package, as a manifest names it (the event's domainName, repositoryName, …). */
+export interface CodeArtifactSource {
+  domain: string;
+  /** When set, only that account's domain of this name (events reach the repository's administrator too). */
+  domainOwner?: string | undefined;
+  repository: string;
+  format: string;
+  /** Maven groupId, npm scope (without `@`), generic namespace; none for PyPI. */
+  namespace?: string | undefined;
+  package: string;
+}
 
 /** What matching an artifact reads of a manifest: its name and its artifact section. */
 export interface ArtifactSection {
@@ -91,6 +117,7 @@ export interface ArtifactSection {
       s3?: { bucket: string; keyPrefix: string } | undefined;
       ecr?: { repository: string } | undefined;
       custom?: { source: string } | undefined;
+      codeartifact?: CodeArtifactSource | undefined;
     };
     version: {
       keyPattern?: string | undefined;
@@ -111,5 +138,7 @@ export function versionRuleOf(artifact: ArtifactSection['artifact']): VersionRul
       pattern: version.tagPattern === undefined ? undefined : new RegExp(version.tagPattern),
     };
   }
+  // A package version is a version already: CodeArtifact's own packageVersion, read as it is.
+  if (source.codeartifact !== undefined) return { from: 'package-version' };
   return { from: 'detail', path: version.detailPath ?? DEFAULT_DETAIL_VERSION_PATH };
 }

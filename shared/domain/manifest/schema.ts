@@ -6,7 +6,14 @@
  * shape as the input with defaults filled in, so parsing a parsed manifest again is a no-op (a
  * manifest can be stored and re-validated on read).
  */
-import { AwsRegion, EcrRepositoryName, RESERVED_KEYS, S3BucketName } from '../limits';
+import {
+  AwsAccountId,
+  AwsRegion,
+  CODEARTIFACT_FORMATS,
+  EcrRepositoryName,
+  RESERVED_KEYS,
+  S3BucketName,
+} from '../limits';
 import * as z from '../zod';
 import {
   ARTIFACT_PUBLISHED,
@@ -232,20 +239,90 @@ const CustomSourceSchema = z.strictObject({ source: CiEventSourceSchema }).regis
   },
 });
 
-const SOURCE_KINDS = ['s3', 'ecr', 'custom'] as const;
+// CodeArtifact names, as its API constrains them: a domain is 2-50 of [a-z0-9-] starting with a
+// letter; a repository 2-100 of [A-Za-z0-9._-] starting with a letter or digit; a namespace and a
+// package 1-255 characters without "#", "/" or white space
+// (https://docs.aws.amazon.com/codeartifact/latest/APIReference/API_DescribePackage.html).
+const CodeArtifactName = (what: string) =>
+  z
+    .string()
+    .check(
+      z.minLength(1),
+      z.maxLength(255),
+      z.regex(/^[^#/\s]+$/, `must be a ${what} name without "#", "/" or spaces`),
+    );
+
+const CodeArtifactSourceSchema = z
+  .strictObject({
+    domain: z
+      .string()
+      .check(
+        z.regex(
+          /^[a-z][a-z0-9-]{0,48}[a-z0-9]$/,
+          'must be a CodeArtifact domain name: 2-50 lowercase letters, digits or hyphens, starting with a letter',
+        ),
+      ),
+    domainOwner: z.optional(describe(AwsAccountId, 'The account that owns the domain; any, when omitted.')),
+    repository: z
+      .string()
+      .check(
+        z.regex(
+          /^[A-Za-z0-9][A-Za-z0-9._-]{1,99}$/,
+          'must be a CodeArtifact repository name: 2-100 letters, digits, ".", "_" or "-"',
+        ),
+      ),
+    format: describe(z.enum(CODEARTIFACT_FORMATS), `One of ${CODEARTIFACT_FORMATS.join(', ')}.`),
+    namespace: z.optional(
+      describe(
+        CodeArtifactName('namespace'),
+        'Maven groupId, npm scope (without @) or generic namespace; PyPI packages have none.',
+      ),
+    ),
+    package: CodeArtifactName('package'),
+  })
+  .check(
+    z.superRefine((source, ctx) => {
+      // Maven and generic packages always have one; PyPI packages never do
+      // (https://docs.aws.amazon.com/codeartifact/latest/APIReference/API_PackageSummary.html).
+      if ((source.format === 'maven' || source.format === 'generic') && source.namespace === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['namespace'],
+          message: `is required for ${source.format} packages (${source.format === 'maven' ? 'the groupId' : 'their namespace'})`,
+        });
+      }
+      if (source.format === 'pypi' && source.namespace !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['namespace'],
+          message: 'must not be set: PyPI packages have none',
+        });
+      }
+    }),
+  );
+
+const SOURCE_KINDS = ['s3', 'ecr', 'custom', 'codeartifact'] as const;
 type SourceKind = (typeof SOURCE_KINDS)[number];
-const VERSION_KEY_FOR: Record<SourceKind, 'keyPattern' | 'tagPattern' | 'detailPath'> = {
+/** The version key each source reads; a CodeArtifact package version is the version, read as it is. */
+const VERSION_KEY_FOR: Record<SourceKind, 'keyPattern' | 'tagPattern' | 'detailPath' | undefined> = {
   s3: 'keyPattern',
   ecr: 'tagPattern',
   custom: 'detailPath',
+  codeartifact: undefined,
 };
+const SOURCE_FOR_VERSION_KEY = { keyPattern: 's3', tagPattern: 'ecr', detailPath: 'custom' } as const;
 
 const ArtifactSchema = z.pipe(
   z
     .strictObject({
       source: describe(
-        exactlyOneOf({ s3: S3SourceSchema, ecr: EcrSourceSchema, custom: CustomSourceSchema }),
-        'Where new versions are published: exactly one of s3, ecr or custom.',
+        exactlyOneOf({
+          s3: S3SourceSchema,
+          ecr: EcrSourceSchema,
+          custom: CustomSourceSchema,
+          codeartifact: CodeArtifactSourceSchema,
+        }),
+        'Where new versions are published: exactly one of s3, ecr, custom or codeartifact.',
       ),
       version: describe(
         z.prefault(
@@ -278,15 +355,18 @@ const ArtifactSchema = z.pipe(
       z.superRefine((artifact, ctx) => {
         const kind = sourceKindOf(artifact.source);
         if (kind === undefined) return;
-        for (const other of SOURCE_KINDS) {
-          const key = VERSION_KEY_FOR[other];
-          if (other !== kind && artifact.version[key] !== undefined) {
-            ctx.addIssue({
-              code: 'custom',
-              path: ['version', key],
-              message: `applies only to artifacts from ${other}; this one comes from ${kind} (use ${VERSION_KEY_FOR[kind]})`,
-            });
-          }
+        const own = VERSION_KEY_FOR[kind];
+        for (const [key, other] of Object.entries(SOURCE_FOR_VERSION_KEY)) {
+          if (other === kind || artifact.version[key as keyof typeof SOURCE_FOR_VERSION_KEY] === undefined)
+            continue;
+          ctx.addIssue({
+            code: 'custom',
+            path: ['version', key],
+            message:
+              own === undefined
+                ? `applies only to artifacts from ${other}; this one comes from ${kind}, whose package version is the version (remove it)`
+                : `applies only to artifacts from ${other}; this one comes from ${kind} (use ${own})`,
+          });
         }
       }),
     ),

@@ -16,7 +16,7 @@ const checkout = (): ServiceManifest =>
 
 /**
  * One sandbox run: the CLI applies the checkout manifest, CI uploads a build, on-artifact records
- * it. Returns the sort keys of every audit entry written, which carry the writers' ids.
+ * it and creates its deployment (each audited). Returns the sort keys of every audit entry written, which carry the writers' ids.
  */
 async function auditKeysOfOneRun(seed: number): Promise<string[]> {
   const region = await createRegion({ seed });
@@ -36,7 +36,7 @@ async function auditKeysOfOneRun(seed: number): Promise<string[]> {
         etag: 'b1946ac92492d2347c6235b4d2611184',
       });
       for (let waited = 0; waited < 600; waited++) {
-        if ((await store.listArtifacts('checkout')).items.length > 0) break;
+        if ((await store.listDeployments('checkout')).items.length > 0) break;
         await sleep(1);
       }
       const { Items = [] } = await cli.send(new ScanCommand({ TableName: region.tableName }));
@@ -58,7 +58,8 @@ describe('ids Kiln makes up in the sandbox', () => {
     const first = await auditKeysOfOneRun(21);
     const second = await auditKeysOfOneRun(21);
 
-    expect(first).toHaveLength(2);
+    // The manifest's (the CLI), the artifact's and the deployment's (on-artifact).
+    expect(first).toHaveLength(3);
     expect(second).toEqual(first);
     const writers = new Set(first.map((key) => key.split('#')[1]));
     expect(writers.size).toBe(2);

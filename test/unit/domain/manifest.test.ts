@@ -141,15 +141,71 @@ describe('service manifest', () => {
     it('rejects a source with none of s3, ecr or custom', () => {
       const { m } = manifest();
       m.artifact.source = {};
-      expect(problems(m)).toEqual(['artifact.source: must set exactly one of s3, ecr or custom']);
+      expect(problems(m)).toEqual([
+        'artifact.source: must set exactly one of s3, ecr, custom or codeartifact',
+      ]);
     });
 
     it('rejects a source with two kinds, naming the second', () => {
       const { m } = manifest();
       m.artifact.source = { s3: { bucket: 'acme-artifacts', keyPrefix: 'web/' }, ecr: { repository: 'web' } };
       expect(problems(m)).toEqual([
-        'artifact.source.ecr: conflicts with s3: set exactly one of s3, ecr or custom',
+        'artifact.source.ecr: conflicts with s3: set exactly one of s3, ecr, custom or codeartifact',
       ]);
+    });
+
+    describe('codeartifact', () => {
+      const widgets = () => ({
+        domain: 'acme',
+        repository: 'releases',
+        format: 'maven',
+        namespace: 'com.acme',
+        package: 'widgets',
+      });
+
+      it('accepts a package by domain, repository, format, namespace and package, with its version read as it is', () => {
+        const { m } = manifest();
+        m.artifact = { source: { codeartifact: widgets() } } as typeof m.artifact;
+        const parsed = parseManifest(m);
+        expect(parsed.artifact.source.codeartifact).toEqual(widgets());
+        expect(versionRuleOf(parsed.artifact)).toEqual({ from: 'package-version' });
+      });
+
+      it.each([
+        ['domain', { domain: 'Acme_Domain' }],
+        ['repository', { repository: 'r' }],
+        ['format', { format: 'nuget' }],
+        ['package', { package: 'a/b' }],
+        ['domainOwner', { domainOwner: '1234' }],
+      ])('rejects a bad %s, naming it', (field, change) => {
+        const { m } = manifest();
+        m.artifact = { source: { codeartifact: { ...widgets(), ...change } } } as typeof m.artifact;
+        expect(problemFields(m)).toEqual([`artifact.source.codeartifact.${field}`]);
+      });
+
+      it.each(['maven', 'generic'])('requires a namespace for %s packages', (format) => {
+        const { m } = manifest();
+        const { namespace: _namespace, ...rest } = widgets();
+        m.artifact = { source: { codeartifact: { ...rest, format } } } as typeof m.artifact;
+        expect(problemFields(m)).toEqual(['artifact.source.codeartifact.namespace']);
+      });
+
+      it('refuses a namespace for a PyPI package, which has none', () => {
+        const { m } = manifest();
+        m.artifact = { source: { codeartifact: { ...widgets(), format: 'pypi' } } } as typeof m.artifact;
+        expect(problemFields(m)).toEqual(['artifact.source.codeartifact.namespace']);
+      });
+
+      it('refuses a version pattern: the package version is the version', () => {
+        const { m } = manifest();
+        m.artifact = {
+          source: { codeartifact: widgets() },
+          version: { tagPattern: '^v(?<version>.+)$' },
+        } as typeof m.artifact;
+        expect(problems(m)).toEqual([
+          'artifact.version.tagPattern: applies only to artifacts from ecr; this one comes from codeartifact, whose package version is the version (remove it)',
+        ]);
+      });
     });
 
     it('rejects a bucket name that breaks S3 naming rules', () => {
@@ -722,6 +778,7 @@ describe('service manifest', () => {
         { required: ['s3'] },
         { required: ['ecr'] },
         { required: ['custom'] },
+        { required: ['codeartifact'] },
       ]);
     });
   });

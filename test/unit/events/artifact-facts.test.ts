@@ -6,6 +6,8 @@ import { matchArtifact } from '../../../shared/domain/artifact';
 import { StoredArtifact } from '../../../shared/domain/limits';
 import { parseManifest, type ServiceManifest } from '../../../shared/domain/manifest/schema';
 import { ArtifactEventSchema } from '../../../shared/events/artifact-facts';
+import { matchesPattern } from '../../../sandbox/core/event-pattern';
+import { loadRoutes } from '../../../sandbox/core/routes';
 import { formatPath } from '../../../shared/runtime/validation';
 import { customDetail, ecrPush, s3Object } from '../../support/artifact-arbitraries';
 
@@ -126,16 +128,26 @@ describe('the README\'s "Artifact Published" example', () => {
     return entry;
   }
 
+  /** PutEvents turns an entry into the envelope of the EventBridge sample, detail parsed. */
+  const delivered = (entry: ReturnType<typeof documentedEntry>) => ({
+    ...fixture('ec2/instance-state-change-terminated.json'),
+    source: entry.Source,
+    'detail-type': entry.DetailType,
+    resources: [],
+    detail: JSON.parse(entry.Detail) as unknown,
+  });
+
+  it("matches serverless.yml's rule for on-artifact, and no other function's", () => {
+    const routes = loadRoutes(join(__dirname, '../../../serverless.yml'), { stage: 'prod' });
+    const event = delivered(documentedEntry());
+
+    expect(
+      routes.eventBridge.filter((route) => matchesPattern(route.pattern, event)).map((r) => r.functionName),
+    ).toEqual(['onArtifact']);
+  });
+
   it('is recorded for the service it names, as EventBridge would deliver it', () => {
-    const entry = documentedEntry();
-    // PutEvents turns an entry into the envelope of the EventBridge sample, detail parsed.
-    const event = {
-      ...fixture('ec2/instance-state-change-terminated.json'),
-      source: entry.Source,
-      'detail-type': entry.DetailType,
-      resources: [],
-      detail: JSON.parse(entry.Detail) as unknown,
-    };
+    const event = delivered(documentedEntry());
     const parsed = ArtifactEventSchema.parse(event);
     const payments = services.find((s) => s.manifest.name === 'payments')?.manifest;
     if (payments === undefined) throw new Error('payments is one of the services above');

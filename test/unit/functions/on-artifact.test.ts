@@ -4,6 +4,14 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import fc from 'fast-check';
 import { parse as parseYaml } from 'yaml';
+import {
+  ExecutionAlreadyExists,
+  SFNClient,
+  StateMachineDoesNotExist,
+  StartExecutionCommand,
+  type StartExecutionCommandInput,
+} from '@aws-sdk/client-sfn';
+import { mockClient } from 'aws-sdk-client-mock';
 import { createOnArtifactHandler } from '../../../functions/on-artifact';
 import { parseManifest, type ServiceManifest } from '../../../shared/domain/manifest/schema';
 import { KilnStore } from '../../../shared/store';
@@ -77,7 +85,11 @@ const paymentsBuild = (overrides: Record<string, unknown> = {}) => ({
   ...overrides,
 });
 
+const DEPLOY_MACHINE = 'arn:aws:states:us-east-1:123456789012:stateMachine:kiln-test-deploy';
+
 describe('on-artifact', () => {
+  const sfn = mockClient(SFNClient);
+  let starts: StartExecutionCommandInput[];
   let dynamo: LocalDynamo;
   let store: KilnStore<ServiceManifest>;
   let handler: ReturnType<typeof createOnArtifactHandler>;
@@ -95,7 +107,25 @@ describe('on-artifact', () => {
     store = new KilnStore<ServiceManifest>({ client: dynamo.client, tableName });
     await store.putServiceManifest(example('checkout.yml'), { actor: 'test' });
     await store.putServiceManifest(example('ledger.yml'), { actor: 'test' });
-    handler = createOnArtifactHandler(() => ({ documentClient: dynamo.client, tableName }));
+    starts = [];
+    sfn.reset();
+    // Step Functions' name rule: a name already used is ExecutionAlreadyExists.
+    sfn.on(StartExecutionCommand).callsFake((input: StartExecutionCommandInput) => {
+      if (starts.some((s) => s.name === input.name)) {
+        throw new ExecutionAlreadyExists({ message: 'Execution Already Exists', $metadata: {} });
+      }
+      starts.push(input);
+      return {
+        executionArn: `${DEPLOY_MACHINE.replace(':stateMachine:', ':execution:')}:${input.name}`,
+        startDate: new Date(0),
+      };
+    });
+    handler = createOnArtifactHandler(() => ({
+      documentClient: dynamo.client,
+      tableName,
+      sfn: new SFNClient({ region: 'us-east-1' }),
+      deployStateMachineArn: DEPLOY_MACHINE,
+    }));
     loggedErrors = [];
     jest.spyOn(Logger.prototype, 'error').mockImplementation((...args: unknown[]) => {
       loggedErrors.push(args);
@@ -133,6 +163,8 @@ describe('on-artifact', () => {
         duplicates: 0,
         skipped: 1,
         refused: 0,
+        started: 1,
+        alreadyStarted: 0,
       });
       expect(await artifactsOf('checkout')).toEqual([
         expect.objectContaining({
@@ -151,6 +183,8 @@ describe('on-artifact', () => {
         duplicates: 1,
         skipped: 1,
         refused: 0,
+        started: 0,
+        alreadyStarted: 1,
       });
       expect(await artifactsOf('checkout')).toHaveLength(1);
     });
@@ -161,6 +195,8 @@ describe('on-artifact', () => {
         duplicates: 0,
         skipped: 2,
         refused: 0,
+        started: 0,
+        alreadyStarted: 0,
       });
     });
 
@@ -218,6 +254,8 @@ describe('on-artifact', () => {
         duplicates: 0,
         skipped: 1,
         refused: 0,
+        started: 1,
+        alreadyStarted: 0,
       });
       expect(await artifactsOf('ledger')).toEqual([
         expect.objectContaining({
@@ -254,6 +292,8 @@ describe('on-artifact', () => {
         duplicates: 0,
         skipped: 2,
         refused: 0,
+        started: 1,
+        alreadyStarted: 0,
       });
       expect(await artifactsOf('payments')).toEqual([
         expect.objectContaining({ version: '1.4.2', uri, sourceKind: 'custom' }),
@@ -339,7 +379,193 @@ describe('on-artifact', () => {
         duplicates: 0,
         skipped: 3,
         refused: 0,
+        started: 0,
+        alreadyStarted: 0,
       });
+    });
+  });
+
+  describe('CodeArtifact package versions', () => {
+    /** The documented sample, published to the widgets service's domain and repository. */
+    const widgetsVersion = (detail: Record<string, unknown> = {}): Record<string, unknown> => {
+      const event = structuredClone(fixture('codeartifact/package-version-state-change-published.json'));
+      Object.assign(event.detail as Record<string, unknown>, {
+        domainName: 'acme',
+        repositoryName: 'releases',
+        packageNamespace: 'acme',
+        packageName: 'widgets',
+        packageVersion: '4.2.0',
+        ...detail,
+      });
+      return event;
+    };
+    const addWidgets = (source: Record<string, unknown> = {}) =>
+      store.putServiceManifest(
+        variantOfCheckout('widgets', {
+          source: {
+            codeartifact: {
+              domain: 'acme',
+              repository: 'releases',
+              format: 'npm',
+              namespace: 'acme',
+              package: 'widgets',
+              ...source,
+            },
+          },
+        }),
+        { actor: 'test' },
+      );
+    const detailOf = (event: Record<string, unknown>) => event.detail as Record<string, unknown>;
+
+    beforeEach(() => addWidgets());
+
+    it('records a published version for the service building from that package, pinned by its revision, and starts its deployment', async () => {
+      await expect(handler(delivered(widgetsVersion()), context)).resolves.toEqual({
+        recorded: 1,
+        duplicates: 0,
+        skipped: 2,
+        refused: 0,
+        started: 1,
+        alreadyStarted: 0,
+      });
+      expect(await artifactsOf('widgets')).toEqual([
+        expect.objectContaining({
+          version: '4.2.0',
+          uri: 'codeartifact://us-west-2/111122223333/acme/releases/npm/acme/widgets/4.2.0',
+          digest: 'codeartifact-revision:0E5DE26A4CD79FDF3EBC4924FFFFFFFF',
+          sourceKind: 'codeartifact',
+        }),
+      ]);
+      expect(starts.map((s) => JSON.parse(s.input ?? '') as unknown)).toEqual([
+        expect.objectContaining({
+          service: 'widgets',
+          version: '4.2.0',
+          artifact: {
+            kind: 'codeartifact',
+            uri: 'codeartifact://us-west-2/111122223333/acme/releases/npm/acme/widgets/4.2.0',
+            digest: 'codeartifact-revision:0E5DE26A4CD79FDF3EBC4924FFFFFFFF',
+          },
+        }),
+      ]);
+    });
+
+    it.each(['Unfinished', 'Unlisted', 'Archived', 'Disposed'])(
+      'skips a version in state %s, naming the state, and starts nothing',
+      async (state) => {
+        const logged = jest.spyOn(Logger.prototype, 'info');
+
+        await expect(
+          handler(delivered(widgetsVersion({ packageVersionState: state })), context),
+        ).resolves.toEqual(expect.objectContaining({ recorded: 0, skipped: 3, started: 0 }));
+
+        expect(JSON.stringify(logged.mock.calls)).toContain(`is ${state}, not Published`);
+        expect(await artifactsOf('widgets')).toEqual([]);
+        expect(starts).toEqual([]);
+      },
+    );
+
+    it.each([
+      ['another domain', { domainName: 'other' }],
+      ['another repository', { repositoryName: 'staging' }],
+      ['another format', { packageFormat: 'maven' }],
+      ['another namespace', { packageNamespace: 'other' }],
+      ['no namespace', { packageNamespace: null }],
+      ['another package', { packageName: 'gadgets' }],
+    ])('skips a package in %s', async (_what, detail) => {
+      await expect(handler(delivered(widgetsVersion(detail)), context)).resolves.toEqual(
+        expect.objectContaining({ recorded: 0, skipped: 3 }),
+      );
+    });
+
+    it('skips a domain of that name owned by another account when the manifest names the owner', async () => {
+      await store.putServiceManifest(
+        variantOfCheckout('widgets', {
+          source: {
+            codeartifact: {
+              domain: 'acme',
+              domainOwner: '444455556666',
+              repository: 'releases',
+              format: 'npm',
+              namespace: 'acme',
+              package: 'widgets',
+            },
+          },
+        }),
+        { actor: 'test' },
+      );
+
+      await expect(handler(delivered(widgetsVersion()), context)).resolves.toEqual(
+        expect.objectContaining({ recorded: 0, skipped: 3 }),
+      );
+    });
+
+    it('matches a PyPI package by its normalized name', async () => {
+      await addWidgets({ format: 'pypi', namespace: undefined, package: 'Acme_Widgets' });
+
+      await handler(
+        delivered(
+          widgetsVersion({ packageFormat: 'pypi', packageNamespace: null, packageName: 'acme-widgets' }),
+        ),
+        context,
+      );
+
+      expect(await artifactsOf('widgets')).toHaveLength(1);
+    });
+
+    it.each([
+      ['detail.packageVersionRevision', { packageVersionRevision: '' }],
+      ['detail.domainOwner', { domainOwner: '1111' }],
+      ['detail.packageName', { packageName: 'a/b' }],
+      ['detail.packageVersion', { packageVersion: undefined }],
+      ['detail.packageVersionState', { packageVersionState: 7 }],
+    ])('refuses an event with a bad %s, naming it, and records and starts nothing', async (field, detail) => {
+      const event = widgetsVersion();
+      Object.assign(detailOf(event), detail);
+
+      expectRefused(await handler(delivered(event), context), field);
+      expect(await artifactsOf('widgets')).toEqual([]);
+      expect(starts).toEqual([]);
+    });
+
+    it('refuses a version the store cannot keep, naming detail.packageVersion', async () => {
+      expectRefused(
+        await handler(delivered(widgetsVersion({ packageVersion: '1!2.0' })), context),
+        'detail.packageVersion',
+      );
+      expect(await artifactsOf('widgets')).toEqual([]);
+    });
+  });
+
+  describe('starting the deployment', () => {
+    it('starts one execution per artifact, named by the deployment id, and none for a duplicate delivery', async () => {
+      await handler(checkoutUpload(), context);
+      await handler(checkoutUpload(), context);
+
+      expect(starts).toEqual([
+        expect.objectContaining({
+          stateMachineArn: DEPLOY_MACHINE,
+          name: expect.stringMatching(/^checkout-2_14_0-[0-9a-f]{16}$/),
+        }),
+      ]);
+      const [deployment] = (await store.listDeployments('checkout')).items;
+      expect(deployment).toEqual(
+        expect.objectContaining({
+          id: starts[0]?.name,
+          status: 'queued',
+          trigger: 'artifact',
+          actor: 'event:s3',
+          executionArn: `arn:aws:states:us-east-1:123456789012:execution:kiln-test-deploy:${starts[0]?.name}`,
+        }),
+      );
+    });
+
+    it('fails the invocation when Step Functions refuses the start, so Lambda retries it, with the artifact recorded', async () => {
+      sfn
+        .on(StartExecutionCommand)
+        .rejects(new StateMachineDoesNotExist({ message: 'State Machine Does Not Exist', $metadata: {} }));
+
+      await expect(handler(checkoutUpload(), context)).rejects.toThrow(/StateMachineDoesNotExist/);
+      expect(await artifactsOf('checkout')).toHaveLength(1);
     });
   });
 
@@ -356,7 +582,14 @@ describe('on-artifact', () => {
 
       const result = await handler(checkoutUpload(), context);
 
-      expect(result).toEqual({ recorded: 1, duplicates: 0, skipped: 1, refused: 1 });
+      expect(result).toEqual({
+        recorded: 1,
+        duplicates: 0,
+        skipped: 1,
+        refused: 1,
+        started: 1,
+        alreadyStarted: 0,
+      });
       expect(JSON.stringify(loggedErrors)).toContain('checkout-canary');
       expect(JSON.stringify(loggedErrors)).toContain('version');
       expect(await artifactsOf('checkout')).toEqual([expect.objectContaining({ version: '2.14.0' })]);
@@ -378,6 +611,8 @@ describe('on-artifact', () => {
         duplicates: 1,
         skipped: 1,
         refused: 1,
+        started: 0,
+        alreadyStarted: 1,
       });
       expect(await artifactsOf('checkout')).toHaveLength(1);
       expect(await artifactsOf('checkout-canary')).toEqual([]);
@@ -400,7 +635,14 @@ describe('on-artifact', () => {
 
       const result = await handler(checkoutUpload(), context);
 
-      expect(result).toEqual({ recorded: 1, duplicates: 0, skipped: 1, refused: 1 });
+      expect(result).toEqual({
+        recorded: 1,
+        duplicates: 0,
+        skipped: 1,
+        refused: 1,
+        started: 1,
+        alreadyStarted: 0,
+      });
       expect(JSON.stringify(loggedErrors)).toContain('checkout-next: manifest.apiVersion');
       expect(await artifactsOf('checkout')).toEqual([expect.objectContaining({ version: '2.14.0' })]);
       expect(await artifactsOf('checkout-next')).toEqual([]);
@@ -412,7 +654,14 @@ describe('on-artifact', () => {
 
       const result = await handler(checkoutUpload(), context);
 
-      expect(result).toEqual({ recorded: 1, duplicates: 0, skipped: 1, refused: 1 });
+      expect(result).toEqual({
+        recorded: 1,
+        duplicates: 0,
+        skipped: 1,
+        refused: 1,
+        started: 1,
+        alreadyStarted: 0,
+      });
       expect(JSON.stringify(loggedErrors)).toContain('checkout-broken: manifest.artifact');
       expect(await artifactsOf('checkout')).toHaveLength(1);
     });

@@ -47,6 +47,7 @@ const routingTable: Array<[sample: string, functions: string[]]> = [
   ['autoscaling/instance-terminate-successful.json', []],
   ['autoscaling/instance-terminate-unsuccessful.json', []],
   ['cloudwatch/alarm-state-change-metric-ok-to-alarm.json', ['onAlarm']],
+  ['codeartifact/package-version-state-change-published.json', ['onArtifact']],
   ['ec2/ami-state-change-available.json', ['onProgress']],
   ['ec2/ami-state-change-failed.json', ['onProgress']],
   ['ec2/instance-state-change-terminated.json', []],

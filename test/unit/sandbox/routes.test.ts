@@ -74,6 +74,7 @@ describe('routes', () => {
         'onArtifact',
         'onArtifact',
         'onArtifact',
+        'onArtifact',
         'onLifecycle',
         'onProgress',
         'onProgress',
@@ -108,6 +109,10 @@ describe('routes', () => {
         const module = join(PROJECT_YML, '..', f.handler.modulePath);
         expect([`${module}.ts`, `${module}.js`].some((file) => existsSync(file))).toBe(true);
       }
+    });
+
+    it('names the deploy state machine per stage (custom.deployStateMachineName), whose ARN on-artifact starts', () => {
+      expect(loadRoutes(PROJECT_YML, { stage: 'prod' }).deployStateMachineName).toBe('kiln-prod-deploy');
     });
   });
 

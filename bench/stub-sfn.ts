@@ -1,0 +1,50 @@
+/**
+ * A stand-in for Step Functions' endpoint in the cold-start bench: answers StartExecution (AWS's
+ * JSON 1.0 protocol, `X-Amz-Target: AWSStepFunctions.StartExecution`) with the execution's ARN,
+ * as Step Functions does, so on-artifact's first invocation includes its start. The bench times
+ * the function, not Step Functions: the answer is immediate.
+ * https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export const BENCH_DEPLOY_STATE_MACHINE_ARN =
+  'arn:aws:states:us-east-1:123456789012:stateMachine:kiln-bench-deploy';
+
+export interface StubSfn {
+  endpoint: string;
+  /** StartExecution calls answered. */
+  starts: () => number;
+  stop: () => Promise<void>;
+}
+
+export async function startStubSfn(): Promise<StubSfn> {
+  let starts = 0;
+  const server: Server = createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
+    request.on('end', () => {
+      const target = String(request.headers['x-amz-target'] ?? '');
+      response.setHeader('content-type', 'application/x-amz-json-1.0');
+      if (target !== 'AWSStepFunctions.StartExecution') {
+        response.statusCode = 400;
+        response.end(JSON.stringify({ __type: 'UnknownOperationException', message: target }));
+        return;
+      }
+      starts++;
+      const { stateMachineArn = '', name = '' } = JSON.parse(body || '{}') as {
+        stateMachineArn?: string;
+        name?: string;
+      };
+      const executionArn = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+      response.end(JSON.stringify({ executionArn, startDate: 1767225600 }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    starts: () => starts,
+    stop: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
