@@ -54,15 +54,18 @@ describe('ids Kiln makes up in the sandbox', () => {
     process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
   });
 
-  it('come from the seed: the same seed writes the same audit keys, from two writers', async () => {
+  it('come from the seed: the same seed writes the same audit keys, each writer its own id', async () => {
     const first = await auditKeysOfOneRun(21);
     const second = await auditKeysOfOneRun(21);
 
-    // The manifest's (the CLI), the artifact's and the deployment's (on-artifact).
-    expect(first).toHaveLength(3);
+    // At least the manifest's (the CLI), the artifact's and the deployment's (on-artifact); by the
+    // time the deployment is seen, the deploy execution's bake steps may have written theirs too
+    // (a third writer), at the same point in every run of one seed.
+    expect(first.length).toBeGreaterThanOrEqual(3);
     expect(second).toEqual(first);
     const writers = new Set(first.map((key) => key.split('#')[1]));
-    expect(writers.size).toBe(2);
+    expect(writers.size).toBeGreaterThanOrEqual(2);
+    expect(new Set(first).size).toBe(first.length);
   });
 
   it('make deployment ids from the virtual clock and the seeded source: the same seed, the same ids', async () => {
