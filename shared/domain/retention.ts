@@ -28,6 +28,7 @@
  *    state as the reason. An AMI EC2 no longer shows is already gone: nothing to do.
  */
 import { isLineageOf } from './lineage';
+import * as z from './zod';
 
 export interface RetentionSettings {
   /** How many of the newest releases keep their AMIs, whatever runs where. */
@@ -44,6 +45,32 @@ export const RETENTION_BOUNDS = {
   // At least a day: deregistration cannot be undone, and a day is one scheduled run.
   graceDays: { min: 1, max: 365 },
 } as const;
+
+const between = (bounds: { min: number; max: number }) => {
+  const message = `must be between ${bounds.min} and ${bounds.max}`;
+  return z.int().check(z.gte(bounds.min, message), z.lte(bounds.max, message));
+};
+
+/**
+ * What retention reads of a stored manifest: its environments' names and `bake.retention`, with
+ * the defaults for a manifest stored before the setting existed. Loose, like the artifact view:
+ * the rest of the manifest is not retention's business, and a damaged setting refuses that one
+ * service by its field instead of being guessed at.
+ */
+export const StoredRetentionView = z.looseObject({
+  name: z.string().check(z.minLength(1)),
+  bake: z.looseObject({
+    retention: z._default(
+      z.looseObject({
+        keepReleases: z._default(between(RETENTION_BOUNDS.keepReleases), RETENTION_DEFAULTS.keepReleases),
+        graceDays: z._default(between(RETENTION_BOUNDS.graceDays), RETENTION_DEFAULTS.graceDays),
+      }),
+      { ...RETENTION_DEFAULTS },
+    ),
+  }),
+  environments: z.array(z.looseObject({ name: z.string().check(z.minLength(1)) })),
+});
+export type StoredRetentionView = z.infer<typeof StoredRetentionView>;
 
 const MINUTE_MS = 60_000;
 const DAY_MS = 86_400_000;
@@ -91,7 +118,13 @@ interface ImageRef {
 }
 
 export type RetentionAction =
-  | (ImageRef & { kind: 'deprecate'; deprecateAt: number; reason: string })
+  | (ImageRef & {
+      kind: 'deprecate';
+      deprecateAt: number;
+      /** A later deprecation time the image had (set by someone else), replaced by an earlier one. */
+      previousDeprecationTime?: number;
+      reason: string;
+    })
   | (ImageRef & { kind: 'deregister'; deprecatedAt: number; reason: string })
   | (ImageRef & { kind: 'restore'; deprecationTime: number; reason: string });
 
@@ -195,6 +228,7 @@ export function planRetention(input: RetentionInput): RetentionPlan {
           ...ref,
           kind: 'deprecate',
           deprecateAt,
+          ...(deprecatedAt === undefined ? {} : { previousDeprecationTime: deprecatedAt }),
           reason: `older than the newest ${input.settings.keepReleases} releases and in no environment`,
         });
       } else if (deprecatedAt + graceMs <= now) {
