@@ -13,7 +13,11 @@ import { readFileSync } from 'node:fs';
 // Actions with no resource-level permissions, which AWS grants only on '*'
 // (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2.html: the
 // Describe* actions list no resource types).
-const STAR_ONLY_ACTIONS = new Set(['xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'ec2:DescribeImages']);
+const STAR_ONLY_ACTIONS = new Set([
+  'xray:PutTraceSegments',
+  'xray:PutTelemetryRecords',
+  'ec2:DescribeImages',
+]);
 
 /** Does any part of `node` refer to the logical id `id` (Ref, GetAtt, Sub, DependsOn)? */
 function refersTo(node, id) {

@@ -363,7 +363,9 @@ export class Ec2Bake {
     await this.call(
       `deprecate image ${imageId}`,
       () =>
-        this.client.send(new EnableImageDeprecationCommand({ ImageId: imageId, DeprecateAt: new Date(deprecateAt) })),
+        this.client.send(
+          new EnableImageDeprecationCommand({ ImageId: imageId, DeprecateAt: new Date(deprecateAt) }),
+        ),
       {
         'InvalidAMIID.NotFound': () => {
           change = 'already-gone';
@@ -407,7 +409,8 @@ export class Ec2Bake {
     let change: ImageChange = 'done';
     const result = await this.call(
       `deregister image ${imageId} with its snapshots`,
-      () => this.client.send(new DeregisterImageCommand({ ImageId: imageId, DeleteAssociatedSnapshots: true })),
+      () =>
+        this.client.send(new DeregisterImageCommand({ ImageId: imageId, DeleteAssociatedSnapshots: true })),
       {
         'InvalidAMIID.NotFound': () => {
           change = 'already-gone';

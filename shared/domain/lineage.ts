@@ -35,5 +35,7 @@ export function isLineageOf(
   tags: Readonly<Record<string, string>>,
   release: { service: string; version: string },
 ): boolean {
-  return tags[LINEAGE_TAG_KEYS.service] === release.service && tags[LINEAGE_TAG_KEYS.version] === release.version;
+  return (
+    tags[LINEAGE_TAG_KEYS.service] === release.service && tags[LINEAGE_TAG_KEYS.version] === release.version
+  );
 }

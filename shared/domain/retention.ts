@@ -148,9 +148,7 @@ export function nextWholeMinute(now: number): number {
 /** Releases newest first: by record time, then by version, so ties order the same every run. */
 function newestFirst(releases: readonly RetainedRelease[]): RetainedRelease[] {
   return [...releases].sort((a, b) =>
-    a.createdAt === b.createdAt
-      ? b.version.localeCompare(a.version)
-      : b.createdAt.localeCompare(a.createdAt),
+    a.createdAt === b.createdAt ? b.version.localeCompare(a.version) : b.createdAt.localeCompare(a.createdAt),
   );
 }
 

@@ -37,10 +37,7 @@ export interface RetentionEc2 {
 }
 
 export interface RetainImagesDeps {
-  store: Pick<
-    KilnStore<NamedManifest>,
-    'listServices' | 'listReleases' | 'getEnvironmentState' | 'audit'
-  >;
+  store: Pick<KilnStore<NamedManifest>, 'listServices' | 'listReleases' | 'getEnvironmentState' | 'audit'>;
   /** The EC2 adapter for a Region (clients are made once per Region by the caller). */
   ec2For: (region: string) => RetentionEc2;
   /** Epoch ms. */
@@ -227,7 +224,8 @@ function beforeOf(action: RetentionAction): Record<string, unknown> {
   switch (action.kind) {
     case 'deprecate':
       return {
-        deprecationTime: action.previousDeprecationTime === undefined ? null : iso(action.previousDeprecationTime),
+        deprecationTime:
+          action.previousDeprecationTime === undefined ? null : iso(action.previousDeprecationTime),
       };
     case 'restore':
       return { deprecationTime: iso(action.deprecationTime) };

@@ -304,7 +304,9 @@ export class Images implements PublicAmiCatalog, RegionalImages {
    * sandbox answers InvalidParameterValue, EC2's code for a value out of range
    * (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html).
    */
-  enableImageDeprecation(input: EnableImageDeprecationCommandInput): Out<EnableImageDeprecationCommandOutput> {
+  enableImageDeprecation(
+    input: EnableImageDeprecationCommandInput,
+  ): Out<EnableImageDeprecationCommandOutput> {
     const image = this.ownImage(required(input.ImageId, 'ImageId'));
     const deprecateAt = required(input.DeprecateAt, 'DeprecateAt');
     const at = deprecateAt.getTime();
@@ -315,9 +317,7 @@ export class Images implements PublicAmiCatalog, RegionalImages {
         `DeprecateAt ${isoTime(at)} is in the past; give a time after ${isoTime(now)}`,
       );
     }
-    const limit = image.public
-      ? addYears(Date.parse(image.creationDate), 2)
-      : addYears(now, 10);
+    const limit = image.public ? addYears(Date.parse(image.creationDate), 2) : addYears(now, 10);
     if (at > limit) {
       throw ec2Error(
         'InvalidParameterValue',
@@ -337,7 +337,9 @@ export class Images implements PublicAmiCatalog, RegionalImages {
    * (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DisableImageDeprecation.html);
    * for an image without one, nothing changes and the answer is the same.
    */
-  disableImageDeprecation(input: DisableImageDeprecationCommandInput): Out<DisableImageDeprecationCommandOutput> {
+  disableImageDeprecation(
+    input: DisableImageDeprecationCommandInput,
+  ): Out<DisableImageDeprecationCommandOutput> {
     const image = this.ownImage(required(input.ImageId, 'ImageId'));
     if (image.deprecationTime !== undefined) {
       delete image.deprecationTime;

@@ -64,7 +64,10 @@ async function seed(region: Region, store: KilnStore<ServiceManifest>): Promise<
         service: 'checkout',
         version,
         amis: { 'us-east-1': imageId },
-        artifact: { uri: `s3://acme-artifacts-123456789012/checkout/checkout-${version}.tar.gz`, digest: `sha256:${'a'.repeat(64)}` },
+        artifact: {
+          uri: `s3://acme-artifacts-123456789012/checkout/checkout-${version}.tar.gz`,
+          digest: `sha256:${'a'.repeat(64)}`,
+        },
         recipeHash: 'r1',
         baseAmiId: base,
       },
@@ -72,7 +75,12 @@ async function seed(region: Region, store: KilnStore<ServiceManifest>): Promise<
     );
     await sleep(60);
   }
-  await store.updateEnvironmentState('checkout', 'production', { currentRelease: '1.2.0', previousRelease: '1.0.0' }, 0);
+  await store.updateEnvironmentState(
+    'checkout',
+    'production',
+    { currentRelease: '1.2.0', previousRelease: '1.0.0' },
+    0,
+  );
   return { region, store, amis, foreign };
 }
 
@@ -176,7 +184,10 @@ describe('image retention in the sandbox', () => {
         const missing = 'ami-0123456789abcdef0';
         expect(await adapter.deprecateImage(missing, Date.now() + 60_000)).toBe('already-gone');
         expect(await adapter.cancelImageDeprecation(missing)).toBe('already-gone');
-        expect(await adapter.deregisterImageAndSnapshots(missing)).toEqual({ change: 'already-gone', snapshots: [] });
+        expect(await adapter.deregisterImageAndSnapshots(missing)).toEqual({
+          change: 'already-gone',
+          snapshots: [],
+        });
         expect(await adapter.describeOwnImages([missing, world.amis['1.0.0'] ?? ''])).toEqual([
           expect.objectContaining({ imageId: world.amis['1.0.0'], state: 'available' }),
         ]);

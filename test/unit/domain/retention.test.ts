@@ -66,7 +66,8 @@ function input(overrides: Partial<RetentionInput> = {}): RetentionInput {
   };
 }
 
-const versionsOf = (items: ReadonlyArray<{ version: string }>) => [...new Set(items.map((i) => i.version))].sort();
+const versionsOf = (items: ReadonlyArray<{ version: string }>) =>
+  [...new Set(items.map((i) => i.version))].sort();
 
 describe('image retention policy', () => {
   describe('which releases keep their AMIs', () => {
@@ -128,7 +129,7 @@ describe('image retention policy', () => {
       expect(plan.actions.map((a) => a.imageId)).toEqual([ami(0, 'eu-west-1')]);
     });
 
-    it("skips an image tagged for another service or another version", () => {
+    it('skips an image tagged for another service or another version', () => {
       const list = releases(6);
       const images = observed(list).map((image) =>
         image.imageId === ami(0)
@@ -207,7 +208,9 @@ describe('image retention policy', () => {
       const first = planRetention(input({ releases: list }));
       const deprecateAt = nextWholeMinute(NOW);
       const images = observed(list).map((image) =>
-        first.actions.some((a) => a.imageId === image.imageId) ? { ...image, deprecationTime: deprecateAt } : image,
+        first.actions.some((a) => a.imageId === image.imageId)
+          ? { ...image, deprecationTime: deprecateAt }
+          : image,
       );
       expect(planRetention(input({ releases: list, images, now: NOW + 10_000 })).actions).toEqual([]);
     });
@@ -232,10 +235,9 @@ describe('image retention policy', () => {
         count: fc.integer({ min: 0, max: 12 }),
         keepReleases: fc.integer({ min: 1, max: 6 }),
         graceDays: fc.integer({ min: 1, max: 30 }),
-        envs: fc.array(
-          fc.record({ current: fc.option(fc.nat(14)), previous: fc.option(fc.nat(14)) }),
-          { maxLength: 3 },
-        ),
+        envs: fc.array(fc.record({ current: fc.option(fc.nat(14)), previous: fc.option(fc.nat(14)) }), {
+          maxLength: 3,
+        }),
         // Per image: is it tagged as Kiln's (0), untagged (1), another service's (2); its state;
         // its deprecation, in days from now (negative: in the past).
         looks: fc.array(
@@ -256,12 +258,18 @@ describe('image retention policy', () => {
           const look = looks[i % looks.length];
           if (!look?.present) return;
           const tags =
-            look.tagging === 0 ? image.tags : look.tagging === 1 ? {} : kilnTags('ledger', image.tags[LINEAGE_TAG_KEYS.version] ?? '');
+            look.tagging === 0
+              ? image.tags
+              : look.tagging === 1
+                ? {}
+                : kilnTags('ledger', image.tags[LINEAGE_TAG_KEYS.version] ?? '');
           images.push({
             ...image,
             tags,
             state: look.state,
-            ...(look.deprecatedDaysAgo === null ? {} : { deprecationTime: NOW - look.deprecatedDaysAgo * DAY }),
+            ...(look.deprecatedDaysAgo === null
+              ? {}
+              : { deprecationTime: NOW - look.deprecatedDaysAgo * DAY }),
           });
         });
         return {
@@ -307,7 +315,9 @@ describe('image retention policy', () => {
           for (const action of planRetention(given).actions) {
             const release = given.releases.find((r) => r.version === action.version);
             expect(release?.amis[action.region]).toBe(action.imageId);
-            const image = given.images.find((i) => i.region === action.region && i.imageId === action.imageId);
+            const image = given.images.find(
+              (i) => i.region === action.region && i.imageId === action.imageId,
+            );
             expect(image?.tags[LINEAGE_TAG_KEYS.service]).toBe('checkout');
             expect(image?.tags[LINEAGE_TAG_KEYS.version]).toBe(action.version);
             expect(image?.state).toBe('available');

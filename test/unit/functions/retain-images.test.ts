@@ -70,7 +70,10 @@ describe('retain-images handler', () => {
         service: 'checkout',
         version: '1.0.0',
         amis: { 'eu-west-1': 'ami-0123456789abcdef0' },
-        artifact: { uri: 's3://acme-artifacts-123456789012/checkout-1.0.0.tar.gz', digest: `sha256:${'a'.repeat(64)}` },
+        artifact: {
+          uri: 's3://acme-artifacts-123456789012/checkout-1.0.0.tar.gz',
+          digest: `sha256:${'a'.repeat(64)}`,
+        },
         recipeHash: 'r1',
         baseAmiId: 'ami-00000000000000001',
       },

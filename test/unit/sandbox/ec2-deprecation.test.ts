@@ -38,7 +38,10 @@ describe('sandbox EC2: AMI deprecation', () => {
     it('sets the time, rounding the seconds to the nearest minute, and DescribeImages shows it', async () => {
       const s = setup();
       const at = SANDBOX_EPOCH + 10 * MINUTE + 31_000;
-      const output = await s.ec2.handle('EnableImageDeprecation', { ImageId: s.own, DeprecateAt: new Date(at) });
+      const output = await s.ec2.handle('EnableImageDeprecation', {
+        ImageId: s.own,
+        DeprecateAt: new Date(at),
+      });
       expect(output).toMatchObject({ Return: true });
       expect(await deprecationOf(s, s.own)).toBe(new Date(SANDBOX_EPOCH + 11 * MINUTE).toISOString());
     });
@@ -56,7 +59,9 @@ describe('sandbox EC2: AMI deprecation', () => {
       const s = setup();
       await s.ctx.fakeClock.tickAsync(5 * MINUTE);
       expect(
-        await codeOf(s.ec2.handle('EnableImageDeprecation', { ImageId: s.own, DeprecateAt: new Date(SANDBOX_EPOCH) })),
+        await codeOf(
+          s.ec2.handle('EnableImageDeprecation', { ImageId: s.own, DeprecateAt: new Date(SANDBOX_EPOCH) }),
+        ),
       ).toBe('InvalidParameterValue');
       expect(await deprecationOf(s, s.own)).toBeUndefined();
     });
@@ -88,20 +93,27 @@ describe('sandbox EC2: AMI deprecation', () => {
       const s = setup();
       const at = new Date(SANDBOX_EPOCH + MINUTE);
       expect(
-        await codeOf(s.ec2.handle('EnableImageDeprecation', { ImageId: 'ami-0123456789abcdef0', DeprecateAt: at })),
+        await codeOf(
+          s.ec2.handle('EnableImageDeprecation', { ImageId: 'ami-0123456789abcdef0', DeprecateAt: at }),
+        ),
       ).toBe('InvalidAMIID.NotFound');
-      expect(await codeOf(s.ec2.handle('EnableImageDeprecation', { ImageId: s.amazon, DeprecateAt: at }))).toBe(
-        'AuthFailure',
-      );
+      expect(
+        await codeOf(s.ec2.handle('EnableImageDeprecation', { ImageId: s.amazon, DeprecateAt: at })),
+      ).toBe('AuthFailure');
     });
   });
 
   describe('DisableImageDeprecation', () => {
     it('cancels the deprecation; cancelling again changes nothing', async () => {
       const s = setup();
-      await s.ec2.handle('EnableImageDeprecation', { ImageId: s.own, DeprecateAt: new Date(SANDBOX_EPOCH + MINUTE) });
+      await s.ec2.handle('EnableImageDeprecation', {
+        ImageId: s.own,
+        DeprecateAt: new Date(SANDBOX_EPOCH + MINUTE),
+      });
       for (let i = 0; i < 2; i++) {
-        expect(await s.ec2.handle('DisableImageDeprecation', { ImageId: s.own })).toMatchObject({ Return: true });
+        expect(await s.ec2.handle('DisableImageDeprecation', { ImageId: s.own })).toMatchObject({
+          Return: true,
+        });
       }
       expect(await deprecationOf(s, s.own)).toBeUndefined();
     });
@@ -110,7 +122,10 @@ describe('sandbox EC2: AMI deprecation', () => {
   describe('DescribeImages', () => {
     it('still lists a deprecated image for its owner ("AMI owners continue to see deprecated AMIs")', async () => {
       const s = setup();
-      await s.ec2.handle('EnableImageDeprecation', { ImageId: s.own, DeprecateAt: new Date(SANDBOX_EPOCH + MINUTE) });
+      await s.ec2.handle('EnableImageDeprecation', {
+        ImageId: s.own,
+        DeprecateAt: new Date(SANDBOX_EPOCH + MINUTE),
+      });
       await s.ctx.fakeClock.tickAsync(2 * MINUTE);
       const mine = await s.ec2.images.describeImages({ Owners: ['self'] });
       expect(mine.Images?.map((i) => i.ImageId)).toEqual([s.own]);
