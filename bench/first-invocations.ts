@@ -123,6 +123,28 @@ export const firstInvocations: Record<string, FirstInvocation> = {
         ? undefined
         : `expected the bake cache to answer { cache: 'release' }, got ${JSON.stringify(result)}`,
   },
+  // The daily retention run over the checkout service with no release recorded yet: one GSI query
+  // for the services, one for its releases, a read per environment state; no EC2 call.
+  retainImages: {
+    seed: async (store, root) => {
+      await applyManifest(store, root, 'examples/checkout.yml');
+    },
+    event: (run) => ({
+      version: '0',
+      id: `bench-${run}`,
+      'detail-type': 'Scheduled Event',
+      source: 'aws.events',
+      account: '123456789012',
+      time: '2026-01-01T00:00:00Z',
+      region: 'us-east-1',
+      resources: ['arn:aws:events:us-east-1:123456789012:rule/kiln-bench-retain-images'],
+      detail: {},
+    }),
+    check: (result) =>
+      typeof result === 'object' && result !== null && 'services' in result && result.services === 1
+        ? undefined
+        : `expected { services: 1 }, got ${JSON.stringify(result)}`,
+  },
 };
 
 /** The manifest version the bake bench's seed stored (1 on a fresh table). */

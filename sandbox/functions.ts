@@ -58,4 +58,25 @@ export const sandboxFunctions: Record<string, SandboxFunctionFactory> = {
     }));
     return (event, context) => handler(event, context);
   },
+  retainImages: async (env) => {
+    const [{ createRetainImagesHandler }, { Ec2Bake }] = await Promise.all([
+      import('../functions/retain-images'),
+      import('../shared/aws/ec2'),
+    ]);
+    const ec2 = new Ec2Bake(env.clients.ec2);
+    const handler = createRetainImagesHandler(() => ({
+      documentClient: env.clients.doc,
+      tableName: env.tableName,
+      ids: env.ids,
+      // The sandbox simulates one Region: any other is refused for that Region alone (the use
+      // case reports it and leaves that Region's images be).
+      ec2For: (region) => {
+        if (region !== env.region) {
+          throw new Error(`the sandbox simulates ${env.region} only, not ${region}`);
+        }
+        return ec2;
+      },
+    }));
+    return (event, context) => handler(event, context);
+  },
 };

@@ -37,7 +37,11 @@ export interface RegionOptions {
   rateLimits?: boolean;
   /** The serverless.yml to deploy (default: the project's own). */
   serverlessFile?: string;
-  /** Factories per function key (default: Kiln's real functions). */
+  /**
+   * Factories per function key, in place of Kiln's real ones (sandbox/functions.ts) for the keys
+   * given; every other function is Kiln's own, so a test that stubs one function keeps working
+   * when the stack gains another.
+   */
   functions?: Record<string, SandboxFunctionFactory>;
   stage?: string;
   limits?: EngineOptions['limits'];
@@ -212,7 +216,7 @@ export async function createRegion(options: RegionOptions): Promise<Region> {
       routes.deployStateMachineName === undefined
         ? undefined
         : `arn:aws:states:${regionName}:${engine.accountId}:stateMachine:${routes.deployStateMachineName}`;
-    const factories = options.functions ?? sandboxFunctions;
+    const factories = { ...sandboxFunctions, ...options.functions };
     for (const fn of routes.functions) {
       const factory = factories[fn.functionName];
       if (!factory) {

@@ -22,6 +22,8 @@ import {
   DeregisterImageCommand,
   DescribeImagesCommand,
   DescribeInstancesCommand,
+  DisableImageDeprecationCommand,
+  EnableImageDeprecationCommand,
   RunInstancesCommand,
   StopInstancesCommand,
   TerminateInstancesCommand,
@@ -62,7 +64,15 @@ export interface ImageStatus {
   tags: Record<string, string>;
   /** Why a failed image failed, as EC2 says it. */
   stateReason?: string;
+  /** When the image is (or was) deprecated, epoch ms; absent when no deprecation is set. */
+  deprecationTime?: number;
 }
+
+/** What became of an image retention acted on: done now, or found already so. */
+export type ImageChange = 'done' | 'already-gone';
+
+/** Image ids per DescribeImages call when retention reads a Region's releases. */
+const DESCRIBE_BATCH = 100;
 
 /** The root device most Linux AMIs use; only its size is set. */
 const ROOT_DEVICE = '/dev/xvda';
@@ -308,6 +318,117 @@ export class Ec2Bake {
     );
   }
 
+  // ---------------------------------------------------------------- image retention
+
+  /**
+   * This account's images among `imageIds` (one DescribeImages call per 100 ids), deprecated ones
+   * included. Filtering by `image-id` with `Owners: ['self']`, rather than `ImageIds`, answers an
+   * id that no longer exists (or belongs to another account) with nothing instead of failing the
+   * whole call with InvalidAMIID.NotFound. Owners see their deprecated AMIs in DescribeImages
+   * (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/ami-deprecate.html).
+   */
+  async describeOwnImages(imageIds: readonly string[]): Promise<ImageStatus[]> {
+    const found: ImageStatus[] = [];
+    for (let i = 0; i < imageIds.length; i += DESCRIBE_BATCH) {
+      const batch = imageIds.slice(i, i + DESCRIBE_BATCH);
+      let nextToken: string | undefined;
+      do {
+        const token = nextToken;
+        const result = await this.call(`describe images ${batch.join(', ')}`, () =>
+          this.client.send(
+            new DescribeImagesCommand({
+              Owners: ['self'],
+              Filters: [{ Name: 'image-id', Values: batch }],
+              IncludeDeprecated: true,
+              ...(token === undefined ? {} : { NextToken: token }),
+            }),
+          ),
+        );
+        for (const image of result.Images ?? []) found.push(toImageStatus(image));
+        nextToken = result.NextToken;
+      } while (nextToken !== undefined);
+    }
+    return found;
+  }
+
+  /**
+   * Deprecates an image at `deprecateAt` (epoch ms; EC2 refuses a time in the past and rounds
+   * seconds to the minute:
+   * https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_EnableImageDeprecation.html).
+   * Setting it again replaces the time, so a repeat is harmless; an image that no longer exists
+   * has nothing to deprecate.
+   */
+  async deprecateImage(imageId: string, deprecateAt: number): Promise<ImageChange> {
+    let change: ImageChange = 'done';
+    await this.call(
+      `deprecate image ${imageId}`,
+      () =>
+        this.client.send(
+          new EnableImageDeprecationCommand({ ImageId: imageId, DeprecateAt: new Date(deprecateAt) }),
+        ),
+      {
+        'InvalidAMIID.NotFound': () => {
+          change = 'already-gone';
+          return {};
+        },
+      },
+    );
+    return change;
+  }
+
+  /**
+   * Cancels an image's deprecation (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DisableImageDeprecation.html);
+   * cancelling it twice is harmless.
+   */
+  async cancelImageDeprecation(imageId: string): Promise<ImageChange> {
+    let change: ImageChange = 'done';
+    await this.call(
+      `cancel the deprecation of image ${imageId}`,
+      () => this.client.send(new DisableImageDeprecationCommand({ ImageId: imageId })),
+      {
+        'InvalidAMIID.NotFound': () => {
+          change = 'already-gone';
+          return {};
+        },
+      },
+    );
+    return change;
+  }
+
+  /**
+   * Deregisters an image and deletes its snapshots in the same call (`DeleteAssociatedSnapshots`:
+   * "If a snapshot is associated with multiple AMIs, it is not deleted", the AMI is deregistered
+   * anyway; https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DeregisterImage.html). One
+   * call leaves no moment in which the image is gone but its snapshots are not yet deleted and no
+   * longer named anywhere, so a run cut short can never orphan them. Answers the snapshots EC2
+   * reports deleting (with their return codes); an image already gone is success.
+   */
+  async deregisterImageAndSnapshots(
+    imageId: string,
+  ): Promise<{ change: ImageChange; snapshots: Array<{ snapshotId: string; result: string }> }> {
+    let change: ImageChange = 'done';
+    const result = await this.call(
+      `deregister image ${imageId} with its snapshots`,
+      () =>
+        this.client.send(new DeregisterImageCommand({ ImageId: imageId, DeleteAssociatedSnapshots: true })),
+      {
+        'InvalidAMIID.NotFound': () => {
+          change = 'already-gone';
+          return {};
+        },
+        'InvalidAMIID.Unavailable': () => {
+          change = 'already-gone';
+          return {};
+        },
+      },
+    );
+    const snapshots = (result.DeleteSnapshotResults ?? []).map((entry) => ({
+      snapshotId: entry.SnapshotId ?? '',
+      result: entry.ReturnCode ?? 'unknown',
+    }));
+    return { change, snapshots };
+  }
+
   /**
    * This account's images carrying every one of `tags` (tag filters,
    * https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeImages.html), in any state
@@ -407,5 +528,8 @@ function toImageStatus(image: Image): ImageStatus {
     ),
     tags,
     ...(image.StateReason?.Message === undefined ? {} : { stateReason: image.StateReason.Message }),
+    ...(image.DeprecationTime === undefined || Number.isNaN(Date.parse(image.DeprecationTime))
+      ? {}
+      : { deprecationTime: Date.parse(image.DeprecationTime) }),
   };
 }

@@ -4,20 +4,21 @@
  * them), the bake's deadline, and the words a failure is recorded in. No AWS calls here.
  */
 import { createHash } from 'node:crypto';
+import { LINEAGE_TAG_KEYS } from './lineage';
 import type { ServiceManifest } from './manifest/schema';
 
 type Bake = ServiceManifest['bake'];
 
-/** Tag keys Kiln puts on builders, images and snapshots. */
+/** Tag keys Kiln puts on builders, images and snapshots: the lineage (one spelling, lineage.ts) and the role. */
 export const TAG = {
   /** `builder` on builder instances; IAM allows Stop/Terminate/CreateImage only on those. */
   role: 'kiln:role',
-  service: 'kiln:service',
-  version: 'kiln:version',
-  digest: 'kiln:digest',
-  recipe: 'kiln:recipe-hash',
-  baseAmi: 'kiln:base-ami',
-  deployment: 'kiln:deployment-id',
+  service: LINEAGE_TAG_KEYS.service,
+  version: LINEAGE_TAG_KEYS.version,
+  digest: LINEAGE_TAG_KEYS.digest,
+  recipe: LINEAGE_TAG_KEYS.recipeHash,
+  baseAmi: LINEAGE_TAG_KEYS.baseAmi,
+  deployment: LINEAGE_TAG_KEYS.deployment,
 } as const;
 
 export const BUILDER_ROLE = 'builder';

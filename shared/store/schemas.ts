@@ -272,7 +272,7 @@ export type TaskToken = z.infer<typeof TaskToken>;
 export const AuditInput = z.object({
   actor: NonEmpty,
   action: NonEmpty,
-  /** `kind:name`, e.g. `service:web`, `release:web@1.4.0`, `deployment:d-1`, `environment:web/prod`. */
+  /** `kind:name`, e.g. `service:web`, `release:web@1.4.0`, `deployment:d-1`, `environment:web/prod`, `image:us-east-1/ami-…`. */
   target: z.string().check(
     z.minLength(1),
     z.refine((value) => !value.includes('#'), 'must not contain "#"'),
@@ -296,6 +296,7 @@ export const auditTarget = {
   release: (service: string, version: string) => `release:${service}@${version}`,
   deployment: (id: string) => `deployment:${id}`,
   environment: (service: string, environment: string) => `environment:${service}/${environment}`,
+  image: (region: string, imageId: string) => `image:${region}/${imageId}`,
 };
 
 // ---------------------------------------------------------------------------------------------

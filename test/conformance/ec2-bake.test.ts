@@ -35,7 +35,7 @@ async function world(): Promise<World> {
 }
 
 const artifact = { service: 'checkout', version: '1.4.2', digest: 'sha256:abc' };
-const tags = { 'kiln:deployment': 'd-1', 'kiln:service': 'checkout' };
+const tags = { 'kiln:deployment-id': 'd-1', 'kiln:service': 'checkout' };
 
 function builder(w: World) {
   return {
@@ -72,7 +72,7 @@ describe('Ec2Bake against moto', () => {
     );
     const instance = Reservations[0]?.Instances?.[0];
     expect(instance?.MetadataOptions?.HttpTokens).toBe('required');
-    expect(instance?.Tags).toEqual(expect.arrayContaining([{ Key: 'kiln:deployment', Value: 'd-1' }]));
+    expect(instance?.Tags).toEqual(expect.arrayContaining([{ Key: 'kiln:deployment-id', Value: 'd-1' }]));
   });
 
   it('stops the builder, images it once per name, and tags image and snapshots', async () => {

@@ -14,6 +14,10 @@ import type {
   DeregisterImageCommandOutput,
   DescribeImagesCommandInput,
   DescribeImagesCommandOutput,
+  DisableImageDeprecationCommandInput,
+  DisableImageDeprecationCommandOutput,
+  EnableImageDeprecationCommandInput,
+  EnableImageDeprecationCommandOutput,
   Image,
 } from '@aws-sdk/client-ec2';
 import type { SimContext } from '../../core/context';
@@ -48,6 +52,15 @@ export interface PublicAmiCatalog {
 
 /** The account that owns Amazon's public AMIs (as DescribeImages reports it). */
 export const AMAZON_OWNER_ID = '137112412989';
+
+const MINUTE_MS = 60_000;
+
+/** `ms` plus whole calendar years (UTC). */
+function addYears(ms: number, years: number): number {
+  const date = new Date(ms);
+  date.setUTCFullYear(date.getUTCFullYear() + years);
+  return date.getTime();
+}
 
 /** A copy of an image's data that another region's sim can import. */
 export interface ImageSnapshot {
@@ -252,8 +265,21 @@ export class Images implements PublicAmiCatalog, RegionalImages {
       'tag-value',
     ]);
     let candidates = [...this.store.images.values()].filter((image) => image.state !== 'deregistered');
-    if (input.ImageIds && input.ImageIds.length > 0) {
-      candidates = this.store.requireImages(input.ImageIds);
+    const byId = input.ImageIds !== undefined && input.ImageIds.length > 0;
+    if (byId) {
+      candidates = this.store.requireImages(input.ImageIds ?? []);
+    }
+    // "the deprecated AMI does not appear in DescribeImages API calls unless you specify its ID or
+    // specify that deprecated AMIs must appear. AMI owners continue to see deprecated AMIs"
+    // (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/ami-deprecate.html).
+    if (!byId && input.IncludeDeprecated !== true) {
+      const now = this.ctx.clock.now();
+      candidates = candidates.filter(
+        (image) =>
+          image.ownerId === this.ctx.accountId ||
+          image.deprecationTime === undefined ||
+          image.deprecationTime > now,
+      );
     }
     if (input.Owners && input.Owners.length > 0) {
       const owners = input.Owners;
@@ -285,7 +311,76 @@ export class Images implements PublicAmiCatalog, RegionalImages {
     return { Return: true };
   }
 
+  /**
+   * Sets when an image is deprecated
+   * (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_EnableImageDeprecation.html):
+   * "If you specify a value for seconds, Amazon EC2 rounds the seconds to the nearest minute. You
+   * can't specify a date in the past. The upper limit for DeprecateAt is 10 years from now, except
+   * for public AMIs, where the upper limit is 2 years from the creation date." Only the owner may
+   * set it; setting it again replaces the time. AWS names no error code for a refused time: the
+   * sandbox answers InvalidParameterValue, EC2's code for a value out of range
+   * (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html).
+   */
+  enableImageDeprecation(
+    input: EnableImageDeprecationCommandInput,
+  ): Out<EnableImageDeprecationCommandOutput> {
+    const image = this.ownImage(required(input.ImageId, 'ImageId'));
+    const deprecateAt = required(input.DeprecateAt, 'DeprecateAt');
+    const at = deprecateAt.getTime();
+    const now = this.ctx.clock.now();
+    if (Number.isNaN(at) || at < now) {
+      throw ec2Error(
+        'InvalidParameterValue',
+        `DeprecateAt ${isoTime(at)} is in the past; give a time after ${isoTime(now)}`,
+      );
+    }
+    const limit = image.public ? addYears(Date.parse(image.creationDate), 2) : addYears(now, 10);
+    if (at > limit) {
+      throw ec2Error(
+        'InvalidParameterValue',
+        `DeprecateAt ${isoTime(at)} is later than ${isoTime(limit)}, the latest allowed for this ${image.public ? 'public AMI (2 years after its creation)' : 'AMI (10 years from now)'}`,
+      );
+    }
+    image.deprecationTime = Math.round(at / MINUTE_MS) * MINUTE_MS;
+    this.ctx.timeline.record({
+      kind: 'log',
+      message: `${image.imageId} deprecated from ${isoTime(image.deprecationTime)}`,
+    });
+    return { Return: true };
+  }
+
+  /**
+   * Cancels an image's deprecation
+   * (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DisableImageDeprecation.html);
+   * for an image without one, nothing changes and the answer is the same.
+   */
+  disableImageDeprecation(
+    input: DisableImageDeprecationCommandInput,
+  ): Out<DisableImageDeprecationCommandOutput> {
+    const image = this.ownImage(required(input.ImageId, 'ImageId'));
+    if (image.deprecationTime !== undefined) {
+      delete image.deprecationTime;
+      this.ctx.timeline.record({ kind: 'log', message: `${image.imageId} deprecation cancelled` });
+    }
+    return { Return: true };
+  }
+
   // ---------------------------------------------------------------- helpers
+
+  /** An image of this account, or the error EC2 gives for an unknown or someone else's image. */
+  private ownImage(imageId: string): ImageRecord {
+    if (!IMAGE_ID.test(imageId)) {
+      throw ec2Error('InvalidAMIID.Malformed', `Invalid id: "${imageId}" (expecting "ami-...")`);
+    }
+    const image = this.store.images.get(imageId);
+    if (!image || image.state === 'deregistered') {
+      throw ec2Error('InvalidAMIID.NotFound', `The image id '[${imageId}]' does not exist`);
+    }
+    if (image.ownerId !== this.ctx.accountId) {
+      throw ec2Error('AuthFailure', `Not authorized for image:${imageId}`);
+    }
+    return image;
+  }
 
   // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateImage.html (Name constraints)
   private validateImageName(name: string): void {
@@ -432,6 +527,9 @@ export class Images implements PublicAmiCatalog, RegionalImages {
         ? { StateReason: { Code: image.stateReason.code, Message: image.stateReason.message } }
         : {}),
       ...(Object.keys(image.tags).length > 0 ? { Tags: toTagList(image.tags) } : {}),
+      // Shown whether the time has come or is still ahead ("the date and time to deprecate the
+      // AMI"; https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_Image.html).
+      ...(image.deprecationTime !== undefined ? { DeprecationTime: isoTime(image.deprecationTime) } : {}),
     };
   }
 }

@@ -23,6 +23,8 @@ import type {
   DescribeLaunchTemplatesCommandInput,
   DescribeLaunchTemplateVersionsCommandInput,
   DescribeTagsCommandInput,
+  DisableImageDeprecationCommandInput,
+  EnableImageDeprecationCommandInput,
   ModifyLaunchTemplateCommandInput,
   RunInstancesCommandInput,
   StartInstancesCommandInput,
@@ -223,6 +225,12 @@ function operationsOf(ec2: Ec2Sim): OperationTable {
     CopyImage: operation((input: CopyImageCommandInput) => images.copyImage(input)),
     DescribeImages: operation((input: DescribeImagesCommandInput) => images.describeImages(input)),
     DeregisterImage: operation((input: DeregisterImageCommandInput) => images.deregisterImage(input)),
+    EnableImageDeprecation: operation((input: EnableImageDeprecationCommandInput) =>
+      images.enableImageDeprecation(input),
+    ),
+    DisableImageDeprecation: operation((input: DisableImageDeprecationCommandInput) =>
+      images.disableImageDeprecation(input),
+    ),
 
     CreateTags: operation((input: CreateTagsCommandInput) => tags.createTags(input)),
     DeleteTags: operation((input: DeleteTagsCommandInput) => tags.deleteTags(input)),

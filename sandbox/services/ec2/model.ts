@@ -60,6 +60,8 @@ export interface ImageRecord {
   sourceImageId?: string;
   sourceImageRegion?: string;
   stateReason?: { code: string; message: string };
+  /** Epoch ms, on a whole minute (EnableImageDeprecation); absent when no deprecation is set. */
+  deprecationTime?: number;
 }
 
 export interface InstanceRecord {

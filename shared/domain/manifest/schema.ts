@@ -14,6 +14,7 @@ import {
   RESERVED_KEYS,
   S3BucketName,
 } from '../limits';
+import { RETENTION_BOUNDS, RETENTION_DEFAULTS } from '../retention';
 import * as z from '../zod';
 import {
   ARTIFACT_PUBLISHED,
@@ -516,6 +517,28 @@ const BakeSchema = z
       [],
     ),
     timeoutMinutes: z._default(intBetween(5, 720), 60),
+    retention: describe(
+      z.prefault(
+        z.strictObject({
+          keepReleases: describe(
+            z._default(
+              intBetween(RETENTION_BOUNDS.keepReleases.min, RETENTION_BOUNDS.keepReleases.max),
+              RETENTION_DEFAULTS.keepReleases,
+            ),
+            'How many of the newest releases keep their AMIs; AMIs an environment runs or would roll back to are kept too.',
+          ),
+          graceDays: describe(
+            z._default(
+              intBetween(RETENTION_BOUNDS.graceDays.min, RETENTION_BOUNDS.graceDays.max),
+              RETENTION_DEFAULTS.graceDays,
+            ),
+            'Days an AMI stays deprecated before it is deregistered with its snapshots.',
+          ),
+        }),
+        {},
+      ),
+      'Image retention: older AMIs Kiln baked are deprecated, then deregistered after the grace period.',
+    ),
   })
   .check(
     z.superRefine((bake, ctx) => {

@@ -48,7 +48,7 @@ function builder(world: World, token = clientToken(['d-1', 'launch-builder', 'us
     instanceType: 't3.small',
     subnetId: world.subnetId,
     securityGroupIds: ['sg-0123456789abcdef0'],
-    tags: { 'kiln:deployment': 'd-1', 'kiln:service': 'checkout' },
+    tags: { 'kiln:deployment-id': 'd-1', 'kiln:service': 'checkout' },
     clientToken: token,
   };
 }
@@ -80,7 +80,7 @@ describe('Ec2Bake against the sandbox', () => {
 
         expect(again.instanceId).toBe(first.instanceId);
         expect(world.sim.listInstances()).toHaveLength(1);
-        expect(world.sim.get(first.instanceId)?.tags).toMatchObject({ 'kiln:deployment': 'd-1' });
+        expect(world.sim.get(first.instanceId)?.tags).toMatchObject({ 'kiln:deployment-id': 'd-1' });
       });
     });
 

@@ -51,6 +51,8 @@ const routingTable: Array<[sample: string, functions: string[]]> = [
   ['ec2/ami-state-change-available.json', ['onProgress']],
   ['ec2/ami-state-change-failed.json', ['onProgress']],
   ['ec2/instance-state-change-terminated.json', []],
+  // A scheduled rule's own delivery: it has no pattern, so no pattern routes it anywhere.
+  ['events/scheduled-event.json', []],
   ['ecr/image-action-push.json', ['onArtifact']],
   ['imagebuilder/image-state-change-testing-to-available.json', ['onProgress']],
   ['s3/object-created.json', ['onArtifact']],
