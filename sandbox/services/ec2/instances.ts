@@ -58,6 +58,7 @@ export class Instances {
   private readonly subnetList: SubnetSpec[];
   private readonly usedIps = new Set<string>();
   private behaviourResolver: BehaviourResolver = () => ({ ...DEFAULT_APP_BEHAVIOUR });
+  private behaviours = new WeakMap<InstanceRecord, AppBehaviour>();
 
   constructor(
     private readonly ctx: SimContext,
@@ -345,11 +346,19 @@ export class Instances {
   behaviourOf(instanceId: string): AppBehaviour {
     const record = this.store.instances.get(instanceId);
     if (!record) return { ...DEFAULT_APP_BEHAVIOUR };
-    return this.behaviourResolver({ ...record.image, tags: { ...record.image.tags } });
+    // Asked for on every health check and traffic tick; an instance's image is the one it was
+    // launched with, so its behaviour only changes with the resolver. Frozen: it is shared.
+    let behaviour = this.behaviours.get(record);
+    if (behaviour === undefined) {
+      behaviour = Object.freeze(this.behaviourResolver({ ...record.image, tags: { ...record.image.tags } }));
+      this.behaviours.set(record, behaviour);
+    }
+    return behaviour;
   }
 
   setBehaviourResolver(resolver: BehaviourResolver): void {
     this.behaviourResolver = resolver;
+    this.behaviours = new WeakMap();
   }
 
   /** The region's subnets (Auto Scaling groups must name these). */

@@ -110,7 +110,7 @@ export class Elbv2Sim implements SimService, ElbFleet {
     const tg = this.store.targetGroups.get(targetGroupArn);
     const target = tg?.targets.get(instanceId);
     if (!tg || !target) return undefined;
-    return this.targetHealth.visibleHealth(tg, target).state;
+    return this.targetHealth.visibleState(tg, target);
   }
 }
 

@@ -172,6 +172,11 @@ export class TargetHealth {
     }
   }
 
+  /** visibleHealth's state alone, built without an object (Auto Scaling asks for every member on every poll). */
+  visibleState(tg: TargetGroupRecord, target: TargetRecord): TargetHealthState {
+    return !tg.inUse && target.state !== 'draining' ? 'unused' : target.state;
+  }
+
   /**
    * A target in a group no listener rule uses is `unused` with Target.NotInUse: "Before the load
    * balancer sends a health check request to a target, you must register it with a target group,
@@ -181,7 +186,7 @@ export class TargetHealth {
     tg: TargetGroupRecord,
     target: TargetRecord,
   ): { state: TargetHealthState; reason?: TargetHealthReasonEnum; description?: string } {
-    if (!tg.inUse && target.state !== 'draining') {
+    if (this.visibleState(tg, target) === 'unused') {
       return {
         state: 'unused',
         reason: 'Target.NotInUse',

@@ -394,6 +394,93 @@ describe('sandbox engine', () => {
 
       expect(e.steps - before).toBe(4);
     });
+
+    describe('order among timers due at the same time (creation order, as fake-timers fires them)', () => {
+      it('fires synchronous and ordinary timers due at one instant in the order they were armed', async () => {
+        const e = await newEngine();
+        const fired: string[] = [];
+
+        await e.run(() => {
+          e.clock.setTimeout(() => fired.push('ordinary 1'), 10);
+          e.clock.setTimeout(() => fired.push('synchronous 1'), 10, { synchronous: true });
+          setTimeout(() => fired.push('global 1'), 10);
+          e.clock.setTimeout(() => fired.push('synchronous 2'), 10, { synchronous: true });
+          e.clock.setTimeout(() => fired.push('synchronous 3'), 10, { synchronous: true });
+          e.clock.setTimeout(() => fired.push('ordinary 2'), 10);
+          e.clock.setTimeout(() => fired.push('earlier synchronous'), 5, { synchronous: true });
+          return new Promise<void>((resolve) => e.clock.setTimeout(resolve, 20));
+        });
+
+        expect(fired).toEqual([
+          'earlier synchronous',
+          'ordinary 1',
+          'synchronous 1',
+          'global 1',
+          'synchronous 2',
+          'synchronous 3',
+          'ordinary 2',
+        ]);
+      });
+
+      it('keeps that order for timers re-armed as they fire (periodic checks)', async () => {
+        const e = await newEngine();
+        const fired: string[] = [];
+        const every = (name: string, ms: number, options?: { synchronous: true }): void => {
+          const tick = (): void => {
+            fired.push(`${name}@${Date.now() - SANDBOX_EPOCH}`);
+            if (Date.now() - SANDBOX_EPOCH < 30) e.clock.setTimeout(tick, ms, options);
+          };
+          e.clock.setTimeout(tick, ms, options);
+        };
+
+        await e.run(() => {
+          every('a', 10, { synchronous: true });
+          every('b', 10);
+          every('c', 10, { synchronous: true });
+          return new Promise<void>((resolve) => e.clock.setTimeout(resolve, 50));
+        });
+
+        expect(fired).toEqual(['a@10', 'b@10', 'c@10', 'a@20', 'b@20', 'c@20', 'a@30', 'b@30', 'c@30']);
+      });
+
+      it('places a synchronous timer after an interval that re-armed before it was armed', async () => {
+        const e = await newEngine();
+        const fired: string[] = [];
+
+        await e.run(
+          () =>
+            new Promise<void>((resolve) => {
+              // The interval takes a new place in the order each time it fires (at 10, 20, ...).
+              const interval = setInterval(() => fired.push(`interval@${Date.now() - SANDBOX_EPOCH}`), 10);
+              e.clock.setTimeout(
+                () => e.clock.setTimeout(() => fired.push('synchronous@20'), 5, { synchronous: true }),
+                15,
+              );
+              e.clock.setTimeout(() => {
+                clearInterval(interval);
+                resolve();
+              }, 25);
+            }),
+        );
+
+        expect(fired).toEqual(['interval@10', 'interval@20', 'synchronous@20']);
+      });
+
+      it('never fires a synchronous timer that was cleared', async () => {
+        const e = await newEngine();
+        const fired: string[] = [];
+
+        await e.run(() => {
+          const handle = e.clock.setTimeout(() => fired.push('cleared'), 10, { synchronous: true });
+          e.clock.setTimeout(() => fired.push('kept'), 10, { synchronous: true });
+          e.clock.clearTimeout(handle);
+          return new Promise<void>((resolve) => e.clock.setTimeout(resolve, 20));
+        });
+
+        expect(fired).toEqual(['kept']);
+        expect(e.clock.pendingTimers()).toBe(0);
+      });
+    });
   });
 
   describe('scheduler guards', () => {
