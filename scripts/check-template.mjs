@@ -2,7 +2,7 @@
 // - every function has its own IAM role (least privilege per function, DESIGN rule 9), and every
 //   role is used by something in the stack (an assumable role nothing runs as is attack surface);
 // - no statement grants a service-wide wildcard action (`dynamodb:*`) or `Resource: '*'`,
-//   except the actions AWS only grants on '*' (X-Ray trace segments);
+//   except the actions AWS only grants on '*' (X-Ray trace segments, SendTaskSuccess);
 // - every function runs on the runtime serverless.yml names and ships its own bundle;
 // - no event is lost silently: every EventBridge rule target has a retry policy and a dead-letter
 //   queue, every function a rule invokes (asynchronously) has an on-failure destination, and
@@ -10,7 +10,15 @@
 // - every DynamoDB table has deletion protection.
 import { readFileSync } from 'node:fs';
 
-const STAR_ONLY_ACTIONS = new Set(['xray:PutTraceSegments', 'xray:PutTelemetryRecords']);
+// Actions with no resource types in the Service Authorization Reference: IAM honours them only on
+// '*' (a statement naming an ARN grants nothing). X-Ray's trace calls; Step Functions' SendTaskSuccess,
+// whose task token is the authorization
+// (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsstepfunctions.html).
+const STAR_ONLY_ACTIONS = new Set([
+  'xray:PutTraceSegments',
+  'xray:PutTelemetryRecords',
+  'states:SendTaskSuccess',
+]);
 
 /** Does any part of `node` refer to the logical id `id` (Ref, GetAtt, Sub, DependsOn)? */
 function refersTo(node, id) {
