@@ -37,7 +37,10 @@ export interface RegionOptions {
   rateLimits?: boolean;
   /** The serverless.yml to deploy (default: the project's own). */
   serverlessFile?: string;
-  /** Factories per function key (default: Kiln's real functions). */
+  /**
+   * Factories that replace Kiln's real ones for the function keys they name; every other function
+   * keeps its real factory, so a test that stubs one function does not break when another joins.
+   */
   functions?: Record<string, SandboxFunctionFactory>;
   stage?: string;
   limits?: EngineOptions['limits'];
@@ -186,7 +189,7 @@ export async function createRegion(options: RegionOptions): Promise<Region> {
     const queueArn = (logicalId: string | undefined): string | undefined =>
       logicalId === undefined ? undefined : queueArns.get(logicalId);
 
-    const factories = options.functions ?? sandboxFunctions;
+    const factories = { ...sandboxFunctions, ...options.functions };
     for (const fn of routes.functions) {
       const factory = factories[fn.functionName];
       if (!factory) {
