@@ -145,6 +145,31 @@ export const firstInvocations: Record<string, FirstInvocation> = {
         ? undefined
         : `expected { services: 1 }, got ${JSON.stringify(result)}`,
   },
+  // An image of someone else's pipeline becomes available: the commonest delivery (every AMI event
+  // in the account arrives), one conditional DeleteItem that finds no waiting task. The path that
+  // wakes a task adds one SendTaskSuccess, which the bench has no endpoint for.
+  onProgress: {
+    event: (run) => ({
+      version: '0',
+      id: `bench-${run}`,
+      'detail-type': 'EC2 AMI State Change',
+      source: 'aws.ec2',
+      account: '123456789012',
+      time: '2026-01-01T00:00:00Z',
+      region: 'us-east-1',
+      resources: [`arn:aws:ec2:us-east-1::image/ami-${String(run).padStart(17, '0')}`],
+      detail: {
+        RequestId: `bench-request-${run}`,
+        ImageId: `ami-${String(run).padStart(17, '0')}`,
+        State: 'available',
+        ErrorMessage: '',
+      },
+    }),
+    check: (result) =>
+      typeof result === 'object' && result !== null && 'outcome' in result && result.outcome === 'no-waiter'
+        ? undefined
+        : `expected { outcome: 'no-waiter' }, got ${JSON.stringify(result)}`,
+  },
 };
 
 /** The manifest version the bake bench's seed stored (1 on a fresh table). */

@@ -79,4 +79,14 @@ export const sandboxFunctions: Record<string, SandboxFunctionFactory> = {
     }));
     return (event, context) => handler(event, context);
   },
+  onProgress: async (env) => {
+    const { createOnProgressHandler } = await import('../functions/on-progress');
+    const handler = createOnProgressHandler(() => ({
+      documentClient: env.clients.doc,
+      tableName: env.tableName,
+      sfn: env.clients.sfn,
+      ids: env.ids,
+    }));
+    return (event, context) => handler(event, context);
+  },
 };

@@ -2,7 +2,7 @@
 // - every function has its own IAM role (least privilege per function, DESIGN rule 9), and every
 //   role is used by something in the stack (an assumable role nothing runs as is attack surface);
 // - no statement grants a service-wide wildcard action (`dynamodb:*`) or `Resource: '*'`,
-//   except the actions AWS only grants on '*' (X-Ray trace segments);
+//   except the actions AWS only grants on '*' (X-Ray trace segments, SendTaskSuccess);
 // - every function runs on the runtime serverless.yml names and ships its own bundle;
 // - no event is lost silently: every EventBridge rule target has a retry policy and a dead-letter
 //   queue, every function a rule invokes (asynchronously) has an on-failure destination, and
@@ -16,8 +16,10 @@
 //   https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssystemsmanager.html).
 import { readFileSync } from 'node:fs';
 
-// Actions that support no resource-level permissions: AWS grants them only on '*'
-// (the Service Authorization Reference lists no resource type for them).
+// Actions with no resource types in the Service Authorization Reference: IAM honours them only on
+// '*' (a statement naming an ARN grants nothing). EC2's Describe* and Run Command's reads; X-Ray's
+// trace calls; Step Functions' SendTaskSuccess, whose task token is the authorization
+// (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsstepfunctions.html).
 const STAR_ONLY_ACTIONS = new Set([
   'xray:PutTraceSegments',
   'xray:PutTelemetryRecords',
@@ -26,6 +28,7 @@ const STAR_ONLY_ACTIONS = new Set([
   'ec2:DescribeSnapshots',
   'ssm:ListCommands',
   'ssm:GetCommandInvocation',
+  'states:SendTaskSuccess',
 ]);
 
 /**

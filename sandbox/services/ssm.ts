@@ -73,6 +73,25 @@ export interface SsmSimOptions {
   invocationVisibleAfterMs?: number;
 }
 
+/**
+ * How a story or test wants commands to go on some instances: how long they run and how they end.
+ * The first plan matching an invocation (every condition it gives) decides; without one, the
+ * region's timings apply and the command succeeds (unless an `ssm-command-failure` fault strikes).
+ * A plan whose minutes pass the command's execution timeout ends it TimedOut, as AWS would.
+ */
+export interface CommandPlan {
+  /** Tags the instance must carry (all of them), e.g. `{ 'kiln:deployment': id }`. */
+  instanceTags?: Record<string, string>;
+  /** The document the command runs, e.g. `AWS-RunShellScript`. */
+  documentName?: string;
+  /** Text one of the command's `commands` lines contains, e.g. an install script's name. */
+  commandContains?: string;
+  /** Virtual minutes the command runs on the instance; the region's timing when omitted. */
+  minutes?: number;
+  /** How it ends: `Success` (the default) or `Failed` with exit code 1 and an error on stderr. */
+  outcome?: 'Success' | 'Failed';
+}
+
 const RUN_SHELL_DOCUMENTS: Record<string, { plugin: string }> = {
   'AWS-RunShellScript': { plugin: 'aws:runShellScript' },
   'AWS-RunPowerShellScript': { plugin: 'aws:runPowerShellScript' },
@@ -159,6 +178,7 @@ export class SsmSim implements SimService {
   private readonly amis: PublicAmiCatalog | undefined;
   private readonly directory: InstanceDirectory | undefined;
   private readonly opts: Required<Omit<SsmSimOptions, 'amis' | 'directory'>>;
+  private plans: CommandPlan[] = [];
 
   constructor(
     private readonly ctx: SimContext,
@@ -175,6 +195,27 @@ export class SsmSim implements SimService {
     };
     // Waiting invocations start when their instance comes up, and fail when it goes away.
     fleet.onStateChange((instance, _from, to) => this.onInstanceState(instance.instanceId, to));
+  }
+
+  /** Replaces the plans for commands that start from now on (see CommandPlan); `[]` restores the defaults. */
+  planCommands(plans: readonly CommandPlan[]): void {
+    for (const [index, plan] of plans.entries()) {
+      if (plan.minutes !== undefined && !(Number.isFinite(plan.minutes) && plan.minutes >= 0)) {
+        throw new TypeError(`command plan ${index}: minutes must be a number of minutes, 0 or more`);
+      }
+    }
+    this.plans = plans.map((plan) => ({ ...plan }));
+  }
+
+  private planFor(command: CommandRecord, instanceId: string): CommandPlan | undefined {
+    const tags = this.fleet.get(instanceId)?.tags ?? {};
+    return this.plans.find(
+      (plan) =>
+        Object.entries(plan.instanceTags ?? {}).every(([key, value]) => tags[key] === value) &&
+        (plan.documentName === undefined || plan.documentName === command.documentName) &&
+        (plan.commandContains === undefined ||
+          (command.parameters.commands ?? []).some((line) => line.includes(plan.commandContains ?? ''))),
+    );
   }
 
   async handle(operation: string, input: unknown): Promise<object> {
@@ -520,8 +561,11 @@ export class SsmSim implements SimService {
       invocation.startedAt = this.ctx.clock.now();
       this.emitInvocationStatus(command, invocation);
       this.updateCommandStatus(command);
+      const plan = this.planFor(command, invocation.instanceId);
       const runMs =
-        this.opts.executionSeconds * 1000 + this.ctx.rng.int(0, this.opts.executionJitterSeconds * 1000);
+        plan?.minutes !== undefined
+          ? plan.minutes * 60_000
+          : this.opts.executionSeconds * 1000 + this.ctx.rng.int(0, this.opts.executionJitterSeconds * 1000);
       const limitMs = command.executionTimeoutSeconds * 1000;
       invocation.timer = this.ctx.clock.setTimeout(
         () => {
@@ -531,7 +575,10 @@ export class SsmSim implements SimService {
             this.finish(command, invocation, 'TimedOut', 'ExecutionTimedOut', -1);
           } else if (this.fleet.get(invocation.instanceId)?.state !== 'running') {
             this.finish(command, invocation, 'Failed', 'Failed', -1);
-          } else if (this.ctx.faults.should('ssm-command-failure', invocation.instanceId)) {
+          } else if (
+            plan?.outcome === 'Failed' ||
+            this.ctx.faults.should('ssm-command-failure', invocation.instanceId)
+          ) {
             invocation.stderr = 'failed to run commands: exit status 1';
             this.finish(command, invocation, 'Failed', 'Failed', 1);
           } else {

@@ -9,8 +9,14 @@
  * success here (`already-started` for the second). Other errors are named: refusals (a machine
  * that does not exist, a bad name or input) as AwsRequestRefusedError, throttling and 5xx after
  * the SDK's retries as TransientAwsError.
+ *
+ * `SfnTasks` resumes tasks waiting on a callback (`.waitForTaskToken`). A task that is no longer
+ * waiting (it timed out, its execution ended or was stopped, or another delivery already resumed
+ * it) answers SendTaskSuccess with TaskTimedOut, InvalidToken or TaskDoesNotExist; for a wake-up
+ * that is "already done", not a failure.
+ * https://docs.aws.amazon.com/step-functions/latest/apireference/API_SendTaskSuccess.html
  */
-import { StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import { SendTaskSuccessCommand, StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import type { DeployExecutionInput } from '../domain/deploy-execution';
 import { AwsRequestRefusedError, TransientAwsError } from '../domain/step-errors';
 import { awsErrorCode, transientOr } from './aws-errors';
@@ -87,6 +93,33 @@ export class DeployExecutions {
         });
       }
       throw transientOr(error, what);
+    }
+  }
+}
+
+/** The errors of SendTaskSuccess that mean the task is gone (API_SendTaskSuccess.html, Errors). */
+const TASK_GONE = new Set(['TaskTimedOut', 'InvalidToken', 'TaskDoesNotExist']);
+
+export type TaskResumption = { outcome: 'resumed' } | { outcome: 'gone'; code: string };
+
+export class SfnTasks {
+  constructor(private readonly client: SFNClient) {}
+
+  /** Completes a waiting task with `output` (JSON); a task already gone is reported, not thrown. */
+  async succeed(taskToken: string, output: unknown): Promise<TaskResumption> {
+    try {
+      await this.client.send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(output) }));
+      return { outcome: 'resumed' };
+    } catch (error) {
+      const code = awsErrorCode(error);
+      if (code !== undefined && TASK_GONE.has(code)) return { outcome: 'gone', code };
+      const transient = transientOr(error, 'resume waiting task');
+      if (transient !== error || code === undefined) throw transient;
+      throw new AwsRequestRefusedError(
+        `resume waiting task: Step Functions refused it (${code}: ${(error as Error).message})`,
+        code,
+        { cause: error },
+      );
     }
   }
 }

@@ -295,6 +295,14 @@ export class KilnStore<M extends NamedManifest = ServiceManifest> {
     return this.taskTokens.take(waitKind, key);
   }
 
+  /**
+   * Puts back a token `takeTaskToken` returned when its task could not be resumed, unless a newer
+   * token is stored for the same key by now. True when it was put back.
+   */
+  restoreTaskToken(input: TaskToken): Promise<boolean> {
+    return this.taskTokens.restore(input);
+  }
+
   /** Waiting tasks by deadline, soonest first; `expiringBefore` (epoch ms) narrows to overdue ones. */
   listTaskTokens(
     options: PageRequest & { waitKind?: WaitKind; expiringBefore?: number } = {},

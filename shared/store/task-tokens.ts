@@ -11,6 +11,19 @@ const OptionalEpochMs = z.optional(z.number().check(z.int(), z.positive()));
 /** Deadline tokens stay readable this long after they expire, so the reconciler can still heal them. */
 const TOKEN_TTL_GRACE_SECONDS = 24 * 60 * 60;
 
+function itemOf(token: TaskToken): Record<string, unknown> {
+  return {
+    ...keys.taskToken(token.waitKind, token.key),
+    ...keys.taskTokenIndex(new Date(token.expiresAt).toISOString(), token.waitKind, token.key),
+    kind: 'task-token',
+    ...token,
+    // TTL is epoch seconds (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/TTL.html).
+    // Expiry deletes lazily (typically within days) and expired items still show in reads,
+    // so nothing here relies on it; the grace keeps overdue tokens visible to the reconciler.
+    [TTL]: Math.ceil(token.expiresAt / 1000) + TOKEN_TTL_GRACE_SECONDS,
+  };
+}
+
 /**
  * Task tokens of waiting Step Functions tasks, keyed by what they wait for. Not audited: a token
  * is plumbing between a task and the event that resumes it; the deployment's steps record the wait.
@@ -20,21 +33,31 @@ export class TaskTokens {
 
   async put(input: TaskToken): Promise<void> {
     const token = parseOrThrow(TaskToken, input, 'task token');
-    await this.core.client.send(
-      new PutCommand({
-        TableName: this.core.tableName,
-        Item: {
-          ...keys.taskToken(token.waitKind, token.key),
-          ...keys.taskTokenIndex(new Date(token.expiresAt).toISOString(), token.waitKind, token.key),
-          kind: 'task-token',
-          ...token,
-          // TTL is epoch seconds (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/TTL.html).
-          // Expiry deletes lazily (typically within days) and expired items still show in reads,
-          // so nothing here relies on it; the grace keeps overdue tokens visible to the reconciler.
-          [TTL]: Math.ceil(token.expiresAt / 1000) + TOKEN_TTL_GRACE_SECONDS,
-        },
-      }),
-    );
+    await this.core.client.send(new PutCommand({ TableName: this.core.tableName, Item: itemOf(token) }));
+  }
+
+  /**
+   * Puts back a token taken by `take` whose task could not be resumed (AWS failed transiently), so
+   * a redelivered event can still resume it; only if no token is stored for the key now: a newer
+   * one (the task waited again after a poll) wins. True when it was put back.
+   */
+  async restore(input: TaskToken): Promise<boolean> {
+    const token = parseOrThrow(TaskToken, input, 'task token');
+    const e = new Expr();
+    try {
+      await this.core.client.send(
+        new PutCommand({
+          TableName: this.core.tableName,
+          Item: itemOf(token),
+          ConditionExpression: `attribute_not_exists(${e.n(PK)})`,
+          ...e.params(),
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
   }
 
   async take(waitKind: WaitKind, key: string): Promise<TaskToken | undefined> {

@@ -19,12 +19,14 @@ import type {
   EnableImageDeprecationCommandInput,
   EnableImageDeprecationCommandOutput,
   Image,
+  VolumeType,
 } from '@aws-sdk/client-ec2';
 import type { SimContext } from '../../core/context';
 import { isoTime, type Out } from '../shared';
-import { checkFilterNames, matchesFilters, tagFilterValues } from './filters';
-import { ec2Error, IMAGE_ID, required } from './model';
-import type { Ec2Timings, ImageRecord, ImageState } from './model';
+import { checkFilterNames, matchesFilters, tagFilterValues, wildcardMatch } from './filters';
+import { DEFAULT_ROOT_VOLUME_GIB, ec2Error, IMAGE_ID, required, ROOT_DEVICE_NAME } from './model';
+import type { Ec2Timings, ImageRecord, ImageState, VolumeSpec } from './model';
+import { derivedId, type Snapshots } from './snapshots';
 import type { Ec2Store } from './store';
 import { tagsFor, toTagList } from './tags';
 
@@ -43,6 +45,23 @@ export interface SeedImageSpec {
   publicParameter?: string;
   /** Defaults to true for owner alias 'amazon'. */
   public?: boolean;
+}
+
+/**
+ * How a story or test wants new images to go: how long they stay pending and how they end. The
+ * first plan matching an image (by name and operation) decides; without one, the region's timings
+ * apply and the image becomes available (unless a `create-image-failure` fault strikes). Each
+ * region is its own `Ec2Sim`, so a copy's plan is given to the destination region's.
+ */
+export interface ImagePlan {
+  /** The image's name, with EC2's `*` and `?` wildcards; every image when omitted. */
+  name?: string;
+  /** CreateImage or CopyImage; both when omitted. */
+  operation?: 'create' | 'copy';
+  /** Virtual minutes the image stays pending; the region's timing when omitted. */
+  minutes?: number;
+  /** How the image ends; `available` when omitted. */
+  outcome?: 'available' | 'failed';
 }
 
 /** What SSM needs to answer public AMI parameters. */
@@ -70,6 +89,8 @@ export interface ImageSnapshot {
   architecture: 'x86_64' | 'arm64';
   state: string;
   tags: Record<string, string>;
+  /** The volumes a copy snapshots anew in its own region. */
+  volumes: VolumeSpec[];
 }
 
 /** One region's images, as CopyImage in another region reads them. */
@@ -91,30 +112,30 @@ export class Ec2Regions {
   }
 }
 
-/**
- * A story's or test's say over a new image (CreateImage or CopyImage): how many virtual seconds it
- * stays pending, and whether it ends `failed` (EC2 reports StateReason Server.InternalError then).
- * Undefined fields keep the sim's timings and the fault plan's say.
- */
-export type ImageOutcome = (image: {
-  imageId: string;
-  name: string;
-  copy: boolean;
-}) => { seconds?: number; ends?: 'available' | 'failed' } | undefined;
-
 export class Images implements PublicAmiCatalog, RegionalImages {
-  private outcome: ImageOutcome = () => undefined;
   /** Public SSM parameter name → image id. */
   private readonly publicParameters = new Map<string, string>();
   /** CopyImage client token → the request it came with and the copy it made. */
   private readonly copyTokens = new Map<string, { fingerprint: string; imageId: string }>();
+  private plans: ImagePlan[] = [];
 
   constructor(
     private readonly ctx: SimContext,
     private readonly store: Ec2Store,
     private readonly opts: Pick<Ec2Timings, 'imageCreateSeconds' | 'imageCopySeconds'>,
     private readonly regions: Ec2Regions | undefined,
+    private readonly snapshots: Snapshots,
   ) {}
+
+  /** Replaces the plans for images made from now on (see ImagePlan); `[]` restores the defaults. */
+  planImages(plans: readonly ImagePlan[]): void {
+    for (const [index, plan] of plans.entries()) {
+      if (plan.minutes !== undefined && !(Number.isFinite(plan.minutes) && plan.minutes >= 0)) {
+        throw new TypeError(`image plan ${index}: minutes must be a number of minutes, 0 or more`);
+      }
+    }
+    this.plans = plans.map((plan) => ({ ...plan }));
+  }
 
   get region(): string {
     return this.ctx.region;
@@ -126,11 +147,17 @@ export class Images implements PublicAmiCatalog, RegionalImages {
   seedImage(spec: SeedImageSpec): string {
     const imageId = spec.imageId ?? this.ctx.ids.next('ami');
     const isAmazon = spec.ownerAlias === 'amazon';
-    this.store.images.set(imageId, {
+    const ownerId = spec.ownerId ?? (isAmazon ? AMAZON_OWNER_ID : this.ctx.accountId);
+    const root: VolumeSpec = {
+      deviceName: ROOT_DEVICE_NAME,
+      volumeSize: DEFAULT_ROOT_VOLUME_GIB,
+      volumeType: 'gp3',
+    };
+    const image: ImageRecord = {
       imageId,
       name: spec.name,
       description: spec.description ?? '',
-      ownerId: spec.ownerId ?? (isAmazon ? AMAZON_OWNER_ID : this.ctx.accountId),
+      ownerId,
       ...(spec.ownerAlias !== undefined ? { ownerAlias: spec.ownerAlias } : {}),
       state: 'available',
       creationDate: isoTime(this.ctx.clock.now()),
@@ -138,14 +165,17 @@ export class Images implements PublicAmiCatalog, RegionalImages {
       public: spec.public ?? isAmazon,
       tags: { ...spec.tags },
       requestId: this.ctx.ids.uuid(),
-    });
+      blockDevices: [],
+    };
+    // Another account's snapshots are not this account's to describe or delete: only the id shows.
+    image.blockDevices =
+      ownerId === this.ctx.accountId
+        ? this.snapshots.snapshotVolumes(image, [root], imageId, {})
+        : [{ ...root, snapshotId: derivedId('snap', imageId, ROOT_DEVICE_NAME) }];
+    this.snapshots.settle(image, 'completed');
+    this.store.images.set(imageId, image);
     if (spec.publicParameter !== undefined) this.publicParameters.set(spec.publicParameter, imageId);
     return imageId;
-  }
-
-  /** Sets how new images end (see ImageOutcome); the bake's tests and stories use it. */
-  setImageOutcome(outcome: ImageOutcome): void {
-    this.outcome = outcome;
   }
 
   publicAmiParameter(name: string): string | undefined {
@@ -163,6 +193,11 @@ export class Images implements PublicAmiCatalog, RegionalImages {
       architecture: image.architecture,
       state: image.state,
       tags: { ...image.tags },
+      volumes: image.blockDevices.map(({ deviceName, volumeSize, volumeType }) => ({
+        deviceName,
+        volumeSize,
+        volumeType,
+      })),
     };
   }
 
@@ -181,6 +216,9 @@ export class Images implements PublicAmiCatalog, RegionalImages {
     }
     this.validateImageName(name);
     const tags = tagsFor(input.TagSpecifications, 'image');
+    // One snapshot per EBS volume of the instance; TagSpecifications of type `snapshot` tag them.
+    // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateImage.html (TagSpecification)
+    const snapshotTags = tagsFor(input.TagSpecifications, 'snapshot');
     const image = this.addPendingImage({
       name,
       description: input.Description ?? '',
@@ -188,7 +226,8 @@ export class Images implements PublicAmiCatalog, RegionalImages {
       tags,
       sourceInstanceId: instanceId,
     });
-    this.schedulePendingImage(image, this.opts.imageCreateSeconds);
+    image.blockDevices = this.snapshots.snapshotVolumes(image, instance.volumes, instanceId, snapshotTags);
+    this.schedulePendingImage(image, 'create', this.opts.imageCreateSeconds);
     return { ImageId: image.imageId };
   }
 
@@ -243,7 +282,15 @@ export class Images implements PublicAmiCatalog, RegionalImages {
       sourceImageId,
       sourceImageRegion: sourceRegion,
     });
-    this.schedulePendingImage(image, this.opts.imageCopySeconds);
+    // The copy has snapshots of its own, in this region.
+    // https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/CopyingAMIs.html
+    image.blockDevices = this.snapshots.snapshotVolumes(
+      image,
+      source.volumes,
+      `${sourceRegion}/${sourceImageId}`,
+      {},
+    );
+    this.schedulePendingImage(image, 'copy', this.opts.imageCopySeconds);
     if (token !== undefined) this.copyTokens.set(token, { fingerprint, imageId: image.imageId });
     return { ImageId: image.imageId };
   }
@@ -420,6 +467,7 @@ export class Images implements PublicAmiCatalog, RegionalImages {
       public: false,
       tags: params.tags,
       requestId: this.ctx.ids.uuid(),
+      blockDevices: [],
       ...(params.sourceInstanceId !== undefined ? { sourceInstanceId: params.sourceInstanceId } : {}),
       ...(params.sourceImageId !== undefined ? { sourceImageId: params.sourceImageId } : {}),
       ...(params.sourceImageRegion !== undefined ? { sourceImageRegion: params.sourceImageRegion } : {}),
@@ -429,27 +477,27 @@ export class Images implements PublicAmiCatalog, RegionalImages {
     return image;
   }
 
-  private schedulePendingImage(image: ImageRecord, defaultSeconds: number): void {
-    const told = this.outcome({
-      imageId: image.imageId,
-      name: image.name,
-      copy: image.sourceImageId !== undefined,
-    });
-    this.ctx.clock.setTimeout(
-      () => {
-        if (image.state !== 'pending') return;
-        if (told?.ends === 'failed' || this.ctx.faults.should('create-image-failure', image.imageId)) {
-          image.stateReason = {
-            code: 'Server.InternalError',
-            message: 'Server.InternalError: Image creation failed',
-          };
-          this.setImageState(image, 'failed');
-          return;
-        }
-        this.setImageState(image, 'available');
-      },
-      (told?.seconds ?? defaultSeconds) * 1000,
+  private schedulePendingImage(image: ImageRecord, operation: 'create' | 'copy', seconds: number): void {
+    const plan = this.plans.find(
+      (p) =>
+        (p.operation === undefined || p.operation === operation) &&
+        (p.name === undefined || wildcardMatch(p.name, image.name)),
     );
+    const pendingMs = plan?.minutes !== undefined ? plan.minutes * 60_000 : seconds * 1000;
+    this.ctx.clock.setTimeout(() => {
+      if (image.state !== 'pending') return;
+      if (plan?.outcome === 'failed' || this.ctx.faults.should('create-image-failure', image.imageId)) {
+        image.stateReason = {
+          code: 'Server.InternalError',
+          message: 'Server.InternalError: Image creation failed',
+        };
+        this.snapshots.settle(image, 'error');
+        this.setImageState(image, 'failed');
+        return;
+      }
+      this.snapshots.settle(image, 'completed');
+      this.setImageState(image, 'available');
+    }, pendingMs);
   }
 
   // EC2 emits "EC2 AMI State Change" on available, failed and deregistered (not on pending).
@@ -518,7 +566,16 @@ export class Images implements PublicAmiCatalog, RegionalImages {
       EnaSupport: true,
       PlatformDetails: 'Linux/UNIX',
       UsageOperation: 'RunInstances',
-      BlockDeviceMappings: [],
+      BlockDeviceMappings: image.blockDevices.map((device) => ({
+        DeviceName: device.deviceName,
+        Ebs: {
+          DeleteOnTermination: true,
+          SnapshotId: device.snapshotId,
+          VolumeSize: device.volumeSize,
+          VolumeType: device.volumeType as VolumeType,
+          Encrypted: false,
+        },
+      })),
       ...(image.ownerAlias !== undefined ? { ImageOwnerAlias: image.ownerAlias } : {}),
       ...(image.sourceInstanceId !== undefined ? { SourceInstanceId: image.sourceInstanceId } : {}),
       ...(image.sourceImageId !== undefined ? { SourceImageId: image.sourceImageId } : {}),

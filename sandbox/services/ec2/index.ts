@@ -1,6 +1,7 @@
 /**
  * The simulated EC2 service: instances (launch, stop, start, terminate), AMIs (create, copy,
- * deregister, seeded base images), launch templates and their versions, and tags.
+ * deregister, seeded base images) and the EBS snapshots behind them, launch templates and their
+ * versions, and tags.
  *
  * It answers SDK operations through `handle` and offers `Ec2Fleet` to the other simulated services.
  * State changes run on the context's virtual clock and emit EventBridge events in the shapes AWS
@@ -17,11 +18,13 @@ import type {
   CreateTagsCommandInput,
   DeleteLaunchTemplateCommandInput,
   DeleteTagsCommandInput,
+  DeleteSnapshotCommandInput,
   DeregisterImageCommandInput,
   DescribeImagesCommandInput,
   DescribeInstancesCommandInput,
   DescribeLaunchTemplatesCommandInput,
   DescribeLaunchTemplateVersionsCommandInput,
+  DescribeSnapshotsCommandInput,
   DescribeTagsCommandInput,
   DisableImageDeprecationCommandInput,
   EnableImageDeprecationCommandInput,
@@ -41,16 +44,17 @@ import type {
   SimInstance,
 } from '../fleet';
 import { lookupOperation, operation, type OperationTable } from '../shared';
-import { Images, type Ec2Regions, type PublicAmiCatalog, type SeedImageSpec } from './images';
+import { Images, type Ec2Regions, type ImagePlan, type PublicAmiCatalog, type SeedImageSpec } from './images';
 import { Instances, type BehaviourResolver } from './instances';
 import { LaunchTemplates } from './launch-templates';
 import { ec2Error } from './model';
 import type { Ec2Timings, SubnetSpec } from './model';
+import { Snapshots } from './snapshots';
 import { Ec2Store } from './store';
 import { Tags } from './tags';
 
 export { AMAZON_OWNER_ID, Ec2Regions } from './images';
-export type { ImageSnapshot, PublicAmiCatalog, RegionalImages, SeedImageSpec } from './images';
+export type { ImagePlan, ImageSnapshot, PublicAmiCatalog, RegionalImages, SeedImageSpec } from './images';
 export { DEFAULT_APP_BEHAVIOUR } from './instances';
 export type { BehaviourResolver } from './instances';
 export { ec2Error } from './model';
@@ -76,6 +80,7 @@ export class Ec2Sim implements SimService, Ec2Fleet, PublicAmiCatalog {
 
   readonly instances: Instances;
   readonly images: Images;
+  readonly snapshots: Snapshots;
   readonly launchTemplates: LaunchTemplates;
   readonly tags: Tags;
   private readonly operations: OperationTable;
@@ -99,6 +104,7 @@ export class Ec2Sim implements SimService, Ec2Fleet, PublicAmiCatalog {
       },
       options.subnets,
     );
+    this.snapshots = new Snapshots(ctx, store);
     this.images = new Images(
       ctx,
       store,
@@ -107,6 +113,7 @@ export class Ec2Sim implements SimService, Ec2Fleet, PublicAmiCatalog {
         imageCopySeconds: options.imageCopySeconds ?? 600,
       },
       options.regions,
+      this.snapshots,
     );
     this.launchTemplates = new LaunchTemplates(ctx, store);
     this.tags = new Tags(ctx, store);
@@ -148,6 +155,14 @@ export class Ec2Sim implements SimService, Ec2Fleet, PublicAmiCatalog {
   /** Adds a base image (e.g. Amazon Linux) that exists from the start, available at once. */
   seedImage(spec: SeedImageSpec): string {
     return this.images.seedImage(spec);
+  }
+
+  /**
+   * How images made from now on in this region go: minutes pending and outcome, by name and
+   * operation (see ImagePlan); `[]` restores the defaults.
+   */
+  planImages(plans: readonly ImagePlan[]): void {
+    this.images.planImages(plans);
   }
 
   // ---------------------------------------------------------------- for SSM
@@ -209,7 +224,7 @@ export class Ec2Sim implements SimService, Ec2Fleet, PublicAmiCatalog {
 
 /** Every operation the sandbox's EC2 answers, by the part that owns it. */
 function operationsOf(ec2: Ec2Sim): OperationTable {
-  const { instances, images, launchTemplates, tags } = ec2;
+  const { instances, images, snapshots, launchTemplates, tags } = ec2;
   return {
     RunInstances: operation((input: RunInstancesCommandInput) => instances.runInstances(input)),
     DescribeInstances: operation((input: DescribeInstancesCommandInput) =>
@@ -231,6 +246,11 @@ function operationsOf(ec2: Ec2Sim): OperationTable {
     DisableImageDeprecation: operation((input: DisableImageDeprecationCommandInput) =>
       images.disableImageDeprecation(input),
     ),
+
+    DescribeSnapshots: operation((input: DescribeSnapshotsCommandInput) =>
+      snapshots.describeSnapshots(input),
+    ),
+    DeleteSnapshot: operation((input: DeleteSnapshotCommandInput) => snapshots.deleteSnapshot(input)),
 
     CreateTags: operation((input: CreateTagsCommandInput) => tags.createTags(input)),
     DeleteTags: operation((input: DeleteTagsCommandInput) => tags.deleteTags(input)),

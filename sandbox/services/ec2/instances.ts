@@ -5,6 +5,7 @@
  * https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/ec2-instance-lifecycle.html
  */
 import type {
+  BlockDeviceMapping,
   DescribeInstancesCommandInput,
   DescribeInstancesCommandOutput,
   Instance,
@@ -32,7 +33,16 @@ import type { Out } from '../shared';
 import { checkFilterNames, matchesFilters, tagFilterValues } from './filters';
 import { toResolved } from './launch-templates';
 import { ec2Error, required, STATE_CODES } from './model';
-import type { Ec2Timings, ImageRecord, InstanceRecord, ReservationRecord, SubnetSpec } from './model';
+import { DEFAULT_ROOT_VOLUME_GIB } from './model';
+import type {
+  BlockDevice,
+  Ec2Timings,
+  ImageRecord,
+  InstanceRecord,
+  ReservationRecord,
+  SubnetSpec,
+  VolumeSpec,
+} from './model';
 import type { Ec2Store } from './store';
 import { tagsFor, toTagList } from './tags';
 
@@ -160,6 +170,7 @@ export class Instances {
         tags,
         reservationId,
         amiLaunchIndex: index,
+        blockDeviceMappings: input.BlockDeviceMappings ?? templateData.BlockDeviceMappings ?? [],
         ...(input.ClientToken !== undefined ? { clientToken: input.ClientToken } : {}),
         ...(keyName !== undefined ? { keyName } : {}),
         ...(template ? { template } : {}),
@@ -383,6 +394,7 @@ export class Instances {
     tags: Record<string, string>;
     reservationId: string;
     amiLaunchIndex: number;
+    blockDeviceMappings?: readonly BlockDeviceMapping[];
     clientToken?: string;
     keyName?: string;
     metadataOptions?: InstanceRecord['metadataOptions'];
@@ -410,6 +422,7 @@ export class Instances {
       securityGroupIds: params.securityGroupIds,
       architecture: params.image.architecture,
       stateTransitionReason: '',
+      volumes: launchVolumes(params.image.blockDevices, params.blockDeviceMappings ?? []),
       image: { imageId: params.image.imageId, name: params.image.name, tags: { ...params.image.tags } },
       ...(params.clientToken !== undefined ? { clientToken: params.clientToken } : {}),
       ...(params.keyName !== undefined ? { keyName: params.keyName } : {}),
@@ -662,4 +675,37 @@ export class Instances {
       tags: { ...record.tags },
     };
   }
+}
+
+/**
+ * An instance's EBS volumes: the image's block devices, with the launch's mappings changing the
+ * size or type of a device the image has, adding new EBS devices, or dropping one (`NoDevice`).
+ * https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/block-device-mapping-concepts.html
+ */
+export function launchVolumes(
+  imageDevices: readonly BlockDevice[],
+  mappings: readonly BlockDeviceMapping[],
+): VolumeSpec[] {
+  const volumes = new Map<string, VolumeSpec>(
+    imageDevices.map(({ deviceName, volumeSize, volumeType }) => [
+      deviceName,
+      { deviceName, volumeSize, volumeType },
+    ]),
+  );
+  for (const mapping of mappings) {
+    const deviceName = mapping.DeviceName;
+    if (deviceName === undefined) continue;
+    if (mapping.NoDevice !== undefined) {
+      volumes.delete(deviceName);
+      continue;
+    }
+    if (!mapping.Ebs) continue;
+    const existing = volumes.get(deviceName);
+    volumes.set(deviceName, {
+      deviceName,
+      volumeSize: mapping.Ebs.VolumeSize ?? existing?.volumeSize ?? DEFAULT_ROOT_VOLUME_GIB,
+      volumeType: mapping.Ebs.VolumeType ?? existing?.volumeType ?? 'gp3',
+    });
+  }
+  return [...volumes.values()];
 }

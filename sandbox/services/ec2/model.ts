@@ -44,6 +44,36 @@ export const STATE_CODES: Record<InstanceState, number> = {
 
 export type ImageState = 'pending' | 'available' | 'failed' | 'deregistered';
 
+/** An EBS volume of an instance (or of an image's block device mapping), by device name. */
+export interface VolumeSpec {
+  deviceName: string;
+  volumeSize: number;
+  volumeType: string;
+}
+
+/** One EBS block device mapping of an image: the volume and the snapshot it is restored from. */
+export interface BlockDevice extends VolumeSpec {
+  snapshotId: string;
+}
+
+export type SnapshotState = 'pending' | 'completed' | 'error';
+
+export interface SnapshotRecord {
+  snapshotId: string;
+  volumeId: string;
+  volumeSize: number;
+  state: SnapshotState;
+  startTime: VirtualMs;
+  description: string;
+  ownerId: string;
+  tags: Record<string, string>;
+}
+
+/** The root device of the images the sandbox makes and seeds (Amazon Linux's). */
+export const ROOT_DEVICE_NAME = '/dev/xvda';
+/** Amazon Linux 2023's root volume size, for seeded images and instances that ask for none. */
+export const DEFAULT_ROOT_VOLUME_GIB = 8;
+
 export interface ImageRecord {
   imageId: string;
   name: string;
@@ -62,6 +92,8 @@ export interface ImageRecord {
   stateReason?: { code: string; message: string };
   /** Epoch ms, on a whole minute (EnableImageDeprecation); absent when no deprecation is set. */
   deprecationTime?: number;
+  /** Its EBS volumes' snapshots (DescribeImages' BlockDeviceMappings). */
+  blockDevices: BlockDevice[];
 }
 
 export interface InstanceRecord {
@@ -85,6 +117,8 @@ export interface InstanceRecord {
   architecture: 'x86_64' | 'arm64';
   stateReason?: { code: string; message: string };
   stateTransitionReason: string;
+  /** EBS volumes: the image's, as the launch's BlockDeviceMappings resized them or added to them. */
+  volumes: VolumeSpec[];
   /** The image as it was at launch: behaviour survives a later DeregisterImage. */
   image: { imageId: string; name: string; tags: Record<string, string> };
   timer?: TimerHandle;
@@ -125,3 +159,4 @@ export const required = requiredWith(
 
 export const INSTANCE_ID = /^i-[0-9a-f]{8}([0-9a-f]{9})?$/;
 export const IMAGE_ID = /^ami-[0-9a-f]{8}([0-9a-f]{9})?$/;
+export const SNAPSHOT_ID = /^snap-[0-9a-f]{8}([0-9a-f]{9})?$/;

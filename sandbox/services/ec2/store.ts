@@ -3,12 +3,19 @@
  * and the lookups that answer a missing or malformed id with EC2's own error.
  */
 import { IMAGE_ID, INSTANCE_ID, ec2Error } from './model';
-import type { ImageRecord, InstanceRecord, LaunchTemplateRecord, LaunchTemplateVersionRecord } from './model';
+import type {
+  ImageRecord,
+  InstanceRecord,
+  LaunchTemplateRecord,
+  LaunchTemplateVersionRecord,
+  SnapshotRecord,
+} from './model';
 
 export class Ec2Store {
   readonly instances = new Map<string, InstanceRecord>();
   readonly images = new Map<string, ImageRecord>();
   readonly launchTemplates = new Map<string, LaunchTemplateRecord>();
+  readonly snapshots = new Map<string, SnapshotRecord>();
 
   requireInstances(ids: readonly string[]): InstanceRecord[] {
     const malformed = ids.find((id) => !INSTANCE_ID.test(id));

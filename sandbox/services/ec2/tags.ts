@@ -1,6 +1,6 @@
 /**
  * EC2 tags: the rules a tag must follow, the tags TagSpecifications give a new resource, and
- * CreateTags, DeleteTags and DescribeTags across instances, images and launch templates.
+ * CreateTags, DeleteTags and DescribeTags across instances, images, snapshots and launch templates.
  * https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/Using_Tags.html
  */
 import type {
@@ -124,6 +124,7 @@ export class Tags {
       if (image.ownerId === this.ctx.accountId) add(image.imageId, 'image', image.tags);
     for (const template of this.store.launchTemplates.values())
       add(template.id, 'launch-template', template.tags);
+    for (const snapshot of this.store.snapshots.values()) add(snapshot.snapshotId, 'snapshot', snapshot.tags);
     const Tags = all.filter((tag) =>
       matchesFilters(filters, (name) => {
         if (name === 'key') return [tag.Key ?? ''];
@@ -147,6 +148,12 @@ export class Tags {
       if (image) return image.tags;
     } else if (resourceId.startsWith('lt-')) {
       return this.store.findTemplate(resourceId, undefined).tags;
+    } else if (resourceId.startsWith('snap-')) {
+      const snapshot = this.store.snapshots.get(resourceId);
+      // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html
+      if (!snapshot)
+        throw ec2Error('InvalidSnapshot.NotFound', `The snapshot '${resourceId}' does not exist.`);
+      return snapshot.tags;
     }
     throw ec2Error('InvalidID', `The ID '${resourceId}' is not valid`);
   }

@@ -286,7 +286,7 @@ describe('deploy state machine: bake phase', () => {
 
     it('fails on an image that ends failed: builder terminated, the failed image deregistered', async () => {
       b = await bakery();
-      b.region.ec2.images.setImageOutcome(() => ({ ends: 'failed' }));
+      b.region.ec2.planImages([{ operation: 'create', outcome: 'failed' }]);
       const outcome = await failedBake(b);
       expect(outcome.execution.status).toBe('FAILED');
       expect(outcome.builders).toEqual([]);
@@ -299,7 +299,7 @@ describe('deploy state machine: bake phase', () => {
 
     it("fails on a copy that fails in one Region: both Regions left without the bake's images", async () => {
       b = await bakery();
-      b.region.ec2In.get(COPY_REGION)?.images.setImageOutcome(() => ({ ends: 'failed' }));
+      b.region.ec2In.get(COPY_REGION)?.planImages([{ operation: 'copy', outcome: 'failed' }]);
       const outcome = await failedBake(b);
       expect(outcome.execution.status).toBe('FAILED');
       expect(outcome.builders).toEqual([]);
@@ -317,7 +317,7 @@ describe('deploy state machine: bake phase', () => {
           bake.timeoutMinutes = 15;
         }),
       });
-      b.region.ec2.images.setImageOutcome(({ copy }) => (copy ? undefined : { seconds: 3600 }));
+      b.region.ec2.planImages([{ operation: 'create', minutes: 60 }]);
       const bake = b;
       const outcome = await bake.region.engine.run(async () => {
         const first = await bake.start();

@@ -82,12 +82,23 @@ describe('event routing through serverless.yml patterns', () => {
       params: { artifactBuckets: 'amzn-s3-demo-bucket1' },
     });
     const deployed = new Set(projectRoutes.functions.map((f) => f.functionName));
+    // Parts of a deployed function's design that land later, by detail-type prefix. When one
+    // lands, the sample reaches the function and its entry here must go.
+    const notYetRouted: Array<[fn: string, detailTypePrefix: string, why: string]> = [
+      ['onProgress', 'EC2 Auto Scaling Instance Refresh ', 'the rollout waits on refreshes (issue 10)'],
+      ['onProgress', 'EC2 Image Builder Image State Change', 'the bake makes images with EC2 itself'],
+    ];
+    const routedNow = (fn: string, event: EventBridgeEnvelope): boolean =>
+      deployed.has(fn) &&
+      !notYetRouted.some(([f, prefix]) => f === fn && event['detail-type'].startsWith(prefix));
 
     it.each(routingTable)('routes %s to the deployed ones of %j', (sample, functions) => {
       const bus = new EventBridgeSim(createTestContext(1));
       bus.addRoutes(projectRoutes.eventBridge);
       const event = readSample(sample) as unknown as EventBridgeEnvelope;
-      expect(bus.matchingFunctions(event).sort()).toEqual(functions.filter((f) => deployed.has(f)).sort());
+      expect(bus.matchingFunctions(event).sort()).toEqual(
+        functions.filter((f) => routedNow(f, event)).sort(),
+      );
     });
 
     it('ignores uploads to buckets the stage was not told about (params.artifactBuckets)', () => {

@@ -119,6 +119,35 @@ describe('scripts/check-template.mjs', () => {
     });
   });
 
+  describe('wildcard resources', () => {
+    const withStatement = (statement: Record<string, unknown>): Template => {
+      const template = goodTemplate();
+      const policies = template.Resources.FnRole?.Properties?.Policies as Array<{
+        PolicyDocument: { Statement: unknown[] };
+      }>;
+      policies[0]?.PolicyDocument.Statement.push(statement);
+      return template;
+    };
+
+    // SendTaskSuccess has no resource types: IAM honours it only on '*'.
+    // https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsstepfunctions.html
+    it('allows states:SendTaskSuccess on Resource *, the only resource it can be granted on', () => {
+      const result = check(
+        withStatement({ Effect: 'Allow', Action: ['states:SendTaskSuccess'], Resource: '*' }),
+      );
+      expect(result.stderr).toBe('');
+      expect(result.status).toBe(0);
+    });
+
+    it('fails on any other action on Resource *, naming it', () => {
+      const result = check(
+        withStatement({ Effect: 'Allow', Action: ['states:SendTaskFailure'], Resource: '*' }),
+      );
+      expect(result.status).toBe(1);
+      expect(result.stderr).toContain("states:SendTaskFailure on Resource '*'");
+    });
+  });
+
   describe('lost events', () => {
     it('fails on a rule target without a retry policy or a dead-letter queue', () => {
       const template = goodTemplate();
