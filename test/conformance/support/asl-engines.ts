@@ -33,6 +33,10 @@
  *   So every moto run resets moto and creates its machine afresh: one execution per reset.
  * - SendTaskFailure drops `cause` (moto/stepfunctions/responses.py passes only `error`), so scripted
  *   errors carry no cause, and the Catch's `{Error, Cause}` is compared by Error only.
+ * - SendTaskFailure refuses error names starting `States.` (the execution fails with States.Runtime
+ *   "Custom Error Names MUST NOT begin with the prefix 'States.'"), so a task timeout cannot be
+ *   scripted: a wait's TimeoutSeconds → poll path (deploy.asl.json's Catch on States.Timeout) is
+ *   not run here. Letting the real TimeoutSeconds fire would cost its full length in real time.
  * - A retried callback task keeps its first attempt's task token, and the token keeps its first
  *   answer (execute_state.py evaluates Retry inside one `_eval_body`, where the token is made). AWS
  *   gives every attempt its own token. So after a stubbed task fails, the harness sends the next
@@ -60,7 +64,10 @@ import { motoClientConfig, motoEndpoint, resetMoto } from '../moto';
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type JsonObject = { [key: string]: Json };
 
-/** What one call of a stubbed task does: return a result, or fail with a named error (no cause: see above). */
+/**
+ * What one call of a stubbed task does: return a result, or fail with a named error (no cause, and
+ * no `States.*` name: see above).
+ */
 export type Outcome = { return: Json } | { throw: string };
 
 /** Per state name: the outcomes of its 1st, 2nd, … call, or a function of the call's input (for Map). */
@@ -107,6 +114,8 @@ export interface EngineRun {
   status: string;
   output?: Json;
   error?: string;
+  /** The execution's `cause` when it failed (compared where no task error reaches it: moto drops those). */
+  cause?: string;
   /** Every state entered, in order. */
   states: string[];
   /** Each stubbed task's effective inputs, call by call. */
@@ -114,6 +123,14 @@ export interface EngineRun {
   /** moto only: GetExecutionHistory events, in total and by type. */
   historyEvents?: number;
   historyByType?: Record<string, number>;
+  /**
+   * moto only: `historyEvents` less the TaskSubmitted events the stubbing adds. A Lambda task on
+   * AWS records LambdaFunctionScheduled, -Started, -Succeeded/-Failed (3 events); its stand-in here,
+   * a `lambda:invoke.waitForTaskToken` task, records TaskScheduled, -Started, -Submitted,
+   * -Succeeded/-Failed (4). Tasks that are callbacks in the original keep theirs.
+   * https://docs.aws.amazon.com/step-functions/latest/apireference/API_HistoryEvent.html
+   */
+  awsEstimate?: number;
 }
 
 const STUB_PREFIX = 'arn:aws:lambda:us-east-1:123456789012:function:kiln-conformance-stub-';
@@ -246,6 +263,11 @@ class Stubs {
     return answer;
   }
 
+  /** What the original task was, for the Lambda function standing in for it. */
+  kindOf(functionName: string): TaskKind | undefined {
+    return this.byFunction.get(bareName(functionName))?.kind;
+  }
+
   /** The answer the next call with this payload would get, without counting the call. */
   peek(functionName: string, payload: Json): Answer & { state: string; input: Json } {
     const task = this.byFunction.get(bareName(functionName));
@@ -258,6 +280,11 @@ class Stubs {
     const entry = this.script[task.state];
     const outcome = typeof entry === 'function' ? entry(input, call) : entry?.[call - 1];
     if (!outcome) throw new Error(`the script has no outcome for call ${call} of state ${task.state}`);
+    if ('throw' in outcome && outcome.throw.startsWith('States.')) {
+      // moto's SendTaskFailure refuses them ("Custom Error Names MUST NOT begin with the prefix
+      // 'States.'"), so a timeout or heartbeat loss cannot be scripted by name.
+      throw new Error(`state ${task.state}: a script cannot throw ${outcome.throw} (a States.* name)`);
+    }
     if ('return' in outcome && task.kind === 'lambda-invoke') {
       // The shape StepFunctionsSim gives lambda:invoke results (the optimized integration's).
       const wrapped = { ExecutedVersion: '$LATEST', Payload: outcome.return, StatusCode: 200 };
@@ -339,6 +366,7 @@ export async function runLocal(machine: PreparedMachine, path: AslPath): Promise
       status: record?.status ?? 'UNKNOWN',
       ...(record?.output !== undefined ? { output: parse(record.output) as Json } : {}),
       ...(record?.error !== undefined ? { error: record.error } : {}),
+      ...(record?.cause !== undefined ? { cause: record.cause } : {}),
       states,
       taskInputs: stubs.inputs,
     };
@@ -463,17 +491,25 @@ export async function runMoto(machine: PreparedMachine, path: AslPath): Promise<
         const final = await history(sfn, executionArn);
         const byType: Record<string, number> = {};
         for (const event of final) byType[event.type ?? '?'] = (byType[event.type ?? '?'] ?? 0) + 1;
+        const finalById = new Map(final.map((event) => [event.id ?? -1, event]));
+        const added = final.filter((event) => {
+          if (event.type !== 'TaskSubmitted') return false;
+          const parameters = parse(scheduledBefore(finalById, event)?.taskScheduledEventDetails?.parameters);
+          return stubs.kindOf(String(at(parameters ?? null, ['FunctionName']) ?? '')) !== 'callback';
+        }).length;
         return {
           engine: 'moto',
           status: execution.status ?? 'UNKNOWN',
           ...(execution.output !== undefined ? { output: parse(execution.output) as Json } : {}),
           ...(execution.error !== undefined ? { error: execution.error } : {}),
+          ...(execution.cause !== undefined ? { cause: execution.cause } : {}),
           states: final
             .filter((event) => event.type?.endsWith('StateEntered'))
             .map((event) => event.stateEnteredEventDetails?.name ?? '?'),
           taskInputs: stubs.inputs,
           historyEvents: final.length,
           historyByType: byType,
+          awsEstimate: final.length - added,
         };
       }
       if (Date.now() - started > MOTO_DEADLINE_MS) {
