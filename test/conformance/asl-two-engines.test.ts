@@ -89,7 +89,8 @@ describe('one ASL on two Step Functions engines (sandbox and moto)', () => {
   async function both(path: AslPath): Promise<{ local: EngineRun; moto: EngineRun }> {
     const runs = await runOnBothEngines(machine, path);
     counts.push(
-      `  ${path.name}: ${runs.moto.historyEvents} events, ${runs.moto.states.length} states entered ` +
+      `  ${path.name}: ${runs.moto.historyEvents} events (AWS estimate ${runs.moto.awsEstimate}), ` +
+        `${runs.moto.states.length} states entered ` +
         `(${JSON.stringify(runs.moto.historyByType)})`,
     );
     expect(comparable(machine, runs.local)).toEqual(comparable(machine, runs.moto));

@@ -64,7 +64,7 @@ const COPY_STEPS = {
   },
 };
 
-const PATHS: Record<'fresh' | 'cacheHit' | 'adopt' | 'failure', AslPath> = {
+const PATHS: Record<'fresh' | 'cacheHit' | 'adopt' | 'failure' | 'abort', AslPath> = {
   fresh: {
     name: 'fresh-bake',
     input: INPUT,
@@ -152,6 +152,21 @@ const PATHS: Record<'fresh' | 'cacheHit' | 'adopt' | 'failure', AslPath> = {
           },
         },
       ],
+    },
+  },
+  abort: {
+    name: 'aborted-while-imaging',
+    input: INPUT,
+    script: {
+      Begin: [{ return: { ...PLAN, smokeCheck: false } }],
+      LaunchBuilder: [{ return: { instanceId: 'i-0builder' } }],
+      BuilderReady: [{ return: { state: 'running' } }],
+      SendCommand: [{ return: { commandId: 'cmd-install', purpose: 'install' } }],
+      CheckCommand: [{ return: { done: true } }],
+      StopBuilder: [{ return: { state: 'stopped' } }],
+      CreateImage: [{ return: { imageId: 'ami-0baked' } }],
+      CheckImage: [{ return: { done: false } }],
+      WaitImage: [{ stop: { error: 'Kiln.Aborted', cause: 'aborted by ops@example.com' } }],
     },
   },
 };
@@ -287,6 +302,22 @@ describe('deploy.asl.json on two Step Functions engines (sandbox and moto)', () 
       expect(field(field(stateOf(moto.taskInputs.CleanUp?.[0] ?? null), 'error'), 'Error')).toBe(
         'BakeFailedError',
       );
+    }, 120_000);
+  });
+
+  describe('an abort (StopExecution) while the image is pending', () => {
+    it('stops in the wait without entering CleanUp on both engines (the sweep cleans up)', async () => {
+      const { local, moto } = await both(PATHS.abort);
+      expect(moto.status).toBe('ABORTED');
+      // The sandbox keeps StopExecution's error, as AWS does; moto drops it (the harness's notes).
+      expect(local.error).toBe('Kiln.Aborted');
+      expect(comparable(machine, moto).path.slice(-4)).toEqual([
+        'CreateImage',
+        'CheckImage',
+        'ImageDone',
+        'WaitImage',
+      ]);
+      expect(moto.states).not.toContain('CleanUp');
     }, 120_000);
   });
 });

@@ -42,6 +42,11 @@
  *   gives every attempt its own token. So after a stubbed task fails, the harness sends the next
  *   attempt's scripted answer ahead, during the retry interval (1 s), and counts it when the retry
  *   is scheduled. A deploy machine that retries its own callback waits cannot be judged on moto.
+ * - StopExecution marks the program stopped but leaves a waiting callback task waiting (and the
+ *   execution RUNNING) until the task is answered or times out; and it drops the `error` and
+ *   `cause` it is given (moto/stepfunctions/models.py passes `error="", cause=""`). So a scripted
+ *   stop answers the waiting task right after StopExecution (moto then records one TaskSucceeded
+ *   that AWS would not: `awsEstimate` leaves it out), and an aborted run's error is not compared.
  * - The engine calls Lambda at `http://localhost:$MOTO_PORT` (default 5000), so moto_server must be
  *   started with MOTO_PORT set to its own port (global-setup.cjs and .ci/run do).
  */
@@ -55,6 +60,7 @@ import {
   SendTaskSuccessCommand,
   SFNClient,
   StartExecutionCommand,
+  StopExecutionCommand,
   type HistoryEvent,
 } from '@aws-sdk/client-sfn';
 import { createTestContext, SANDBOX_EPOCH } from '../../../sandbox/core/testing';
@@ -68,7 +74,11 @@ export type JsonObject = { [key: string]: Json };
  * What one call of a stubbed task does: return a result, or fail with a named error (no cause, and
  * no `States.*` name: see above).
  */
-export type Outcome = { return: Json } | { throw: string };
+export type Outcome =
+  | { return: Json }
+  | { throw: string }
+  /** Leaves the task unanswered and stops the execution (StopExecution), as `kiln abort` does. */
+  | { stop: { error: string; cause: string } };
 
 /** Per state name: the outcomes of its 1st, 2nd, … call, or a function of the call's input (for Map). */
 export type TaskScript = Record<string, Outcome[] | ((input: Json, call: number) => Outcome)>;
@@ -344,12 +354,16 @@ export async function runLocal(machine: PreparedMachine, path: AslPath): Promise
       const call = calls.shift();
       if (call) {
         const { token, outcome } = stubs.answer(call.functionName, call.payload);
-        await sfn.handle(
-          'return' in outcome ? 'SendTaskSuccess' : 'SendTaskFailure',
-          'return' in outcome
-            ? { taskToken: token, output: JSON.stringify(outcome.return) }
-            : { taskToken: token, error: outcome.throw },
-        );
+        if ('stop' in outcome) {
+          await sfn.handle('StopExecution', { executionArn, ...outcome.stop });
+        } else {
+          await sfn.handle(
+            'return' in outcome ? 'SendTaskSuccess' : 'SendTaskFailure',
+            'return' in outcome
+              ? { taskToken: token, output: JSON.stringify(outcome.return) }
+              : { taskToken: token, error: outcome.throw },
+          );
+        }
         continue;
       }
       if (sfn.execution(executionArn)?.status !== 'RUNNING') break;
@@ -410,8 +424,13 @@ export async function restoreMotoDefaults(): Promise<void> {
 
 const MOTO_DEADLINE_MS = 60_000;
 
-async function send(sfn: SFNClient, token: string, outcome: Outcome): Promise<void> {
-  if ('return' in outcome) {
+async function send(sfn: SFNClient, executionArn: string, token: string, outcome: Outcome): Promise<void> {
+  if ('stop' in outcome) {
+    await sfn.send(new StopExecutionCommand({ executionArn, ...outcome.stop }));
+    // moto's StopExecution only marks the program stopped; a callback task keeps waiting (and the
+    // execution RUNNING) until it is answered or times out. The answer lets moto see the stop.
+    await sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: 'null' }));
+  } else if ('return' in outcome) {
     await sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: JSON.stringify(outcome.return) }));
   } else {
     await sfn.send(new SendTaskFailureCommand({ taskToken: token, error: outcome.throw }));
@@ -447,6 +466,8 @@ export async function runMoto(machine: PreparedMachine, path: AslPath): Promise<
     const seen = new Set<number>();
     // Tokens whose next attempt's answer was sent ahead (see retries on moto, at the top of this file).
     const sentAhead = new Set<string>();
+    // Tasks answered after StopExecution only so that moto notices the stop (see the top of this file).
+    let answeredAfterStop = 0;
     const started = Date.now();
     for (;;) {
       const events = await history(sfn, executionArn);
@@ -459,7 +480,8 @@ export async function runMoto(machine: PreparedMachine, path: AslPath): Promise<
           const functionName = String(at(parameters, ['FunctionName']) ?? '');
           const { token, outcome } = stubs.answer(functionName, at(parameters, ['Payload']) ?? null);
           if (sentAhead.delete(token)) continue;
-          await send(sfn, token, outcome);
+          if ('stop' in outcome) answeredAfterStop++;
+          await send(sfn, executionArn, token, outcome);
         } else if (event.type === 'TaskFailed') {
           seen.add(event.id ?? -1);
           const scheduled = scheduledBefore(byId, event);
@@ -474,7 +496,7 @@ export async function runMoto(machine: PreparedMachine, path: AslPath): Promise<
             continue; // no further call scripted: if the engine retries, answer() reports it
           }
           sentAhead.add(next.token);
-          await send(sfn, next.token, next.outcome);
+          await send(sfn, executionArn, next.token, next.outcome);
         }
       }
       const lambdaUnreachable = events.find(
@@ -509,7 +531,7 @@ export async function runMoto(machine: PreparedMachine, path: AslPath): Promise<
           taskInputs: stubs.inputs,
           historyEvents: final.length,
           historyByType: byType,
-          awsEstimate: final.length - added,
+          awsEstimate: final.length - added - answeredAfterStop,
         };
       }
       if (Date.now() - started > MOTO_DEADLINE_MS) {
@@ -538,7 +560,8 @@ export function comparable(machine: PreparedMachine, run: EngineRun) {
   return {
     status: run.status,
     output: run.output === undefined ? null : dropCause(run.output),
-    error: run.error ?? null,
+    // moto's StopExecution drops the error and cause it is given (see the top of this file).
+    error: run.status === 'ABORTED' ? null : (run.error ?? null),
     path: run.states.filter((state) => !nested(state)),
     statesEntered: [...run.states].sort(),
     taskInputs,
