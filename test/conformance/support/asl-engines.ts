@@ -47,6 +47,11 @@
  *   `cause` it is given (moto/stepfunctions/models.py passes `error="", cause=""`). So a scripted
  *   stop answers the waiting task right after StopExecution (moto then records one TaskSucceeded
  *   that AWS would not: `awsEstimate` leaves it out), and an aborted run's error is not compared.
+ * - A task with HeartbeatSeconds looks at its answer only when a heartbeat arrives or the heartbeat
+ *   interval ends (state_task_service_callback.py, `_wait_for_task_token_heartbeat`), and the heartbeat
+ *   endpoint is made after TaskScheduled: an answer sent in between waits out HeartbeatSeconds (600 s
+ *   in the sample) under load. So an answered task still open after a second gets a SendTaskHeartbeat.
+ *   It changes no history: moto records no event for a heartbeat.
  * - The engine calls Lambda at `http://localhost:$MOTO_PORT` (default 5000), so moto_server must be
  *   started with MOTO_PORT set to its own port (global-setup.cjs and .ci/run do).
  */
@@ -57,6 +62,7 @@ import {
   DescribeExecutionCommand,
   GetExecutionHistoryCommand,
   SendTaskFailureCommand,
+  SendTaskHeartbeatCommand,
   SendTaskSuccessCommand,
   SFNClient,
   StartExecutionCommand,
@@ -468,6 +474,9 @@ export async function runMoto(machine: PreparedMachine, path: AslPath): Promise<
     const sentAhead = new Set<string>();
     // Tasks answered after StopExecution only so that moto notices the stop (see the top of this file).
     let answeredAfterStop = 0;
+    // Answered tasks not closed yet (scheduled event id → token, last answer or nudge), for the
+    // heartbeat race at the top of this file.
+    const open = new Map<number, { token: string; at: number }>();
     const started = Date.now();
     for (;;) {
       const events = await history(sfn, executionArn);
@@ -479,12 +488,17 @@ export async function runMoto(machine: PreparedMachine, path: AslPath): Promise<
           const parameters = parse(event.taskScheduledEventDetails?.parameters) ?? null;
           const functionName = String(at(parameters, ['FunctionName']) ?? '');
           const { token, outcome } = stubs.answer(functionName, at(parameters, ['Payload']) ?? null);
-          if (sentAhead.delete(token)) continue;
           if ('stop' in outcome) answeredAfterStop++;
+          else open.set(event.id ?? -1, { token, at: Date.now() });
+          if (sentAhead.delete(token)) continue;
           await send(sfn, executionArn, token, outcome);
+        } else if (event.type === 'TaskSucceeded' || event.type === 'TaskTimedOut') {
+          seen.add(event.id ?? -1);
+          open.delete(scheduledBefore(byId, event)?.id ?? -1);
         } else if (event.type === 'TaskFailed') {
           seen.add(event.id ?? -1);
           const scheduled = scheduledBefore(byId, event);
+          open.delete(scheduled?.id ?? -1);
           const parameters = parse(scheduled?.taskScheduledEventDetails?.parameters) ?? null;
           let next: Answer;
           try {
@@ -498,6 +512,13 @@ export async function runMoto(machine: PreparedMachine, path: AslPath): Promise<
           sentAhead.add(next.token);
           await send(sfn, executionArn, next.token, next.outcome);
         }
+      }
+      for (const task of open.values()) {
+        if (Date.now() - task.at < 1000) continue;
+        task.at = Date.now();
+        // A heartbeat makes a HeartbeatSeconds task look at the answer it already holds; a task that
+        // closed meanwhile answers TaskTimedOut / InvalidToken, which changes nothing.
+        await sfn.send(new SendTaskHeartbeatCommand({ taskToken: task.token })).catch(() => undefined);
       }
       const lambdaUnreachable = events.find(
         (event) => event.type === 'TaskFailed' && /connect/i.test(event.taskFailedEventDetails?.cause ?? ''),
