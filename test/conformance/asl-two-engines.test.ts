@@ -5,7 +5,7 @@
  * same inputs and end with the same status and output. How tasks are stubbed, and what that cannot
  * cover: test/conformance/support/asl-engines.ts.
  *
- * For deploy.asl.json the same test is this file with another definition, substitutions and scripts.
+ * deploy.asl.json itself runs the same way in deploy-two-engines.test.ts.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -89,7 +89,8 @@ describe('one ASL on two Step Functions engines (sandbox and moto)', () => {
   async function both(path: AslPath): Promise<{ local: EngineRun; moto: EngineRun }> {
     const runs = await runOnBothEngines(machine, path);
     counts.push(
-      `  ${path.name}: ${runs.moto.historyEvents} events, ${runs.moto.states.length} states entered ` +
+      `  ${path.name}: ${runs.moto.historyEvents} events (AWS estimate ${runs.moto.awsEstimate}), ` +
+        `${runs.moto.states.length} states entered ` +
         `(${JSON.stringify(runs.moto.historyByType)})`,
     );
     expect(comparable(machine, runs.local)).toEqual(comparable(machine, runs.moto));
@@ -145,6 +146,44 @@ describe('one ASL on two Step Functions engines (sandbox and moto)', () => {
       expect(moto.taskInputs.RecordFailure).toEqual([
         { step: 'record-failure', deploymentId: INPUT.deploymentId, error: 'Kiln.CommandFailed' },
       ]);
+    }, 120_000);
+  });
+
+  // Where moto departs from AWS, the sandbox follows AWS and this says so. A reference path (dots
+  // and indexes only) names a single node, so "$[0].imageId" yields the value:
+  // https://docs.aws.amazon.com/step-functions/latest/dg/amazon-states-language-paths.html
+  // moto 5.2.1 wraps it in a list: moto/stepfunctions/parser/asl/utils/json_path.py, extract_json,
+  // lists every match whose parent was reached by an index (a condition moto added for filter paths,
+  // getmoto/moto#7825) and unwraps only paths that end in the index. Once this fails, moto is fixed.
+  describe('where moto departs from AWS', () => {
+    it('yields a one-element list for an index path with a field after it, where AWS and the sandbox yield the value', async () => {
+      const indexPaths = prepareMachine(
+        'index-paths',
+        JSON.stringify({
+          StartAt: 'Build',
+          States: {
+            Build: {
+              Type: 'Parallel',
+              Branches: [
+                {
+                  StartAt: 'Image',
+                  States: { Image: { Type: 'Pass', Result: { imageId: 'ami-0baked' }, End: true } },
+                },
+              ],
+              ResultSelector: { 'imageId.$': '$[0].imageId', 'first.$': '$[0]' },
+              End: true,
+            },
+          },
+        }),
+        {},
+      );
+      const { local, moto } = await runOnBothEngines(indexPaths, {
+        name: 'index-paths',
+        input: {},
+        script: {},
+      });
+      expect(local.output).toEqual({ imageId: 'ami-0baked', first: { imageId: 'ami-0baked' } });
+      expect(moto.output).toEqual({ imageId: ['ami-0baked'], first: { imageId: 'ami-0baked' } });
     }, 120_000);
   });
 });

@@ -33,11 +33,25 @@
  *   So every moto run resets moto and creates its machine afresh: one execution per reset.
  * - SendTaskFailure drops `cause` (moto/stepfunctions/responses.py passes only `error`), so scripted
  *   errors carry no cause, and the Catch's `{Error, Cause}` is compared by Error only.
+ * - SendTaskFailure refuses error names starting `States.` (the execution fails with States.Runtime
+ *   "Custom Error Names MUST NOT begin with the prefix 'States.'"), so a task timeout cannot be
+ *   scripted: a wait's TimeoutSeconds → poll path (deploy.asl.json's Catch on States.Timeout) is
+ *   not run here. Letting the real TimeoutSeconds fire would cost its full length in real time.
  * - A retried callback task keeps its first attempt's task token, and the token keeps its first
  *   answer (execute_state.py evaluates Retry inside one `_eval_body`, where the token is made). AWS
  *   gives every attempt its own token. So after a stubbed task fails, the harness sends the next
  *   attempt's scripted answer ahead, during the retry interval (1 s), and counts it when the retry
  *   is scheduled. A deploy machine that retries its own callback waits cannot be judged on moto.
+ * - StopExecution marks the program stopped but leaves a waiting callback task waiting (and the
+ *   execution RUNNING) until the task is answered or times out; and it drops the `error` and
+ *   `cause` it is given (moto/stepfunctions/models.py passes `error="", cause=""`). So a scripted
+ *   stop answers the waiting task right after StopExecution (moto then records one TaskSucceeded
+ *   that AWS would not: `awsEstimate` leaves it out), and an aborted run's error is not compared.
+ * - A task with HeartbeatSeconds looks at its answer only when a heartbeat arrives or the heartbeat
+ *   interval ends (state_task_service_callback.py, `_wait_for_task_token_heartbeat`), and the heartbeat
+ *   endpoint is made after TaskScheduled: an answer sent in between waits out HeartbeatSeconds (600 s
+ *   in the sample) under load. So an answered task still open after a second gets a SendTaskHeartbeat.
+ *   It changes no history: moto records no event for a heartbeat.
  * - The engine calls Lambda at `http://localhost:$MOTO_PORT` (default 5000), so moto_server must be
  *   started with MOTO_PORT set to its own port (global-setup.cjs and .ci/run do).
  */
@@ -48,9 +62,11 @@ import {
   DescribeExecutionCommand,
   GetExecutionHistoryCommand,
   SendTaskFailureCommand,
+  SendTaskHeartbeatCommand,
   SendTaskSuccessCommand,
   SFNClient,
   StartExecutionCommand,
+  StopExecutionCommand,
   type HistoryEvent,
 } from '@aws-sdk/client-sfn';
 import { createTestContext, SANDBOX_EPOCH } from '../../../sandbox/core/testing';
@@ -60,8 +76,15 @@ import { motoClientConfig, motoEndpoint, resetMoto } from '../moto';
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type JsonObject = { [key: string]: Json };
 
-/** What one call of a stubbed task does: return a result, or fail with a named error (no cause: see above). */
-export type Outcome = { return: Json } | { throw: string };
+/**
+ * What one call of a stubbed task does: return a result, or fail with a named error (no cause, and
+ * no `States.*` name: see above).
+ */
+export type Outcome =
+  | { return: Json }
+  | { throw: string }
+  /** Leaves the task unanswered and stops the execution (StopExecution), as `kiln abort` does. */
+  | { stop: { error: string; cause: string } };
 
 /** Per state name: the outcomes of its 1st, 2nd, … call, or a function of the call's input (for Map). */
 export type TaskScript = Record<string, Outcome[] | ((input: Json, call: number) => Outcome)>;
@@ -107,6 +130,8 @@ export interface EngineRun {
   status: string;
   output?: Json;
   error?: string;
+  /** The execution's `cause` when it failed (compared where no task error reaches it: moto drops those). */
+  cause?: string;
   /** Every state entered, in order. */
   states: string[];
   /** Each stubbed task's effective inputs, call by call. */
@@ -114,6 +139,14 @@ export interface EngineRun {
   /** moto only: GetExecutionHistory events, in total and by type. */
   historyEvents?: number;
   historyByType?: Record<string, number>;
+  /**
+   * moto only: `historyEvents` less the TaskSubmitted events the stubbing adds. A Lambda task on
+   * AWS records LambdaFunctionScheduled, -Started, -Succeeded/-Failed (3 events); its stand-in here,
+   * a `lambda:invoke.waitForTaskToken` task, records TaskScheduled, -Started, -Submitted,
+   * -Succeeded/-Failed (4). Tasks that are callbacks in the original keep theirs.
+   * https://docs.aws.amazon.com/step-functions/latest/apireference/API_HistoryEvent.html
+   */
+  awsEstimate?: number;
 }
 
 const STUB_PREFIX = 'arn:aws:lambda:us-east-1:123456789012:function:kiln-conformance-stub-';
@@ -246,6 +279,11 @@ class Stubs {
     return answer;
   }
 
+  /** What the original task was, for the Lambda function standing in for it. */
+  kindOf(functionName: string): TaskKind | undefined {
+    return this.byFunction.get(bareName(functionName))?.kind;
+  }
+
   /** The answer the next call with this payload would get, without counting the call. */
   peek(functionName: string, payload: Json): Answer & { state: string; input: Json } {
     const task = this.byFunction.get(bareName(functionName));
@@ -258,6 +296,11 @@ class Stubs {
     const entry = this.script[task.state];
     const outcome = typeof entry === 'function' ? entry(input, call) : entry?.[call - 1];
     if (!outcome) throw new Error(`the script has no outcome for call ${call} of state ${task.state}`);
+    if ('throw' in outcome && outcome.throw.startsWith('States.')) {
+      // moto's SendTaskFailure refuses them ("Custom Error Names MUST NOT begin with the prefix
+      // 'States.'"), so a timeout or heartbeat loss cannot be scripted by name.
+      throw new Error(`state ${task.state}: a script cannot throw ${outcome.throw} (a States.* name)`);
+    }
     if ('return' in outcome && task.kind === 'lambda-invoke') {
       // The shape StepFunctionsSim gives lambda:invoke results (the optimized integration's).
       const wrapped = { ExecutedVersion: '$LATEST', Payload: outcome.return, StatusCode: 200 };
@@ -317,12 +360,16 @@ export async function runLocal(machine: PreparedMachine, path: AslPath): Promise
       const call = calls.shift();
       if (call) {
         const { token, outcome } = stubs.answer(call.functionName, call.payload);
-        await sfn.handle(
-          'return' in outcome ? 'SendTaskSuccess' : 'SendTaskFailure',
-          'return' in outcome
-            ? { taskToken: token, output: JSON.stringify(outcome.return) }
-            : { taskToken: token, error: outcome.throw },
-        );
+        if ('stop' in outcome) {
+          await sfn.handle('StopExecution', { executionArn, ...outcome.stop });
+        } else {
+          await sfn.handle(
+            'return' in outcome ? 'SendTaskSuccess' : 'SendTaskFailure',
+            'return' in outcome
+              ? { taskToken: token, output: JSON.stringify(outcome.return) }
+              : { taskToken: token, error: outcome.throw },
+          );
+        }
         continue;
       }
       if (sfn.execution(executionArn)?.status !== 'RUNNING') break;
@@ -339,6 +386,7 @@ export async function runLocal(machine: PreparedMachine, path: AslPath): Promise
       status: record?.status ?? 'UNKNOWN',
       ...(record?.output !== undefined ? { output: parse(record.output) as Json } : {}),
       ...(record?.error !== undefined ? { error: record.error } : {}),
+      ...(record?.cause !== undefined ? { cause: record.cause } : {}),
       states,
       taskInputs: stubs.inputs,
     };
@@ -382,8 +430,13 @@ export async function restoreMotoDefaults(): Promise<void> {
 
 const MOTO_DEADLINE_MS = 60_000;
 
-async function send(sfn: SFNClient, token: string, outcome: Outcome): Promise<void> {
-  if ('return' in outcome) {
+async function send(sfn: SFNClient, executionArn: string, token: string, outcome: Outcome): Promise<void> {
+  if ('stop' in outcome) {
+    await sfn.send(new StopExecutionCommand({ executionArn, ...outcome.stop }));
+    // moto's StopExecution only marks the program stopped; a callback task keeps waiting (and the
+    // execution RUNNING) until it is answered or times out. The answer lets moto see the stop.
+    await sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: 'null' }));
+  } else if ('return' in outcome) {
     await sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: JSON.stringify(outcome.return) }));
   } else {
     await sfn.send(new SendTaskFailureCommand({ taskToken: token, error: outcome.throw }));
@@ -419,6 +472,11 @@ export async function runMoto(machine: PreparedMachine, path: AslPath): Promise<
     const seen = new Set<number>();
     // Tokens whose next attempt's answer was sent ahead (see retries on moto, at the top of this file).
     const sentAhead = new Set<string>();
+    // Tasks answered after StopExecution only so that moto notices the stop (see the top of this file).
+    let answeredAfterStop = 0;
+    // Answered tasks not closed yet (scheduled event id → token, last answer or nudge), for the
+    // heartbeat race at the top of this file.
+    const open = new Map<number, { token: string; at: number }>();
     const started = Date.now();
     for (;;) {
       const events = await history(sfn, executionArn);
@@ -430,11 +488,17 @@ export async function runMoto(machine: PreparedMachine, path: AslPath): Promise<
           const parameters = parse(event.taskScheduledEventDetails?.parameters) ?? null;
           const functionName = String(at(parameters, ['FunctionName']) ?? '');
           const { token, outcome } = stubs.answer(functionName, at(parameters, ['Payload']) ?? null);
+          if ('stop' in outcome) answeredAfterStop++;
+          else open.set(event.id ?? -1, { token, at: Date.now() });
           if (sentAhead.delete(token)) continue;
-          await send(sfn, token, outcome);
+          await send(sfn, executionArn, token, outcome);
+        } else if (event.type === 'TaskSucceeded' || event.type === 'TaskTimedOut') {
+          seen.add(event.id ?? -1);
+          open.delete(scheduledBefore(byId, event)?.id ?? -1);
         } else if (event.type === 'TaskFailed') {
           seen.add(event.id ?? -1);
           const scheduled = scheduledBefore(byId, event);
+          open.delete(scheduled?.id ?? -1);
           const parameters = parse(scheduled?.taskScheduledEventDetails?.parameters) ?? null;
           let next: Answer;
           try {
@@ -446,8 +510,15 @@ export async function runMoto(machine: PreparedMachine, path: AslPath): Promise<
             continue; // no further call scripted: if the engine retries, answer() reports it
           }
           sentAhead.add(next.token);
-          await send(sfn, next.token, next.outcome);
+          await send(sfn, executionArn, next.token, next.outcome);
         }
+      }
+      for (const task of open.values()) {
+        if (Date.now() - task.at < 1000) continue;
+        task.at = Date.now();
+        // A heartbeat makes a HeartbeatSeconds task look at the answer it already holds; a task that
+        // closed meanwhile answers TaskTimedOut / InvalidToken, which changes nothing.
+        await sfn.send(new SendTaskHeartbeatCommand({ taskToken: task.token })).catch(() => undefined);
       }
       const lambdaUnreachable = events.find(
         (event) => event.type === 'TaskFailed' && /connect/i.test(event.taskFailedEventDetails?.cause ?? ''),
@@ -463,17 +534,25 @@ export async function runMoto(machine: PreparedMachine, path: AslPath): Promise<
         const final = await history(sfn, executionArn);
         const byType: Record<string, number> = {};
         for (const event of final) byType[event.type ?? '?'] = (byType[event.type ?? '?'] ?? 0) + 1;
+        const finalById = new Map(final.map((event) => [event.id ?? -1, event]));
+        const added = final.filter((event) => {
+          if (event.type !== 'TaskSubmitted') return false;
+          const parameters = parse(scheduledBefore(finalById, event)?.taskScheduledEventDetails?.parameters);
+          return stubs.kindOf(String(at(parameters ?? null, ['FunctionName']) ?? '')) !== 'callback';
+        }).length;
         return {
           engine: 'moto',
           status: execution.status ?? 'UNKNOWN',
           ...(execution.output !== undefined ? { output: parse(execution.output) as Json } : {}),
           ...(execution.error !== undefined ? { error: execution.error } : {}),
+          ...(execution.cause !== undefined ? { cause: execution.cause } : {}),
           states: final
             .filter((event) => event.type?.endsWith('StateEntered'))
             .map((event) => event.stateEnteredEventDetails?.name ?? '?'),
           taskInputs: stubs.inputs,
           historyEvents: final.length,
           historyByType: byType,
+          awsEstimate: final.length - added - answeredAfterStop,
         };
       }
       if (Date.now() - started > MOTO_DEADLINE_MS) {
@@ -502,7 +581,8 @@ export function comparable(machine: PreparedMachine, run: EngineRun) {
   return {
     status: run.status,
     output: run.output === undefined ? null : dropCause(run.output),
-    error: run.error ?? null,
+    // moto's StopExecution drops the error and cause it is given (see the top of this file).
+    error: run.status === 'ABORTED' ? null : (run.error ?? null),
     path: run.states.filter((state) => !nested(state)),
     statesEntered: [...run.states].sort(),
     taskInputs,

@@ -156,6 +156,48 @@ describe('StepFunctionsSim', () => {
     });
   });
 
+  // A reference path (dots and indexes only) names a single node, so `$[0].imageId` yields the
+  // value, not a one-element list; moto 5.2.1's engine departs here (README, Testing).
+  // https://docs.aws.amazon.com/step-functions/latest/dg/amazon-states-language-paths.html
+  describe('payload template paths with an index', () => {
+    it('selects the branch\'s value in a Parallel\'s ResultSelector ("$[0].imageId")', async () => {
+      lambdaResults['kiln-sandbox-record'] = () => ({ imageId: 'ami-0baked' });
+      const arn = deploy({
+        Build: {
+          Type: 'Parallel',
+          Branches: [
+            {
+              StartAt: 'CreateImage',
+              States: { CreateImage: { Type: 'Task', Resource: '${RecordFunctionArn}', End: true } },
+            },
+          ],
+          ResultSelector: { 'imageId.$': '$[0].imageId' },
+          ResultPath: '$.image',
+          End: true,
+        },
+      });
+      const executionArn = await start(arn, 'index-result-selector', { service: 'checkout' });
+      await settle(clock);
+      expect(JSON.parse((await describeExecution(executionArn)).output ?? '')).toEqual({
+        service: 'checkout',
+        image: { imageId: 'ami-0baked' },
+      });
+    });
+
+    it('selects the value in Parameters ("$.copies[1].imageId")', async () => {
+      const arn = deploy({
+        Pick: { Type: 'Pass', Parameters: { 'imageId.$': '$.copies[1].imageId' }, End: true },
+      });
+      const executionArn = await start(arn, 'index-parameters', {
+        copies: [{ imageId: 'ami-0eu' }, { imageId: 'ami-0us' }],
+      });
+      await settle(clock);
+      expect(JSON.parse((await describeExecution(executionArn)).output ?? '')).toEqual({
+        imageId: 'ami-0us',
+      });
+    });
+  });
+
   describe('StartExecution names', () => {
     const states = { Hold: { Type: 'Wait', Seconds: 600, End: true } };
 
