@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { validateManifestSource } from '../shared/domain/manifest/yaml';
 import { recipeHash } from '../shared/domain/bake';
 import type { KilnStore } from '../shared/store';
+import { BENCH_DEPLOY_STATE_MACHINE_ARN } from './stub-sfn';
 
 export interface FirstInvocation {
   /** Writes what the function reads on its first call (the table is fresh for each bench run). */
@@ -144,6 +145,38 @@ export const firstInvocations: Record<string, FirstInvocation> = {
       typeof result === 'object' && result !== null && 'services' in result && result.services === 1
         ? undefined
         : `expected { services: 1 }, got ${JSON.stringify(result)}`,
+  },
+  // A deploy execution stopped before its deployment was even recorded (the commonest cheap path:
+  // one GetItem that finds no deployment; no EC2 or Step Functions call). The path that cleans up
+  // adds DescribeExecution and EC2 calls, which the bench has no endpoint for.
+  sweepBakes: {
+    event: (run) => ({
+      version: '0',
+      id: `bench-${run}`,
+      'detail-type': 'Step Functions Execution Status Change',
+      source: 'aws.states',
+      account: '123456789012',
+      time: '2026-01-01T00:00:00Z',
+      region: 'us-east-1',
+      resources: [`arn:aws:states:us-east-1:123456789012:execution:kiln-bench-deploy:bench-${run}`],
+      detail: {
+        executionArn: `arn:aws:states:us-east-1:123456789012:execution:kiln-bench-deploy:bench-${run}`,
+        stateMachineArn: BENCH_DEPLOY_STATE_MACHINE_ARN,
+        name: `bench-${run}`,
+        status: 'ABORTED',
+        startDate: 1767225600000,
+        stopDate: 1767225660000,
+        input: '{}',
+        output: null,
+      },
+    }),
+    check: (result) =>
+      typeof result === 'object' &&
+      result !== null &&
+      'outcome' in result &&
+      result.outcome === 'no-deployment'
+        ? undefined
+        : `expected { outcome: 'no-deployment' }, got ${JSON.stringify(result)}`,
   },
   // An image of someone else's pipeline becomes available: the commonest delivery (every AMI event
   // in the account arrives), one conditional DeleteItem that finds no waiting task. The path that

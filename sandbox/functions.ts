@@ -79,6 +79,22 @@ export const sandboxFunctions: Record<string, SandboxFunctionFactory> = {
     }));
     return (event, context) => handler(event, context);
   },
+  sweepBakes: async (env) => {
+    const { createSweepBakesHandler } = await import('../functions/sweep-bakes');
+    const { deployStateMachineArn } = env;
+    if (deployStateMachineArn === undefined) {
+      throw new Error('sweepBakes: no deploy state machine (serverless.yml custom.deployStateMachineName)');
+    }
+    const handler = createSweepBakesHandler(() => ({
+      documentClient: env.clients.doc,
+      tableName: env.tableName,
+      ids: env.ids,
+      ec2For: (region) => env.clientsIn(region).ec2,
+      sfn: env.clients.sfn,
+      deployStateMachineArn,
+    }));
+    return (event, context) => handler(event, context);
+  },
   onProgress: async (env) => {
     const { createOnProgressHandler } = await import('../functions/on-progress');
     const handler = createOnProgressHandler(() => ({

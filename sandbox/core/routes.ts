@@ -196,6 +196,9 @@ function isObject(value: unknown): value is Record<string, unknown> {
 
 const MAX_DEPTH = 10;
 
+/** A CloudFormation pseudo parameter as !Sub writes it: `${AWS::Region}`. */
+const CFN_PSEUDO = /^AWS::[A-Za-z]+$/;
+
 /** Resolves `${...}` variables inside values taken from the document. */
 class Resolver {
   stage = 'dev';
@@ -205,6 +208,10 @@ class Resolver {
     private readonly doc: Doc,
     private readonly options: RouteOptions,
   ) {}
+
+  get accountId(): string {
+    return this.options.accountId ?? '123456789012';
+  }
 
   resolve(value: unknown, field: string, depth = 0): unknown {
     if (typeof value === 'string') return this.resolveString(value, field, depth);
@@ -219,7 +226,9 @@ class Resolver {
 
   private resolveString(text: string, field: string, depth: number): unknown {
     if (depth > MAX_DEPTH) throw new RoutesError(field, `variables nest too deep (a cycle?) in "${text}"`);
-    const spans = findVariables(text, field);
+    // `${AWS::Region}` and its kind are CloudFormation's (inside !Sub), not the framework's: the
+    // framework leaves them for CloudFormation, and so does the sandbox (evaluatePatternIntrinsics).
+    const spans = findVariables(text, field).filter((span) => !CFN_PSEUDO.test(span.inner));
     if (spans.length === 0) return text;
     const only = spans[0];
     if (spans.length === 1 && only && only.start === 0 && only.end === text.length) {
@@ -468,6 +477,10 @@ export function parseServerlessYaml(text: string, options: RouteOptions = {}): R
           functionName,
           resolver.resolve(spec, `${at}.eventBridge`),
           `${at}.eventBridge`,
+          {
+            region: resolver.region,
+            accountId: resolver.accountId,
+          },
         );
       } else if (type === 'schedule') {
         const resolved = resolver.resolve(spec, `${at}.schedule`);
@@ -585,9 +598,26 @@ function addQueues(routes: Routes, doc: Doc, resolver: Resolver): void {
  * https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/intrinsic-function-reference-split.html),
  * so a pattern can list stage parameters such as `name: !Split [',', '${param:artifactBuckets}']`.
  */
-function evaluatePatternIntrinsics(value: unknown, field: string): unknown {
-  if (Array.isArray(value)) return value.map((item, i) => evaluatePatternIntrinsics(item, `${field}[${i}]`));
+function evaluatePatternIntrinsics(value: unknown, field: string, stack: StackPseudo): unknown {
+  if (Array.isArray(value))
+    return value.map((item, i) => evaluatePatternIntrinsics(item, `${field}[${i}]`, stack));
   if (!isObject(value)) return value;
+  const sub = value['Fn::Sub'];
+  if (sub !== undefined && Object.keys(value).length === 1) {
+    // Only the pseudo parameters (a pattern names no resource of the stack by its logical id here).
+    // https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/intrinsic-function-reference-sub.html
+    if (typeof sub !== 'string') throw new RoutesError(field, 'Fn::Sub in a pattern must be a string');
+    return sub.replace(/\$\{([^}]+)\}/g, (match, name: string) => {
+      const known: Record<string, string> = {
+        'AWS::Partition': 'aws',
+        'AWS::Region': stack.region,
+        'AWS::AccountId': stack.accountId,
+      };
+      const resolved = known[name];
+      if (resolved === undefined) throw new RoutesError(field, `cannot resolve ${match} in the sandbox`);
+      return resolved;
+    });
+  }
   const split = value['Fn::Split'];
   if (split !== undefined && Object.keys(value).length === 1) {
     if (
@@ -601,7 +631,10 @@ function evaluatePatternIntrinsics(value: unknown, field: string): unknown {
     return split[1].split(split[0]);
   }
   return Object.fromEntries(
-    Object.entries(value).map(([key, item]) => [key, evaluatePatternIntrinsics(item, `${field}.${key}`)]),
+    Object.entries(value).map(([key, item]) => [
+      key,
+      evaluatePatternIntrinsics(item, `${field}.${key}`, stack),
+    ]),
   );
 }
 
@@ -652,7 +685,19 @@ function addStateMachines(routes: Routes, doc: Doc, resolver: Resolver): void {
   }
 }
 
-function addEventBridge(routes: Routes, functionName: string, spec: unknown, field: string): void {
+/** The stack's Region and account, for the pseudo parameters of a pattern's !Sub. */
+interface StackPseudo {
+  region: string;
+  accountId: string;
+}
+
+function addEventBridge(
+  routes: Routes,
+  functionName: string,
+  spec: unknown,
+  field: string,
+  stack: StackPseudo,
+): void {
   // https://www.serverless.com/framework/docs/providers/aws/events/event-bridge
   if (!isObject(spec)) throw new RoutesError(field, 'must be a mapping with a pattern or a schedule');
   const enabled = spec.enabled !== false;
@@ -663,7 +708,7 @@ function addEventBridge(routes: Routes, functionName: string, spec: unknown, fie
     if (spec.schedule === undefined) throw new RoutesError(field, 'needs a pattern or a schedule');
     return;
   }
-  const pattern = evaluatePatternIntrinsics(spec.pattern, `${field}.pattern`);
+  const pattern = evaluatePatternIntrinsics(spec.pattern, `${field}.pattern`, stack);
   try {
     validatePattern(pattern);
   } catch (error) {

@@ -18,7 +18,6 @@ import {
   CopyImageCommand,
   CreateImageCommand,
   CreateTagsCommand,
-  DeleteSnapshotCommand,
   DeregisterImageCommand,
   DescribeImagesCommand,
   DescribeInstancesCommand,
@@ -287,26 +286,14 @@ export class Ec2Bake {
   }
 
   /**
-   * Deletes an image and its snapshots (a failed or abandoned bake leaves nothing behind). The
-   * snapshots are read first, since a deregistered image no longer names them; an image or
-   * snapshot already gone is success.
+   * Deletes an image and its snapshots (a failed or abandoned bake leaves nothing behind); an
+   * image already gone is success.
    */
   async deleteImage(imageId: string): Promise<void> {
-    const image = await this.describeImage(imageId);
-    if (image) {
-      await this.call(
-        `deregister image ${imageId}`,
-        () => this.client.send(new DeregisterImageCommand({ ImageId: imageId })),
-        { 'InvalidAMIID.NotFound': () => ({}), 'InvalidAMIID.Unavailable': () => ({}) },
-      );
-    }
-    for (const snapshotId of image?.snapshotIds ?? []) {
-      await this.call(
-        `delete snapshot ${snapshotId}`,
-        () => this.client.send(new DeleteSnapshotCommand({ SnapshotId: snapshotId })),
-        { 'InvalidSnapshot.NotFound': () => ({}) },
-      );
-    }
+    // One call, as retention does (deregisterImageAndSnapshots): deregistering first and deleting
+    // the snapshots after left a window in which a crash orphaned them, since a retry no longer
+    // finds the image that named them.
+    await this.deregisterImageAndSnapshots(imageId);
   }
 
   /** Terminates the builder; one already terminated, or no longer known, is success. */

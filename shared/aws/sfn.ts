@@ -16,7 +16,12 @@
  * that is "already done", not a failure.
  * https://docs.aws.amazon.com/step-functions/latest/apireference/API_SendTaskSuccess.html
  */
-import { SendTaskSuccessCommand, StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import {
+  DescribeExecutionCommand,
+  SendTaskSuccessCommand,
+  StartExecutionCommand,
+  type SFNClient,
+} from '@aws-sdk/client-sfn';
 import type { DeployExecutionInput } from '../domain/deploy-execution';
 import { AwsRequestRefusedError, TransientAwsError } from '../domain/step-errors';
 import { awsErrorCode, transientOr } from './aws-errors';
@@ -60,6 +65,27 @@ export class DeployExecutions {
     return this.executionPrefix + name;
   }
 
+  /**
+   * How the deploy execution named `name` stands; undefined when there is none (never started, or
+   * older than Step Functions keeps: ExecutionDoesNotExist).
+   * https://docs.aws.amazon.com/step-functions/latest/apireference/API_DescribeExecution.html
+   */
+  async describe(name: string): Promise<ExecutionReport | undefined> {
+    const executionArn = this.executionArn(name);
+    try {
+      const out = await this.client.send(new DescribeExecutionCommand({ executionArn }));
+      return {
+        status: out.status ?? 'RUNNING',
+        ...(out.error === undefined ? {} : { error: out.error }),
+        ...(out.cause === undefined ? {} : { cause: out.cause }),
+        ...(out.input === undefined ? {} : { input: out.input }),
+      };
+    } catch (error) {
+      if (awsErrorCode(error) === 'ExecutionDoesNotExist') return undefined;
+      throw transientOr(error, `DescribeExecution ${executionArn}`);
+    }
+  }
+
   /** Starts the deploy execution `name`, or finds it started already. */
   async start(
     name: string,
@@ -95,6 +121,15 @@ export class DeployExecutions {
       throw transientOr(error, what);
     }
   }
+}
+
+/** How an execution stands, as DescribeExecution answers (error and cause once it failed). */
+export interface ExecutionReport {
+  status: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED' | 'PENDING_REDRIVE';
+  error?: string;
+  cause?: string;
+  /** The execution's input (JSON), when Step Functions includes it. */
+  input?: string;
 }
 
 /** The errors of SendTaskSuccess that mean the task is gone (API_SendTaskSuccess.html, Errors). */

@@ -355,6 +355,12 @@ export class Images implements PublicAmiCatalog, RegionalImages {
     }
     this.setImageState(image, 'deregistered');
     this.store.images.delete(imageId);
+    // "Specifies whether to delete the snapshots associated with the AMI during deregistration. If a
+    // snapshot is associated with multiple AMIs, it is not deleted, regardless of this setting."
+    // The answer lists each snapshot with its ReturnCode (same page, DeleteSnapshotReturnCode).
+    if (input.DeleteAssociatedSnapshots === true) {
+      return { Return: true, DeleteSnapshotResults: this.snapshots.deleteWithImage(image) };
+    }
     return { Return: true };
   }
 

@@ -2,7 +2,7 @@
  * EBS snapshots behind AMIs: CreateImage (and CopyImage) make one snapshot per EBS volume, which
  * the image's block device mappings name; DescribeSnapshots; DeleteSnapshot, refused while a
  * registered AMI uses the snapshot. Deregistering an AMI leaves its snapshots (they are deleted on
- * their own). Volumes and standalone CreateSnapshot are not modelled: snapshots exist only behind
+ * their own), unless DeregisterImage is told `DeleteAssociatedSnapshots`. Volumes and standalone CreateSnapshot are not modelled: snapshots exist only behind
  * images.
  * https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/creating-an-ami-ebs.html
  * https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/deregister-ami.html
@@ -125,6 +125,28 @@ export class Snapshots {
     }
     this.store.snapshots.delete(snapshotId);
     return {};
+  }
+
+  /**
+   * DeregisterImage's `DeleteAssociatedSnapshots` for an image just deregistered: each of its
+   * snapshots is deleted (`success`), or kept when another registered image still uses it
+   * (`skipped`), as API_DeregisterImage.html says; one already gone is left out.
+   */
+  deleteWithImage(image: ImageRecord): Array<{ SnapshotId: string; ReturnCode: 'success' | 'skipped' }> {
+    const results: Array<{ SnapshotId: string; ReturnCode: 'success' | 'skipped' }> = [];
+    for (const { snapshotId } of image.blockDevices) {
+      const snapshot = this.store.snapshots.get(snapshotId);
+      if (!snapshot || snapshot.ownerId !== this.ctx.accountId) continue;
+      const shared = [...this.store.images.values()].some(
+        (other) =>
+          other.imageId !== image.imageId &&
+          other.state !== 'deregistered' &&
+          other.blockDevices.some((device) => device.snapshotId === snapshotId),
+      );
+      if (!shared) this.store.snapshots.delete(snapshotId);
+      results.push({ SnapshotId: snapshotId, ReturnCode: shared ? 'skipped' : 'success' });
+    }
+    return results;
   }
 
   private require(ids: readonly string[]): SnapshotRecord[] {

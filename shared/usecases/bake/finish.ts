@@ -72,6 +72,9 @@ export function endingOf(error: BakeState['error']): Ending {
   return { status: 'failed', reason: failureReason(error ?? {}), keepImageForAdoption: timedOut };
 }
 
+/** What clean-up needs: the store, EC2 in each Region, and who acts (no Run Command, no wake). */
+export type CleanUpDeps = Pick<BakeDeps, 'store' | 'ec2' | 'actor'>;
+
 /**
  * Clean-up after a failed, timed-out or stopped bake; every part is idempotent, so the step can
  * be retried and the sweep can repeat it. Builders are found by their deployment tag (not only
@@ -80,7 +83,7 @@ export function endingOf(error: BakeState['error']): Ending {
 export async function cleanUpBake(
   input: { deploymentId: string; service: string; region: string; copyToRegions: readonly string[] },
   ending: Ending,
-  deps: BakeDeps,
+  deps: CleanUpDeps,
 ): Promise<{ terminated: string[]; deletedImages: string[]; keptImages: string[]; status: string }> {
   const byDeployment = { [TAG.deployment]: input.deploymentId };
   const ec2 = deps.ec2(input.region);
@@ -111,7 +114,7 @@ export async function cleanUpBake(
 }
 
 /** Moves the deployment to the ending's status from wherever it is (unless it already ended). */
-async function recordEnding(deploymentId: string, ending: Ending, deps: BakeDeps): Promise<string> {
+async function recordEnding(deploymentId: string, ending: Ending, deps: CleanUpDeps): Promise<string> {
   for (let attempt = 0; attempt < 3; attempt++) {
     const deployment = await deps.store.getDeployment(deploymentId);
     if (!deployment) return 'missing';

@@ -1,6 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DescribeImagesCommand, DescribeInstancesCommand } from '@aws-sdk/client-ec2';
+import {
+  DescribeImagesCommand,
+  DescribeInstancesCommand,
+  DescribeSnapshotsCommand,
+} from '@aws-sdk/client-ec2';
 import {
   DescribeExecutionCommand,
   StartExecutionCommand,
@@ -8,13 +12,10 @@ import {
   type DescribeExecutionCommandOutput,
 } from '@aws-sdk/client-sfn';
 import { parse } from 'yaml';
-import { Ec2Bake } from '../../../shared/aws/ec2';
-import { SsmBake } from '../../../shared/aws/ssm';
 import { lineageTags, recipeHash, TAG } from '../../../shared/domain/bake';
 import { executionName, imageName } from '../../../shared/domain/ids';
 import { parseManifest, type ServiceManifest } from '../../../shared/domain/manifest/schema';
 import { KilnStore } from '../../../shared/store';
-import { sweepAbandonedBakes, type ExecutionStatus } from '../../../shared/usecases/bake/sweep';
 import { createRegion, type Region, type RegionOptions } from '../../../sandbox/region';
 
 /**
@@ -350,55 +351,125 @@ describe('deploy state machine: bake phase', () => {
       const kept = outcome.afterTimeout.images['us-east-1']?.[0]?.split(':')[0];
       expect(outcome.retryDeployment?.release?.amis['us-east-1']).toBe(kept);
     });
+  });
 
-    it('is cleaned up after an abort by the sweep (StopExecution skips Catch): builder terminated, deployment aborted', async () => {
+  /**
+   * StopExecution skips every Catch, so the execution's own CleanUp never runs: the deploy
+   * machine's ABORTED status-change event reaches sweep-bakes (serverless.yml's rule), which
+   * cleans up that deployment; a lost event is healed by its schedule (rate(15 minutes)).
+   */
+  describe('an execution stopped mid-bake is cleaned up through its status-change event', () => {
+    const MINUTE = 60_000;
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+    async function stopWhen(
+      bake: Bakery,
+      ready: (deploymentId: string) => Promise<boolean>,
+    ): Promise<{ deploymentId: string; stoppedAt: number }> {
+      const { deploymentId, executionArn } = await bake.start();
+      while (!(await ready(deploymentId))) await sleep(5_000);
+      const { sfn } = bake.region.clientsFor('test', 'operator');
+      await sfn.send(new StopExecutionCommand({ executionArn, cause: 'stopped by the operator' }));
+      return { deploymentId, stoppedAt: Date.now() };
+    }
+
+    async function leftovers(bake: Bakery, deploymentId: string) {
+      const { ec2 } = bake.region.clientsFor('test', 'operator');
+      const { Snapshots = [] } = await ec2.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'] }));
+      const audit = await bake.store.listAudit({ target: `deployment:${deploymentId}` });
+      return {
+        builders: await bake.liveBuilders(deploymentId),
+        images: await bake.images(deploymentId),
+        snapshots: Snapshots.map((snapshot) => snapshot.SnapshotId),
+        deployment: await bake.store.getDeployment(deploymentId),
+        cleanUps: audit.items.filter((entry) => entry.action === 'bake.clean-up'),
+      };
+    }
+
+    const sweeperTerminations = (bake: Bakery) =>
+      bake.region.engine.timeline.entries.filter(
+        (e) =>
+          e.kind === 'api' && e.operation === 'TerminateInstances' && e.ok && e.caller === 'fn:sweepBakes',
+      ).length;
+    const statusEventsToSweeper = (bake: Bakery) =>
+      bake.region.engine.timeline.entries.flatMap((e) =>
+        e.kind === 'event' && e.detailType === 'Step Functions Execution Status Change'
+          ? e.deliveredTo.filter((to) => to === 'sweepBakes')
+          : [],
+      ).length;
+
+    it('terminates the builder stopped while it installs, deletes nothing it need not, and records aborted with the reason', async () => {
       b = await bakery();
       const bake = b;
       const outcome = await bake.region.engine.run(async () => {
-        const { deploymentId, executionArn } = await bake.start();
-        const { sfn } = bake.region.clientsFor('test', 'operator');
-        while ((await bake.liveBuilders(deploymentId)).length === 0) {
-          await new Promise((resolve) => setTimeout(resolve, 5_000));
-        }
-        await sfn.send(new StopExecutionCommand({ executionArn }));
-        const beforeSweep = await bake.liveBuilders(deploymentId);
-        const clients = bake.region.clientsFor('reconciler');
-        const machine = bake.region.stateMachineArns.get('DeployStateMachine') ?? '';
-        const swept = await sweepAbandonedBakes(bake.region.engine.region, {
-          store: bake.store,
-          ec2: (name) =>
-            new Ec2Bake(
-              name === bake.region.engine.region
-                ? clients.ec2
-                : bake.region.engine.clientsFor('reconciler', { region: name }).ec2,
-            ),
-          ssm: () => new SsmBake(clients.ssm),
-          wake: async () => undefined,
-          now: () => Date.now(),
-          actor: 'reconciler',
-          executionStatus: async (id) =>
-            (
-              await sfn.send(
-                new DescribeExecutionCommand({
-                  executionArn: `${machine.replace(':stateMachine:', ':execution:')}:${id}`,
-                }),
-              )
-            ).status as ExecutionStatus,
-        });
-        return {
-          beforeSweep,
-          swept,
-          builders: await bake.liveBuilders(deploymentId),
-          images: await bake.images(deploymentId),
-          deployment: await bake.store.getDeployment(deploymentId),
-        };
+        const { deploymentId } = await stopWhen(bake, async (id) => (await bake.liveBuilders(id)).length > 0);
+        await sleep(MINUTE);
+        return leftovers(bake, deploymentId);
       });
-      expect(outcome.beforeSweep).toHaveLength(1);
-      expect(outcome.swept.deployments).toHaveLength(1);
       expect(outcome.builders).toEqual([]);
       expect(outcome.images).toEqual({ 'us-east-1': [], [COPY_REGION]: [] });
       expect(outcome.deployment?.status).toBe('aborted');
       expect(outcome.deployment?.reason).toMatch(/deploy execution was aborted/);
+      expect(outcome.cleanUps).toHaveLength(1);
+      expect(statusEventsToSweeper(bake)).toBe(1);
+      expect(sweeperTerminations(bake)).toBe(1);
+    });
+
+    it('deletes the pending image and its snapshots when stopped while CreateImage is pending', async () => {
+      b = await bakery();
+      const bake = b;
+      bake.region.ec2.planImages([{ operation: 'create', minutes: 20 }]);
+      const outcome = await bake.region.engine.run(async () => {
+        const { deploymentId } = await stopWhen(bake, async (id) =>
+          ((await bake.images(id))['us-east-1'] ?? []).some((image) => image.endsWith(':pending')),
+        );
+        await sleep(MINUTE);
+        return leftovers(bake, deploymentId);
+      });
+      expect(outcome.builders).toEqual([]);
+      expect(outcome.images).toEqual({ 'us-east-1': [], [COPY_REGION]: [] });
+      expect(outcome.snapshots).toEqual([]);
+      expect(outcome.deployment?.status).toBe('aborted');
+      expect(outcome.cleanUps[0]?.after).toMatchObject({ deletedImages: [expect.stringMatching(/^ami-/)] });
+    });
+
+    it('is healed by the schedule when the event is lost', async () => {
+      b = await bakery({ region: { faults: [{ kind: 'event-loss' }] } });
+      const bake = b;
+      const outcome = await bake.region.engine.run(async () => {
+        const { deploymentId, stoppedAt } = await stopWhen(
+          bake,
+          async (id) => (await bake.liveBuilders(id)).length > 0,
+        );
+        await sleep(MINUTE);
+        const minuteLater = await bake.liveBuilders(deploymentId);
+        while ((await bake.liveBuilders(deploymentId)).length > 0 && Date.now() - stoppedAt < 30 * MINUTE) {
+          await sleep(MINUTE);
+        }
+        return { minuteLater, healedAfter: Date.now() - stoppedAt, ...(await leftovers(bake, deploymentId)) };
+      });
+      expect(outcome.minuteLater).toHaveLength(1);
+      expect(outcome.healedAfter).toBeLessThanOrEqual(16 * MINUTE);
+      expect(outcome.builders).toEqual([]);
+      expect(outcome.images).toEqual({ 'us-east-1': [], [COPY_REGION]: [] });
+      expect(outcome.deployment?.status).toBe('aborted');
+      expect(statusEventsToSweeper(bake)).toBe(0);
+    });
+
+    it('cleans up once when the event is delivered twice', async () => {
+      b = await bakery({ region: { faults: [{ kind: 'event-duplicate' }] } });
+      const bake = b;
+      const outcome = await bake.region.engine.run(async () => {
+        const { deploymentId } = await stopWhen(bake, async (id) => (await bake.liveBuilders(id)).length > 0);
+        await sleep(MINUTE);
+        const deployment = await bake.store.getDeployment(deploymentId);
+        return { ...(await leftovers(bake, deploymentId)), moves: deployment?.steps.length };
+      });
+      expect(statusEventsToSweeper(bake)).toBe(2);
+      expect(sweeperTerminations(bake)).toBe(1);
+      expect(outcome.cleanUps).toHaveLength(1);
+      expect(outcome.builders).toEqual([]);
+      expect(outcome.deployment?.status).toBe('aborted');
     });
   });
 });

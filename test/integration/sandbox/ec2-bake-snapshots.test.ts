@@ -109,6 +109,33 @@ describe('Ec2Bake and the sandbox’s snapshots', () => {
     });
   });
 
+  it('leaves no snapshot when a retry follows a crash right after DeregisterImage', async () => {
+    await withWorld(async (world) => {
+      const imageId = await bakedImage(world);
+      // The invocation dies once DeregisterImage has taken effect (a Lambda timeout, a lost
+      // answer): whatever the adapter meant to do next for this image never happens.
+      let crashed = false;
+      world.ec2.middlewareStack.add(
+        (next, context) => async (args) => {
+          const result = await next(args);
+          if (context.commandName === 'DeregisterImageCommand' && !crashed) {
+            crashed = true;
+            throw new Error('the invocation died after DeregisterImage');
+          }
+          return result;
+        },
+        { step: 'initialize', name: 'crashAfterDeregister' },
+      );
+
+      await expect(world.bake.deleteImage(imageId)).rejects.toThrow('died after DeregisterImage');
+      await world.bake.deleteImage(imageId);
+
+      expect(crashed).toBe(true);
+      expect(await world.bake.describeImage(imageId)).toBeUndefined();
+      expect(await ownSnapshots(world)).toEqual([]);
+    });
+  });
+
   it('deletes a failed image with its snapshots', async () => {
     await withWorld(async (world) => {
       world.sim.planImages([{ outcome: 'failed' }]);

@@ -190,6 +190,41 @@ describe('sandbox EC2 snapshots', () => {
     });
   });
 
+  describe('DeregisterImage with DeleteAssociatedSnapshots', () => {
+    // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DeregisterImage.html
+    it('deletes the image’s snapshots in the same call and reports each one', async () => {
+      const s = setup();
+      const imageId = await bake(s);
+      await s.ctx.fakeClock.tickAsync(300 * SECOND);
+      const [snapshotId] = snapshotIdsOf(await image(s, imageId));
+
+      const output = (await s.ec2.handle('DeregisterImage', {
+        ImageId: imageId,
+        DeleteAssociatedSnapshots: true,
+      })) as {
+        Return?: boolean;
+        DeleteSnapshotResults?: Array<{ SnapshotId?: string; ReturnCode?: string }>;
+      };
+
+      expect(output.Return).toBe(true);
+      expect(output.DeleteSnapshotResults).toEqual([{ SnapshotId: snapshotId, ReturnCode: 'success' }]);
+      expect(await ownSnapshots(s)).toEqual([]);
+    });
+
+    it('leaves the snapshots without the flag (its default)', async () => {
+      const s = setup();
+      const imageId = await bake(s);
+      await s.ctx.fakeClock.tickAsync(300 * SECOND);
+
+      const output = (await s.ec2.handle('DeregisterImage', { ImageId: imageId })) as {
+        DeleteSnapshotResults?: unknown;
+      };
+
+      expect(output.DeleteSnapshotResults).toBeUndefined();
+      expect(await ownSnapshots(s)).toHaveLength(1);
+    });
+  });
+
   describe('CopyImage', () => {
     // https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/CopyingAMIs.html
     it('makes new snapshots of the same volumes in the destination region', async () => {

@@ -58,6 +58,11 @@ const routingTable: Array<[sample: string, functions: string[]]> = [
   ['s3/object-created.json', ['onArtifact']],
   ['ssm/command-invocation-status-change.json', []],
   ['ssm/command-status-change.json', ['onProgress']],
+  // The fixture stack has no rule for Step Functions; Kiln's own (sweepBakes, matching the deploy
+  // machine only) is exercised by test/integration/bake/deploy-bake.test.ts.
+  ['stepfunctions/execution-status-change-aborted.json', []],
+  ['stepfunctions/execution-status-change-failed.json', []],
+  ['stepfunctions/execution-status-change-timed-out.json', []],
 ];
 
 describe('event routing through serverless.yml patterns', () => {

@@ -1,9 +1,11 @@
 import FakeTimers from '@sinonjs/fake-timers';
 import type { DescribeExecutionCommandOutput } from '@aws-sdk/client-sfn';
 import { ExecutionAlreadyExists, InvalidName, TaskTimedOut } from '@aws-sdk/client-sfn';
+import * as z from '../../../shared/domain/zod';
 import { createTestContext, SANDBOX_EPOCH, type TestSimContext } from '../../../sandbox/core/testing';
 import { StepFunctionsSim } from '../../../sandbox/services/stepfunctions';
 import { executionName } from '../../../shared/domain/ids';
+import { ExecutionStatusChangeEvent } from '../../../shared/events/execution-status';
 
 type Invocation = { functionName: string; payload: unknown };
 
@@ -356,6 +358,54 @@ describe('StepFunctionsSim', () => {
       await expect(sfn.handle('SendTaskSuccess', { taskToken: token, output: '{}' })).rejects.toBeInstanceOf(
         TaskTimedOut,
       );
+    });
+  });
+
+  // https://docs.aws.amazon.com/step-functions/latest/dg/cw-events.html: an event on every status
+  // change, its detail what DescribeExecution says.
+  describe('Execution Status Change events', () => {
+    const waiting = {
+      Wait: {
+        Type: 'Task',
+        Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
+        Parameters: { FunctionName: '${RecordFunctionArn}', Payload: { 'token.$': '$$.Task.Token' } },
+        End: true,
+      },
+    };
+    const statusEvents = () =>
+      ctx.events
+        .filter((e) => e['detail-type'] === 'Step Functions Execution Status Change')
+        .map((e) => z.parse(ExecutionStatusChangeEvent, e));
+
+    it('sends RUNNING, then ABORTED when StopExecution stops the execution', async () => {
+      const arn = deploy(waiting);
+      const executionArn = await start(arn, 'stop-me');
+      await settle(clock);
+      await sfn.handle('StopExecution', { executionArn });
+      await settle(clock);
+
+      expect(statusEvents().map((e) => [e.detail.status, e.detail.name, e.detail.stateMachineArn])).toEqual([
+        ['RUNNING', 'stop-me', arn],
+        ['ABORTED', 'stop-me', arn],
+      ]);
+      expect(statusEvents()[1]?.resources).toEqual([executionArn]);
+    });
+
+    it('sends TIMED_OUT when the machine’s top-level TimeoutSeconds runs out', async () => {
+      const arn = sfn.createStateMachine({
+        name: 'bounded',
+        definition: JSON.stringify({ StartAt: 'Wait', TimeoutSeconds: 300, States: waiting }),
+        substitutions: {
+          RecordFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:kiln-sandbox-record',
+        },
+      });
+      const executionArn = await start(arn, 'slow');
+      await settle(clock, 299_000);
+      expect((await describeExecution(executionArn)).status).toBe('RUNNING');
+      await settle(clock, 2_000);
+
+      expect((await describeExecution(executionArn)).status).toBe('TIMED_OUT');
+      expect(statusEvents().map((e) => e.detail.status)).toEqual(['RUNNING', 'TIMED_OUT']);
     });
   });
 });

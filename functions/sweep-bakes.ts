@@ -1,0 +1,120 @@
+/**
+ * sweep-bakes: the bake's catch-all for executions that ended without running their own
+ * `CleanUp` (StopExecution, an execution timeout, a failure outside every Catch). Two triggers:
+ * - the deploy state machine's "Step Functions Execution Status Change" for ABORTED, TIMED_OUT and
+ *   FAILED (serverless.yml's rule matches that machine only): cleans up that one deployment;
+ * - a schedule (rate(15 minutes)), for events lost on the way (Step Functions delivers them best
+ *   effort): sweeps every deployment that left a builder or an image behind.
+ * Both run the same use case (shared/usecases/bake/sweep.ts), which asks Step Functions how the
+ * execution ended rather than trusting the event, and is idempotent: a duplicate delivery finds
+ * nothing left and writes nothing. The reconciler (issue 11) will absorb the schedule.
+ *
+ * Why a function of its own and not bake-steps or on-progress: its role holds only what cleaning
+ * up needs (describe, terminate Kiln's builders, deregister Kiln's images and delete their
+ * snapshots, DescribeExecution on the deploy machine) — no RunInstances, CreateImage, PassRole or
+ * SendCommand as bake-steps' role has, and no EC2 at all in on-progress, which every AMI event in
+ * the account reaches. It runs rarely, so its cold start is off every bake's path.
+ */
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { Ec2Bake } from '../shared/aws/ec2';
+import { DeployExecutions } from '../shared/aws/sfn';
+import type { ServiceManifest } from '../shared/domain/manifest/schema';
+import * as z from '../shared/domain/zod';
+import { SweepEventSchema } from '../shared/events/execution-status';
+import { BaseConfigSchema, loadConfig } from '../shared/runtime/config';
+import { defaultDocumentClient } from '../shared/runtime/clients';
+import { kilnHandler } from '../shared/runtime/handler';
+import type { IdSource } from '../shared/runtime/ids';
+import { createLogger } from '../shared/runtime/logger';
+import { KilnStore } from '../shared/store';
+import { sweepAllBakes, sweepDeployment, type SweepDeps } from '../shared/usecases/bake/sweep';
+
+export interface SweepBakesDeps {
+  documentClient: DynamoDBDocumentClient;
+  tableName: string;
+  /** The EC2 client for a Region (made once per Region and reused). */
+  ec2For: (region: string) => EC2Client;
+  sfn: SFNClient;
+  /** The deploy state machine (KILN_DEPLOY_STATE_MACHINE_ARN): whose executions are Kiln's bakes. */
+  deployStateMachineArn: string;
+  ids?: IdSource;
+  now?: () => number;
+}
+
+export const SweepBakesConfigSchema = z.extend(BaseConfigSchema, {
+  KILN_DEPLOY_STATE_MACHINE_ARN: z
+    .string()
+    .check(
+      z.regex(
+        /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[^:]+$/,
+        'must be a state machine ARN (arn:aws:states:REGION:ACCOUNT:stateMachine:NAME)',
+      ),
+    ),
+});
+
+export function createSweepBakesHandler(deps: () => SweepBakesDeps) {
+  const logger = createLogger('sweep-bakes');
+  let sweepDeps: SweepDeps | undefined;
+  const build = (): SweepDeps => {
+    const d = deps();
+    const ec2 = new Map<string, Ec2Bake>();
+    const executions = new DeployExecutions(d.sfn, d.deployStateMachineArn);
+    return {
+      store: new KilnStore<ServiceManifest>({
+        client: d.documentClient,
+        tableName: d.tableName,
+        ...(d.ids === undefined ? {} : { ids: d.ids }),
+        ...(d.now === undefined ? {} : { now: d.now }),
+      }),
+      ec2: (region) => ec2.get(region) ?? ec2.set(region, new Ec2Bake(d.ec2For(region))).get(region)!,
+      actor: 'sweep-bakes',
+      describeExecution: (deploymentId) => executions.describe(deploymentId),
+    };
+  };
+  return kilnHandler({
+    logger,
+    what: 'execution status change or scheduled event',
+    schema: SweepEventSchema,
+    onInvalid: 'drop',
+    correlationId: (request) => (request.kind === 'execution' ? request.deploymentId : undefined),
+    useCase: async (request) => {
+      sweepDeps ??= build();
+      if (request.kind === 'schedule') {
+        const result = await sweepAllBakes(sweepDeps);
+        logger.info('swept abandoned bakes', {
+          regions: result.regions,
+          cleaned: result.deployments.map((d) => `${d.deploymentId} (${d.execution} -> ${d.status ?? '?'})`),
+        });
+        return { kind: 'schedule', regions: result.regions, cleaned: result.deployments.length };
+      }
+      if (request.stateMachineArn !== deps().deployStateMachineArn) {
+        // The rule matches the deploy machine only; anything else is not a bake.
+        logger.info('not the deploy state machine; nothing to clean up', { ...request });
+        return { kind: 'execution', outcome: 'other-machine', deploymentId: request.deploymentId };
+      }
+      const swept = await sweepDeployment(request.deploymentId, sweepDeps);
+      logger.info('swept the deployment whose execution ended', { event: request.status, ...swept });
+      return { kind: 'execution', ...swept };
+    },
+  });
+}
+
+let defaults: SweepBakesDeps | undefined;
+
+/** The deployed handler: configuration read once; one EC2 client per Region, made on first use. */
+export const handler = createSweepBakesHandler(() => {
+  if (!defaults) {
+    const config = loadConfig(SweepBakesConfigSchema);
+    const ec2 = new Map<string, EC2Client>();
+    defaults = {
+      documentClient: defaultDocumentClient(),
+      tableName: config.KILN_TABLE,
+      ec2For: (region) => ec2.get(region) ?? ec2.set(region, new EC2Client({ region })).get(region)!,
+      sfn: new SFNClient({}),
+      deployStateMachineArn: config.KILN_DEPLOY_STATE_MACHINE_ARN,
+    };
+  }
+  return defaults;
+});
