@@ -17,7 +17,7 @@ import { basename, dirname, join, relative, resolve } from 'node:path';
 import { deflateRawSync } from 'node:zlib';
 import { build, type BuildOptions } from 'esbuild';
 import { KilnStore } from '../shared/store';
-import { startDynalite } from '../test/support/dynalite';
+import { startDynalite, type LocalDynamo } from '../test/support/dynalite';
 import { readDeployedSettings, type DeployedFunction } from './deployed-functions';
 import { firstInvocations, type FirstInvocation } from './first-invocations';
 import { BENCH_DEPLOY_STATE_MACHINE_ARN, startStubSfn } from './stub-sfn';
@@ -89,6 +89,21 @@ async function bundleFunction(
 
 const kib = (bytes: number) => `${Math.round(bytes / 1024)} KiB`;
 
+/**
+ * A new table holding what this first invocation reads and nothing else: each function is
+ * measured on a table of its own, so what one function's seed wrote (a release in another Region,
+ * one more service) cannot change another's first call. Returns the table's name.
+ */
+export async function seedFreshTable(
+  dynamo: LocalDynamo,
+  invocation: FirstInvocation,
+  root: string,
+): Promise<string> {
+  const tableName = await dynamo.createTable();
+  await invocation.seed?.(new KilnStore({ client: dynamo.client, tableName }), root);
+  return tableName;
+}
+
 export interface ColdStartOptions {
   rounds: number;
   /**
@@ -114,14 +129,13 @@ export async function coldStartTable(root: string, options: ColdStartOptions): P
   const dynamo = await startDynalite();
   const sfn = await startStubSfn();
   try {
-    const store = new KilnStore({ client: dynamo.client, tableName: dynamo.tableName });
     const notes: string[] = [];
     const rows: string[][] = [];
     const external = [...(settings.esbuild.external ?? []), ...settings.exclude];
     const base = baseEnvironment(options.environment);
 
     const measure = async (fn: DeployedFunction, invocation: FirstInvocation, withNaive: boolean) => {
-      await invocation.seed?.(store, root);
+      const tableName = await seedFreshTable(dynamo, invocation, root);
       const deployed = await bundleFunction(fn, root, join(work, fn.key, 'deployed'), {
         ...settings.esbuild,
         external,
@@ -145,7 +159,7 @@ export async function coldStartTable(root: string, options: ColdStartOptions): P
         KILN_DEPLOY_STATE_MACHINE_ARN: BENCH_DEPLOY_STATE_MACHINE_ARN,
         AWS_LAMBDA_FUNCTION_NAME: fn.deployedName,
         AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512',
-        KILN_TABLE: dynamo.tableName,
+        KILN_TABLE: tableName,
         KILN_STAGE: 'bench',
         POWERTOOLS_SERVICE_NAME: 'kiln',
         // Lambda's Node 24 prints no such warning; Node 20 here would, on stderr, in every run.
@@ -215,9 +229,8 @@ export async function coldStartTable(root: string, options: ColdStartOptions): P
     }
     const floorInvocation = firstInvocations.onArtifact;
     if (floorInvocation !== undefined) {
-      // The same events; the table already holds what on-artifact's seed wrote.
-      const { seed: _alreadySeeded, ...same } = floorInvocation;
-      await measure(FLOOR, { ...same, check: () => undefined }, false);
+      // The same events and seed as on-artifact; the floor answers nothing to check.
+      await measure(FLOOR, { ...floorInvocation, check: () => undefined }, false);
     }
 
     const extraCerts = base.NODE_EXTRA_CA_CERTS === undefined ? '' : ', NODE_EXTRA_CA_CERTS set';

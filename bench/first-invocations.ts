@@ -15,7 +15,7 @@ import type { KilnStore } from '../shared/store';
 import { BENCH_DEPLOY_STATE_MACHINE_ARN } from './stub-sfn';
 
 export interface FirstInvocation {
-  /** Writes what the function reads on its first call (the table is fresh for each bench run). */
+  /** Writes what the function reads on its first call (on a table of its own: bench/cold-start.ts). */
   seed?: (store: KilnStore, root: string) => Promise<void>;
   event: (run: number) => unknown;
   /** Why the function's answer is not what this event should give; undefined when it is. */

@@ -2,13 +2,15 @@
  * Kiln's measurements. Prints tables; never passes or fails (CI does not time anything).
  *
  *   npm run bench                                  # every section
- *   KILN_BENCH_SECTIONS=cold,cli npm run bench     # some of them (cold, cli, fleet)
+ *   KILN_BENCH_SECTIONS=cold,cli npm run bench     # some of them (cold, cli, bake, fleet)
  *   KILN_BENCH_ROUNDS=21 npm run bench             # more paired rounds for cold and cli (default 11)
  *   KILN_BENCH_ENV=clean npm run bench             # measured processes start from PATH and HOME only
  *   KILN_BENCH_ROOT=/tmp/old npm run bench         # cold and cli of another checkout (e.g. an older commit)
  *
  * cold: every deployed function's cold start as ratios to `node -e 0` (bench/cold-start.ts).
  * cli: `kiln --help` and `kiln validate` as ratios to `node -e 0` (bench/cli-start.ts).
+ * bake: one bake's state transitions, Lambda invocations, API calls and virtual time, with events
+ * and with every wait's event lost (bench/bake.ts).
  *
  * Fleet table: the instance-refresh story (checkpoints 25/50/100 %, MinHealthy 90 %, warmup 60 s)
  * at several fleet sizes, each a fresh region in this process, smallest first. Figures are the
@@ -20,10 +22,11 @@
  */
 import { join } from 'node:path';
 import { runSandbox } from '../sandbox/run';
+import { bakeTable } from './bake';
 import { cliStartTable } from './cli-start';
 import { coldStartTable } from './cold-start';
 
-const sections = new Set((process.env.KILN_BENCH_SECTIONS ?? 'cold,cli,fleet').split(','));
+const sections = new Set((process.env.KILN_BENCH_SECTIONS ?? 'cold,cli,bake,fleet').split(','));
 const rounds = Number(process.env.KILN_BENCH_ROUNDS ?? 11);
 const environment = process.env.KILN_BENCH_ENV === 'clean' ? 'clean' : 'inherit';
 const root = process.env.KILN_BENCH_ROOT ?? join(__dirname, '..');
@@ -131,6 +134,7 @@ async function main(): Promise<void> {
   // Process start-ups first, while this process is still small and quiet.
   if (sections.has('cold')) console.log(`${await coldStartTable(root, { rounds, environment })}\n`);
   if (sections.has('cli')) console.log(`${await cliStartTable(root, { rounds, environment })}\n`);
+  if (sections.has('bake')) console.log(`${await bakeTable(SEED)}\n`);
   if (sections.has('fleet')) await fleetTable();
 }
 

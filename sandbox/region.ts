@@ -171,6 +171,7 @@ export async function createRegion(options: RegionOptions): Promise<Region> {
     });
     const lambda = new LambdaSim(ctx, {
       runAs,
+      holdClock: () => engine.scheduler.holdClock(),
       sendToDestination: (arn, record) => sqs.sendFromService(arn, JSON.stringify(record)),
     });
     const stepFunctions = new StepFunctionsSim(ctx, {

@@ -109,9 +109,18 @@ export type FaultKind =
   | 'event-delay'
   | 'handler-crash';
 
+/** The event an EventBridge delivery carries, for fault rules scoped to a source or detail-type. */
+export interface FaultEventScope {
+  readonly source: string;
+  readonly detailType: string;
+}
+
 export interface SimFaults {
-  /** True when a fault of this kind should strike now at this key (e.g. an instance id). */
-  should(kind: FaultKind, key: string): boolean;
+  /**
+   * True when a fault of this kind should strike now at this key (e.g. an instance id). Event
+   * faults also pass the event, so a rule can name the kind of event it strikes.
+   */
+  should(kind: FaultKind, key: string, event?: FaultEventScope): boolean;
 }
 
 export interface SimContext {

@@ -2,7 +2,15 @@
  * Faults from a plan, decided by the seed; and the token buckets AWS uses to throttle API calls.
  */
 import { z } from 'zod';
-import type { FaultKind, SimClock, SimFaults, SimRng, SimTimeline, VirtualMs } from './context';
+import type {
+  FaultEventScope,
+  FaultKind,
+  SimClock,
+  SimFaults,
+  SimRng,
+  SimTimeline,
+  VirtualMs,
+} from './context';
 import { SANDBOX_EPOCH } from './context';
 
 const FAULT_KINDS = [
@@ -17,6 +25,9 @@ const FAULT_KINDS = [
   'handler-crash',
 ] as const satisfies readonly FaultKind[];
 
+/** The kinds that strike an EventBridge delivery, so a rule may scope them to one kind of event. */
+const EVENT_KINDS: ReadonlySet<FaultKind> = new Set(['event-loss', 'event-duplicate', 'event-delay']);
+
 export const faultRuleSchema = z
   .object({
     kind: z.enum(FAULT_KINDS),
@@ -30,8 +41,22 @@ export const faultRuleSchema = z
     from: z.number().min(0).optional(),
     /** Active until this many virtual seconds after SANDBOX_EPOCH (exclusive). */
     until: z.number().min(0).optional(),
+    /**
+     * Event faults only: strikes only events from this source (`aws.ec2`), so a run can lose one
+     * kind of event every time (probability 1) and leave every other delivery alone.
+     */
+    source: z.string().min(1).optional(),
+    /** Event faults only: strikes only events of this detail-type (`EC2 AMI State Change`). */
+    detailType: z.string().min(1).optional(),
   })
   .strict()
+  .refine(
+    (rule) => (rule.source === undefined && rule.detailType === undefined) || EVENT_KINDS.has(rule.kind),
+    {
+      message: 'source and detailType apply only to event-loss, event-duplicate and event-delay',
+      path: ['kind'],
+    },
+  )
   .refine((rule) => rule.from === undefined || rule.until === undefined || rule.from < rule.until, {
     message: 'from must be before until',
     path: ['until'],
@@ -61,6 +86,8 @@ export function describeFaultRule(rule: FaultRule): string {
   if (rule.key !== undefined && rule.key !== '*') text += `:${rule.key}`;
   if (rule.probability !== undefined) text += `@${rule.probability}`;
   const limits = [
+    rule.source !== undefined ? `source ${rule.source}` : undefined,
+    rule.detailType !== undefined ? `detail-type ${rule.detailType}` : undefined,
     rule.count !== undefined ? `count ${rule.count}` : undefined,
     rule.from !== undefined ? `from ${rule.from} s` : undefined,
     rule.until !== undefined ? `until ${rule.until} s` : undefined,
@@ -79,7 +106,7 @@ export interface PlannedFaults extends SimFaults {
   /** How many times each rule has struck, by index in the plan. */
   readonly strikes: readonly number[];
   /** Like `should`, but says which rule struck (undefined when none did). */
-  strike(kind: FaultKind, key: string): FaultStrike | undefined;
+  strike(kind: FaultKind, key: string, event?: FaultEventScope): FaultStrike | undefined;
   /** The rules that have struck so far, in plan order, with their strike counts. */
   struck(): Array<{ kind: FaultKind; rule: string; strikes: number }>;
 }
@@ -95,11 +122,14 @@ export function createFaults(
   const rules = parseFaultPlan(plan);
   const epoch = deps.epochMs ?? SANDBOX_EPOCH;
   const strikes = rules.map(() => 0);
-  const strike = (kind: FaultKind, key: string): FaultStrike | undefined => {
+  const strike = (kind: FaultKind, key: string, event?: FaultEventScope): FaultStrike | undefined => {
     const seconds = (deps.clock.now() - epoch) / 1000;
     for (const [index, rule] of rules.entries()) {
       if (rule.kind !== kind) continue;
       if (rule.key !== undefined && rule.key !== '*' && rule.key !== key) continue;
+      // A scoped rule strikes only a delivery of that kind of event (never a check without one).
+      if (rule.source !== undefined && event?.source !== rule.source) continue;
+      if (rule.detailType !== undefined && event?.detailType !== rule.detailType) continue;
       if (rule.from !== undefined && seconds < rule.from) continue;
       if (rule.until !== undefined && seconds >= rule.until) continue;
       const struck = strikes[index] ?? 0;
@@ -115,7 +145,7 @@ export function createFaults(
   return {
     strikes,
     strike,
-    should: (kind, key) => strike(kind, key) !== undefined,
+    should: (kind, key, event) => strike(kind, key, event) !== undefined,
     struck: () =>
       rules
         .map((rule, index) => ({

@@ -197,19 +197,20 @@ export class EventBridgeSim implements SimService {
       detail: input.detail,
     };
     const deliveredTo: string[] = [];
+    const scope = { source: envelope.source, detailType: envelope['detail-type'] };
     for (const rule of this.matchingRules(envelope, eventBus)) {
       const functionName = rule.functionName;
-      if (this.ctx.faults.should('event-loss', envelope.id)) {
+      if (this.ctx.faults.should('event-loss', envelope.id, scope)) {
         this.ctx.timeline.record({
           kind: 'log',
           message: `event ${envelope.id} to ${functionName} lost (fault)`,
         });
         continue;
       }
-      const copies = this.ctx.faults.should('event-duplicate', envelope.id) ? 2 : 1;
+      const copies = this.ctx.faults.should('event-duplicate', envelope.id, scope) ? 2 : 1;
       for (let copy = 0; copy < copies; copy++) {
         let delay = this.ctx.rng.int(this.deliveryDelay[0], this.deliveryDelay[1]);
-        if (this.ctx.faults.should('event-delay', envelope.id)) {
+        if (this.ctx.faults.should('event-delay', envelope.id, scope)) {
           delay += this.ctx.rng.int(this.lateDelay[0], this.lateDelay[1]);
         }
         this.schedule(rule, envelope, delay);

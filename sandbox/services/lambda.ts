@@ -62,6 +62,12 @@ export interface InvocationRecord {
 export interface LambdaSimOptions {
   /** Runs `fn` tagged as `caller` (so its SDK calls are attributed in the timeline). */
   runAs: <T>(caller: string, fn: () => Promise<T>) => Promise<T>;
+  /**
+   * Holds the virtual clock during real I/O the scheduler cannot see; returns the release. Loading
+   * a function's module (its first invocation) is such I/O: without the hold, how long the import
+   * takes on this machine would decide when the handler runs.
+   */
+  holdClock?: () => () => void;
   /** Delivers an invocation record to a destination ARN; false when it cannot (no such queue). */
   sendToDestination?: (destinationArn: string, record: InvocationRecord) => boolean;
 }
@@ -277,9 +283,14 @@ export class LambdaSim implements SimService {
   private async loadHandler(fn: SimFunction): Promise<LambdaHandler> {
     const cached = this.loaded.get(fn.name);
     if (cached) return cached;
-    const handler = await fn.load();
-    this.loaded.set(fn.name, handler);
-    return handler;
+    const release = this.options.holdClock?.();
+    try {
+      const handler = await fn.load();
+      this.loaded.set(fn.name, handler);
+      return handler;
+    } finally {
+      release?.();
+    }
   }
 
   private nextRequestId(): string {

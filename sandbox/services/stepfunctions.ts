@@ -90,6 +90,11 @@ interface ExecutionRecord {
   abort?: () => void;
   /** State transitions (StateEntered events), the figure AWS bills and Kiln keeps small. */
   transitions: number;
+  /**
+   * Retry attempts (StateRetried events). AWS bills "each retry … as an additional state
+   * transition" (https://aws.amazon.com/step-functions/pricing/), so the bill is both together.
+   */
+  retries: number;
   /** Settles when the execution closes. */
   done: Promise<void>;
 }
@@ -219,6 +224,7 @@ export class StepFunctionsSim implements SimService {
       status: 'RUNNING',
       startDate: this.ctx.clock.now(),
       transitions: 0,
+      retries: 0,
       done: Promise.resolve(),
     };
     this.executions.set(arn, record);
@@ -256,6 +262,8 @@ export class StepFunctionsSim implements SimService {
             to: event.state.name,
           });
           previous = event.state.name;
+        } else if (event.type === 'StateRetried') {
+          record.retries++;
         }
       }
     })();

@@ -12,6 +12,7 @@ import {
   createEc2RateLimiter,
   createFaults,
   describeFaultRule,
+  parseFaultPlan,
 } from '../../../sandbox/core/faults';
 import { createRng } from '../../../sandbox/core/random';
 import {
@@ -752,6 +753,56 @@ describe('createFaults', () => {
       { kind: 'event-loss', rule: 'event-loss@1', strikes: 2 },
     ]);
   });
+
+  describe('rules scoped to one kind of event', () => {
+    const amiEvent = { source: 'aws.ec2', detailType: 'EC2 AMI State Change' };
+    const commandEvent = { source: 'aws.ssm', detailType: 'EC2 Command Status-change Notification' };
+
+    it('strikes only deliveries of the source and detail-type it names', () => {
+      const faults = createFaults(
+        [{ kind: 'event-loss', source: 'aws.ec2', detailType: 'EC2 AMI State Change' }],
+        { rng: createRng(1), clock },
+      );
+
+      expect([
+        faults.should('event-loss', 'e-1', amiEvent),
+        faults.should('event-loss', 'e-2', commandEvent),
+        faults.should('event-loss', 'e-3', {
+          source: 'aws.ec2',
+          detailType: 'EC2 Instance State-change Notification',
+        }),
+        faults.should('event-loss', 'e-4'),
+      ]).toEqual([true, false, false, false]);
+    });
+
+    it('strikes every delivery of that kind with probability 1, drawing nothing from the seed', () => {
+      const rng = createRng(5);
+      const untouched = createRng(5);
+      const faults = createFaults(
+        [
+          { kind: 'event-loss', source: 'aws.ec2', probability: 1 },
+          { kind: 'event-loss', source: 'aws.ssm', probability: 1 },
+        ],
+        { rng, clock },
+      );
+
+      const struck = Array.from({ length: 20 }, (_, i) =>
+        faults.should('event-loss', `e-${i}`, i % 2 === 0 ? amiEvent : commandEvent),
+      );
+
+      expect(struck.every(Boolean)).toBe(true);
+      expect(rng.next()).toBe(untouched.next());
+    });
+
+    it('refuses a source or detailType on a fault that strikes no event, naming the field', () => {
+      expect(() => parseFaultPlan([{ kind: 'api-5xx', source: 'aws.ec2' }])).toThrow(
+        'invalid fault plan: faults[0].kind: source and detailType apply only to event-loss, event-duplicate and event-delay',
+      );
+      expect(() => parseFaultPlan([{ kind: 'throttle', detailType: 'EC2 AMI State Change' }])).toThrow(
+        /faults\[0\]\.kind: source and detailType apply only/,
+      );
+    });
+  });
 });
 
 describe('describeFaultRule', () => {
@@ -763,6 +814,10 @@ describe('describeFaultRule', () => {
       'handler-crash:kiln-sandbox-on-artifact@0.5',
     ],
     [{ kind: 'event-loss', from: 10, until: 60 }, 'event-loss (from 10 s, until 60 s)'],
+    [
+      { kind: 'event-loss', source: 'aws.ssm', detailType: 'EC2 Command Status-change Notification' },
+      'event-loss (source aws.ssm, detail-type EC2 Command Status-change Notification)',
+    ],
   ] as const)('spells %j as %s', (rule, text) => {
     expect(describeFaultRule(rule)).toBe(text);
   });

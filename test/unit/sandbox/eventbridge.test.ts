@@ -1,6 +1,7 @@
 import { EventBridgeServiceException } from '@aws-sdk/client-eventbridge';
 import type { EventBridgeEnvelope, SimEventInput } from '../../../sandbox/core/context';
 import { EventPatternError } from '../../../sandbox/core/event-pattern';
+import { createFaults } from '../../../sandbox/core/faults';
 import { createTestContext } from '../../../sandbox/core/testing';
 import type { TestSimContext } from '../../../sandbox/core/testing';
 import { EventBridgeSim } from '../../../sandbox/services/eventbridge';
@@ -274,6 +275,33 @@ describe('EventBridgeSim', () => {
       expect(deliveries).toHaveLength(0);
       await ctx.fakeClock.tickAsync(300_000);
       expect(deliveries).toHaveLength(1);
+    });
+
+    it('loses every event of the source and detail-type a scoped rule names, and delivers the rest', async () => {
+      const base = setup(3);
+      const ctx = {
+        ...base.ctx,
+        faults: createFaults(
+          [{ kind: 'event-loss', source: 'aws.ec2', detailType: 'EC2 AMI State Change', probability: 1 }],
+          { rng: base.ctx.rng, clock: base.ctx.clock },
+        ),
+      };
+      const bus = new EventBridgeSim(ctx);
+      const deliveries: string[] = [];
+      bus.addTarget(async (functionName, envelope) => {
+        deliveries.push(`${functionName} <- ${envelope['detail-type']}`);
+      });
+      bus.addRule({ functionName: 'onProgress', pattern: { source: ['aws.ec2', 'aws.ssm'] } });
+
+      for (let i = 0; i < 3; i++) bus.putEvent(amiAvailable());
+      bus.putEvent({ source: 'aws.ec2', detailType: 'EC2 Instance State-change Notification', detail: {} });
+      bus.putEvent({ source: 'aws.ssm', detailType: 'EC2 AMI State Change', detail: {} });
+      await base.ctx.fakeClock.tickAsync(600_000);
+
+      expect(deliveries.sort()).toEqual([
+        'onProgress <- EC2 AMI State Change',
+        'onProgress <- EC2 Instance State-change Notification',
+      ]);
     });
 
     it('strikes only the event whose id the fault names', async () => {

@@ -135,6 +135,34 @@ describe('StepFunctionsSim', () => {
       expect(sfn.execution(executionArn)?.transitions).toBe(3);
     });
 
+    it('counts Retry attempts apart from state entries, as AWS bills each retry as a transition', async () => {
+      let calls = 0;
+      lambdaResults['kiln-sandbox-record'] = () => {
+        calls++;
+        if (calls <= 2) {
+          const error = new Error('EC2 answered 503');
+          error.name = 'TransientAwsError';
+          throw error;
+        }
+        return 'recorded';
+      };
+      const arn = deploy({
+        Record: {
+          Type: 'Task',
+          Resource: '${RecordFunctionArn}',
+          Retry: [{ ErrorEquals: ['TransientAwsError'], IntervalSeconds: 1, MaxAttempts: 3 }],
+          Next: 'Done',
+        },
+        Done: { Type: 'Succeed' },
+      });
+      const executionArn = await start(arn, 'retried');
+      await settle(clock, 1_000);
+      await settle(clock, 2_000);
+      await settle(clock, 4_000);
+      expect((await describeExecution(executionArn)).status).toBe('SUCCEEDED');
+      expect(sfn.execution(executionArn)).toMatchObject({ transitions: 2, retries: 2 });
+    });
+
     it('fails with the error name the task threw, so Catch can match it', async () => {
       lambdaResults['kiln-sandbox-record'] = () => {
         const error = new Error('staging is locked by d-1');
