@@ -213,10 +213,14 @@ export function everyBuilderTerminated(account: BuilderAccount): boolean {
   );
 }
 
-/** The account's own images of a service and all its own snapshots, per Region (id:state). */
+/**
+ * The account's own images of a service per Region (`id:state`), with their lineage tags, and the
+ * account's own snapshots that no such image uses (left behind by a clean-up that missed them).
+ */
 export interface ImageAccount {
   images: Record<string, string[]>;
-  snapshots: Record<string, string[]>;
+  tags: Record<string, Record<string, string>>;
+  straySnapshots: Record<string, string[]>;
 }
 
 export async function imageAccount(
@@ -224,21 +228,36 @@ export async function imageAccount(
   service: string,
   regions: readonly string[],
 ): Promise<ImageAccount> {
-  const result: ImageAccount = { images: {}, snapshots: {} };
+  const result: ImageAccount = { images: {}, tags: {}, straySnapshots: {} };
   for (const name of regions) {
     const { ec2 } =
       name === region.engine.context.region
         ? region.clientsFor('story:checks', 'operator')
         : region.engine.clientsFor('story:checks', { region: name, retryMode: 'adaptive', maxAttempts: 10 });
-    const images = await ec2.send(
-      new DescribeImagesCommand({
-        Owners: ['self'],
-        Filters: [{ Name: `tag:${TAG.service}`, Values: [service] }],
-      }),
-    );
-    result.images[name] = (images.Images ?? []).map((i) => `${i.ImageId}:${i.State}`).sort();
-    const snapshots = await ec2.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'] }));
-    result.snapshots[name] = (snapshots.Snapshots ?? []).map((s) => `${s.SnapshotId}:${s.State}`).sort();
+    const images =
+      (
+        await ec2.send(
+          new DescribeImagesCommand({
+            Owners: ['self'],
+            Filters: [{ Name: `tag:${TAG.service}`, Values: [service] }],
+          }),
+        )
+      ).Images ?? [];
+    result.images[name] = images.map((i) => `${i.ImageId}:${i.State}`).sort();
+    const used = new Set<string>();
+    for (const image of images) {
+      result.tags[image.ImageId ?? '?'] = Object.fromEntries(
+        (image.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']),
+      );
+      for (const device of image.BlockDeviceMappings ?? []) {
+        if (device.Ebs?.SnapshotId !== undefined) used.add(device.Ebs.SnapshotId);
+      }
+    }
+    const snapshots = (await ec2.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'] }))).Snapshots ?? [];
+    result.straySnapshots[name] = snapshots
+      .map((s) => s.SnapshotId ?? '?')
+      .filter((id) => !used.has(id))
+      .sort();
   }
   return result;
 }
@@ -246,10 +265,21 @@ export async function imageAccount(
 export function describeImages(account: ImageAccount): string {
   return Object.entries(account.images)
     .map(([name, images]) => {
-      const snapshots = account.snapshots[name] ?? [];
-      return `${name}: ${images.length === 0 ? 'no image' : images.join(' ')}, ${snapshots.length} snapshot(s)`;
+      const stray = account.straySnapshots[name] ?? [];
+      return (
+        `${name}: ${images.length === 0 ? 'no image' : images.join(' ')}` +
+        (stray.length === 0 ? '' : `, stray snapshots ${stray.join(' ')}`)
+      );
     })
     .join('; ');
+}
+
+/** No image of the service and no stray snapshot in any Region. */
+export function nothingLeft(account: ImageAccount): boolean {
+  return (
+    Object.values(account.images).every((images) => images.length === 0) &&
+    Object.values(account.straySnapshots).every((stray) => stray.length === 0)
+  );
 }
 
 /**
