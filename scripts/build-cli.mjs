@@ -28,6 +28,9 @@ const common = {
   format: 'cjs',
   mainFields: ['module', 'main'],
   minify: true,
+  // `kiln sandbox` runs Kiln's handlers from this bundle: their errors' names (the class names)
+  // must survive, as in the deployed functions (serverless.yml custom.esbuild keepNames).
+  keepNames: true,
   sourcemap: 'linked',
   logLevel: 'warning',
   // dynalite pulls in native LevelDB bindings through optional paths; keep the in-memory store

@@ -115,6 +115,8 @@ export class EventBridgeSim implements SimService {
   private readonly deliveryDelay: readonly [number, number];
   private readonly lateDelay: readonly [number, number];
   private inFlight = 0;
+  /** Events some rule matched, newest last: what `redeliver` can send again. */
+  private readonly matched: Array<{ envelope: EventBridgeEnvelope; eventBus: string }> = [];
 
   constructor(
     private readonly ctx: SimContext,
@@ -198,7 +200,9 @@ export class EventBridgeSim implements SimService {
     };
     const deliveredTo: string[] = [];
     const scope = { source: envelope.source, detailType: envelope['detail-type'] };
-    for (const rule of this.matchingRules(envelope, eventBus)) {
+    const rules = this.matchingRules(envelope, eventBus);
+    if (rules.length > 0) this.matched.push({ envelope, eventBus });
+    for (const rule of rules) {
       const functionName = rule.functionName;
       if (this.ctx.faults.should('event-loss', envelope.id, scope)) {
         this.ctx.timeline.record({
@@ -224,6 +228,31 @@ export class EventBridgeSim implements SimService {
       deliveredTo,
     });
     return envelope;
+  }
+
+  /**
+   * Delivers the newest event that `select` picks once more to every rule it matched, the same
+   * envelope (same id) as the first time: what a durable-delivery service sending an event "at
+   * least once" looks like to the target
+   * (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-service-event-delivery-level.html).
+   * A story's deliberate duplicate, where the 'event-duplicate' fault is a seeded draw. Returns the
+   * functions it went to (none when no matched event is picked).
+   */
+  redeliver(select: (envelope: EventBridgeEnvelope) => boolean): string[] {
+    const found = this.matched.findLast(({ envelope }) => select(envelope));
+    if (found === undefined) return [];
+    const deliveredTo: string[] = [];
+    for (const rule of this.matchingRules(found.envelope, found.eventBus)) {
+      this.schedule(rule, found.envelope, this.ctx.rng.int(this.deliveryDelay[0], this.deliveryDelay[1]));
+      deliveredTo.push(rule.functionName);
+    }
+    this.ctx.timeline.record({
+      kind: 'event',
+      source: found.envelope.source,
+      detailType: found.envelope['detail-type'],
+      deliveredTo,
+    });
+    return deliveredTo;
   }
 
   private schedule(rule: SimRule, envelope: EventBridgeEnvelope, delayMs: number): void {

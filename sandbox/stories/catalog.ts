@@ -6,6 +6,13 @@ export const storyCatalog = {
   default:
     'checkout in staging and production; an artifact arrives; staging rolls to it with an instance refresh',
   'instance-refresh': 'one group rolls with checkpoints at 25/50/100 %, min healthy 90 %, warmup 60 s',
+  bake: 'an S3 artifact is baked into an available AMI, copied to us-west-2, the release recorded',
+  'bake-cache':
+    'the same artifact pushed twice and its event delivered twice: one bake, one builder; a re-run reuses the release',
+  'bake-failure':
+    'the install command fails: the deployment fails with the reason, builder terminated, no image left',
+  'bake-timeout':
+    'CreateImage outlasts the bake timeout: the re-run deployment adopts the finished image instead of baking again',
 } as const;
 
 export type StoryName = keyof typeof storyCatalog;

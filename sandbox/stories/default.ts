@@ -2,20 +2,33 @@
  * The default story: a region with a demo service, `checkout`, running in two environments
  * (staging with N instances, production with 2N, each behind its own load balancer with a 5xx
  * alarm). Course:
- * 1. The platform team's infrastructure exists (what their CloudFormation would have made):
- *    base and baked AMIs, launch templates, load balancers, target groups, Auto Scaling groups,
- *    alarms. Every resource is made through the real SDK clients.
+ * 1. The platform team's infrastructure exists (what their CloudFormation would have made): the
+ *    base image (Amazon Linux, under its public SSM parameter), the AMI of checkout 1.0.0 the
+ *    fleets run, launch templates, load balancers, target groups, Auto Scaling groups, alarms.
+ *    Every resource is made through the real SDK clients. No 1.1.0 image: Kiln bakes it.
  * 2. Both fleets come up: instances boot, pass health checks, and serve traffic.
- * 3. The service's manifest is applied to Kiln's store, as `kiln services apply` does.
+ * 3. The service's manifest is applied to Kiln's store, as `kiln services apply` does; its bake
+ *    section names the base image's parameter, a subnet and security group of the region, install
+ *    commands, and a copy to us-west-2.
  * 4. CI publishes checkout 1.1.0 to S3; EventBridge routes the event to Kiln's on-artifact
- *    function, which records the artifact.
- * 5. Staging rolls to the 1.1.0 AMI with an instance refresh (by default checkpoints at 50 % and
- *    100 %, min healthy 90 %, alarm-guarded; the story's `settings` name the strategy). Until the
- *    rollout issue lands, the story starts the refresh the way Kiln's deploy state machine will.
- * 6. Checks: the refresh succeeded, staging runs only launch template version 2 and every target
- *    is healthy, production was not touched, the alarms stayed OK, the artifact was recorded once.
+ *    function, which records the artifact and starts the deploy state machine (execution name =
+ *    deployment id, from service, version and digest).
+ * 5. Kiln bakes: a builder from the base image, the install by Run Command, CreateImage, the copy
+ *    to us-west-2, the builder terminated, the release recorded and the deployment `rolling-out`.
+ *    The story follows the deployment record.
+ * 6. Staging rolls to the release's AMI with an instance refresh (by default checkpoints at 50 %
+ *    and 100 %, min healthy 90 %, alarm-guarded; the story's `settings` name the strategy). The
+ *    deploy state machine's rollout phase is a placeholder until the rollout issue lands, so the
+ *    story makes launch template version 2 from the release's AMI and starts the refresh itself,
+ *    the way that phase will.
+ * 7. Checks: Kiln baked the release (one RunInstances, the builder terminated, an AMI per Region)
+ *    and the deployment is rolling out; the refresh succeeded, staging runs only launch template
+ *    version 2 and every target is healthy, production was not touched, the alarms stayed OK, the
+ *    artifact was recorded once.
  * Each step runs inside `step(...)`: one that injected faults make impossible (past the operator's
- * retries) or whose wait passes its deadline ends the run as a failed check named after it.
+ * retries) or whose wait passes its deadline ends the run as a failed check named after it. When
+ * the bake yields no release (a lost artifact event, a bake the faults failed), there is nothing to
+ * roll out: the bake check says why and the rollout checks say they did not run.
  */
 import {
   DescribeAutoScalingGroupsCommand,
@@ -25,8 +38,8 @@ import {
 } from '@aws-sdk/client-auto-scaling';
 import { DescribeAlarmsCommand, PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch';
 import { CreateLaunchTemplateVersionCommand } from '@aws-sdk/client-ec2';
-import { parseManifest, type ServiceManifest } from '../../shared/domain/manifest/schema';
-import { KilnStore } from '../../shared/store';
+import { parseManifest } from '../../shared/domain/manifest/schema';
+import type { Deployment, Release } from '../../shared/store';
 import type { Region } from '../region';
 import type { FaultKind } from '../core/context';
 import type { SandboxClients } from '../core/sdk';
@@ -40,13 +53,34 @@ import {
   waitUntilHealthy,
   type Fleet,
 } from './fleet';
+import {
+  BAKE_FAULTS,
+  BAKE_SETTLED,
+  bakeSection,
+  builderAccount,
+  type BuilderAccount,
+  COPY_REGION,
+  describeBuilders,
+  everyBuilderTerminated,
+  followDeployments,
+  injected,
+  operatorStore,
+  s3ArtifactSection,
+  seedBaseImage,
+  uploadArtifact,
+} from './bake-kit';
 import { storyCatalog } from './catalog';
 import { refreshPreferences, storySettings, type StorySettings } from './settings';
 import { step, StoryDeadlineError } from './steps';
 import type { Story, StoryCheck, StoryOptions, StoryResult } from './types';
 
 const SERVICE = 'checkout';
-const ARTIFACT_BUCKET = 'acme-artifacts-123456789012';
+const VERSION = '1.1.0';
+/**
+ * How long the story follows the bake: the manifest's default bake timeout (60 min) and the time
+ * Kiln's clean-up and EventBridge/Lambda retries may add.
+ */
+const BAKE_DEADLINE_SECONDS = 90 * 60;
 
 interface Environment extends Fleet {
   name: 'staging' | 'production';
@@ -74,20 +108,14 @@ export const defaultStory: Story = {
     const aws = region.clientsFor('story:platform-team', 'operator');
 
     // 1. Infrastructure.
-    const { environments, amiV2 } = await step('setup', async () => {
-      print('platform: base image, baked AMIs for checkout 1.0.0 and 1.1.0');
-      const baseAmi = region.ec2.seedImage({
-        name: 'al2023-ami-2023.6.20260101.0-kernel-6.1-x86_64',
-        ownerAlias: 'amazon',
-        publicParameter: '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64',
+    const environments = await step('setup', async () => {
+      print('platform: base image (Amazon Linux 2023, public SSM parameter), AMI of checkout 1.0.0');
+      const baseAmi = seedBaseImage(region);
+      // The image the fleets run today: an earlier bake's, carrying its lineage tags.
+      const amiV1 = region.ec2.seedImage({
+        name: `kiln-${SERVICE}-1.0.0`,
+        tags: { 'kiln:service': SERVICE, 'kiln:version': '1.0.0', 'kiln:base-ami': baseAmi },
       });
-      const bakedAmi = (version: string) =>
-        region.ec2.seedImage({
-          name: `kiln-${SERVICE}-${version}`,
-          tags: { 'kiln:service': SERVICE, 'kiln:version': version, 'kiln:base-ami': baseAmi },
-        });
-      const amiV1 = bakedAmi('1.0.0');
-      const amiV2 = bakedAmi('1.1.0');
       const made: Environment[] = [];
       for (const [name, size] of [
         ['staging', options.fleet],
@@ -99,7 +127,7 @@ export const defaultStory: Story = {
           `platform: ${env.groupName}: ${size} instances behind ${env.loadBalancerName}, alarm ${env.alarmName}`,
         );
       }
-      return { environments: made, amiV2 };
+      return made;
     });
     const [staging, production] = environments as [Environment, Environment];
 
@@ -111,27 +139,21 @@ export const defaultStory: Story = {
 
     // 3. The manifest, as `kiln services apply` stores it (from an operator's shell, so with the
     // operator's retry settings).
-    const store = new KilnStore<ServiceManifest>({
-      client: region.clientsFor('kiln-cli', 'operator').doc,
-      tableName: region.tableName,
-      ids: region.engine.kilnIds,
-    });
+    const store = operatorStore(region);
     await step('services apply', async () => {
-      const manifest = parseManifest(demoManifest(region.engine.context.region, environments, settings));
+      const manifest = parseManifest(demoManifest(region, environments, settings));
       const stored = await store.putServiceManifest(manifest, { actor: 'kiln-cli:platform-team' });
       print(`kiln: services apply ${SERVICE} → manifest version ${stored.version}`);
     });
 
     // 4. CI publishes an artifact: S3 announces the new object on EventBridge.
     const artifactRecords = await step('artifact', async () => {
-      const key = `${SERVICE}/releases/${SERVICE}-1.1.0.tar.gz`;
-      region.artifacts.putObject({
-        bucket: ARTIFACT_BUCKET,
-        key,
-        size: 48_213_004,
+      const { uri } = uploadArtifact(region, {
+        service: SERVICE,
+        version: VERSION,
         etag: 'b1946ac92492d2347c6235b4d2611184',
       });
-      print(`ci: uploaded s3://${ARTIFACT_BUCKET}/${key}`);
+      print(`ci: uploaded ${uri}`);
       // EventBridge may deliver late (the event-delay fault holds an event up to five minutes), and
       // Lambda retries a failed asynchronous invocation after one and then two more minutes: ten
       // minutes covers both; a lost event is then reported by the check, not waited for forever.
@@ -145,12 +167,36 @@ export const defaultStory: Story = {
       return records;
     });
 
-    // 5. Staging rolls to 1.1.0.
-    const { status, statusReason, rollbackReason, refreshId, newVersion, rolloutSeconds } = await step(
-      'rollout',
-      () => rollStaging(region, aws, staging, amiV2, settings, print),
-    );
+    // 5. Kiln bakes the artifact: the story follows the deployment on-artifact started.
+    const bake = await step('bake', async () => {
+      const followed = await followDeployments(
+        store,
+        SERVICE,
+        VERSION,
+        (found) => found.some((d) => BAKE_SETTLED.has(d.status)),
+        BAKE_DEADLINE_SECONDS,
+      );
+      const deployment =
+        followed.deployments.find((d) => BAKE_SETTLED.has(d.status)) ?? followed.deployments[0];
+      const release = await store.getRelease(SERVICE, VERSION);
+      print(
+        deployment === undefined
+          ? `kiln: no deployment of ${SERVICE}@${VERSION}`
+          : `kiln: deployment ${deployment.id} ${deployment.status}` +
+              (release === undefined ? '' : `: release ${VERSION} baked, ${amiList(release)}`),
+      );
+      return { deployment, release, builders: await builderAccount(region, aws) };
+    });
 
+    // 6. Staging rolls to the release's AMI (the story starts the refresh until the deploy state
+    // machine's rollout phase does).
+    const homeAmi = bake.release?.amis[region.engine.context.region];
+    const rollout =
+      homeAmi === undefined
+        ? undefined
+        : await step('rollout', () => rollStaging(region, aws, staging, homeAmi, settings, print));
+
+    // 7. Checks.
     // 6. Checks.
     return step('checks', async () => {
       const describeGroup = async (env: Environment): Promise<AutoScalingGroup> => {
@@ -171,18 +217,48 @@ export const defaultStory: Story = {
       const alarmStates = (alarms.MetricAlarms ?? []).map((a) => `${a.AlarmName}=${a.StateValue}`);
       const stagingHealthy = await healthyTargets(aws, staging);
       const productionHealthy = await healthyTargets(aws, production);
+      const notRolled = 'not run: Kiln baked no release to roll out (see the bake check)';
       const checks: StoryCheck[] = [
         {
-          name: 'instance refresh succeeded',
-          ok: status === 'Successful',
-          detail: refreshOutcome(refreshId, status, statusReason, rollbackReason),
+          name: `release ${SERVICE}@${VERSION} baked by Kiln`,
+          ok:
+            bake.release !== undefined &&
+            Object.keys(bake.release.amis).length === 2 &&
+            bake.builders.runInstances === 1 &&
+            everyBuilderTerminated(bake.builders),
+          detail: bakeDetail(region, bake),
         },
         {
-          name: `staging runs only launch template version ${newVersion}`,
+          name: `deployment of ${SERVICE}@${VERSION} rolling-out`,
+          ok: bake.deployment?.status === 'rolling-out' && bake.deployment.release?.version === VERSION,
+          detail:
+            bake.deployment === undefined
+              ? `no deployment recorded${injected(region, ['event-loss', 'handler-crash', 'api-5xx', 'throttle'])}`
+              : `${bake.deployment.id} ${bake.deployment.status}${bake.deployment.reason ? `: ${bake.deployment.reason}` : ''}`,
+        },
+        {
+          name: 'instance refresh succeeded',
+          ok: rollout?.status === 'Successful',
+          detail:
+            rollout === undefined
+              ? notRolled
+              : refreshOutcome(
+                  rollout.refreshId,
+                  rollout.status,
+                  rollout.statusReason,
+                  rollout.rollbackReason,
+                ),
+        },
+        {
+          name: `staging runs only launch template version ${rollout?.newVersion ?? 2}`,
           ok:
-            onVersion(stagingGroup, String(newVersion)) === staging.size &&
+            rollout !== undefined &&
+            onVersion(stagingGroup, String(rollout.newVersion)) === staging.size &&
             stagingGroup.Instances?.length === staging.size,
-          detail: `${onVersion(stagingGroup, String(newVersion))}/${staging.size} InService on v${newVersion}`,
+          detail:
+            rollout === undefined
+              ? notRolled
+              : `${onVersion(stagingGroup, String(rollout.newVersion))}/${staging.size} InService on v${rollout.newVersion}`,
         },
         {
           name: 'every staging target is healthy',
@@ -210,7 +286,7 @@ export const defaultStory: Story = {
         figures: {
           'staging instances': staging.size,
           'production instances': production.size,
-          'rollout (virtual s)': rolloutSeconds,
+          'rollout (virtual s)': rollout?.rolloutSeconds ?? 0,
         },
       };
     });
@@ -281,7 +357,7 @@ async function rollStaging(
     new CreateLaunchTemplateVersionCommand({
       LaunchTemplateId: staging.launchTemplateId,
       SourceVersion: '1',
-      VersionDescription: `${SERVICE} 1.1.0`,
+      VersionDescription: `${SERVICE} ${VERSION}`,
       LaunchTemplateData: { ImageId: imageId },
     }),
   );
@@ -381,27 +457,39 @@ function artifactDetail(region: Region, records: number): string {
   return `${recorded} though onArtifact ran ${attempts.length - failed.length} time(s) without error`;
 }
 
-function demoManifest(region: string, environments: Environment[], settings: StorySettings): unknown {
+/** `ami-… in us-east-1, ami-… in us-west-2`. */
+function amiList(release: Release): string {
+  return Object.entries(release.amis)
+    .map(([name, ami]) => `${ami} in ${name}`)
+    .join(', ');
+}
+
+/** What the bake made and how, or why there is no release (naming the faults that explain it). */
+function bakeDetail(
+  region: Region,
+  bake: { deployment: Deployment | undefined; release: Release | undefined; builders: BuilderAccount },
+): string {
+  const builders = describeBuilders(bake.builders);
+  if (bake.release !== undefined) return `${amiList(bake.release)} (${builders})`;
+  const why =
+    bake.deployment === undefined
+      ? 'no deployment was started'
+      : bake.deployment.status === 'failed'
+        ? `the bake failed: ${bake.deployment.reason ?? 'no reason recorded'}`
+        : `the deployment is still ${bake.deployment.status}`;
+  return `no release: ${why} (${builders})${injected(region, BAKE_FAULTS)}`;
+}
+
+function demoManifest(region: Region, environments: Environment[], settings: StorySettings): unknown {
   return {
     apiVersion: 'kiln.dev/v1',
     kind: 'Service',
     name: SERVICE,
-    artifact: {
-      source: { s3: { bucket: ARTIFACT_BUCKET, keyPrefix: `${SERVICE}/releases/` } },
-      version: { keyPattern: `^${SERVICE}/releases/${SERVICE}-(?<version>\\d+\\.\\d+\\.\\d+)\\.tar\\.gz$` },
-    },
-    bake: {
-      region,
-      baseImage: { ssmParameter: '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64' },
-      instanceType: 'c7i.large',
-      subnetId: 'subnet-00000000000000001',
-      securityGroupIds: ['sg-0123456789abcdef0'],
-      instanceProfile: 'kiln-bake-checkout',
-      install: { commands: ['tar -xzf "$KILN_ARTIFACT_PATH" -C /opt/checkout', 'systemctl enable checkout'] },
-    },
+    artifact: s3ArtifactSection(SERVICE),
+    bake: bakeSection(region, { service: SERVICE, copyToRegions: [COPY_REGION] }),
     environments: environments.map((env, index) => ({
       name: env.name,
-      region,
+      region: region.engine.context.region,
       autoScalingGroup: env.groupName,
       targetGroupArns: [env.targetGroupArn],
       strategy: settings.strategy,

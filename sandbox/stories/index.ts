@@ -1,4 +1,5 @@
 import type { StoryName } from './catalog';
+import { bakeCacheStory, bakeFailureStory, bakeStory, bakeTimeoutStory } from './bake';
 import { defaultStory } from './default';
 import { instanceRefreshStory } from './instance-refresh';
 import type { Story } from './types';
@@ -7,4 +8,8 @@ import type { Story } from './types';
 export const stories: Record<StoryName, Story> = {
   default: defaultStory,
   'instance-refresh': instanceRefreshStory,
+  bake: bakeStory,
+  'bake-cache': bakeCacheStory,
+  'bake-failure': bakeFailureStory,
+  'bake-timeout': bakeTimeoutStory,
 };

@@ -84,7 +84,11 @@ describe('kiln sandbox under injected faults', () => {
     expect(run.stdout).toMatch(
       /FAIL artifact recorded once by on-artifact: 0 record\(s\): .*\(injected event-loss@0\.3\)/,
     );
-    expect(run.stderr).toMatch(/did not run as expected: artifact recorded once by on-artifact/);
+    // With no artifact there is nothing to bake or roll out: those checks fail too, and say why.
+    expect(run.stdout).toMatch(
+      /FAIL release checkout@1\.1\.0 baked by Kiln: no release: no deployment was started .*\(injected event-loss@0\.3\)/,
+    );
+    expect(run.stderr).toMatch(/did not run as expected: .*artifact recorded once by on-artifact/);
     expect(run.stderr).toMatch(/faults that struck: event-loss@0\.3 ×\d+/);
     expect(existsSync(timeline)).toBe(true);
   });

@@ -79,4 +79,29 @@ describe('the bundled kiln command', () => {
 
     expect(result).toEqual({ stdout: 'examples/checkout.yml: ok\n', stderr: '', status: 0 });
   });
+
+  it('bakes in kiln sandbox from the bundle: the bake steps’ error names survive minifying', () => {
+    // The deploy state machine retries InstanceNotReadyError while the builder boots; with class
+    // names minified away (`$0`) the Retry never matched and the bake failed on its first poll.
+    const dir = install('sandbox-only', (file) => file === 'kiln.cjs' || file.startsWith('kiln-sandbox.'));
+    // The sandbox keeps dynalite and the Step Functions runner outside its bundle (they load data
+    // files of their own): found through the project's node_modules, as from an installed package.
+    const run = spawnSync(
+      process.execPath,
+      [join(dir, 'bin', 'kiln.cjs'), 'sandbox', '--scenario', 'bake', '--quiet'],
+      {
+        cwd: ROOT,
+        encoding: 'utf8',
+        env: {
+          PATH: process.env.PATH ?? '',
+          HOME: home,
+          NODE_PATH: join(ROOT, 'node_modules'),
+          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        },
+      },
+    );
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toMatch(/ok {3}one RunInstances, builder terminated: 1 RunInstances/);
+    expect(run.status).toBe(0);
+  }, 120_000);
 });

@@ -155,7 +155,10 @@ describe('kiln sandbox', () => {
     [['--fleet', '0'], /--fleet must be a whole number from 1 to 2000/],
     [['--fleet', '2001'], /--fleet must be a whole number from 1 to 2000/],
     [['--seed', '-1'], /--seed must be a whole number/],
-    [['--scenario', 'nope'], /--scenario must be one of: default, instance-refresh/],
+    [
+      ['--scenario', 'nope'],
+      /--scenario must be one of: default, instance-refresh, bake, bake-cache, bake-failure, bake-timeout/,
+    ],
     [['--fault', 'meteor'], /--fault meteor: kind/],
     [['--bad-version', '1.1.0:slow'], /mode must be errors or failing-health/],
   ])('rejects %j with an error naming the option, before running anything', async (args, message) => {

@@ -143,6 +143,32 @@ describe('EventBridgeSim', () => {
     });
   });
 
+  describe('redeliver', () => {
+    it('delivers the newest event it picks again, the same envelope, to every rule it matched', async () => {
+      const { ctx, bus, deliveries } = setup();
+      bus.putEvent({ ...amiAvailable(), detail: { ImageId: 'ami-0123456789abcdef0', State: 'pending' } });
+      const newest = bus.putEvent(amiAvailable());
+      await ctx.fakeClock.tickAsync(1_000);
+      deliveries.length = 0;
+
+      const sentTo = bus.redeliver((e) => e.source === 'aws.ec2');
+      await ctx.fakeClock.tickAsync(1_000);
+
+      expect(sentTo.sort()).toEqual(['onAmi', 'onAnyEc2']);
+      expect(deliveries.map((d) => d.envelope)).toEqual([newest, newest]);
+      expect(ctx.entries.at(-1)).toMatchObject({ kind: 'event', source: 'aws.ec2', deliveredTo: sentTo });
+    });
+
+    it('delivers nothing when no event some rule matched is picked', async () => {
+      const { ctx, bus, deliveries } = setup();
+      bus.putEvent({ source: 'aws.s3', detailType: 'Object Created', detail: {} });
+
+      expect(bus.redeliver(() => true)).toEqual([]);
+      await ctx.fakeClock.tickAsync(1_000);
+      expect(deliveries).toEqual([]);
+    });
+  });
+
   describe('retry policy and dead-letter queue', () => {
     const DLQ = 'arn:aws:sqs:us-east-1:123456789012:kiln-test-dead-letters';
     type Sent = { queueArn: string; body: string; attributes: Record<string, string> };
