@@ -17,7 +17,7 @@ import { SFNClient, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Ec2Bake } from '../../shared/aws/ec2';
-import { awsErrorCode } from '../../shared/aws/aws-errors';
+import { awsErrorCode, transientOr } from '../../shared/aws/aws-errors';
 import { SsmBake } from '../../shared/aws/ssm';
 import type { ServiceManifest } from '../../shared/domain/manifest/schema';
 import * as z from '../../shared/domain/zod';
@@ -127,7 +127,11 @@ export function createBakeStepsHandler(deps: () => BakeStepsDeps) {
       bakeDeps ??= build();
       try {
         return await run(input.step, input.state as unknown as BakeState, input.taskToken, bakeDeps);
-      } catch (error) {
+      } catch (caught) {
+        // An AWS call a use case made directly (the store's DynamoDB calls, say) that is still
+        // throttled or failing on AWS's side after the SDK's retries is TransientAwsError, which
+        // the state machine retries with its longer backoff, whichever step it came from.
+        const error = transientOr(caught, STEPS[input.step]);
         if (error instanceof Error && !error.message.startsWith(STEPS[input.step])) {
           error.message = `${STEPS[input.step]}: ${error.message}`;
         }

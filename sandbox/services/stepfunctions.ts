@@ -340,6 +340,24 @@ export class StepFunctionsSim implements SimService {
     return handlers;
   }
 
+  /**
+   * Invokes a Task's function. A runtime that crashed or ran out of time (Lambda's own
+   * `Runtime.*`/`Sandbox.Timedout` error types) reaches the state machine as `Lambda.Unknown`:
+   * "Unhandled errors in Lambda are reported as Lambda.Unknown in the error output. These include
+   * out-of-memory errors and function timeouts."
+   * https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html
+   */
+  private async invokeForTask(functionName: string, payload: unknown): Promise<unknown> {
+    try {
+      return await this.options.invokeFunction(functionName, payload);
+    } catch (error) {
+      if (error instanceof Error && /^(Runtime\.|Sandbox\.Timedout$)/.test(error.name)) {
+        throw new StatesTaskError('Lambda.Unknown', `${error.name}: ${error.message}`);
+      }
+      throw error;
+    }
+  }
+
   private async runTask(
     record: ExecutionRecord,
     stateName: string,
@@ -348,11 +366,11 @@ export class StepFunctionsSim implements SimService {
   ): Promise<Json> {
     const resource = String(state.Resource ?? '');
     if (resource.startsWith('arn:aws:lambda:')) {
-      return (await this.options.invokeFunction(functionNameOf(resource), input)) as Json;
+      return (await this.invokeForTask(functionNameOf(resource), input)) as Json;
     }
     if (resource === 'arn:aws:states:::lambda:invoke') {
       const { FunctionName, Payload } = lambdaParameters(stateName, input);
-      const result = (await this.options.invokeFunction(FunctionName, Payload)) as Json;
+      const result = (await this.invokeForTask(FunctionName, Payload)) as Json;
       return { ExecutedVersion: '$LATEST', Payload: result ?? null, StatusCode: 200 };
     }
     if (resource === 'arn:aws:states:::lambda:invoke.waitForTaskToken') {
@@ -361,7 +379,7 @@ export class StepFunctionsSim implements SimService {
       const { FunctionName, Payload } = lambdaParameters(stateName, withToken);
       const waiting = this.waitForToken(token, record, stateName, state);
       try {
-        await this.options.invokeFunction(FunctionName, Payload);
+        await this.invokeForTask(FunctionName, Payload);
       } catch (error) {
         this.retireToken(token, this.waiters.get(token));
         throw error;

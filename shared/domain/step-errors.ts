@@ -88,7 +88,10 @@ export type StepErrorName = (typeof STEP_ERROR_NAMES)[number];
 
 /**
  * Step Functions' own names for a Lambda invocation that failed in the Lambda service (throttled,
- * a service error), which AWS recommends retrying on every Lambda task
+ * a service error), which AWS recommends retrying on every Lambda task, and `Lambda.Unknown`: "Unhandled
+ * errors in Lambda are reported as Lambda.Unknown in the error output. These include out-of-memory
+ * errors and function timeouts" (a crashed runtime), retried too because every bake step is
+ * idempotent and a crash may not recur
  * (https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html). With
  * STEP_ERROR_NAMES and `States.*`, the only names an `ErrorEquals` may use.
  */
@@ -97,4 +100,5 @@ export const LAMBDA_INVOKE_ERROR_NAMES = [
   'Lambda.AWSLambdaException',
   'Lambda.SdkClientException',
   'Lambda.TooManyRequestsException',
+  'Lambda.Unknown',
 ] as const;

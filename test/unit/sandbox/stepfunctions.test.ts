@@ -186,6 +186,46 @@ describe('StepFunctionsSim', () => {
     });
   });
 
+  // https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html: "Unhandled
+  // errors in Lambda are reported as Lambda.Unknown … These include out-of-memory errors and
+  // function timeouts."
+  describe('a Task whose function runtime crashed', () => {
+    function crashWith(errorType: string) {
+      lambdaResults['kiln-sandbox-record'] = () => {
+        const error = new Error('RequestId: simulated Error: Runtime exited with error: signal: killed');
+        error.name = errorType;
+        throw error;
+      };
+    }
+    const machine = () =>
+      deploy({
+        Record: {
+          Type: 'Task',
+          Resource: '${RecordFunctionArn}',
+          Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'Crashed' }],
+          End: true,
+        },
+        Crashed: { Type: 'Fail', ErrorPath: '$.error.Error', CausePath: '$.error.Cause' },
+      });
+
+    it.each(['Runtime.ExitError', 'Sandbox.Timedout'])('fails with Lambda.Unknown for %s', async (type) => {
+      crashWith(type);
+      const executionArn = await start(machine(), `crash-${type.replace('.', '-')}`);
+      await settle(clock);
+      const execution = await describeExecution(executionArn);
+      expect(execution.status).toBe('FAILED');
+      expect(execution.error).toBe('Lambda.Unknown');
+      expect(execution.cause).toContain(type);
+    });
+
+    it('keeps the name of an error the function threw itself', async () => {
+      crashWith('BakeFailedError');
+      const executionArn = await start(machine(), 'own-error');
+      await settle(clock);
+      expect((await describeExecution(executionArn)).error).toBe('BakeFailedError');
+    });
+  });
+
   // A reference path (dots and indexes only) names a single node, so `$[0].imageId` yields the
   // value, not a one-element list; moto 5.2.1's engine departs here (README, Testing).
   // https://docs.aws.amazon.com/step-functions/latest/dg/amazon-states-language-paths.html
