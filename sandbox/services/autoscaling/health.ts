@@ -20,7 +20,7 @@ export class Health implements HealthPart {
   armTick(group: Group): void {
     if (group.tickTimer !== undefined || !this.needsTick(group)) return;
     group.tickTimer = this.ctx.clock.setTimeout(() => {
-      delete group.tickTimer;
+      group.tickTimer = undefined;
       if (!group.deleting) this.asg.trafficSources.poll(group);
       this.checkHealth(group);
       const refresh = this.asg.refreshes.active(group);

@@ -105,6 +105,7 @@ export class TargetHealth {
       if (existing.inFlightTimer) this.ctx.clock.clearTimeout(existing.inFlightTimer);
       const waiters = existing.onDeregistered.splice(0);
       tg.targets.delete(id);
+      tg.version++;
       waiters.forEach((w) => w());
     }
     const target: TargetRecord = {
@@ -117,6 +118,7 @@ export class TargetHealth {
       onDeregistered: [],
     };
     tg.targets.set(id, target);
+    tg.version++;
     this.setTargetState(
       tg,
       target,
@@ -134,7 +136,7 @@ export class TargetHealth {
     // no promise), so the scheduler need not wait for the world to settle after it.
     const synchronous = { synchronous: true };
     const tick = (): void => {
-      delete target.checkTimer;
+      target.checkTimer = undefined;
       if (tg.targets.get(target.id) !== target || target.state === 'draining' || !tg.inUse) return;
       this.healthCheck(tg, target);
       target.checkTimer = this.ctx.clock.setTimeout(tick, intervalMs, synchronous);
@@ -144,7 +146,7 @@ export class TargetHealth {
 
   stopHealthChecks(target: TargetRecord): void {
     if (target.checkTimer) this.ctx.clock.clearTimeout(target.checkTimer);
-    delete target.checkTimer;
+    target.checkTimer = undefined;
   }
 
   setTargetState(
@@ -158,10 +160,9 @@ export class TargetHealth {
     const isNew =
       target.reason === undefined && target.successes === 0 && target.failures === 0 && state === 'initial';
     target.state = state;
-    if (reason === undefined) delete target.reason;
-    else target.reason = reason;
-    if (description === undefined) delete target.description;
-    else target.description = description;
+    tg.version++;
+    target.reason = reason;
+    target.description = description;
     if (isNew || from !== state) {
       this.ctx.timeline.record({
         kind: 'state',
