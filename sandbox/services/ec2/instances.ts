@@ -354,7 +354,7 @@ export class Instances {
   appHealth(instanceId: string): 'healthy' | 'unhealthy' | 'starting' | 'down' {
     const record = this.store.instances.get(instanceId);
     if (!record || record.state !== 'running' || record.runningSince === undefined) return 'down';
-    const behaviour = this.behaviourOf(instanceId);
+    const behaviour = this.behaviourOfRecord(record);
     if (this.ctx.clock.now() < record.runningSince + behaviour.appStartSeconds * 1000) return 'starting';
     return behaviour.mode === 'failing-health' ? 'unhealthy' : 'healthy';
   }
@@ -362,6 +362,10 @@ export class Instances {
   behaviourOf(instanceId: string): AppBehaviour {
     const record = this.store.instances.get(instanceId);
     if (!record) return { ...DEFAULT_APP_BEHAVIOUR };
+    return this.behaviourOfRecord(record);
+  }
+
+  private behaviourOfRecord(record: InstanceRecord): AppBehaviour {
     // Asked for on every health check and traffic tick; an instance's image is the one it was
     // launched with, so its behaviour only changes with the resolver. Frozen: it is shared.
     let behaviour = this.behaviours.get(record);
