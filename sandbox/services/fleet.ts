@@ -77,6 +77,8 @@ export interface Ec2Fleet {
   appHealth(instanceId: string): 'healthy' | 'unhealthy' | 'starting' | 'down';
   /** The behaviour of the application on this instance (from its image). */
   behaviourOf(instanceId: string): AppBehaviour;
+  /** Moves whenever an instance appears, goes, or changes state, tags or behaviour. */
+  instancesVersion(): number;
 }
 
 export type TargetHealthState = 'initial' | 'healthy' | 'unhealthy' | 'unused' | 'draining' | 'unavailable';

@@ -160,11 +160,21 @@ export async function runMeasuredRefresh(
   let minHealthy = fleet;
   let watching = true;
   const clock = region.engine.context.clock;
+  // The count is read again only when the fleet or the target group has changed since.
+  let healthy = 0;
+  let seenInstances: number | undefined;
+  let seenTargets: number | undefined;
   const sample = (): void => {
     if (!watching) return;
-    const healthy = region.ec2
-      .idsTagged('aws:autoscaling:groupName', 'web')
-      .filter((id) => region.elbv2.health(targetGroupArn, id) === 'healthy').length;
+    const instancesVersion = region.ec2.instancesVersion();
+    const targetsVersion = region.elbv2.targetsVersion(targetGroupArn);
+    if (instancesVersion !== seenInstances || targetsVersion !== seenTargets) {
+      healthy = region.ec2
+        .idsTagged('aws:autoscaling:groupName', 'web')
+        .filter((id) => region.elbv2.health(targetGroupArn, id) === 'healthy').length;
+      seenInstances = instancesVersion;
+      seenTargets = targetsVersion;
+    }
     minHealthy = Math.min(minHealthy, healthy);
     // Reading and counting only: the scheduler need not wait for quiet after it.
     clock.setTimeout(sample, 5000, { synchronous: true });

@@ -54,6 +54,7 @@ function simClient(vpcId: string, instanceIds: readonly string[] = []): ElasticL
       stateOf: (id) => (instanceIds.includes(id) ? 'running' : undefined),
       appHealth: () => 'healthy',
       behaviourOf: () => ({ appStartSeconds: 0, mode: 'healthy', errorRate: 0, latencySeconds: 0.05 }),
+      instancesVersion: () => 0,
     },
     vpcExists: (id) => id === vpcId,
   });

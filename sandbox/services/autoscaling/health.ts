@@ -5,7 +5,7 @@
  * https://docs.aws.amazon.com/autoscaling/ec2/userguide/healthcheck.html
  */
 import type { SimContext } from '../../core/context';
-import type { Group } from './model';
+import type { Group, Member } from './model';
 import { resourceOf } from './model';
 import type { AutoScaling, HealthPart } from './parts';
 import { STUCK_EXAMPLE } from './refresh-failures';
@@ -20,7 +20,7 @@ export class Health implements HealthPart {
   armTick(group: Group): void {
     if (group.tickTimer !== undefined || !this.needsTick(group)) return;
     group.tickTimer = this.ctx.clock.setTimeout(() => {
-      delete group.tickTimer;
+      group.tickTimer = undefined;
       if (!group.deleting) this.asg.trafficSources.poll(group);
       this.checkHealth(group);
       const refresh = this.asg.refreshes.active(group);
@@ -47,13 +47,7 @@ export class Health implements HealthPart {
         if (now < member.inServiceAt + group.healthCheckGracePeriod * 1000) continue;
         const state = this.asg.ec2.stateOf(member.instanceId);
         const ec2Down = state !== 'running';
-        const elbDown =
-          group.healthCheckType === 'ELB' &&
-          [...member.registered].some(
-            (arn) =>
-              this.asg.trafficSources.inService(group, arn) &&
-              this.asg.elb.health(arn, member.instanceId) === 'unhealthy',
-          );
+        const elbDown = group.healthCheckType === 'ELB' && this.elbSaysUnhealthy(group, member);
         if (!ec2Down && !elbDown) continue;
         member.health = 'Unhealthy';
         this.ctx.timeline.record({
@@ -83,6 +77,18 @@ export class Health implements HealthPart {
       }
     }
     this.asg.capacity.reconcile(group, 'replacing unhealthy instances');
+  }
+
+  /** Whether an InService target group reports the member unhealthy (a loop: this runs per member per poll). */
+  private elbSaysUnhealthy(group: Group, member: Member): boolean {
+    for (const arn of member.registered) {
+      if (
+        this.asg.trafficSources.inService(group, arn) &&
+        this.asg.elb.health(arn, member.instanceId) === 'unhealthy'
+      )
+        return true;
+    }
+    return false;
   }
 
   private needsTick(group: Group): boolean {

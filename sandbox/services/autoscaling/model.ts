@@ -175,7 +175,8 @@ export interface Group {
   refreshes: Refresh[];
   activities: Activity[];
   deleting: boolean;
-  tickTimer?: TimerHandle;
+  // `| undefined`: cleared by assignment; `delete` would make the group a dictionary-mode object.
+  tickTimer?: TimerHandle | undefined;
   retryTimer?: TimerHandle;
   /** Consecutive failed launches, for the retry backoff. */
   launchFailures: number;

@@ -207,6 +207,10 @@ export class Ec2Sim implements SimService, Ec2Fleet, PublicAmiCatalog {
     return this.instances.stateOf(instanceId);
   }
 
+  instancesVersion(): number {
+    return this.instances.version();
+  }
+
   onStateChange(
     listener: (instance: SimInstance, from: InstanceState | null, to: InstanceState) => void,
   ): void {

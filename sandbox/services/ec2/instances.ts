@@ -244,7 +244,7 @@ export class Instances {
         record.stateTransitionReason = `User initiated (${this.gmtStamp()})`;
         this.setState(record, 'stopping');
         record.timer = this.ctx.clock.setTimeout(() => {
-          delete record.timer;
+          record.timer = undefined;
           record.stateReason = {
             code: 'Client.UserInitiatedShutdown',
             message: 'Client.UserInitiatedShutdown: User initiated shutdown',
@@ -338,6 +338,11 @@ export class Instances {
     return ids;
   }
 
+  /** See Ec2Store.instancesVersion. */
+  version(): number {
+    return this.store.instancesVersion;
+  }
+
   stateOf(instanceId: string): InstanceState | undefined {
     return this.store.instances.get(instanceId)?.state;
   }
@@ -349,7 +354,7 @@ export class Instances {
   appHealth(instanceId: string): 'healthy' | 'unhealthy' | 'starting' | 'down' {
     const record = this.store.instances.get(instanceId);
     if (!record || record.state !== 'running' || record.runningSince === undefined) return 'down';
-    const behaviour = this.behaviourOf(instanceId);
+    const behaviour = this.behaviourOfRecord(record);
     if (this.ctx.clock.now() < record.runningSince + behaviour.appStartSeconds * 1000) return 'starting';
     return behaviour.mode === 'failing-health' ? 'unhealthy' : 'healthy';
   }
@@ -357,6 +362,10 @@ export class Instances {
   behaviourOf(instanceId: string): AppBehaviour {
     const record = this.store.instances.get(instanceId);
     if (!record) return { ...DEFAULT_APP_BEHAVIOUR };
+    return this.behaviourOfRecord(record);
+  }
+
+  private behaviourOfRecord(record: InstanceRecord): AppBehaviour {
     // Asked for on every health check and traffic tick; an instance's image is the one it was
     // launched with, so its behaviour only changes with the resolver. Frozen: it is shared.
     let behaviour = this.behaviours.get(record);
@@ -370,6 +379,7 @@ export class Instances {
   setBehaviourResolver(resolver: BehaviourResolver): void {
     this.behaviourResolver = resolver;
     this.behaviours = new WeakMap();
+    this.store.instancesVersion++;
   }
 
   /** The region's subnets (Auto Scaling groups must name these). */
@@ -438,6 +448,7 @@ export class Instances {
         : {}),
     };
     this.store.instances.set(instanceId, record);
+    this.store.instancesVersion++;
     return record;
   }
 
@@ -450,7 +461,7 @@ export class Instances {
   private scheduleBoot(record: InstanceRecord, firstLaunch: boolean): void {
     const delayMs = this.opts.bootSeconds * 1000 + this.ctx.rng.int(0, this.opts.bootJitterSeconds * 1000);
     record.timer = this.ctx.clock.setTimeout(() => {
-      delete record.timer;
+      record.timer = undefined;
       if (record.state !== 'pending') return;
       if (firstLaunch && this.ctx.faults.should('instance-boot-failure', record.instanceId)) {
         // A launch that fails internally ends pending → terminated with this reason.
@@ -471,12 +482,12 @@ export class Instances {
     if (record.state === 'shutting-down' || record.state === 'terminated') return;
     if (record.timer) {
       this.ctx.clock.clearTimeout(record.timer);
-      delete record.timer;
+      record.timer = undefined;
     }
     record.stateTransitionReason = `User initiated (${this.gmtStamp()})`;
     this.setState(record, 'shutting-down');
     record.timer = this.ctx.clock.setTimeout(() => {
-      delete record.timer;
+      record.timer = undefined;
       record.stateReason = {
         code: 'Client.UserInitiatedShutdown',
         message: 'Client.UserInitiatedShutdown: User initiated shutdown',
@@ -489,6 +500,7 @@ export class Instances {
   private scheduleForget(record: InstanceRecord): void {
     this.ctx.clock.setTimeout(() => {
       this.store.instances.delete(record.instanceId);
+      this.store.instancesVersion++;
       this.usedIps.delete(record.privateIpAddress);
       const reservation = this.reservations.get(record.reservationId);
       if (reservation) {
@@ -500,8 +512,8 @@ export class Instances {
   private setState(record: InstanceRecord, to: InstanceState): void {
     const from = record.state;
     record.state = to;
-    if (to === 'running') record.runningSince = this.ctx.clock.now();
-    else delete record.runningSince;
+    this.store.instancesVersion++;
+    record.runningSince = to === 'running' ? this.ctx.clock.now() : undefined;
     this.notify(record, from, to);
   }
 

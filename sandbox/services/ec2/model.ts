@@ -104,7 +104,9 @@ export interface InstanceRecord {
   subnet: SubnetSpec;
   privateIpAddress: string;
   launchTime: VirtualMs;
-  runningSince?: VirtualMs;
+  // `| undefined` (also `timer`): cleared by assignment, not `delete`, which would turn the record
+  // into a slow dictionary-mode object (read on every health check and traffic tick).
+  runningSince?: VirtualMs | undefined;
   launchTemplate?: { launchTemplateId: string; launchTemplateName: string; version: number };
   tags: Record<string, string>;
   reservationId: string;
@@ -121,7 +123,7 @@ export interface InstanceRecord {
   volumes: VolumeSpec[];
   /** The image as it was at launch: behaviour survives a later DeregisterImage. */
   image: { imageId: string; name: string; tags: Record<string, string> };
-  timer?: TimerHandle;
+  timer?: TimerHandle | undefined;
 }
 
 export interface LaunchTemplateVersionRecord {

@@ -16,6 +16,12 @@ export class Ec2Store {
   readonly images = new Map<string, ImageRecord>();
   readonly launchTemplates = new Map<string, LaunchTemplateRecord>();
   readonly snapshots = new Map<string, SnapshotRecord>();
+  /**
+   * Moves on every change to which instances exist, their state, tags or application behaviour:
+   * readers that go over the whole fleet every few virtual seconds (ELB traffic, a story's
+   * sampler) reuse what they computed while it stands still.
+   */
+  instancesVersion = 0;
 
   requireInstances(ids: readonly string[]): InstanceRecord[] {
     const malformed = ids.find((id) => !INSTANCE_ID.test(id));

@@ -78,6 +78,7 @@ export class Tags {
     for (const target of targets) {
       for (const tag of tags) target[tag.Key ?? ''] = tag.Value ?? '';
     }
+    this.store.instancesVersion++;
     return {};
   }
 
@@ -85,6 +86,7 @@ export class Tags {
   deleteTags(input: DeleteTagsCommandInput): Out<DeleteTagsCommandOutput> {
     const resources = required(input.Resources, 'ResourceId');
     const targets = resources.map((id) => this.taggable(id));
+    this.store.instancesVersion++;
     for (const target of targets) {
       if (input.Tags === undefined) {
         // Without Tags, every user tag goes; aws: tags are the system's and stay.

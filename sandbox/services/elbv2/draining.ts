@@ -91,6 +91,7 @@ export class Draining {
     if (target.drainTimer) this.ctx.clock.clearTimeout(target.drainTimer);
     if (target.inFlightTimer) this.ctx.clock.clearTimeout(target.inFlightTimer);
     tg.targets.delete(target.id);
+    tg.version++;
     this.ctx.timeline.record({
       kind: 'state',
       resource: `${tg.arn}/${target.id}`,

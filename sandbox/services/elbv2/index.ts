@@ -45,7 +45,7 @@ import { TargetGroups } from './target-groups';
 import { TargetHealth } from './target-health';
 
 export interface Elbv2SimOptions {
-  ec2: Pick<Ec2Fleet, 'appHealth' | 'behaviourOf' | 'get' | 'stateOf'>;
+  ec2: Pick<Ec2Fleet, 'appHealth' | 'behaviourOf' | 'get' | 'stateOf' | 'instancesVersion'>;
   /** Where per-minute AWS/ApplicationELB metrics go (the CloudWatch sim). */
   metrics?: MetricSink;
   /** Steady client request rate per load balancer, split evenly across its listeners. */
@@ -104,6 +104,11 @@ export class Elbv2Sim implements SimService, ElbFleet {
     }
     target.onDeregistered.push(onDeregistered);
     this.draining.deregisterTarget(tg, target);
+  }
+
+  /** The target group's version (TargetGroupRecord.version), undefined when there is no such group. */
+  targetsVersion(targetGroupArn: string): number | undefined {
+    return this.store.targetGroups.get(targetGroupArn)?.version;
   }
 
   health(targetGroupArn: string, instanceId: string): TargetHealthState | undefined {

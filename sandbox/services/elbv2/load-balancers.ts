@@ -341,6 +341,7 @@ export class LoadBalancers {
       const inUse = loadBalancersUsing(this.store, tg.arn).length > 0;
       if (inUse === tg.inUse) continue;
       tg.inUse = inUse;
+      tg.version++;
       for (const target of tg.targets.values()) {
         if (target.state === 'draining') continue;
         if (inUse) {

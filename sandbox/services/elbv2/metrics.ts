@@ -15,6 +15,19 @@ import type { Elbv2Store } from './store';
 const TRAFFIC_TICK_MS = 10_000;
 const METRIC_PERIOD_MS = 60_000;
 
+/**
+ * What one traffic tick needs from a target group and its instances, kept while neither changes
+ * (see `trafficOf`): the tick runs every 10 virtual seconds over every target.
+ */
+interface TargetGroupTraffic {
+  tgVersion: number;
+  instancesVersion: number;
+  healthy: number;
+  unhealthy: number;
+  /** Per routable target, in routing order: whether its application answers, and how. */
+  routable: Array<{ answers: boolean; errorRate: number; latencySeconds: number }>;
+}
+
 interface TrafficTotals {
   requests: number;
   target5xx: number;
@@ -30,11 +43,12 @@ export class TrafficMetrics {
   /** Per `${lbArn}|${tgArn}` traffic of the current minute. */
   private totals = new Map<string, TrafficTotals>();
   private elb5xx = new Map<string, number>();
+  private readonly traffic = new WeakMap<TargetGroupRecord, TargetGroupTraffic>();
 
   constructor(
     private readonly ctx: SimContext,
     private readonly store: Elbv2Store,
-    private readonly ec2: Pick<Ec2Fleet, 'appHealth' | 'behaviourOf'>,
+    private readonly ec2: Pick<Ec2Fleet, 'appHealth' | 'behaviourOf' | 'instancesVersion'>,
     private readonly sink: MetricSink | undefined,
     /** Steady client request rate per load balancer, split evenly across its listeners. */
     private readonly requestsPerSecond: number,
@@ -78,9 +92,9 @@ export class TrafficMetrics {
         const tg = this.store.targetGroups.get(tgArn);
         if (!tg) continue;
         const totals = this.totalsFor(lb.arn, tgArn);
-        const states = [...tg.targets.values()].map((t) => t.state);
-        totals.healthy.push(states.filter((s) => s === 'healthy').length);
-        totals.unhealthy.push(states.filter((s) => s === 'unhealthy').length);
+        const traffic = this.trafficOf(tg);
+        totals.healthy.push(traffic.healthy);
+        totals.unhealthy.push(traffic.unhealthy);
       }
       if (listeners.length === 0) continue;
       const perListener = (this.requestsPerSecond * seconds) / listeners.length;
@@ -150,10 +164,41 @@ export class TrafficMetrics {
     return healthy.length > 0 ? healthy : targets.filter((t) => t.state === 'unhealthy');
   }
 
+  /**
+   * The target group's host counts and routable targets as the tick reads them. Reused while the
+   * target group's version and the fleet's stand still, unless an application was still starting
+   * (that ends with time alone, so the next tick reads again).
+   */
+  private trafficOf(tg: TargetGroupRecord): TargetGroupTraffic {
+    const instancesVersion = this.ec2.instancesVersion();
+    const kept = this.traffic.get(tg);
+    if (kept && kept.tgVersion === tg.version && kept.instancesVersion === instancesVersion) return kept;
+    let healthy = 0;
+    let unhealthy = 0;
+    for (const target of tg.targets.values()) {
+      if (target.state === 'healthy') healthy += 1;
+      else if (target.state === 'unhealthy') unhealthy += 1;
+    }
+    let starting = false;
+    const routable = this.routable(tg).map((target) => {
+      const app = this.ec2.appHealth(target.id);
+      if (app === 'starting') starting = true;
+      if (app !== 'healthy' && app !== 'unhealthy')
+        return { answers: false, errorRate: 0, latencySeconds: 0 };
+      const behaviour = this.ec2.behaviourOf(target.id);
+      const errorRate = app === 'unhealthy' ? 1 : behaviour.mode === 'errors' ? behaviour.errorRate : 0;
+      return { answers: true, errorRate, latencySeconds: behaviour.latencySeconds };
+    });
+    const traffic = { tgVersion: tg.version, instancesVersion, healthy, unhealthy, routable };
+    if (starting) this.traffic.delete(tg);
+    else this.traffic.set(tg, traffic);
+    return traffic;
+  }
+
   private serve(lb: LoadBalancerRecord, tg: TargetGroupRecord, requests: number): void {
     if (requests <= 0) return;
     const totals = this.totalsFor(lb.arn, tg.arn);
-    const routable = this.routable(tg);
+    const routable = this.trafficOf(tg).routable;
     if (routable.length === 0) {
       // No target to send to: the load balancer answers 503 itself.
       this.elb5xx.set(lb.arn, (this.elb5xx.get(lb.arn) ?? 0) + requests);
@@ -162,18 +207,15 @@ export class TrafficMetrics {
     const share = requests / routable.length;
     totals.requests += requests;
     for (const target of routable) {
-      const app = this.ec2.appHealth(target.id);
-      if (app !== 'healthy' && app !== 'unhealthy') {
+      if (!target.answers) {
         // Nothing listening: the load balancer answers 502, which is not a target response.
         this.elb5xx.set(lb.arn, (this.elb5xx.get(lb.arn) ?? 0) + share);
         continue;
       }
-      const behaviour = this.ec2.behaviourOf(target.id);
-      const errorRate = app === 'unhealthy' ? 1 : behaviour.mode === 'errors' ? behaviour.errorRate : 0;
-      totals.target5xx += share * errorRate;
-      totals.latencySum += share * behaviour.latencySeconds;
-      totals.latencyMin = Math.min(totals.latencyMin, behaviour.latencySeconds);
-      totals.latencyMax = Math.max(totals.latencyMax, behaviour.latencySeconds);
+      totals.target5xx += share * target.errorRate;
+      totals.latencySum += share * target.latencySeconds;
+      totals.latencyMin = Math.min(totals.latencyMin, target.latencySeconds);
+      totals.latencyMax = Math.max(totals.latencyMax, target.latencySeconds);
     }
   }
 

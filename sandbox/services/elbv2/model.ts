@@ -20,11 +20,13 @@ export interface TargetRecord {
   id: string;
   port: number;
   state: TargetState;
-  reason?: TargetHealthReasonEnum;
-  description?: string;
+  // `| undefined`: these are cleared by assignment, not `delete`, which would turn every target
+  // record into a slow dictionary-mode object (they are read on every health check and traffic tick).
+  reason?: TargetHealthReasonEnum | undefined;
+  description?: string | undefined;
   successes: number;
   failures: number;
-  checkTimer?: TimerHandle;
+  checkTimer?: TimerHandle | undefined;
   /** Ends the deregistration delay: the target leaves `draining` and the group. */
   drainTimer?: TimerHandle;
   /** Fires when the last request in flight to a deregistering target has finished. */
@@ -47,6 +49,11 @@ export interface TargetGroupRecord {
   attributes: Map<string, string>;
   targets: Map<string, TargetRecord>;
   inUse: boolean;
+  /**
+   * Moves whenever a target is added or removed, changes state, or `inUse` flips: per-tick readers
+   * (traffic, a story's sampler) reuse what they computed while it stands still.
+   */
+  version: number;
 }
 
 export interface LoadBalancerRecord {

@@ -142,6 +142,7 @@ export class TargetGroups {
       ]),
       targets: new Map(),
       inUse: false,
+      version: 0,
     };
     this.store.targetGroups.set(arn, record);
     return { TargetGroups: [this.describeTargetGroup(record)] };

@@ -105,6 +105,7 @@ export class TargetHealth {
       if (existing.inFlightTimer) this.ctx.clock.clearTimeout(existing.inFlightTimer);
       const waiters = existing.onDeregistered.splice(0);
       tg.targets.delete(id);
+      tg.version++;
       waiters.forEach((w) => w());
     }
     const target: TargetRecord = {
@@ -117,6 +118,7 @@ export class TargetHealth {
       onDeregistered: [],
     };
     tg.targets.set(id, target);
+    tg.version++;
     this.setTargetState(
       tg,
       target,
@@ -134,7 +136,7 @@ export class TargetHealth {
     // no promise), so the scheduler need not wait for the world to settle after it.
     const synchronous = { synchronous: true };
     const tick = (): void => {
-      delete target.checkTimer;
+      target.checkTimer = undefined;
       if (tg.targets.get(target.id) !== target || target.state === 'draining' || !tg.inUse) return;
       this.healthCheck(tg, target);
       target.checkTimer = this.ctx.clock.setTimeout(tick, intervalMs, synchronous);
@@ -144,7 +146,7 @@ export class TargetHealth {
 
   stopHealthChecks(target: TargetRecord): void {
     if (target.checkTimer) this.ctx.clock.clearTimeout(target.checkTimer);
-    delete target.checkTimer;
+    target.checkTimer = undefined;
   }
 
   setTargetState(
@@ -158,10 +160,9 @@ export class TargetHealth {
     const isNew =
       target.reason === undefined && target.successes === 0 && target.failures === 0 && state === 'initial';
     target.state = state;
-    if (reason === undefined) delete target.reason;
-    else target.reason = reason;
-    if (description === undefined) delete target.description;
-    else target.description = description;
+    tg.version++;
+    target.reason = reason;
+    target.description = description;
     if (isNew || from !== state) {
       this.ctx.timeline.record({
         kind: 'state',
@@ -209,8 +210,11 @@ export class TargetHealth {
    * https://docs.aws.amazon.com/elasticloadbalancing/latest/application/target-group-health-checks.html
    */
   private healthCheck(tg: TargetGroupRecord, target: TargetRecord): void {
-    const instanceState = this.ec2.stateOf(target.id);
-    const app = instanceState === 'running' ? this.ec2.appHealth(target.id) : undefined;
+    // An application answers only on a running instance, so a healthy answer needs no state read
+    // (the common case: one lookup per target per interval instead of two).
+    const answer = this.ec2.appHealth(target.id);
+    const instanceState = answer === 'healthy' ? 'running' : this.ec2.stateOf(target.id);
+    const app = instanceState === 'running' ? answer : undefined;
     const healthyThreshold = tg.description.HealthyThresholdCount ?? 5;
     const unhealthyThreshold = tg.description.UnhealthyThresholdCount ?? 2;
     if (app === 'healthy') {

@@ -136,6 +136,12 @@ export class FakeEc2 implements Ec2Fleet {
     return this.instances.get(instanceId)?.state;
   }
 
+  /** The tests change instances directly, so every read is a new version: nothing is reused. */
+  private version = 0;
+  instancesVersion(): number {
+    return ++this.version;
+  }
+
   onStateChange(listener: Listener): void {
     this.listeners.push(listener);
   }

@@ -23,7 +23,10 @@ const SECOND = 1000;
 const MINUTE = 60 * SECOND;
 
 /** The slice of the EC2 sim that ELBv2 consumes, driven directly by the tests. */
-class FakeEc2 implements Pick<Ec2Fleet, 'appHealth' | 'behaviourOf' | 'get' | 'stateOf'> {
+class FakeEc2 implements Pick<
+  Ec2Fleet,
+  'appHealth' | 'behaviourOf' | 'get' | 'stateOf' | 'instancesVersion'
+> {
   readonly instances = new Map<string, SimInstance>();
   readonly health = new Map<string, 'healthy' | 'unhealthy' | 'starting' | 'down'>();
   readonly behaviour = new Map<string, AppBehaviour>();
@@ -58,6 +61,11 @@ class FakeEc2 implements Pick<Ec2Fleet, 'appHealth' | 'behaviourOf' | 'get' | 's
   }
   stateOf(id: string) {
     return this.instances.get(id)?.state;
+  }
+  /** The tests change health and behaviour directly, so every read is a new version: nothing is reused. */
+  private version = 0;
+  instancesVersion() {
+    return ++this.version;
   }
   appHealth(id: string) {
     return this.health.get(id) ?? 'down';

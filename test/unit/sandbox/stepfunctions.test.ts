@@ -268,6 +268,16 @@ describe('StepFunctionsSim', () => {
     });
   });
 
+  describe('definitions', () => {
+    it('refuses the first StartExecution of an invalid definition, naming the machine, and starts nothing', async () => {
+      const arn = deploy({ Broken: { Type: 'Bogus', End: true } });
+      await expect(start(arn, 'first')).rejects.toThrow(/^state machine deploy: .*definition is invalid/);
+      expect(sfn.running()).toHaveLength(0);
+      expect(ctx.entries).toEqual([]);
+      expect(ctx.events).toEqual([]);
+    });
+  });
+
   describe('StartExecution names', () => {
     const states = { Hold: { Type: 'Wait', Seconds: 600, End: true } };
 
