@@ -29,6 +29,7 @@ import {
   type EC2Client,
   type Image,
   type Tag,
+  type TagSpecification,
   type _InstanceType,
 } from '@aws-sdk/client-ec2';
 import { AwsRequestRefusedError, BaseImageNotFoundError, InstanceNotReadyError } from '../domain/step-errors';
@@ -155,8 +156,9 @@ export class Ec2Bake {
   }
 
   /**
-   * Creates an image of the (stopped) builder under a deterministic name, tagged from creation.
-   * When an image of that name already exists (a retry), answers with it: `created` says which.
+   * Creates an image of the (stopped) builder under a deterministic name, the image and its
+   * snapshots tagged from creation (imageTagSpecifications). When an image of that name already
+   * exists (a retry), answers with it: `created` says which.
    */
   async createImage(input: {
     instanceId: string;
@@ -164,7 +166,6 @@ export class Ec2Bake {
     description?: string;
     tags: Readonly<Record<string, string>>;
   }): Promise<{ imageId: string; created: boolean }> {
-    const tags = toTags(input.tags);
     let duplicate: unknown;
     const result = await this.call(
       `create image ${input.name}`,
@@ -174,9 +175,7 @@ export class Ec2Bake {
             InstanceId: input.instanceId,
             Name: input.name,
             ...(input.description === undefined ? {} : { Description: input.description }),
-            // The image only: its snapshots get the lineage from tagImage once they exist (moto
-            // 5.2.1 cannot create an image with snapshot TagSpecifications, and AWS tags them either way).
-            TagSpecifications: [{ ResourceType: 'image', Tags: tags }],
+            TagSpecifications: imageTagSpecifications(input.tags),
           }),
         ),
       {
@@ -257,7 +256,8 @@ export class Ec2Bake {
   }
 
   /**
-   * Copies an image from another Region into this client's Region. The client token (from
+   * Copies an image from another Region into this client's Region, the new image and its new
+   * snapshots tagged from the start (imageTagSpecifications). The client token (from
    * `clientToken([deploymentId, 'copy-image', region])`) makes a repeated copy answer with the
    * first copy's image id.
    */
@@ -277,7 +277,7 @@ export class Ec2Bake {
           Name: input.name,
           ClientToken: input.clientToken,
           ...(input.description === undefined ? {} : { Description: input.description }),
-          TagSpecifications: [{ ResourceType: 'image', Tags: toTags(input.tags) }],
+          TagSpecifications: imageTagSpecifications(input.tags),
         }),
       ),
     );
@@ -501,6 +501,26 @@ export class Ec2Bake {
 
 function toTags(tags: Readonly<Record<string, string>>): Tag[] {
   return Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
+}
+
+/**
+ * The same tags on a new image and on every snapshot EC2 makes for it. The snapshots must carry
+ * them from creation, not only from tagImage once the image is available: the bake roles may
+ * delete only snapshots tagged `kiln:role=image` (serverless.yml), so an image that fails or is
+ * abandoned while pending would otherwise leave snapshots Kiln may not delete
+ * (DeregisterImage's DeleteAssociatedSnapshots answers them one by one as not permitted).
+ * CreateImage: "To tag the snapshots that are created of the root volume and of other Amazon EBS
+ * volumes that are attached to the instance, the value for ResourceType must be snapshot"
+ * (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateImage.html); CopyImage: "To
+ * tag the new snapshots, the value for ResourceType must be snapshot"
+ * (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CopyImage.html).
+ */
+function imageTagSpecifications(tags: Readonly<Record<string, string>>): TagSpecification[] {
+  const list = toTags(tags);
+  return [
+    { ResourceType: 'image', Tags: list },
+    { ResourceType: 'snapshot', Tags: list },
+  ];
 }
 
 function toImageStatus(image: Image): ImageStatus {

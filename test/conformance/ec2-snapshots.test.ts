@@ -104,6 +104,41 @@ describe('EC2 snapshots conformance (sim vs moto)', () => {
     expect(nameOf(fromSim)).toBe(nameOf(fromMoto));
   });
 
+  // "If you specify other values for ResourceType, the request fails."
+  // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateImage.html
+  it('refuses a CreateImage TagSpecification for another resource type like moto', async () => {
+    const { Images = [] } = await moto.send(new DescribeImagesCommand({ Owners: ['amazon'] }));
+    const motoRun = await moto.send(
+      new RunInstancesCommand({ ImageId: Images[0]?.ImageId, MinCount: 1, MaxCount: 1 }),
+    );
+    const ctx = createTestContext(1);
+    const ec2 = new Ec2Sim(ctx, { bootSeconds: 30, bootJitterSeconds: 0 });
+    const base = ec2.seedImage({ name: 'al2023-ami-2023.6-x86_64', ownerAlias: 'amazon' });
+    const simRun = await ec2.instances.runInstances({ ImageId: base, MinCount: 1, MaxCount: 1 });
+    await ctx.fakeClock.tickAsync(30_000);
+    const request = (instanceId: string | undefined) => ({
+      InstanceId: instanceId,
+      Name: 'kiln-web-2.0.0',
+      TagSpecifications: [
+        { ResourceType: 'instance' as const, Tags: [{ Key: 'kiln:role', Value: 'image' }] },
+      ],
+    });
+
+    const fromMoto = await outcome(() =>
+      moto.send(new CreateImageCommand(request(motoRun.Instances?.[0]?.InstanceId))),
+    );
+    const fromSim = await outcome(() =>
+      ec2.handle('CreateImage', request(simRun.Instances?.[0]?.InstanceId)),
+    );
+
+    expect(fromSim).toEqual({
+      ok: false,
+      name: 'InvalidParameterValue',
+      message: "'instance' is not a valid taggable resource type for this operation.",
+    });
+    expect(fromSim).toEqual(fromMoto);
+  });
+
   it('answers a delete of a snapshot that does not exist like moto', async () => {
     const { ec2 } = await simImage();
     const snapshotId = 'snap-0123456789abcdef0';

@@ -81,6 +81,23 @@ function addYears(ms: number, years: number): number {
   return date.getTime();
 }
 
+/**
+ * CreateImage and CopyImage tag only the image and its snapshots: "If you specify other values for
+ * ResourceType, the request fails" (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateImage.html,
+ * https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CopyImage.html). The code and message
+ * are moto's (test/conformance/ec2-snapshots.test.ts holds the sim to them).
+ */
+function checkImageTagTypes(specs: CreateImageCommandInput['TagSpecifications']): void {
+  for (const spec of specs ?? []) {
+    if (spec.ResourceType !== 'image' && spec.ResourceType !== 'snapshot') {
+      throw ec2Error(
+        'InvalidParameterValue',
+        `'${spec.ResourceType ?? ''}' is not a valid taggable resource type for this operation.`,
+      );
+    }
+  }
+}
+
 /** A copy of an image's data that another region's sim can import. */
 export interface ImageSnapshot {
   imageId: string;
@@ -215,8 +232,10 @@ export class Images implements PublicAmiCatalog, RegionalImages {
       );
     }
     this.validateImageName(name);
+    checkImageTagTypes(input.TagSpecifications);
     const tags = tagsFor(input.TagSpecifications, 'image');
-    // One snapshot per EBS volume of the instance; TagSpecifications of type `snapshot` tag them.
+    // One snapshot per EBS volume of the instance; TagSpecifications of type `snapshot` tag them
+    // from creation ("The same tag is applied to all of the snapshots that are created").
     // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateImage.html (TagSpecification)
     const snapshotTags = tagsFor(input.TagSpecifications, 'snapshot');
     const image = this.addPendingImage({
@@ -269,6 +288,7 @@ export class Images implements PublicAmiCatalog, RegionalImages {
       );
     }
     this.validateImageName(name);
+    checkImageTagTypes(input.TagSpecifications);
     // Tags are copied only on request; TagSpecifications add to (and win over) them.
     const tags = {
       ...(input.CopyImageTags === true ? source.tags : {}),
@@ -282,13 +302,16 @@ export class Images implements PublicAmiCatalog, RegionalImages {
       sourceImageId,
       sourceImageRegion: sourceRegion,
     });
-    // The copy has snapshots of its own, in this region.
-    // https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/CopyingAMIs.html
+    // The copy has snapshots of its own, in this region
+    // (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/CopyingAMIs.html), tagged from the
+    // start by TagSpecifications of type `snapshot`: "The same tag is applied to all the new
+    // snapshots" (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CopyImage.html).
+    // CopyImageTags copies the source image's tags to the new image only.
     image.blockDevices = this.snapshots.snapshotVolumes(
       image,
       source.volumes,
       `${sourceRegion}/${sourceImageId}`,
-      {},
+      tagsFor(input.TagSpecifications, 'snapshot'),
     );
     this.schedulePendingImage(image, 'copy', this.opts.imageCopySeconds);
     if (token !== undefined) this.copyTokens.set(token, { fingerprint, imageId: image.imageId });

@@ -33,7 +33,8 @@ export async function createImage(state: BakeState, deps: BakeDeps): Promise<{ i
     instanceId: builderOf(state),
     name: plan.imageName,
     description: `Kiln: ${state.service} ${state.version} (${state.artifact.digest})`.slice(0, 255),
-    // Tagged from creation, so an image that outlives its bake (a timeout) can still be adopted.
+    // Image and snapshots tagged from creation: an image that outlives its bake (a timeout) can
+    // still be adopted, and a pending or failed one deleted with its snapshots by Kiln's roles.
     tags: imageTags(state),
   });
   return { imageId };
@@ -56,8 +57,9 @@ export async function waitForImage(state: BakeState, taskToken: string, deps: Ba
 }
 
 /**
- * Available → tags the image and its snapshots with the lineage (snapshots exist only now) and
- * says done; pending → not done (unless past the deadline); anything else fails the bake.
+ * Available → tags the image and its snapshots with the lineage and says done; pending → not done
+ * (unless past the deadline); anything else fails the bake. CreateImage already tagged both, so
+ * the tagging repeats the same tags (CreateTags overwrites; harmless).
  */
 export async function checkImage(state: BakeState, deps: BakeDeps): Promise<{ done: boolean }> {
   const imageId = imageOf(state);
@@ -90,7 +92,10 @@ export async function copyImage(state: CopyState, deps: BakeDeps): Promise<{ ima
   });
 }
 
-/** One Region's copy: available (tagged, with its snapshots) → done; pending → not yet. */
+/**
+ * One Region's copy: available (tagged, with its snapshots, again: CopyImage tagged both) → done;
+ * pending → not yet.
+ */
 export async function checkCopy(
   state: CopyState,
   deps: BakeDeps,

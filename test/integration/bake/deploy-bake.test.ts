@@ -17,6 +17,7 @@ import { executionName, imageName } from '../../../shared/domain/ids';
 import { parseManifest, type ServiceManifest } from '../../../shared/domain/manifest/schema';
 import { KilnStore } from '../../../shared/store';
 import { createRegion, type Region, type RegionOptions } from '../../../sandbox/region';
+import type { Ec2Sim } from '../../../sandbox/services/ec2';
 
 /**
  * The deploy state machine's bake phase, run from statemachines/deploy.asl.json by the sandbox's
@@ -57,6 +58,38 @@ interface Bakery {
   /** Images tagged with the deployment, per Region, as `imageId:state`. */
   images(deploymentId: string): Promise<Record<string, string[]>>;
   runInstancesCalls(): number;
+  /**
+   * Every snapshot EC2 deleted (DeleteSnapshot, or DeregisterImage's DeleteAssociatedSnapshots),
+   * in either Region, with the `kiln:role` tag it carried just before. The sandbox has no IAM: this
+   * stands in for the bake roles' `aws:ResourceTag/kiln:role: image` condition on DeleteSnapshot
+   * (serverless.yml), which on AWS refuses to delete a snapshot without that tag.
+   */
+  deletedSnapshots(): DeletedSnapshot[];
+}
+
+interface DeletedSnapshot {
+  snapshotId: string;
+  tags: Record<string, string>;
+}
+
+/** Records each snapshot a call to `sim` deletes, with its tags from just before the call. */
+function auditSnapshotDeletions(sim: Ec2Sim, deleted: DeletedSnapshot[]): void {
+  const handle = sim.handle.bind(sim);
+  const own = () => sim.snapshots.describeSnapshots({ OwnerIds: ['self'] }).Snapshots ?? [];
+  sim.handle = async (operation, input) => {
+    if (operation !== 'DeregisterImage' && operation !== 'DeleteSnapshot') return handle(operation, input);
+    const before = own();
+    const output = await handle(operation, input);
+    const left = new Set(own().map((snapshot) => snapshot.SnapshotId));
+    for (const snapshot of before) {
+      if (left.has(snapshot.SnapshotId)) continue;
+      deleted.push({
+        snapshotId: snapshot.SnapshotId ?? '',
+        tags: Object.fromEntries((snapshot.Tags ?? []).map((tag) => [tag.Key ?? '', tag.Value ?? ''])),
+      });
+    }
+    return output;
+  };
 }
 
 async function bakery(
@@ -79,10 +112,13 @@ async function bakery(
       ? region.clientsFor('test', 'operator')
       : region.engine.clientsFor('test', { region: name, retryMode: 'adaptive', maxAttempts: 10 });
   let applied: number | undefined;
+  const deleted: DeletedSnapshot[] = [];
+  for (const sim of [region.ec2, ...region.ec2In.values()]) auditSnapshotDeletions(sim, deleted);
   return {
     region,
     store,
     baseAmiId,
+    deletedSnapshots: () => [...deleted],
     async start({ digest = ARTIFACT.digest, deploymentId } = {}) {
       applied ??= (await store.putServiceManifest(options.manifest ?? manifest(), { actor: 'test' })).version;
       const id = deploymentId ?? executionName({ service: 'checkout', version: VERSION, digest });
@@ -146,6 +182,10 @@ async function bakery(
       ).length,
   };
 }
+
+/** The deleted snapshots that Kiln's roles could not have deleted on AWS (no `kiln:role=image`). */
+const deniedOnAws = (bake: Bakery): DeletedSnapshot[] =>
+  bake.deletedSnapshots().filter((snapshot) => snapshot.tags[TAG.role] !== 'image');
 
 describe('deploy state machine: bake phase', () => {
   let b: Bakery | undefined;
@@ -296,6 +336,9 @@ describe('deploy state machine: bake phase', () => {
       expect(outcome.deployment?.reason).toMatch(
         /^bake failed: checking the image: image ami-\S+ ended failed \(Server.InternalError: Image creation failed\) \(BakeFailedError\)$/,
       );
+      // The image never became available, so only tags from CreateImage were on its snapshots.
+      expect(b.deletedSnapshots()).toHaveLength(1);
+      expect(deniedOnAws(b)).toEqual([]);
     });
 
     it("fails on a copy that fails in one Region: both Regions left without the bake's images", async () => {
@@ -310,6 +353,9 @@ describe('deploy state machine: bake phase', () => {
       expect(outcome.deployment?.reason).toMatch(
         new RegExp(`^bake failed: checking the copy: the copy ami-\\S+ in ${COPY_REGION} ended failed`),
       );
+      // The source image's snapshot and the failed copy's, whose only tags came from CopyImage.
+      expect(b.deletedSnapshots()).toHaveLength(2);
+      expect(deniedOnAws(b)).toEqual([]);
     });
 
     it('times out while the image is still being created: builder terminated, the image kept for the next bake, which adopts it', async () => {
@@ -431,6 +477,38 @@ describe('deploy state machine: bake phase', () => {
       expect(outcome.snapshots).toEqual([]);
       expect(outcome.deployment?.status).toBe('aborted');
       expect(outcome.cleanUps[0]?.after).toMatchObject({ deletedImages: [expect.stringMatching(/^ami-/)] });
+      // Tagged at CreateImage (the image never became available for tagImage): Kiln's role may
+      // delete them, and the bake cache and the sweep can tell whose they are.
+      expect(bake.deletedSnapshots()).toEqual([
+        {
+          snapshotId: expect.stringMatching(/^snap-/),
+          tags: expect.objectContaining({
+            [TAG.role]: 'image',
+            [TAG.service]: 'checkout',
+            [TAG.version]: VERSION,
+            [TAG.deployment]: outcome.deployment?.id,
+          }),
+        },
+      ]);
+    });
+
+    it('deletes the source image and the pending copy, with the snapshots of both, when stopped while CopyImage is pending', async () => {
+      b = await bakery();
+      const bake = b;
+      bake.region.ec2In.get(COPY_REGION)?.planImages([{ operation: 'copy', minutes: 30 }]);
+      const outcome = await bake.region.engine.run(async () => {
+        const { deploymentId } = await stopWhen(bake, async (id) =>
+          ((await bake.images(id))[COPY_REGION] ?? []).some((image) => image.endsWith(':pending')),
+        );
+        await sleep(MINUTE);
+        return leftovers(bake, deploymentId);
+      });
+      expect(outcome.builders).toEqual([]);
+      expect(outcome.images).toEqual({ 'us-east-1': [], [COPY_REGION]: [] });
+      expect(outcome.snapshots).toEqual([]);
+      expect(outcome.deployment?.status).toBe('aborted');
+      expect(bake.deletedSnapshots()).toHaveLength(2);
+      expect(deniedOnAws(bake)).toEqual([]);
     });
 
     it('is healed by the schedule when the event is lost', async () => {

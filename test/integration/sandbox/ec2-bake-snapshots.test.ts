@@ -1,7 +1,8 @@
 /**
  * The EC2 bake adapter against the sandbox's snapshot model: the image it makes has one snapshot
- * per builder volume, `tagImage` puts the lineage on those snapshots, and `deleteImage` leaves no
- * snapshot behind, for an available image and for a failed one.
+ * per builder volume, tagged like the image from CreateImage on (so clean-up may delete them while
+ * the image is pending), `tagImage` puts the lineage on those snapshots, and `deleteImage` leaves
+ * no snapshot behind, for an available image and for a failed one.
  */
 import { DescribeSnapshotsCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import { Ec2Bake } from '../../../shared/aws/ec2';
@@ -95,6 +96,40 @@ describe('Ec2Bake and the sandbox’s snapshots', () => {
       expect((await ownSnapshots(world, ['kiln:digest', 'sha256:abc'])).map((s) => s.SnapshotId)).toEqual(
         image.snapshotIds,
       );
+    });
+  });
+
+  it('tags the snapshots with the image’s tags from CreateImage, while the image is still pending', async () => {
+    await withWorld(async (world) => {
+      world.sim.planImages([{ minutes: 30 }]);
+      const { instanceId } = await world.bake.launchBuilder({
+        imageId: world.baseImageId,
+        instanceType: 't3.small',
+        subnetId: world.subnetId,
+        securityGroupIds: [],
+        tags: { 'kiln:deployment': 'd-1' },
+        clientToken: clientToken(['d-1', 'launch-builder', 'us-east-1']),
+      });
+      await until(120, async () => (await world.bake.instanceState(instanceId)) === 'running');
+
+      const { imageId } = await world.bake.createImage({
+        instanceId,
+        name: imageName(artifact),
+        tags: { 'kiln:role': 'image', 'kiln:digest': 'sha256:abc' },
+      });
+
+      const image = await world.bake.describeImage(imageId);
+      expect(image?.state).toBe('pending');
+      expect((await ownSnapshots(world)).map((s) => [s.SnapshotId, s.State, s.Tags])).toEqual([
+        [
+          image?.snapshotIds[0],
+          'pending',
+          [
+            { Key: 'kiln:role', Value: 'image' },
+            { Key: 'kiln:digest', Value: 'sha256:abc' },
+          ],
+        ],
+      ]);
     });
   });
 

@@ -115,6 +115,32 @@ describe('sandbox EC2 snapshots', () => {
       const tagged = await ownSnapshots(s, { Filters: [{ Name: 'tag:kiln:service', Values: ['web'] }] });
       expect(tagged.map((snap) => snap.Tags)).toEqual([[{ Key: 'kiln:service', Value: 'web' }]]);
     });
+
+    // "If you specify other values for ResourceType, the request fails."
+    // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateImage.html (TagSpecification)
+    it('refuses TagSpecifications of a type other than image or snapshot with InvalidParameterValue', async () => {
+      const s = setup();
+      const run = (await s.ec2.handle('RunInstances', {
+        ImageId: s.baseImageId,
+        MinCount: 1,
+        MaxCount: 1,
+      })) as {
+        Instances?: Array<{ InstanceId?: string }>;
+      };
+      await s.ctx.fakeClock.tickAsync(30 * SECOND);
+
+      const error = await errorOf(
+        s.ec2.handle('CreateImage', {
+          InstanceId: run.Instances?.[0]?.InstanceId,
+          Name: 'kiln-web-1.0.0',
+          TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'kiln:role', Value: 'image' }] }],
+        }),
+      );
+
+      expect(error.name).toBe('InvalidParameterValue');
+      expect(error.message).toContain("'instance'");
+      expect(await ownSnapshots(s)).toEqual([]);
+    });
   });
 
   describe('base images', () => {
@@ -253,6 +279,58 @@ describe('sandbox EC2 snapshots', () => {
         [snapshotIdsOf(copied)[0], 'completed'],
       ]);
       expect(await ownSnapshots(source)).toHaveLength(1);
+    });
+
+    // "To tag the new snapshots, the value for ResourceType must be snapshot. The same tag is
+    // applied to all the new snapshots." https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CopyImage.html
+    it('tags the new snapshots with TagSpecifications of type snapshot, from the start of the copy', async () => {
+      const regions = new Ec2Regions();
+      const source = setup({ regions });
+      const target = setup(
+        { regions, imageCopySeconds: 600 },
+        createTestContext(4, 'eu-west-1', source.ctx.fakeClock),
+      );
+      const imageId = await bake(source, {
+        mappings: [{ DeviceName: '/dev/xvdb', Ebs: { VolumeSize: 50 } }],
+      });
+      await source.ctx.fakeClock.tickAsync(300 * SECOND);
+
+      await target.ec2.handle('CopyImage', {
+        SourceImageId: imageId,
+        SourceRegion: 'us-east-1',
+        Name: 'kiln-web-1.0.0',
+        TagSpecifications: [
+          { ResourceType: 'image', Tags: [{ Key: 'kiln:role', Value: 'image' }] },
+          { ResourceType: 'snapshot', Tags: [{ Key: 'kiln:role', Value: 'image' }] },
+        ],
+      });
+
+      const pending = await ownSnapshots(target);
+      expect(pending.map((snap) => [snap.State, snap.Tags])).toEqual([
+        ['pending', [{ Key: 'kiln:role', Value: 'image' }]],
+        ['pending', [{ Key: 'kiln:role', Value: 'image' }]],
+      ]);
+      expect((await ownSnapshots(source)).map((snap) => snap.Tags)).toEqual([undefined, undefined]);
+    });
+
+    it('refuses TagSpecifications of a type other than image or snapshot with InvalidParameterValue', async () => {
+      const regions = new Ec2Regions();
+      const source = setup({ regions });
+      const target = setup({ regions }, createTestContext(4, 'eu-west-1', source.ctx.fakeClock));
+      const imageId = await bake(source);
+      await source.ctx.fakeClock.tickAsync(300 * SECOND);
+
+      const error = await errorOf(
+        target.ec2.handle('CopyImage', {
+          SourceImageId: imageId,
+          SourceRegion: 'us-east-1',
+          Name: 'kiln-web-1.0.0',
+          TagSpecifications: [{ ResourceType: 'volume', Tags: [{ Key: 'kiln:role', Value: 'image' }] }],
+        }),
+      );
+
+      expect(error.name).toBe('InvalidParameterValue');
+      expect(await ownSnapshots(target)).toEqual([]);
     });
   });
 });
