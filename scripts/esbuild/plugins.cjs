@@ -4,7 +4,7 @@
 //
 // sdk-schema-keys: lets esbuild drop the AWS SDK's unused shape schemas.
 //
-// Since 3.9xx every SDK client describes every shape of its service in one module
+// Since 3.806–3.957 (aws/aws-sdk-js-v3#7607) every SDK client describes every shape of its service in one module
 // (`dist-es/schemas/schemas_0.js`: one `export var X$ = [...]` array per structure, list and
 // operation). The commands a function imports reach only their own shapes, so tree shaking should
 // keep those alone, and for JSON services (DynamoDB, Step Functions, SSM) it does. But the
