@@ -5,8 +5,9 @@
  * function added there is measured without touching the bench.
  */
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import type { BuildOptions } from 'esbuild';
+import type { BuildOptions, Plugin } from 'esbuild';
 import { parse } from 'yaml';
 import { loadRoutes } from '../sandbox/core/routes';
 
@@ -62,6 +63,21 @@ function nodeOptionsOf(environment: unknown): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
+/**
+ * `custom.esbuild.plugins` as serverless-esbuild reads it (node_modules/serverless-esbuild/dist/
+ * index.js, `get plugins`): a path, relative to the service's folder, of a module exporting the
+ * plugins (or a default export of them); an absent key is none.
+ */
+function pluginsOf(root: string, value: unknown): Plugin[] {
+  if (value === undefined) return [];
+  if (typeof value !== 'string') throw new Error('serverless.yml: custom.esbuild.plugins is not a path');
+  const loaded: unknown = createRequire(join(root, 'serverless.yml'))(join(root, value));
+  const plugins = isRecord(loaded) && 'default' in loaded ? loaded.default : loaded;
+  if (!Array.isArray(plugins))
+    throw new Error(`serverless.yml: custom.esbuild.plugins: ${value} exports no array`);
+  return plugins as Plugin[];
+}
+
 export function readDeployedSettings(root: string): DeployedSettings {
   const file = join(root, 'serverless.yml');
   const routes = loadRoutes(file, { stage: 'bench' });
@@ -77,6 +93,7 @@ export function readDeployedSettings(root: string): DeployedSettings {
   const esbuild = Object.fromEntries(
     Object.entries(rawEsbuild).filter(([key]) => !PLUGIN_KEYS.has(key)),
   ) as BuildOptions;
+  if ('plugins' in rawEsbuild) esbuild.plugins = pluginsOf(root, rawEsbuild.plugins);
   const exclude = Array.isArray(rawEsbuild.exclude) ? rawEsbuild.exclude.map(String) : [];
 
   return {
