@@ -63,19 +63,16 @@ export const sandboxFunctions: Record<string, SandboxFunctionFactory> = {
       import('../functions/retain-images'),
       import('../shared/aws/ec2'),
     ]);
-    const ec2 = new Ec2Bake(env.clients.ec2);
+    // One adapter per Region, on the function's clients there (the sandbox simulates the home
+    // Region and the copy Regions; a Region it does not simulate fails for that Region alone, which
+    // the use case reports and leaves that Region's images be).
+    const ec2 = new Map<string, InstanceType<typeof Ec2Bake>>();
     const handler = createRetainImagesHandler(() => ({
       documentClient: env.clients.doc,
       tableName: env.tableName,
       ids: env.ids,
-      // The sandbox simulates one Region: any other is refused for that Region alone (the use
-      // case reports it and leaves that Region's images be).
-      ec2For: (region) => {
-        if (region !== env.region) {
-          throw new Error(`the sandbox simulates ${env.region} only, not ${region}`);
-        }
-        return ec2;
-      },
+      ec2For: (region) =>
+        ec2.get(region) ?? ec2.set(region, new Ec2Bake(env.clientsIn(region).ec2)).get(region)!,
     }));
     return (event, context) => handler(event, context);
   },

@@ -29,6 +29,8 @@ interface World {
   store: KilnStore<ServiceManifest>;
   /** Version → its AMI in us-east-1. */
   amis: Record<string, string>;
+  /** 1.1.0's copy in us-west-2 (the release names both Regions). */
+  westCopy: string;
   foreign: string;
 }
 
@@ -43,27 +45,30 @@ async function seed(region: Region, store: KilnStore<ServiceManifest>): Promise<
   const foreign = region.ec2.seedImage({ name: 'hand-made-0.9.0', tags: { Name: 'hand-made' } });
   const amis: Record<string, string> = {};
   const base = region.ec2.seedImage({ name: 'al2023', ownerAlias: 'amazon' });
+  const west = region.ec2In.get('us-west-2');
+  if (!west) throw new Error('the sandbox should simulate us-west-2 as a copy Region');
+  const lineageOf = (version: string) =>
+    lineageTags({
+      service: 'checkout',
+      version,
+      digest: `sha256:${version}`,
+      recipeHash: 'r1',
+      baseAmi: base,
+      deployment: `d-${version}`,
+    });
+  const westCopy = west.seedImage({ name: 'kiln-checkout-1.1.0', tags: lineageOf('1.1.0') });
   for (const version of ['0.9.0', '1.0.0', '1.1.0', '1.2.0', '1.3.0']) {
     const imageId =
       version === '0.9.0'
         ? foreign
-        : region.ec2.seedImage({
-            name: `kiln-checkout-${version}`,
-            tags: lineageTags({
-              service: 'checkout',
-              version,
-              digest: `sha256:${version}`,
-              recipeHash: 'r1',
-              baseAmi: base,
-              deployment: `d-${version}`,
-            }),
-          });
+        : region.ec2.seedImage({ name: `kiln-checkout-${version}`, tags: lineageOf(version) });
     amis[version] = imageId;
     await store.putRelease(
       {
         service: 'checkout',
         version,
-        amis: { 'us-east-1': imageId },
+        amis:
+          version === '1.1.0' ? { 'us-east-1': imageId, 'us-west-2': westCopy } : { 'us-east-1': imageId },
         artifact: {
           uri: `s3://acme-artifacts-123456789012/checkout/checkout-${version}.tar.gz`,
           digest: `sha256:${'a'.repeat(64)}`,
@@ -81,7 +86,7 @@ async function seed(region: Region, store: KilnStore<ServiceManifest>): Promise<
     { currentRelease: '1.2.0', previousRelease: '1.0.0' },
     0,
   );
-  return { region, store, amis, foreign };
+  return { region, store, amis, westCopy, foreign };
 }
 
 async function withWorld(test: (world: World) => Promise<void>): Promise<void> {
@@ -108,6 +113,19 @@ async function image(world: World, imageId: string) {
 describe('image retention in the sandbox', () => {
   beforeAll(() => {
     process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+  });
+
+  it('retires a release in every Region it names: the copy in us-west-2 too', async () => {
+    await withWorld(async (world) => {
+      await sleep(DAY_SECONDS);
+      const west = world.region.ec2In.get('us-west-2');
+      const copy = (await west?.images.describeImages({ Owners: ['self'] }))?.Images?.find(
+        (i) => i.ImageId === world.westCopy,
+      );
+      expect(copy?.DeprecationTime).toBeDefined();
+      const entries = await world.store.listAudit({ target: `image:us-west-2/${world.westCopy}` });
+      expect(entries.items.map((e) => e.action)).toEqual(['image.deprecate']);
+    });
   });
 
   it('deprecates on the first daily run, waits out the grace period, then deregisters; never touches an untagged or kept image', async () => {
