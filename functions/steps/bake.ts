@@ -13,11 +13,12 @@
  * says which step failed.
  */
 import { EC2Client } from '@aws-sdk/client-ec2';
-import { SFNClient, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Ec2Bake } from '../../shared/aws/ec2';
-import { awsErrorCode, transientOr } from '../../shared/aws/aws-errors';
+import { transientOr } from '../../shared/aws/aws-errors';
+import { SfnTasks } from '../../shared/aws/sfn';
 import { SsmBake } from '../../shared/aws/ssm';
 import type { ServiceManifest } from '../../shared/domain/manifest/schema';
 import * as z from '../../shared/domain/zod';
@@ -95,6 +96,7 @@ export function createBakeStepsHandler(deps: () => BakeStepsDeps) {
     const d = deps();
     const ec2 = new Map<string, Ec2Bake>();
     const ssm = new Map<string, SsmBake>();
+    const tasks = new SfnTasks(d.sfn);
     return {
       store: new KilnStore<ServiceManifest>({
         client: d.documentClient,
@@ -103,15 +105,9 @@ export function createBakeStepsHandler(deps: () => BakeStepsDeps) {
       }),
       ec2: (region) => ec2.get(region) ?? ec2.set(region, new Ec2Bake(d.ec2For(region))).get(region)!,
       ssm: (region) => ssm.get(region) ?? ssm.set(region, new SsmBake(d.ssmFor(region))).get(region)!,
+      // A task already moved on (woken by on-progress, or timed out to its poll) is not an error.
       wake: async (taskToken, output) => {
-        try {
-          await d.sfn.send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(output) }));
-        } catch (error) {
-          // The task already moved on (woken by on-progress, or timed out to its poll).
-          const code = awsErrorCode(error);
-          if (code === 'TaskTimedOut' || code === 'InvalidToken') return;
-          throw error;
-        }
+        await tasks.succeed(taskToken, output);
       },
       now: d.now ?? Date.now,
       actor: 'deploy:bake',

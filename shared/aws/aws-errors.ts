@@ -7,7 +7,7 @@
  */
 import { isServerError, isThrottlingError, isTransientError } from '@smithy/core/retry';
 import type { SdkError } from '@smithy/types';
-import { TransientAwsError } from '../domain/step-errors';
+import { AwsRequestRefusedError, TransientAwsError } from '../domain/step-errors';
 
 /** The AWS error code of a failed call (the SDK sets it as the error's name), if it is one. */
 export function awsErrorCode(error: unknown): string | undefined {
@@ -29,4 +29,32 @@ export function transientOr(error: unknown, what: string): unknown {
   return new TransientAwsError(`${what}: AWS failed transiently (${code}); try again later`, code, {
     cause: error,
   });
+}
+
+/**
+ * Runs one AWS call for an adapter: an AWS error code in `handled` is answered there (a value
+ * means "already done", a throw is a Kiln error); transient failures become TransientAwsError;
+ * any other AWS client error becomes AwsRequestRefusedError naming the call and the service
+ * (`service` as a person reads it, e.g. "EC2", "Systems Manager").
+ */
+export async function callAws<T>(
+  service: string,
+  what: string,
+  send: () => Promise<T>,
+  handled: Record<string, (error: Error) => Partial<T>> = {},
+): Promise<T> {
+  try {
+    return await send();
+  } catch (error) {
+    const code = awsErrorCode(error);
+    const handle = code === undefined ? undefined : handled[code];
+    if (handle) return handle(error as Error) as T;
+    const transient = transientOr(error, what);
+    if (transient !== error || code === undefined) throw transient;
+    throw new AwsRequestRefusedError(
+      `${what}: ${service} refused it (${code}: ${(error as Error).message})`,
+      code,
+      { cause: error },
+    );
+  }
 }

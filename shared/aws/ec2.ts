@@ -33,7 +33,7 @@ import {
   type _InstanceType,
 } from '@aws-sdk/client-ec2';
 import { AwsRequestRefusedError, BaseImageNotFoundError, InstanceNotReadyError } from '../domain/step-errors';
-import { awsErrorCode, transientOr } from './aws-errors';
+import { callAws } from './aws-errors';
 
 /** What the bake asks of its builder instance. */
 export interface BuilderSpec {
@@ -470,32 +470,13 @@ export class Ec2Bake {
     return found;
   }
 
-  /**
-   * Runs one call: an AWS error code in `handled` is answered there (a value means "already
-   * done", a throw is a Kiln error); transient failures become TransientAwsError; any other AWS
-   * client error becomes AwsRequestRefusedError naming the call.
-   */
-  private async call<T>(
+  /** One call through the shared mapping of AWS errors (aws-errors.ts, `callAws`). */
+  private call<T>(
     what: string,
     send: () => Promise<T>,
     handled: Record<string, (error: Error) => Partial<T>> = {},
   ): Promise<T> {
-    try {
-      return await send();
-    } catch (error) {
-      const code = awsErrorCode(error);
-      const handle = code === undefined ? undefined : handled[code];
-      if (handle) return handle(error as Error) as T;
-      const transient = transientOr(error, what);
-      if (transient !== error || code === undefined) throw transient;
-      throw new AwsRequestRefusedError(
-        `${what}: EC2 refused it (${code}: ${(error as Error).message})`,
-        code,
-        {
-          cause: error,
-        },
-      );
-    }
+    return callAws('EC2', what, send, handled);
   }
 }
 

@@ -18,8 +18,8 @@ import {
   SendCommandCommand,
   type SSMClient,
 } from '@aws-sdk/client-ssm';
-import { AwsRequestRefusedError, BaseImageNotFoundError } from '../domain/step-errors';
-import { awsErrorCode, transientOr } from './aws-errors';
+import { BaseImageNotFoundError } from '../domain/step-errors';
+import { callAws } from './aws-errors';
 
 /** How a command went on the one instance it was sent to. */
 export interface CommandResult {
@@ -136,24 +136,12 @@ export class SsmBake {
     return { state, status: `${status}${details}`, ...(output === '' ? {} : { output }) };
   }
 
-  private async call<T>(
+  /** One call through the shared mapping of AWS errors (aws-errors.ts, `callAws`). */
+  private call<T>(
     what: string,
     send: () => Promise<T>,
     handled: Record<string, (error: Error) => Partial<T>> = {},
   ): Promise<T> {
-    try {
-      return await send();
-    } catch (error) {
-      const code = awsErrorCode(error);
-      const handle = code === undefined ? undefined : handled[code];
-      if (handle) return handle(error as Error) as T;
-      const transient = transientOr(error, what);
-      if (transient !== error || code === undefined) throw transient;
-      throw new AwsRequestRefusedError(
-        `${what}: Systems Manager refused it (${code}: ${(error as Error).message})`,
-        code,
-        { cause: error },
-      );
-    }
+    return callAws('Systems Manager', what, send, handled);
   }
 }
