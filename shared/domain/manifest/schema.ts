@@ -8,13 +8,11 @@
  */
 import {
   AwsAccountId,
-  AwsRegion,
   CODEARTIFACT_FORMATS,
   EcrRepositoryName,
   RESERVED_KEYS,
   S3BucketName,
 } from '../limits';
-import { RETENTION_BOUNDS, RETENTION_DEFAULTS } from '../retention';
 import * as z from '../zod';
 import {
   ARTIFACT_PUBLISHED,
@@ -24,7 +22,20 @@ import {
   MANIFEST_API_VERSION,
   VersionPatternSchema,
 } from './artifact';
+import { BakeSchema } from './bake';
 import { ManifestValidationError } from './errors';
+import {
+  AlarmNameSchema,
+  describe,
+  DnsLabel,
+  exactlyOneOf,
+  intBetween,
+  regionOfTargetGroupArn,
+  RegionSchema,
+  SlackPrincipalSchema,
+  TargetGroupArnSchema,
+  uniqueList,
+} from './fields';
 import { parseWithIssues, retiredKeys, type ParseOutcome } from './issues';
 import {
   DYNAMODB_MAX_ITEM_BYTES,
@@ -36,6 +47,7 @@ import {
 } from './limits';
 
 export { MANIFEST_BOUNDS } from './limits';
+export { intBetween, regionOfTargetGroupArn, RegionSchema, TargetGroupArnSchema } from './fields';
 export {
   ARTIFACT_PUBLISHED,
   CiEventSourceSchema,
@@ -44,157 +56,6 @@ export {
   versionRuleOf,
   type VersionRule,
 } from './artifact';
-
-// ---------------------------------------------------------------------------------------------
-// Building blocks
-
-/** A whole number in [min, max] whose error states the range, not one bound at a time. */
-export function intBetween(min: number, max: number) {
-  const message = `must be between ${min} and ${max}`;
-  return z.int().check(z.gte(min, message), z.lte(max, message));
-}
-
-/** The schema with a description for the JSON Schema (a copy: shared schemas stay undescribed). */
-function describe<T extends z.ZodMiniType>(schema: T, description: string): T {
-  const copy = schema.clone();
-  z.globalRegistry.add(copy as z.core.$ZodType, { description });
-  return copy;
-}
-
-function uniqueList<T extends z.ZodMiniType>(item: T, what: string) {
-  return z.array(item).check(
-    z.superRefine((items, ctx) => {
-      const seen = new Set<unknown>();
-      items.forEach((value, index) => {
-        if (seen.has(value)) {
-          ctx.addIssue({
-            code: 'custom',
-            path: [index],
-            message: `duplicate ${what} ${JSON.stringify(value)}`,
-          });
-        }
-        seen.add(value);
-      });
-    }),
-  );
-}
-
-/**
- * A map in which exactly one of `keys` is set (e.g. `{ amiId }` or `{ ssmParameter }`). The
- * JSON Schema gets a `oneOf` so editors flag a second key too.
- */
-function exactlyOneOf<Shape extends Record<string, z.ZodMiniType>>(shape: Shape) {
-  const keys = Object.keys(shape);
-  const optional = Object.fromEntries(keys.map((k) => [k, z.optional(shape[k] as z.ZodMiniType)])) as {
-    [K in keyof Shape]: z.ZodMiniOptional<Shape[K]>;
-  };
-  const list = describeChoice(keys);
-  return z
-    .strictObject(optional)
-    .check(
-      z.superRefine((value, ctx) => {
-        const present = keys.filter((k) => (value as Record<string, unknown>)[k] !== undefined);
-        if (present.length === 0)
-          ctx.addIssue({ code: 'custom', path: [], message: `must set exactly one of ${list}` });
-        for (const extra of present.slice(1)) {
-          ctx.addIssue({
-            code: 'custom',
-            path: [extra],
-            message: `conflicts with ${present[0]}: set exactly one of ${list}`,
-          });
-        }
-      }),
-    )
-    .clone()
-    .register(z.globalRegistry, { oneOf: keys.map((k) => ({ required: [k] })) });
-}
-
-function describeChoice(keys: readonly string[]): string {
-  return keys.length <= 1 ? (keys[0] ?? '') : `${keys.slice(0, -1).join(', ')} or ${keys[keys.length - 1]}`;
-}
-
-// ---------------------------------------------------------------------------------------------
-// AWS identifiers. Each pattern follows the documented format; the URL is beside it.
-
-// Region codes such as us-east-1, eu-central-2, us-gov-west-1, cn-north-1.
-// https://docs.aws.amazon.com/global-infrastructure/latest/regions/aws-regions.html
-export const RegionSchema = AwsRegion;
-
-// Resource ids have 8 hex characters (before 2016) or 17 after the prefix.
-// https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/resource-ids.html
-const resourceId = (prefix: string, example: string) =>
-  z
-    .string()
-    .check(
-      z.regex(
-        new RegExp(`^${prefix}-(?:[0-9a-f]{8}|[0-9a-f]{17})$`),
-        `must be an id like ${prefix}-${example}`,
-      ),
-    );
-
-// Tag limits: key 1-128 characters, value 0-256, at most 50 tags, no `aws:` prefix, and the
-// characters every tagging service accepts.
-// https://docs.aws.amazon.com/tag-editor/latest/userguide/tagging.html
-const TAG_CHARACTERS = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
-const TagKeySchema = z.string().check(
-  z.minLength(1, 'tag keys must not be empty'),
-  z.maxLength(128, 'tag keys must be at most 128 characters long'),
-  z.regex(TAG_CHARACTERS, 'tag keys may hold only letters, digits, spaces and _ . : / = + - @'),
-  z.refine((key) => !/^aws:/i.test(key), 'tag keys must not start with "aws:" (reserved for AWS)'),
-);
-const TagValueSchema = z
-  .string()
-  .check(
-    z.maxLength(256, 'must be at most 256 characters long'),
-    z.regex(TAG_CHARACTERS, 'may hold only letters, digits, spaces and _ . : / = + - @'),
-  );
-const TagsSchema = z
-  .record(TagKeySchema, TagValueSchema)
-  .check(z.refine((tags) => Object.keys(tags).length <= 50, 'must hold at most 50 tags'));
-
-// Target group ARN: arn:aws:elasticloadbalancing:REGION:ACCOUNT:targetgroup/NAME/ID; the name has
-// at most 32 alphanumerics or hyphens and does not begin or end with a hyphen.
-// https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateTargetGroup.html
-const TARGET_GROUP_ARN =
-  /^arn:aws(?:-cn|-us-gov)?:elasticloadbalancing:([a-z0-9-]+):\d{12}:targetgroup\/[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?\/[0-9a-f]{16}$/;
-export const TargetGroupArnSchema = z
-  .string()
-  .check(
-    z.regex(
-      TARGET_GROUP_ARN,
-      'must be a target group ARN like arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/0123456789abcdef',
-    ),
-  );
-
-/** The Region inside a target group ARN, or undefined when the string is not one. */
-export function regionOfTargetGroupArn(arn: string): string | undefined {
-  return TARGET_GROUP_ARN.exec(arn)?.[1];
-}
-
-// Slack ids: users start with U (or W in Enterprise Grid), user groups with S.
-// https://api.slack.com/changelog/2016-08-11-user-id-format-changes
-const SlackPrincipalSchema = z
-  .string()
-  .check(
-    z.maxLength(MANIFEST_BOUNDS.shortText),
-    z.regex(/^[UWS][A-Z0-9]{2,}$/, 'must be a Slack user id (U…/W…) or user-group id (S…)'),
-  );
-
-// CloudWatch alarm names: 1-255 characters.
-// https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html
-const AlarmNameSchema = z.string().check(z.minLength(1), z.maxLength(255));
-
-const DnsLabel = (max: number) =>
-  z
-    .string()
-    .check(
-      z.minLength(1),
-      z.maxLength(max, `must be at most ${max} characters long`),
-      z.regex(
-        /^[a-z]([a-z0-9-]*[a-z0-9])?$/,
-        'must be lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen',
-      ),
-    );
 
 // ---------------------------------------------------------------------------------------------
 // artifact: where new versions come from, and how to read the version off each one.
@@ -383,176 +244,6 @@ const ArtifactSchema = z.pipe(
 function sourceKindOf(source: Partial<Record<SourceKind, unknown>>): SourceKind | undefined {
   return SOURCE_KINDS.find((kind) => source[kind] !== undefined);
 }
-
-// ---------------------------------------------------------------------------------------------
-// bake: how an artifact becomes an AMI.
-
-// SSM parameter names: a-zA-Z0-9_.- and "/" for hierarchy; not prefixed with aws or ssm.
-// https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_PutParameter.html
-const SsmParameterNameSchema = z
-  .string()
-  .check(
-    z.maxLength(1011),
-    z.regex(
-      /^\/[a-zA-Z0-9_.\-/]+$/,
-      'must be an SSM parameter path like /aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64',
-    ),
-  );
-
-// SSM document names (or the ARN of a document shared from another account).
-// https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_SendCommand.html
-const SsmDocumentSchema = z.strictObject({
-  name: z
-    .string()
-    .check(
-      z.regex(
-        /^(?:[a-zA-Z0-9_\-.]{3,128}|arn:aws(?:-cn|-us-gov)?:ssm:[a-z0-9-]+:\d{12}:document\/[a-zA-Z0-9_\-.]{3,128})$/,
-        'must be an SSM document name (3-128 letters, digits, _ - .) or its ARN',
-      ),
-    ),
-  // SendCommand takes Parameters as a map of name to list of strings.
-  parameters: z.optional(
-    z
-      .record(
-        z.string().check(z.minLength(1), z.maxLength(MANIFEST_BOUNDS.shortText * 2)),
-        z
-          .array(z.string().check(z.maxLength(MANIFEST_BOUNDS.commandLength)))
-          .check(z.maxLength(MANIFEST_BOUNDS.ssmParameterValues)),
-      )
-      .check(
-        z.refine(
-          (parameters) => Object.keys(parameters).length <= MANIFEST_BOUNDS.ssmParameters,
-          `must hold at most ${MANIFEST_BOUNDS.ssmParameters} parameters`,
-        ),
-      ),
-  ),
-});
-
-// IAM names: up to 128 of [\w+=,.@-]; an instance profile may also be given by ARN.
-// https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateInstanceProfile.html
-const InstanceProfileSchema = z
-  .string()
-  .check(
-    z.regex(
-      /^(?:[\w+=,.@-]{1,128}|arn:aws(?:-cn|-us-gov)?:iam::\d{12}:instance-profile\/(?:[\w+=,.@-]+\/)*[\w+=,.@-]{1,128})$/,
-      'must be an instance profile name or ARN',
-    ),
-  );
-
-// Shell commands for AWS-RunShellScript (the install, and the smoke check).
-const ShellCommandsSchema = z
-  .array(
-    z
-      .string()
-      .check(
-        z.minLength(1, 'commands must not be empty'),
-        z.maxLength(
-          MANIFEST_BOUNDS.commandLength,
-          `commands must be at most ${MANIFEST_BOUNDS.commandLength} characters long`,
-        ),
-      ),
-  )
-  .check(
-    z.minLength(1),
-    z.maxLength(
-      MANIFEST_BOUNDS.commands,
-      `must list at most ${MANIFEST_BOUNDS.commands} commands (put longer scripts in the artifact or an SSM document)`,
-    ),
-  );
-
-const BakeSchema = z
-  .strictObject({
-    region: describe(
-      RegionSchema,
-      'The Region where the AMI is baked; environments elsewhere need copyToRegions.',
-    ),
-    baseImage: describe(
-      exactlyOneOf({
-        amiId: resourceId('ami', '0123456789abcdef0'),
-        ssmParameter: SsmParameterNameSchema,
-      }),
-      'The image to start from: exactly one of amiId or ssmParameter (resolved at bake time).',
-    ),
-    instanceType: z
-      .string()
-      .check(
-        z.maxLength(MANIFEST_BOUNDS.shortText),
-        z.regex(/^[a-z][a-z0-9-]*\.[a-z0-9-]+$/, 'must be an EC2 instance type like t3.large or m7g.xlarge'),
-      ),
-    subnetId: resourceId('subnet', '0123456789abcdef0'),
-    securityGroupIds: uniqueList(resourceId('sg', '0123456789abcdef0'), 'security group').check(
-      z.minLength(1),
-      z.maxLength(
-        MANIFEST_BOUNDS.securityGroups,
-        `must list at most ${MANIFEST_BOUNDS.securityGroups} security groups (the most a network interface takes)`,
-      ),
-    ),
-    instanceProfile: InstanceProfileSchema,
-    install: describe(
-      exactlyOneOf({
-        commands: ShellCommandsSchema,
-        ssmDocument: SsmDocumentSchema,
-      }),
-      'How the artifact is installed: shell commands, or an SSM document run with SendCommand.',
-    ),
-    smokeCheck: z.optional(
-      describe(
-        z.strictObject({ commands: ShellCommandsSchema }),
-        'Shell commands run on the builder after the install (AWS-RunShellScript); a failure fails the bake before any image is made.',
-      ),
-    ),
-    // gp2/gp3 volumes take 1-16,384 GiB; below 8 GiB common base images do not fit.
-    // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_EbsBlockDevice.html
-    volumeSizeGiB: z._default(intBetween(8, 16384), 16),
-    tags: z._default(TagsSchema, {}),
-    // CopyImage copies the AMI into each listed Region.
-    // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CopyImage.html
-    copyToRegions: z._default(
-      uniqueList(RegionSchema, 'Region').check(
-        z.maxLength(
-          MANIFEST_BOUNDS.copyToRegions,
-          `must list at most ${MANIFEST_BOUNDS.copyToRegions} Regions`,
-        ),
-      ),
-      [],
-    ),
-    timeoutMinutes: z._default(intBetween(5, 720), 60),
-    retention: describe(
-      z.prefault(
-        z.strictObject({
-          keepReleases: describe(
-            z._default(
-              intBetween(RETENTION_BOUNDS.keepReleases.min, RETENTION_BOUNDS.keepReleases.max),
-              RETENTION_DEFAULTS.keepReleases,
-            ),
-            'How many of the newest releases keep their AMIs; AMIs an environment runs or would roll back to are kept too.',
-          ),
-          graceDays: describe(
-            z._default(
-              intBetween(RETENTION_BOUNDS.graceDays.min, RETENTION_BOUNDS.graceDays.max),
-              RETENTION_DEFAULTS.graceDays,
-            ),
-            'Days an AMI stays deprecated before it is deregistered with its snapshots.',
-          ),
-        }),
-        {},
-      ),
-      'Image retention: older AMIs Kiln baked are deprecated, then deregistered after the grace period.',
-    ),
-  })
-  .check(
-    z.superRefine((bake, ctx) => {
-      bake.copyToRegions.forEach((region, index) => {
-        if (region === bake.region) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['copyToRegions', index],
-            message: `${region} is the bake region itself; list only other Regions`,
-          });
-        }
-      });
-    }),
-  );
 
 // ---------------------------------------------------------------------------------------------
 // environments: where the AMI rolls out, in promotion order.
