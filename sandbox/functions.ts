@@ -58,6 +58,20 @@ export const sandboxFunctions: Record<string, SandboxFunctionFactory> = {
     }));
     return (event, context) => handler(event, context);
   },
+  rolloutSteps: async (env) => {
+    const { createRolloutStepsHandler } = await import('../functions/steps/rollout');
+    const handler = createRolloutStepsHandler(() => ({
+      documentClient: env.clients.doc,
+      tableName: env.tableName,
+      ids: env.ids,
+      autoScalingFor: (region) => env.clientsIn(region).autoScaling,
+      ec2For: (region) => env.clientsIn(region).ec2,
+      elbFor: (region) => env.clientsIn(region).elbv2,
+      cloudWatchFor: (region) => env.clientsIn(region).cloudWatch,
+      sfn: env.clients.sfn,
+    }));
+    return (event, context) => handler(event, context);
+  },
   retainImages: async (env) => {
     const [{ createRetainImagesHandler }, { Ec2Bake }] = await Promise.all([
       import('../functions/retain-images'),

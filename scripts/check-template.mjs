@@ -29,6 +29,21 @@ const STAR_ONLY_ACTIONS = new Set([
   'ssm:ListCommands',
   'ssm:GetCommandInvocation',
   'states:SendTaskSuccess',
+  // The rollout's reads: Auto Scaling's, EC2's launch template, ELB's and CloudWatch's Describe*
+  // (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2autoscaling.html,
+  // https://docs.aws.amazon.com/service-authorization/latest/reference/list_awselasticloadbalancingv2.html,
+  // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatch.html).
+  'autoscaling:DescribeAutoScalingGroups',
+  'autoscaling:DescribeInstanceRefreshes',
+  'autoscaling:DescribeLifecycleHooks',
+  'autoscaling:DescribePolicies',
+  'autoscaling:DescribeTrafficSources',
+  'autoscaling:DescribeLoadBalancerTargetGroups',
+  'ec2:DescribeLaunchTemplates',
+  'ec2:DescribeLaunchTemplateVersions',
+  'elasticloadbalancing:DescribeTargetHealth',
+  'cloudwatch:DescribeAlarms',
+  'cloudwatch:DescribeAlarmHistory',
 ]);
 
 /**

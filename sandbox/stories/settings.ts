@@ -155,7 +155,17 @@ export function storySettings(input: {
  * delay are left to AWS's defaults (the group's DefaultInstanceWarmup; 3600 s).
  * https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_RefreshPreferences.html
  */
-export function refreshPreferences(strategy: RollingStrategy): RefreshPreferences {
+export function refreshPreferences(
+  strategy: Pick<
+    RollingStrategy,
+    | 'type'
+    | 'minHealthyPercentage'
+    | 'maxHealthyPercentage'
+    | 'instanceWarmupSeconds'
+    | 'checkpoints'
+    | 'checkpointDelaySeconds'
+  >,
+): RefreshPreferences {
   return {
     MinHealthyPercentage: strategy.minHealthyPercentage,
     MaxHealthyPercentage: strategy.maxHealthyPercentage,

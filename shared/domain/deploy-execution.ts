@@ -12,5 +12,19 @@ export interface DeployExecutionInput {
   version: string;
   /** The manifest version the deployment uses (the store keeps manifest history). */
   manifestVersion: number;
-  artifact: { kind: ArtifactSourceKind; uri: string; digest: string };
+  /**
+   * The artifact to bake. Absent when the release exists already (`kiln deploy` of a baked
+   * version, a rollback): the state machine then skips the bake and goes to the rollout.
+   */
+  artifact?: { kind: ArtifactSourceKind; uri: string; digest: string };
+  /**
+   * The environments to roll through, in the manifest's promotion order; absent: all of them.
+   */
+  environments?: string[];
+  /**
+   * `deploy` (the default) makes a new launch template version from the release's AMI;
+   * `rollback` restores what the environment state recorded for the release exactly: its launch
+   * template version and capacity, and for blue/green the kept group (issue 10, item 6).
+   */
+  mode?: 'deploy' | 'rollback';
 }

@@ -7,7 +7,8 @@
  * promotion order. Its course:
  *
  * ```
- *            ┌──────────────► superseded   (a newer artifact arrived while this one queued)
+ *            ┌──────────────► superseded   (a newer artifact arrived while this one waited
+ *            │        ┌─────────► superseded    for the environment's lock)
  *   queued ──┼──► baking ──► rolling-out ◄──► waiting-approval
  *            │               │    │                 │
  *            └───────────────┘    ├──► succeeded    │
@@ -20,7 +21,8 @@
  *   service+environment lock (DESIGN.md rule 3: the newest waits, older queued ones are
  *   superseded).
  * - `baking`: the release's AMI is being made (or found in the bake cache) and copied to every
- *   Region. A deployment of a release that already exists (a chat `deploy` of an old version)
+ *   Region. A baked deployment stays `baking` until it holds the first environment's lock, so one
+ *   that waits behind another rollout can still be superseded by a newer one (rule 3). A deployment of a release that already exists (a chat `deploy` of an old version)
  *   goes from `queued` straight to `rolling-out`.
  * - `rolling-out`: an environment is being moved to the release (instance refresh or
  *   blue/green), its alarms watched.
@@ -58,7 +60,7 @@ export const INITIAL_DEPLOYMENT_STATUS = 'queued' satisfies DeploymentStatus;
 /** Each status and the statuses it may move to; a final status moves nowhere. */
 const MOVES: { readonly [from in DeploymentStatus]: readonly DeploymentStatus[] } = {
   queued: ['baking', 'rolling-out', 'superseded', 'aborted', 'failed'],
-  baking: ['rolling-out', 'aborted', 'failed'],
+  baking: ['rolling-out', 'superseded', 'aborted', 'failed'],
   'rolling-out': ['waiting-approval', 'succeeded', 'rolling-back', 'aborted', 'failed'],
   'waiting-approval': ['rolling-out', 'rolling-back', 'aborted', 'failed'],
   'rolling-back': ['rolled-back', 'failed'],

@@ -145,11 +145,52 @@ export const DeploymentRelease = z.object({
 });
 export type DeploymentRelease = z.infer<typeof DeploymentRelease>;
 
+export const LaunchTemplateRef = z.object({
+  id: z.string().check(z.regex(/^lt-([0-9a-f]{8}|[0-9a-f]{17})$/, 'must be a launch template ID (lt-…)')),
+  /** Always an explicit version number, never $Latest/$Default (DESIGN.md rule 2). */
+  version: z.number().check(z.int(), z.gte(1)),
+});
+
+export const Capacity = z
+  .object({ min: Version, max: Version, desired: Version })
+  .check(z.refine((c) => c.min <= c.desired && c.desired <= c.max, 'must satisfy min <= desired <= max'));
+
+/**
+ * Where the rollout of one environment stands, as the rollout steps record it (README "Rollout"):
+ * what `kiln status` and `kiln deploy --wait` show. Replaced as the rollout moves on; the history
+ * of moves is the deployment's steps and the audit log.
+ */
+export const DeploymentRollout = z.object({
+  environment: KeyName,
+  /** Position in the deployment's `environments`. */
+  index: Version,
+  strategy: z.enum(['rolling', 'blue-green']),
+  /** A short name of the phase, e.g. `waiting-lock`, `refreshing`, `health-gate`, `watching`. */
+  phase: NonEmpty,
+  /** What the phase waits for, in words (`lock held by …`, `3 of 10 green targets healthy`). */
+  detail: z.optional(z.string()),
+  /** The instance refresh carrying it (rolling). */
+  refreshId: z.optional(NonEmpty),
+  /** The group being replaced and the one replacing it (blue/green; both the same for rolling). */
+  fromGroup: z.optional(NonEmpty),
+  toGroup: z.optional(NonEmpty),
+  at: IsoTime,
+});
+export type DeploymentRollout = z.infer<typeof DeploymentRollout>;
+
+/** Someone asked the deployment to stop (`kiln abort`): its next step stops it safely. */
+export const AbortRequest = z.object({ actor: NonEmpty, at: IsoTime, reason: z.optional(z.string()) });
+export type AbortRequest = z.infer<typeof AbortRequest>;
+
 export const Deployment = z.extend(DeploymentInput, {
   /** Starts `queued`; moves only as shared/domain/deployment.ts allows. */
   status: DeploymentStatus,
   bake: z.optional(DeploymentBake),
   release: z.optional(DeploymentRelease),
+  rollout: z.optional(DeploymentRollout),
+  abort: z.optional(AbortRequest),
+  /** `rollback` when it restores a recorded release (DeployExecutionInput.mode). */
+  mode: z.optional(z.enum(['deploy', 'rollback'])),
   steps: z.array(DeploymentStep),
   outcome: z.optional(z.string()),
   createdAt: IsoTime,
@@ -165,6 +206,8 @@ export const DeploymentPatch = z
     reason: z.optional(NonEmpty),
     bake: z.optional(DeploymentBake),
     release: z.optional(DeploymentRelease),
+    rollout: z.optional(DeploymentRollout),
+    abort: z.optional(AbortRequest),
   })
   .check(
     z.refine(
@@ -186,16 +229,6 @@ export type DeploymentMove = z.input<typeof DeploymentMove>;
 // ---------------------------------------------------------------------------------------------
 // environment state and lock
 
-export const LaunchTemplateRef = z.object({
-  id: z.string().check(z.regex(/^lt-([0-9a-f]{8}|[0-9a-f]{17})$/, 'must be a launch template ID (lt-…)')),
-  /** Always an explicit version number, never $Latest/$Default (DESIGN.md rule 2). */
-  version: z.number().check(z.int(), z.gte(1)),
-});
-
-export const Capacity = z
-  .object({ min: Version, max: Version, desired: Version })
-  .check(z.refine((c) => c.min <= c.desired && c.desired <= c.max, 'must satisfy min <= desired <= max'));
-
 export const EnvironmentLock = z.object({
   holder: z.string(),
   deploymentId: z.optional(z.string()),
@@ -206,6 +239,25 @@ export const EnvironmentLock = z.object({
 });
 export type EnvironmentLock = z.infer<typeof EnvironmentLock>;
 
+/**
+ * What an environment ran at one time: the release, the group serving it, its launch template
+ * version and its capacity. A rollback restores exactly this (DESIGN.md rule 2).
+ */
+export const EnvironmentRecord = z.object({
+  release: KeyName,
+  group: NonEmpty,
+  launchTemplate: LaunchTemplateRef,
+  capacity: Capacity,
+  /** When this became the environment's current release. */
+  since: IsoTime,
+  /** The deployment that made it current. */
+  deploymentId: z.optional(KeyName),
+});
+export type EnvironmentRecord = z.infer<typeof EnvironmentRecord>;
+
+/** How many earlier records an environment keeps (what `kiln rollback --to` can restore). */
+export const ENVIRONMENT_HISTORY_LENGTH = 5;
+
 export const EnvironmentState = z.object({
   service: z.string(),
   environment: z.string(),
@@ -213,6 +265,10 @@ export const EnvironmentState = z.object({
   previousRelease: z.optional(z.string()),
   launchTemplate: z.optional(LaunchTemplateRef),
   capacity: z.optional(Capacity),
+  /** The group serving the environment (blue/green moves it; rolling keeps the manifest's). */
+  activeGroup: z.optional(NonEmpty),
+  /** The current record first, then earlier ones, newest first (at most ENVIRONMENT_HISTORY_LENGTH + 1). */
+  history: z.optional(z.array(EnvironmentRecord)),
   lock: z.optional(EnvironmentLock),
   /** 0 until the first state update; lock operations leave it alone. */
   version: Version,
@@ -227,6 +283,10 @@ export const EnvironmentPatch = z
     previousRelease: z.optional(z.nullable(KeyName)),
     launchTemplate: z.optional(z.nullable(LaunchTemplateRef)),
     capacity: z.optional(z.nullable(Capacity)),
+    activeGroup: z.optional(z.nullable(NonEmpty)),
+    history: z.optional(
+      z.nullable(z.array(EnvironmentRecord).check(z.maxLength(ENVIRONMENT_HISTORY_LENGTH + 1))),
+    ),
   })
   .check(
     z.refine(
@@ -252,7 +312,17 @@ export type LockRelease = { outcome: 'released'; lock: EnvironmentLock } | { out
 // ---------------------------------------------------------------------------------------------
 // task tokens
 
-export const WaitKind = z.enum(['refresh', 'image', 'command', 'hook', 'approval', 'target-health']);
+export const WaitKind = z.enum([
+  'refresh',
+  'image',
+  'command',
+  'hook',
+  'approval',
+  'target-health',
+  'lock',
+  'alarm',
+  'group',
+]);
 export type WaitKind = z.infer<typeof WaitKind>;
 
 export const TaskToken = z.object({

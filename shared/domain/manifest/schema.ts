@@ -275,6 +275,14 @@ export const RollingStrategySchema = z
     ),
     // CheckpointDelay: 0-172800 seconds (default 3600); only allowed together with checkpoints.
     checkpointDelaySeconds: z.optional(intBetween(0, 172800)),
+    // BakeTime: seconds the refresh waits after the last instance is replaced, its alarms still
+    // watched and AutoRollback still possible, before it counts as Successful (0-172800).
+    bakeTimeSeconds: z._default(intBetween(0, 172800), 0),
+    // ScaleInProtectedInstances / StandbyInstances: what the refresh does with such instances.
+    // Kiln's default is explicit and safe for both: Wait (the refresh waits, and says so in its
+    // status reason, rather than silently skipping or replacing instances someone set aside).
+    scaleInProtectedInstances: z._default(z.enum(['Refresh', 'Ignore', 'Wait']), 'Wait'),
+    standbyInstances: z._default(z.enum(['Terminate', 'Ignore', 'Wait']), 'Wait'),
   })
   .check(
     z.superRefine((strategy, ctx) => {
@@ -344,6 +352,8 @@ const BlueGreenStrategySchema = z.strictObject({
       ),
     'Every new target must stay healthy this long, within the timeout, before traffic moves.',
   ),
+  // Seconds the rollout alarms are watched after traffic moved, before blue is scaled to zero.
+  bakeTimeSeconds: z._default(intBetween(0, 172800), 300),
   keepOldGroups: z._default(intBetween(0, 5), 1),
 });
 
@@ -410,7 +420,14 @@ const EnvironmentSchema = z
       z._default(intBetween(0, 10080), 0),
       'How long a release must have run in the previous environment before promotion here; 0 for the first.',
     ),
-    approval: z.prefault(z.strictObject({ required: z._default(z.boolean(), false) }), {}),
+    approval: z.prefault(
+      z.strictObject({
+        required: z._default(z.boolean(), false),
+        // How long the deployment waits for an approver before it ends `aborted`.
+        timeoutMinutes: z._default(intBetween(5, 10080), 1440),
+      }),
+      {},
+    ),
     access: describe(
       z.prefault(z.strictObject({ deploy: principals(), rollback: principals(), approve: principals() }), {}),
       'Slack user ids (U…/W…) or user-group ids (S…) allowed to act on this environment.',

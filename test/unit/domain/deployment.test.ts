@@ -57,7 +57,7 @@ describe('deployment statuses', () => {
   describe('transition', () => {
     it.each<[DeploymentStatus, DeploymentStatus]>([
       ['queued', 'succeeded'],
-      ['baking', 'superseded'],
+      ['queued', 'rolling-back'],
       ['baking', 'waiting-approval'],
       ['rolling-back', 'aborted'],
       ['rolling-back', 'rolling-out'],
@@ -69,7 +69,7 @@ describe('deployment statuses', () => {
 
     it('names the deployment, both statuses and the moves allowed instead', () => {
       expect(() => transition('baking', 'succeeded', '01J0ABC')).toThrow(
-        'deployment 01J0ABC cannot move from baking to succeeded: from baking it may move to rolling-out, aborted, failed',
+        'deployment 01J0ABC cannot move from baking to succeeded: from baking it may move to rolling-out, superseded, aborted, failed',
       );
     });
 

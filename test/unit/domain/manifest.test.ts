@@ -573,6 +573,9 @@ describe('service manifest', () => {
         type: 'rolling',
         minHealthyPercentage: 90,
         maxHealthyPercentage: 100,
+        bakeTimeSeconds: 0,
+        scaleInProtectedInstances: 'Wait',
+        standbyInstances: 'Wait',
       });
     });
 
@@ -650,6 +653,7 @@ describe('service manifest', () => {
       expect(parseManifest(manifest().m).environments[1]?.strategy).toEqual({
         type: 'blue-green',
         healthGate: { healthyForSeconds: 60, timeoutSeconds: 900 },
+        bakeTimeSeconds: 300,
         keepOldGroups: 1,
       });
     });

@@ -36,6 +36,9 @@ describe('story settings', () => {
         type: 'rolling',
         minHealthyPercentage: 100,
         maxHealthyPercentage: 100,
+        bakeTimeSeconds: 0,
+        scaleInProtectedInstances: 'Wait',
+        standbyInstances: 'Wait',
       });
       expect(settings.targetGroup).toEqual(storyDefaults().targetGroup);
     });
@@ -127,6 +130,9 @@ describe('story settings', () => {
           instanceWarmupSeconds: 60,
           checkpoints: [25, 50, 100],
           checkpointDelaySeconds: 600,
+          bakeTimeSeconds: 0,
+          scaleInProtectedInstances: 'Wait',
+          standbyInstances: 'Wait',
         },
         targetGroup: {
           healthCheckPath: '/health',
