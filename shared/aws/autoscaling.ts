@@ -55,6 +55,9 @@ export class AutoScalingGroups implements AutoScalingPort {
   lifecycleHooks(_name: string): Promise<LifecycleHookSpec[]> {
     return notYet('lifecycleHooks');
   }
+  tagGroup(_name: string, _tags: Record<string, string>): Promise<void> {
+    return notYet('tagGroup');
+  }
   scalingPolicies(_name: string): Promise<ScalingPolicySpec[]> {
     return notYet('scalingPolicies');
   }

@@ -143,6 +143,11 @@ export interface AutoScalingPort {
   scalingPolicies(name: string): Promise<ScalingPolicySpec[]>;
   putScalingPolicy(name: string, policy: ScalingPolicySpec): Promise<void>;
   /**
+   * Adds or overwrites these tags on the group (CreateOrUpdateTags), not propagated to instances.
+   * Blue/green marks a retired group `kiln:role=retired` this way (added by the blue/green helper).
+   */
+  tagGroup(name: string, tags: Record<string, string>): Promise<void>;
+  /**
    * Starts a refresh to `launchTemplate`, or finds one in progress to the same version and
    * adopts it (StartInstanceRefresh takes no client token): `already-started`. A refresh in
    * progress to anything else is an error (RefreshInProgressError).
@@ -284,6 +289,13 @@ export interface EnvironmentRun {
   /** Blue/green: green attached to the target groups / blue detached (epoch milliseconds). */
   attachedAt?: number;
   switchedAt?: number;
+  /** Blue/green: when `create-green` first ran (epoch ms); green must be ready within the health gate's timeout of it. */
+  greenCreatedAt?: number;
+  /**
+   * Blue/green: switch processes blue already had suspended before Kiln suspended them; they stay
+   * suspended when Kiln resumes the others (the platform team's choice is not Kiln's to undo).
+   */
+  blueSuspended?: string[];
   /** Seconds the ASL's watch waits (at least 1). */
   watchSeconds?: number;
   /** Set by `rollback-environment`: what it undid. */
@@ -291,6 +303,8 @@ export interface EnvironmentRun {
     kind: 'nothing' | 'refresh-rollback' | 'refresh-to-previous' | 'discard-green' | 'restore-blue';
     refreshId?: string;
     reason: string;
+    /** When the rollback started (epoch ms): blue/green gives blue the health gate's timeout from it. */
+    startedAt?: number;
   };
   startedAt: number;
 }
