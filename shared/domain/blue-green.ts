@@ -13,8 +13,10 @@ import { createHash } from 'node:crypto';
  * - ScheduledActions would change one group's capacity under the switch (a scheduled scale-in on
  *   blue while it still serves, or on green before it does).
  * - AlarmNotification would let an alarm's scaling policy move one group and not the other
- *   (aws-samples/aws-codedeploy-samples#80). Auto Scaling re-runs a policy every minute while
- *   its alarm stays in ALARM, so a scale-out missed during the switch happens once it resumes.
+ *   (aws-samples/aws-codedeploy-samples#80). CloudWatch keeps invoking an Auto Scaling action
+ *   while its alarm stays in ALARM (other actions run only on a state change), so a scale-out
+ *   held back during the switch happens once the process resumes.
+ *   https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarm-actions.html
  * Launch, Terminate, HealthCheck, ReplaceUnhealthy and AddToLoadBalancer stay on: green must reach
  * its capacity and replace unhealthy instances by itself.
  * https://docs.aws.amazon.com/autoscaling/ec2/userguide/as-suspend-resume-processes.html
