@@ -24,7 +24,7 @@ import {
   unhealthyTargets,
 } from '../../../domain/blue-green';
 import type { CheckOutcome, EnvironmentRun, GroupDescription, RolloutDeps, RolloutState } from '../deps';
-import { recordProgress } from '../progress';
+import { recordProgress, renewLease } from '../progress';
 import { type BlueGreenContext, contextOf, isDeleting, resumeSwitchProcesses, switchGroups } from './context';
 import { groupTargetHealth } from './switch';
 
@@ -74,6 +74,7 @@ export async function checkBlueGreenRollback(state: RolloutState, deps: RolloutD
   if (kind !== 'discard-green' && kind !== 'restore-blue') {
     throw new Error(`rollback ${kind} is not a blue/green rollback`);
   }
+  await renewLease(state, deps);
   return advance(context, state, deps, kind);
 }
 

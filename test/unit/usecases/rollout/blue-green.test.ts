@@ -460,6 +460,17 @@ describe('blue/green use cases', () => {
       expect(await checkBlueGreenRollback(back, h.deps)).toEqual({ outcome: 'done' });
     });
 
+    it('renews the lease at each check', async () => {
+      const state = await created();
+      const back = await rollingBack(state);
+      h.advance(600);
+
+      await checkBlueGreenRollback(back, h.deps);
+
+      const lock = (await h.store.getEnvironmentState(SERVICE, ENV)).lock;
+      expect(lock?.expiresAt).toBe(T0 + 600_000 + 15 * 60_000);
+    });
+
     describe('before the switch', () => {
       it('detaches green, lets it drain, deletes it, then resumes blue', async () => {
         const state = await created();
