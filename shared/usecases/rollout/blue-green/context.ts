@@ -59,12 +59,24 @@ export async function contextOf(state: RolloutState, deps: RolloutDeps): Promise
 export const isDeleting = (group: { status?: string | undefined }): boolean =>
   group.status !== undefined && /delete/i.test(group.status);
 
-/** The groups whose switch processes Kiln resumes: blue keeps what it had suspended itself. */
-export function switchGroups(context: Pick<BlueGreenContext, 'run' | 'blue' | 'green'>) {
-  return [
-    { name: context.blue, keepSuspended: context.run.blueSuspended },
-    ...(context.green !== context.blue ? [{ name: context.green }] : []),
-  ];
+/**
+ * The groups whose switch processes Kiln resumes, for the one that serves at the end (`blue` after
+ * a rollback, `green` after a retire) or both (a step that failed: the rollback that follows parks
+ * what it must). Blue keeps what it had suspended itself.
+ *
+ * A group parked at zero (retired blue, or a kept group a rollback put back) stays suspended on
+ * purpose: a scheduled action or a scaling policy whose alarm watches a shared metric (the load
+ * balancer's) would otherwise scale a group that no target group routes to. Reviving it (kiln
+ * rollback, or the rollback of a switch) suspends and then resumes them like any green.
+ */
+export function switchGroups(
+  context: Pick<BlueGreenContext, 'run' | 'blue' | 'green'>,
+  serving: 'blue' | 'green' | 'both' = 'both',
+) {
+  const blue = { name: context.blue, keepSuspended: context.run.blueSuspended };
+  const green = { name: context.green };
+  if (context.green === context.blue || serving === 'blue') return [blue];
+  return serving === 'green' ? [green] : [blue, green];
 }
 
 /**

@@ -165,7 +165,8 @@ async function advance(
   } else if (greenGroup !== undefined) {
     return waiting(`deleting ${green}`);
   }
-  await resumeSwitchProcesses(asg, switchGroups(context));
+  // Blue serves again; a kept group put back to zero stays parked (switchGroups).
+  await resumeSwitchProcesses(asg, switchGroups(context, keepsGreen(context) ? 'blue' : 'both'));
   await recordProgress(state, deps, {
     phase: 'rolled-back',
     detail: `${blue} serves ${run.before.release}`,

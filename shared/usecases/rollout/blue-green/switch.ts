@@ -176,8 +176,9 @@ export async function checkWatch(state: RolloutState, deps: RolloutDeps): Promis
 
 /**
  * `retire-blue`: blue to zero (min 0, desired 0; max kept so a rollback scales it straight back),
- * tagged `kiln:role=retired` and kept; kept groups beyond `keepOldGroups` deleted, oldest first;
- * the switch's processes resumed on green and blue whatever happened before.
+ * tagged `kiln:role=retired` and kept, its scheduled actions and alarm notifications left suspended
+ * (parked); kept groups beyond `keepOldGroups` deleted, oldest first; the switch's processes
+ * resumed on green, and on both groups when retiring fails (the rollback that follows parks green).
  */
 export async function retireBlue(state: RolloutState, deps: RolloutDeps): Promise<EnvironmentRun> {
   const context = await contextOf(state, deps);
@@ -189,7 +190,8 @@ export async function retireBlue(state: RolloutState, deps: RolloutDeps): Promis
     await resumeSwitchProcesses(asg, switchGroups(context)).catch(() => undefined);
     throw error;
   }
-  await resumeSwitchProcesses(asg, switchGroups(context));
+  // Blue stays parked (suspended) at zero: see switchGroups.
+  await resumeSwitchProcesses(asg, switchGroups(context, 'green'));
   return run;
 }
 

@@ -384,7 +384,7 @@ describe('blue/green use cases', () => {
   });
 
   describe('retireBlue', () => {
-    it('scales blue to zero, tags it retired and keeps it, and resumes the processes on both groups', async () => {
+    it('scales blue to zero, tags it retired and keeps it, and resumes the processes on green', async () => {
       const state = await switched();
       h.advance(300);
 
@@ -398,8 +398,15 @@ describe('blue/green use cases', () => {
         'kiln:release': '1.0.0',
       });
       expect(blue.status).toBeUndefined();
-      expect(blue.suspendedProcesses).toEqual([]);
       expect(h.asg.must(GREEN).suspendedProcesses).toEqual([]);
+    });
+
+    it('leaves the retired blue parked: its scheduled actions and alarm notifications stay suspended', async () => {
+      const state = await switched();
+
+      await retireBlue(state, h.deps);
+
+      expect(h.asg.must(BLUE).suspendedProcesses).toEqual(SWITCH);
     });
 
     it('deletes kept groups beyond keepOldGroups, oldest first', async () => {
@@ -421,15 +428,6 @@ describe('blue/green use cases', () => {
       await retireBlue(state, h.deps);
 
       expect(h.asg.callsOf('deleteGroup')).toEqual([['deleteGroup', 'ledger-production-kiln-0.8.0']]);
-    });
-
-    it('leaves suspended what blue had suspended before the rollout', async () => {
-      h.asg.must(BLUE).suspendedProcesses = ['ScheduledActions'];
-      const state = await switched();
-
-      await retireBlue(state, h.deps);
-
-      expect(h.asg.must(BLUE).suspendedProcesses).toEqual(['ScheduledActions']);
     });
 
     it('resumes the processes even when retiring fails', async () => {
@@ -539,6 +537,34 @@ describe('blue/green use cases', () => {
         expect(h.asg.must(BLUE).tags['kiln:role']).toBe('green');
       });
 
+      it("resumes blue's processes once it serves again, except those it had suspended itself", async () => {
+        h.asg.must(BLUE).suspendedProcesses = ['ScheduledActions'];
+        const state = await switched();
+        await retireBlue(state, h.deps);
+        const back = await rollingBack(state, 'alarm');
+        const blueIds = h.asg.launch(BLUE, 3);
+        h.asg.must(BLUE).instances = h.asg.must(BLUE).instances.filter((i) => blueIds.includes(i.instanceId));
+        h.targets.set(TG_API, blueIds, 'healthy');
+        h.targets.set(TG_ADMIN, blueIds, 'healthy');
+        h.targets.remove(
+          TG_API,
+          h.asg.must(GREEN).instances.map((i) => i.instanceId),
+        );
+        h.targets.remove(
+          TG_ADMIN,
+          h.asg.must(GREEN).instances.map((i) => i.instanceId),
+        );
+
+        let check = await checkBlueGreenRollback(back, h.deps);
+        for (let i = 0; i < 5 && check.outcome === 'waiting'; i++) {
+          if (h.asg.must(GREEN).status !== undefined) h.asg.groups.delete(GREEN);
+          check = await checkBlueGreenRollback(back, h.deps);
+        }
+
+        expect(check).toEqual({ outcome: 'done' });
+        expect(h.asg.must(BLUE).suspendedProcesses).toEqual(['ScheduledActions']);
+      });
+
       it('fails when blue is not healthy again within the health gate timeout', async () => {
         const state = await switched();
         const back = await rollingBack(state, 'alarm');
@@ -578,6 +604,8 @@ describe('blue/green use cases', () => {
       expect(h.asg.callsOf('deleteGroup')).toEqual([]);
       expect(h.asg.must(GREEN).capacity.desired).toBe(0);
       expect(h.asg.must(GREEN).tags['kiln:role']).toBe('retired');
+      expect(h.asg.must(GREEN).suspendedProcesses).toEqual(SWITCH);
+      expect(h.asg.must(BLUE).suspendedProcesses).toEqual([]);
     });
   });
 });
