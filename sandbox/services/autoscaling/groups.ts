@@ -9,7 +9,6 @@ import type {
   AutoScalingGroupsType,
   AutoScalingInstancesType,
   CreateAutoScalingGroupType,
-  CreateOrUpdateTagsType,
   DeleteAutoScalingGroupType,
   DescribeAutoScalingInstancesType,
   Instance,
@@ -362,35 +361,6 @@ export class Groups implements GroupsPart {
       group,
       `a user request explicitly set group desired capacity changing the desired capacity from ${before} to ${desired}`,
     );
-    return {};
-  }
-
-  /**
-   * Adds tags to groups, or overwrites the tag of the same key ("you do not get an error
-   * message"); only `auto-scaling-group` resources exist. Instances already running keep their
-   * tags: PropagateAtLaunch applies to instances launched afterwards.
-   * https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_CreateOrUpdateTags.html
-   * https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-tagging.html
-   */
-  createOrUpdateTags(input: CreateOrUpdateTagsType): object {
-    const tags = required(input.Tags, 'tags');
-    for (const tag of tags) {
-      if (tag.ResourceType !== undefined && tag.ResourceType !== 'auto-scaling-group') {
-        throw validationError(`ResourceType must be auto-scaling-group, got ${tag.ResourceType}`);
-      }
-      const key = required(tag.Key, 'key');
-      const group = this.get(tag.ResourceId);
-      const entry = {
-        ResourceId: group.name,
-        ResourceType: 'auto-scaling-group',
-        Key: key,
-        Value: tag.Value ?? '',
-        PropagateAtLaunch: tag.PropagateAtLaunch ?? false,
-      };
-      const at = group.tags.findIndex((existing) => existing.Key === key);
-      if (at >= 0) group.tags[at] = entry;
-      else group.tags.push(entry);
-    }
     return {};
   }
 

@@ -17,7 +17,6 @@ import type {
   CancelInstanceRefreshType,
   CompleteLifecycleActionType,
   CreateAutoScalingGroupType,
-  CreateOrUpdateTagsType,
   DeleteAutoScalingGroupType,
   DeleteLifecycleHookType,
   DescribeAutoScalingInstancesType,
@@ -118,7 +117,6 @@ function operationsOf(asg: AutoScalingParts): OperationTable {
       groups.describeInstances(input),
     ),
     SetDesiredCapacity: operation((input: SetDesiredCapacityType) => groups.setDesiredCapacity(input)),
-    CreateOrUpdateTags: operation((input: CreateOrUpdateTagsType) => groups.createOrUpdateTags(input)),
     SuspendProcesses: operation((input: ScalingProcessQuery) => groups.suspendProcesses(input)),
     ResumeProcesses: operation((input: ScalingProcessQuery) => groups.resumeProcesses(input)),
 
