@@ -746,6 +746,7 @@ export class CloudWatchSim implements SimService, MetricSink {
   }
 
   // https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_DescribeAlarms.html
+  // https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_DescribeAlarms.html
   private describeAlarms(input: DescribeAlarmsInput): DescribeAlarmsOutput {
     if (input.AlarmNames?.length && input.AlarmNamePrefix !== undefined) {
       throw new InvalidParameterCombinationException({
@@ -763,6 +764,16 @@ export class CloudWatchSim implements SimService, MetricSink {
       .filter((a) => names === undefined || names.has(a.name))
       .filter((a) => input.AlarmNamePrefix === undefined || a.name.startsWith(input.AlarmNamePrefix))
       .filter((a) => input.StateValue === undefined || a.state === input.StateValue)
+      // "only those alarms that use a certain alarm action" (any state's), by prefix.
+      .filter(
+        (a) =>
+          input.ActionPrefix === undefined ||
+          [
+            ...(a.input.OKActions ?? []),
+            ...(a.input.AlarmActions ?? []),
+            ...(a.input.InsufficientDataActions ?? []),
+          ].some((action) => action.startsWith(input.ActionPrefix ?? '')),
+      )
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     const output: DescribeAlarmsOutput = {};
     if (types.has('MetricAlarm')) {

@@ -653,7 +653,12 @@ function toPolicySpec(policy: ScalingPolicy): ScalingPolicySpec | undefined {
     if (value !== undefined) parameters[key] = value;
   }
   // PolicyType is absent for policies created before types existed: those are simple scaling.
-  return { name: policy.PolicyName, policyType: policy.PolicyType ?? 'SimpleScaling', parameters };
+  return {
+    name: policy.PolicyName,
+    policyType: policy.PolicyType ?? 'SimpleScaling',
+    parameters,
+    ...(policy.PolicyARN === undefined ? {} : { arn: policy.PolicyARN }),
+  };
 }
 
 function toRefreshStatus(refresh: InstanceRefresh): RefreshStatus | undefined {

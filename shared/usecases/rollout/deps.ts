@@ -55,6 +55,12 @@ export interface ScalingPolicySpec {
   policyType: string;
   /** PutScalingPolicy's other parameters, as AWS names them, copied as DescribePolicies gave them. */
   parameters: Record<string, unknown>;
+  /**
+   * DescribePolicies' PolicyARN (what an alarm's actions name); not sent by putScalingPolicy.
+   * Added by the blue/green helper: green's copy of a step or simple policy is added to the alarms
+   * that invoke blue's.
+   */
+  arn?: string;
 }
 
 export interface GroupDescription {
@@ -215,6 +221,16 @@ export interface AlarmPort {
     names: readonly string[],
     since: number,
   ): Promise<Array<{ name: string; at: number; reason?: string }>>;
+  /*
+   * Added by the blue/green helper: a step or simple scaling policy is invoked by the alarms that
+   * name its ARN, so green's copy of blue's policy must be named by the same alarms.
+   */
+  /** Metric alarms with `action` among their actions (any state's). */
+  alarmsWithAction(action: string): Promise<string[]>;
+  /** Adds `added` beside `existing` in each of the alarm's action lists that holds `existing` (PutMetricAlarm). */
+  mirrorAlarmAction(alarmName: string, existing: string, added: string): Promise<void>;
+  /** Takes `action` out of every action list of the alarm. */
+  removeAlarmAction(alarmName: string, action: string): Promise<void>;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -103,3 +103,27 @@ describe('CloudWatchSim Auto Scaling actions', () => {
     expect(runs.map((run) => run.policy)).toEqual([POLICY]);
   });
 });
+
+/** https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_DescribeAlarms.html (ActionPrefix) */
+describe('CloudWatchSim DescribeAlarms by action prefix', () => {
+  it('answers only the alarms with an action that starts with the prefix', async () => {
+    const cw = new CloudWatchSim(createTestContext(7));
+    const base = {
+      Namespace: 'Kiln/Test',
+      MetricName: 'QueueDepth',
+      Statistic: 'Maximum',
+      Period: 60,
+      EvaluationPeriods: 1,
+      Threshold: 100,
+      ComparisonOperator: 'GreaterThanThreshold',
+    };
+    await cw.handle('PutMetricAlarm', { ...base, AlarmName: 'scales', AlarmActions: [POLICY] });
+    await cw.handle('PutMetricAlarm', { ...base, AlarmName: 'pages', OKActions: [TOPIC] });
+
+    const answer = (await cw.handle('DescribeAlarms', { ActionPrefix: POLICY })) as {
+      MetricAlarms?: Array<{ AlarmName?: string }>;
+    };
+
+    expect(answer.MetricAlarms?.map((alarm) => alarm.AlarmName)).toEqual(['scales']);
+  });
+});

@@ -15,6 +15,7 @@ import { SWITCH_PROCESSES, existingGreen, greenTags, groupReadiness } from '../.
 import type { CheckOutcome, EnvironmentRun, GroupDescription, RolloutDeps, RolloutState } from '../deps';
 import { abortRequest, recordProgress, renewLease } from '../progress';
 import { type BlueGreenContext, contextOf } from './context';
+import { copyPolicies, deleteKilnGroup } from './policies';
 
 export async function createGreen(state: RolloutState, deps: RolloutDeps): Promise<EnvironmentRun> {
   const context = await contextOf(state, deps);
@@ -142,7 +143,7 @@ async function ensureGreen(
     case 'recreate':
       // A kept or abandoned group of this release from an earlier deployment: green must be a
       // clone of blue as it is now, so the old one goes and a new one is made once it is gone.
-      await asg.deleteGroup(green);
+      await deleteKilnGroup(asg, { name: green, region: run.region }, deps);
       return undefined;
     case 'adopt': {
       // `kiln rollback`: the kept group of the release, at zero, already on its recorded version.
@@ -170,21 +171,21 @@ async function ensureGreen(
         lifecycleHooks: await asg.lifecycleHooks(context.blue),
         targetGroupArns: [],
       });
-      await finishGreen(context);
+      await finishGreen(context, deps);
       return asg.describeGroup(green);
     }
     case 'ours':
       // create-green run again (a retry after a crash): what followed the create may not be done.
-      if (options.finishIfOurs === true) await finishGreen(context);
+      if (options.finishIfOurs === true) await finishGreen(context, deps);
       return existing;
   }
 }
 
-/** Suspends the switch's processes on green and copies blue's scaling policies (PutScalingPolicy upserts by name). */
-async function finishGreen(context: BlueGreenContext): Promise<void> {
-  const { asg, green, blue } = context;
+/** Suspends the switch's processes on green and copies blue's scaling policies (policies.ts). */
+async function finishGreen(context: BlueGreenContext, deps: RolloutDeps): Promise<void> {
+  const { asg, green, blue, run } = context;
   await asg.suspendProcesses(green, SWITCH_PROCESSES);
-  for (const policy of await asg.scalingPolicies(blue)) await asg.putScalingPolicy(green, policy);
+  await copyPolicies(asg, { blue, green, region: run.region }, deps);
 }
 
 function tagsOf(context: BlueGreenContext, state: RolloutState, blueTags: Record<string, string>) {

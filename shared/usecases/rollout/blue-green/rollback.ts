@@ -26,6 +26,7 @@ import {
 import type { CheckOutcome, EnvironmentRun, GroupDescription, RolloutDeps, RolloutState } from '../deps';
 import { recordProgress, renewLease } from '../progress';
 import { type BlueGreenContext, contextOf, isDeleting, resumeSwitchProcesses, switchGroups } from './context';
+import { deleteKilnGroup } from './policies';
 import { groupTargetHealth } from './switch';
 
 type RollbackKind = 'nothing' | 'discard-green' | 'restore-blue';
@@ -159,7 +160,7 @@ async function advance(
         );
       }
     } else {
-      await asg.deleteGroup(green);
+      await deleteKilnGroup(asg, { name: green, region: run.region }, deps);
       return waiting(`deleting ${green}`);
     }
   } else if (greenGroup !== undefined) {

@@ -20,6 +20,7 @@ import type { CheckOutcome, EnvironmentRun, RolloutDeps, RolloutState } from '..
 import { tokenKeys } from '../deps';
 import { abortRequest, recordProgress, renewLease, runOf } from '../progress';
 import { type BlueGreenContext, contextOf, isDeleting, resumeSwitchProcesses, switchGroups } from './context';
+import { deleteKilnGroup } from './policies';
 
 /** Green's InService instances and every target group's health of them. */
 export async function groupTargetHealth(
@@ -221,7 +222,7 @@ async function retire(context: BlueGreenContext, state: RolloutState, deps: Roll
   // Never the group that now serves, whatever its tags say.
   const candidates = kept.filter((group) => group.name !== green && !isDeleting(group));
   for (const name of groupsBeyondKeep(candidates, context.strategy.keepOldGroups)) {
-    await asg.deleteGroup(name);
+    await deleteKilnGroup(asg, { name, region: run.region }, deps);
   }
   await recordProgress(state, deps, {
     phase: 'retired',

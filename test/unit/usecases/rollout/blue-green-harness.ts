@@ -177,7 +177,11 @@ export class FakeAutoScaling implements AutoScalingPort {
   async putScalingPolicy(name: string, policy: ScalingPolicySpec) {
     this.calls.push(['putScalingPolicy', name, policy.name]);
     const group = this.must(name);
-    group.policies = [...group.policies.filter((p) => p.name !== policy.name), structuredClone(policy)];
+    const { arn: _theirs, ...copy } = structuredClone(policy);
+    group.policies = [
+      ...group.policies.filter((p) => p.name !== policy.name),
+      { ...copy, arn: policyArn(name, policy.name) },
+    ];
   }
   async tagGroup(name: string, tags: Record<string, string>) {
     this.calls.push(['tagGroup', name, { ...tags }]);
@@ -216,8 +220,33 @@ export class FakeTargets implements LoadBalancingPort {
   }
 }
 
+/** The ARN Auto Scaling gives a group's policy (fake, but shaped like AWS's). */
+export const policyArn = (group: string, name: string): string =>
+  `arn:aws:autoscaling:${REGION}:123456789012:scalingPolicy:x:autoScalingGroupName/${group}:policyName/${name}`;
+
 export class FakeAlarms implements AlarmPort {
   readonly history: Array<{ name: string; at: number; reason?: string }> = [];
+  /** Each alarm's action lists. */
+  readonly actions = new Map<string, { ok: string[]; alarm: string[]; insufficient: string[] }>();
+  async alarmsWithAction(action: string): Promise<string[]> {
+    return [...this.actions]
+      .filter(([, lists]) => [...lists.ok, ...lists.alarm, ...lists.insufficient].includes(action))
+      .map(([name]) => name)
+      .sort();
+  }
+  async mirrorAlarmAction(alarmName: string, existing: string, added: string): Promise<void> {
+    const lists = this.actions.get(alarmName);
+    if (!lists) return;
+    for (const list of [lists.ok, lists.alarm, lists.insufficient]) {
+      if (list.includes(existing) && !list.includes(added)) list.push(added);
+    }
+  }
+  async removeAlarmAction(alarmName: string, action: string): Promise<void> {
+    const lists = this.actions.get(alarmName);
+    if (!lists) return;
+    for (const key of ['ok', 'alarm', 'insufficient'] as const)
+      lists[key] = lists[key].filter((a) => a !== action);
+  }
   async states() {
     return [];
   }
@@ -267,13 +296,37 @@ export async function harness(dynamo: LocalDynamo): Promise<Harness> {
   const asg = new FakeAutoScaling();
   const targets = new FakeTargets();
   const alarms = new FakeAlarms();
+  // The platform's alarm invokes blue's step policy; Auto Scaling's own alarm invokes the target tracking one.
+  alarms.actions.set('ledger-queue-deep', {
+    ok: [],
+    alarm: [policyArn(BLUE, 'queue-out')],
+    insufficient: [],
+  });
+  alarms.actions.set('TargetTracking-ledger-production-AlarmHigh', {
+    ok: [],
+    alarm: [policyArn(BLUE, 'cpu-50')],
+    insufficient: [],
+  });
   asg.addGroup(BLUE, {
     targetGroupArns: [TG_API, TG_ADMIN],
     tags: { team: 'finance-platform', 'kiln:managed': 'true' },
     hooks: [
       { name: 'drain', transition: 'autoscaling:EC2_INSTANCE_TERMINATING', heartbeatTimeoutSeconds: 300 },
     ],
-    policies: [{ name: 'cpu-50', policyType: 'TargetTrackingScaling', parameters: { TargetValue: 50 } }],
+    policies: [
+      {
+        name: 'cpu-50',
+        policyType: 'TargetTrackingScaling',
+        parameters: { TargetValue: 50 },
+        arn: policyArn(BLUE, 'cpu-50'),
+      },
+      {
+        name: 'queue-out',
+        policyType: 'StepScaling',
+        parameters: { AdjustmentType: 'ChangeInCapacity' },
+        arn: policyArn(BLUE, 'queue-out'),
+      },
+    ],
   });
   const blueIds = asg.launch(BLUE, 3);
   targets.set(TG_API, blueIds, 'healthy');

@@ -22,6 +22,7 @@ import {
   TG_ADMIN,
   TG_API,
   harness,
+  policyArn,
   type Harness,
 } from './blue-green-harness';
 
@@ -99,10 +100,23 @@ describe('blue/green use cases', () => {
         `createGroup ${GREEN}`,
         `suspendProcesses ${GREEN}`,
         `putScalingPolicy ${GREEN}`,
+        `putScalingPolicy ${GREEN}`,
       ]);
       expect(h.asg.must(BLUE).suspendedProcesses).toEqual(SWITCH);
       expect(h.asg.must(GREEN).suspendedProcesses).toEqual(SWITCH);
-      expect(h.asg.must(GREEN).policies.map((p) => p.name)).toEqual(['cpu-50']);
+      expect(h.asg.must(GREEN).policies.map((p) => p.name)).toEqual(['cpu-50', 'queue-out']);
+    });
+
+    it("adds green's copy of a step policy to the alarm that invokes blue's, and leaves target tracking alarms alone", async () => {
+      await createGreen(h.state(), h.deps);
+
+      expect(h.alarms.actions.get('ledger-queue-deep')?.alarm).toEqual([
+        policyArn(BLUE, 'queue-out'),
+        policyArn(GREEN, 'queue-out'),
+      ]);
+      expect(h.alarms.actions.get('TargetTracking-ledger-production-AlarmHigh')?.alarm).toEqual([
+        policyArn(BLUE, 'cpu-50'),
+      ]);
     });
 
     it("takes blue's capacity as it is now (it may have scaled since the environment was prepared)", async () => {
@@ -401,6 +415,43 @@ describe('blue/green use cases', () => {
       expect(h.asg.must(GREEN).suspendedProcesses).toEqual([]);
     });
 
+    it('takes a deleted kept group’s step policies out of the alarms that name them', async () => {
+      const old = 'ledger-production-kiln-0.8.0';
+      h.asg.addGroup(old, {
+        capacity: { min: 0, max: 6, desired: 0 },
+        tags: {
+          'kiln:managed': 'true',
+          'kiln:service': SERVICE,
+          'kiln:environment': ENV,
+          'kiln:role': 'retired',
+          'kiln:retired-at': '2026-01-01T00:00:00.000Z',
+        },
+        policies: [
+          { name: 'queue-out', policyType: 'StepScaling', parameters: {}, arn: policyArn(old, 'queue-out') },
+        ],
+      });
+      h.alarms.actions.get('ledger-queue-deep')?.alarm.push(policyArn(old, 'queue-out'));
+      h.asg.addGroup('ledger-production-kiln-0.9.0', {
+        capacity: { min: 0, max: 6, desired: 0 },
+        tags: {
+          'kiln:managed': 'true',
+          'kiln:service': SERVICE,
+          'kiln:environment': ENV,
+          'kiln:role': 'retired',
+          'kiln:retired-at': '2026-02-01T00:00:00.000Z',
+        },
+      });
+      const state = await switched();
+
+      await retireBlue(state, h.deps);
+
+      expect(h.asg.callsOf('deleteGroup')).toEqual([['deleteGroup', old]]);
+      expect(h.alarms.actions.get('ledger-queue-deep')?.alarm).toEqual([
+        policyArn(BLUE, 'queue-out'),
+        policyArn(GREEN, 'queue-out'),
+      ]);
+    });
+
     it('leaves the retired blue parked: its scheduled actions and alarm notifications stay suspended', async () => {
       const state = await switched();
 
@@ -489,6 +540,8 @@ describe('blue/green use cases', () => {
         h.targets.remove(TG_API, ids);
         expect(await checkBlueGreenRollback(back, h.deps)).toEqual({ outcome: 'waiting' });
         expect(h.asg.callsOf('deleteGroup')).toEqual([['deleteGroup', GREEN]]);
+
+        expect(h.alarms.actions.get('ledger-queue-deep')?.alarm).toEqual([policyArn(BLUE, 'queue-out')]);
 
         h.asg.groups.delete(GREEN);
         expect(await checkBlueGreenRollback(back, h.deps)).toEqual({ outcome: 'done' });
