@@ -119,8 +119,9 @@ async function advance(
       return waiting(`scaling ${blue} back to ${want.desired} instances`);
     }
     if (blueGroup.tags[GROUP_TAGS.role] === 'retired') {
-      // It serves again: a later retire must not take it for a kept group.
-      await asg.tagGroup(blue, { [GROUP_TAGS.role]: 'green' });
+      // It serves again: a later retire must not take it for a kept group. kiln:managed goes with
+      // every tag request: Kiln's role may tag only with it (serverless.yml, aws:RequestTag).
+      await asg.tagGroup(blue, { [GROUP_TAGS.managed]: 'true', [GROUP_TAGS.role]: 'green' });
     }
     const readiness = groupReadiness(blueGroup);
     if (!readiness.ready) {

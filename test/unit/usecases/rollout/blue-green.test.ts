@@ -588,6 +588,12 @@ describe('blue/green use cases', () => {
         expect(await checkBlueGreenRollback(back, h.deps)).toEqual({ outcome: 'waiting' });
         expect(h.asg.callsOf('detachTargetGroups').filter(([, name]) => name === GREEN)).toHaveLength(1);
         expect(h.asg.must(BLUE).tags['kiln:role']).toBe('green');
+        // Kiln's role may tag only with kiln:managed=true in the request (serverless.yml).
+        expect(
+          h.asg
+            .callsOf('tagGroup')
+            .every(([, , tags]) => (tags as Record<string, string>)['kiln:managed'] === 'true'),
+        ).toBe(true);
       });
 
       it("resumes blue's processes once it serves again, except those it had suspended itself", async () => {
