@@ -10,9 +10,20 @@
  * Until the rollout's core steps are on main the story drives the blue/green steps itself, in the
  * state machine's order (blue-green-kit.ts); the deploy state machine is not yet what runs them.
  */
+import { DescribeScalingActivitiesCommand, PutScalingPolicyCommand } from '@aws-sdk/client-auto-scaling';
+import { PutMetricAlarmCommand, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
 import { SANDBOX_EPOCH } from '../core/context';
 import type { Region } from '../region';
-import { checkWatch, retireBlue } from '../../shared/usecases/rollout/blue-green';
+import {
+  attachGreen,
+  checkGreen,
+  checkHealthGate,
+  checkWatch,
+  createGreen,
+  retireBlue,
+  switchTraffic,
+} from '../../shared/usecases/rollout/blue-green';
+import type { RolloutState } from '../../shared/usecases/rollout/deps';
 import {
   blueGreenWorld,
   describeGroup,
@@ -138,6 +149,171 @@ export const blueGreenStory: Story = {
         'seconds from CreateGreen to traffic moved':
           seconds(switched.switchedAt) - seconds(world.state.env?.startedAt ?? SANDBOX_EPOCH),
       },
+    };
+  },
+};
+
+/**
+ * The scale-during-switch story: a scale-out alarm fires while blue/green moves traffic
+ * (aws-samples/aws-codedeploy-samples#80: scaling between "ready" and reroute broke CodeDeploy's
+ * blue/green). Blue has a simple scaling policy (+2) invoked by the alarm `web-load-high`; the
+ * alarm goes into ALARM during the health gate and stays there. AlarmNotification is suspended on
+ * both groups for the switch, so neither changes size under it; once blue is retired, green's copy
+ * of the policy (added to the alarm by Kiln) runs, and the parked blue stays at zero.
+ */
+export const scaleDuringSwitchStory: Story = {
+  name: 'scale-during-switch',
+  description: storyCatalog['scale-during-switch'],
+  settings: blueGreenStory.settings,
+  async run(region: Region, options: StoryOptions): Promise<StoryResult> {
+    const world = await step('setup', () =>
+      blueGreenWorld(region, {
+        deploymentId: 'D-STORY-SCALE-DURING-SWITCH',
+        size: options.fleet,
+        strategy: BLUE_GREEN_STRATEGY,
+        targetGroup: options.settings.targetGroup,
+      }),
+    );
+    const aws = world.operator;
+    await step('scaling policy', async () => {
+      const policy = await aws.autoScaling.send(
+        new PutScalingPolicyCommand({
+          AutoScalingGroupName: 'web',
+          PolicyName: 'load-out',
+          PolicyType: 'SimpleScaling',
+          AdjustmentType: 'ChangeInCapacity',
+          ScalingAdjustment: 2,
+          Cooldown: 300,
+        }),
+      );
+      // `ignore`: with no datapoints the alarm keeps the state it is set to.
+      await aws.cloudWatch.send(
+        new PutMetricAlarmCommand({
+          AlarmName: 'web-load-high',
+          Namespace: 'Web',
+          MetricName: 'Load',
+          Statistic: 'Maximum',
+          Period: 60,
+          EvaluationPeriods: 1,
+          Threshold: 100,
+          ComparisonOperator: 'GreaterThanThreshold',
+          TreatMissingData: 'ignore',
+          AlarmActions: [policy.PolicyARN ?? ''],
+        }),
+      );
+    });
+    const { deps } = world;
+    let state: RolloutState = {
+      ...world.state,
+      env: await step('create green', () => createGreen(world.state, deps)),
+    };
+    const ready = await step('green ready', () => untilDecided('green', () => checkGreen(state, deps), 20));
+    state = { ...state, env: await step('attach green', () => attachGreen(state, deps)) };
+    const alarmAt = Date.now();
+    await step('load rises', () =>
+      aws.cloudWatch.send(
+        new SetAlarmStateCommand({
+          AlarmName: 'web-load-high',
+          StateValue: 'ALARM',
+          StateReason: 'load above 100',
+        }),
+      ),
+    );
+    options.print('web-load-high in ALARM during the health gate');
+    const gate = await step('health gate', () =>
+      untilDecided(
+        'health gate',
+        (previous) => checkHealthGate({ ...state, check: previous ?? ready }, deps),
+        15,
+      ),
+    );
+    if (gate.outcome !== 'healthy') {
+      return {
+        checks: [
+          { name: 'traffic moved to green', ok: false, detail: `${gate.outcome}: ${gate.reason ?? ''}` },
+        ],
+        figures: {},
+      };
+    }
+    state = { ...state, env: await step('switch', () => switchTraffic(state, deps)) };
+    const green = state.env?.target.group ?? '';
+    await sleep(state.env?.watchSeconds ?? 1);
+    const watch = await step('watch', () => untilDecided('watch', () => checkWatch(state, deps), 15));
+    const beforeRetire = { blue: await describeGroup(aws, 'web'), green: await describeGroup(aws, green) };
+    const retireAt = Date.now();
+    await step('retire', () => retireBlue(state, deps));
+    // Cooldown 300 s: one scale-out of green in the next four minutes.
+    await sleep(240);
+    const blue = await describeGroup(aws, 'web');
+    const greenGroup = await describeGroup(aws, green);
+
+    const alarmScaled = async (group: string) =>
+      (
+        (await aws.autoScaling.send(new DescribeScalingActivitiesCommand({ AutoScalingGroupName: group })))
+          .Activities ?? []
+      )
+        .filter((activity) => (activity.Cause ?? '').includes('monitor alarm web-load-high'))
+        .map((activity) => activity.StartTime?.getTime() ?? 0);
+    const blueScaled = await alarmScaled('web');
+    const greenScaled = await alarmScaled(green);
+    const entries = region.engine.timeline.entries;
+    const refused = entries.filter(
+      (entry) =>
+        entry.kind === 'log' &&
+        entry.message.includes('web-load-high') &&
+        entry.message.includes('AlarmNotification is suspended'),
+    );
+    const refusedDuringSwitch = refused.filter((entry) => entry.t * 1000 + SANDBOX_EPOCH < retireAt).length;
+    const tg = world.fleet.targetGroupArn;
+    const greenIds = (greenGroup?.Instances ?? []).map((instance) => instance.InstanceId ?? '');
+    const serving = [...targetsAt(entries, tg, Number.POSITIVE_INFINITY)]
+      .filter(([, targetState]) => targetState === 'healthy')
+      .map(([id]) => id)
+      .sort();
+    const drain = firstDrain(entries, tg, world.blueIds);
+    const atDrain = drain === undefined ? new Map<string, string>() : targetsAt(entries, tg, drain.t);
+    const size = options.fleet;
+    return {
+      checks: [
+        {
+          name: 'the alarm asked during the switch and neither group changed size',
+          ok:
+            refusedDuringSwitch > 0 &&
+            blueScaled.every((at) => at >= retireAt) &&
+            greenScaled.every((at) => at >= retireAt) &&
+            beforeRetire.blue?.DesiredCapacity === size &&
+            beforeRetire.green?.DesiredCapacity === size,
+          detail: `web-load-high in ALARM from ${seconds(alarmAt)} s; ${refusedDuringSwitch} asks refused before the retire at ${seconds(retireAt)} s; desired before the retire: web ${beforeRetire.blue?.DesiredCapacity}, ${green} ${beforeRetire.green?.DesiredCapacity}`,
+        },
+        {
+          name: 'no detach of blue before every green target is healthy',
+          ok:
+            drain !== undefined &&
+            [...(beforeRetire.green?.Instances ?? [])].every(
+              (i) => atDrain.get(i.InstanceId ?? '') === 'healthy',
+            ),
+          detail:
+            drain === undefined
+              ? 'blue never left the target group'
+              : `blue's first target drained at ${drain.t} s`,
+        },
+        {
+          name: 'after the switch the scale-out reaches green, and the retired blue stays at zero',
+          ok:
+            greenGroup?.DesiredCapacity === Math.min(size + 2, size * 2) &&
+            greenScaled.length === 1 &&
+            blue?.DesiredCapacity === 0 &&
+            (blue.Instances ?? []).length === 0 &&
+            blueScaled.length === 0,
+          detail: `${green}: desired ${greenGroup?.DesiredCapacity} (${greenScaled.length} alarm scale-out); web: desired ${blue?.DesiredCapacity}, ${blue?.Instances?.length ?? 0} instances`,
+        },
+        {
+          name: 'only green serves, every green instance healthy',
+          ok: watch.outcome === 'clear' && serving.join(',') === [...greenIds].sort().join(','),
+          detail: `watch ${watch.outcome}; healthy targets: ${serving.join(', ')}; green instances: ${greenIds.join(', ')}`,
+        },
+      ],
+      figures: { 'green group': green, 'green desired after the switch': greenGroup?.DesiredCapacity ?? 0 },
     };
   },
 };

@@ -1,6 +1,6 @@
 import type { StoryName } from './catalog';
 import { bakeCacheStory, bakeFailureStory, bakeStory, bakeTimeoutStory } from './bake';
-import { blueGreenStory } from './blue-green';
+import { blueGreenStory, scaleDuringSwitchStory } from './blue-green';
 import { defaultStory } from './default';
 import { instanceRefreshStory } from './instance-refresh';
 import type { Story } from './types';
@@ -14,4 +14,5 @@ export const stories: Record<StoryName, Story> = {
   'bake-failure': bakeFailureStory,
   'bake-timeout': bakeTimeoutStory,
   'blue-green': blueGreenStory,
+  'scale-during-switch': scaleDuringSwitchStory,
 };
