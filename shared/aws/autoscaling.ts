@@ -73,7 +73,9 @@ const BLOCKING_STATUSES = new Set([...ACTIVE_STATUSES, 'Cancelling']);
  * `scalingPolicies` copies from DescribePolicies and `putScalingPolicy` sends back. The API
  * reference says which parameter each type takes ("Valid only if the policy type is …", "Not used
  * with any other policy type"): DescribePolicies answers other fields too (PolicyARN, Alarms, and
- * an empty StepAdjustments list on a target tracking policy), which must not be sent back.
+ * an empty StepAdjustments list on a target tracking policy, as AWS's example shows:
+ * https://docs.aws.amazon.com/code-library/latest/ug/auto-scaling_example_auto-scaling_DescribePolicies_section.html),
+ * which must not be sent back.
  * https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_PutScalingPolicy.html
  */
 const POLICY_PARAMETERS = {

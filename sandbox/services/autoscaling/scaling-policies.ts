@@ -67,6 +67,9 @@ export class ScalingPolicies {
       PolicyName: name,
       PolicyARN: arn,
       PolicyType: known,
+      // AWS answers an empty list for a policy without steps (its DescribePolicies example:
+      // https://docs.aws.amazon.com/code-library/latest/ug/auto-scaling_example_auto-scaling_DescribePolicies_section.html).
+      StepAdjustments: structuredClone(input.StepAdjustments ?? []),
       Alarms: [],
       // "The default is enabled."
       Enabled: input.Enabled ?? true,

@@ -37,6 +37,7 @@ describe('AutoScalingSim scaling policies', () => {
           PolicyARN: put.PolicyARN,
           PolicyType: 'TargetTrackingScaling',
           TargetTrackingConfiguration: targetTracking,
+          StepAdjustments: [],
           Alarms: [],
           Enabled: true,
         },
