@@ -15,6 +15,7 @@ import type {
   CompositeAlarm,
   Datapoint,
   DeleteAlarmsInput,
+  DescribeAlarmHistoryInput,
   DescribeAlarmsInput,
   DescribeAlarmsOutput,
   Dimension,
@@ -39,6 +40,7 @@ import {
   referencedAlarms,
 } from './cloudwatch/alarm-rule';
 import type { AlarmRule } from './cloudwatch/alarm-rule';
+import { AlarmHistory } from './cloudwatch/history';
 import { evaluateMetricAlarm, evaluationRange } from './cloudwatch/evaluate';
 import { dispatch, operation, type OperationTable } from './shared';
 
@@ -183,6 +185,7 @@ export class CloudWatchSim implements SimService, MetricSink {
   readonly serviceId = 'CloudWatch';
   private readonly metrics = new Map<string, Sample[]>();
   private readonly alarms = new Map<string, AlarmRecord>();
+  private readonly history = new AlarmHistory();
   private readonly evaluationLagMs: number;
   private autoScalingActions: AutoScalingActionRunner | undefined;
 
@@ -209,6 +212,7 @@ export class CloudWatchSim implements SimService, MetricSink {
     DescribeAlarms: operation((input: DescribeAlarmsInput) => this.describeAlarms(input)),
     SetAlarmState: operation((input: SetAlarmStateInput) => this.setAlarmState(input)),
     DeleteAlarms: operation((input: DeleteAlarmsInput) => this.deleteAlarms(input)),
+    DescribeAlarmHistory: operation((input: DescribeAlarmHistoryInput) => this.history.describe(input)),
   };
 
   /** The alarm's current state, for Auto Scaling's instance refresh AlarmSpecification. */
@@ -691,6 +695,13 @@ export class CloudWatchSim implements SimService, MetricSink {
     else alarm.stateReasonData = reasonData;
     alarm.stateUpdated = this.ctx.clock.now();
     this.ctx.timeline.record({ kind: 'state', resource: alarm.arn, from: previous.value, to });
+    this.history.recordStateUpdate(
+      alarm.name,
+      alarm.type === 'metric' ? 'MetricAlarm' : 'CompositeAlarm',
+      alarm.stateUpdated,
+      previous,
+      { value: to, reason, ...(reasonData === undefined ? {} : { reasonData }) },
+    );
     this.ctx.emit({
       source: 'aws.cloudwatch',
       detailType: 'CloudWatch Alarm State Change',
