@@ -247,13 +247,19 @@ export const scaleDuringSwitchStory: Story = {
     const blue = await describeGroup(aws, 'web');
     const greenGroup = await describeGroup(aws, green);
 
-    const alarmScaled = async (group: string) =>
-      (
+    // One scaling activity per instance launched, each with the cause: one cause per scale-out.
+    const alarmScaled = async (group: string) => {
+      const activities =
         (await aws.autoScaling.send(new DescribeScalingActivitiesCommand({ AutoScalingGroupName: group })))
-          .Activities ?? []
-      )
-        .filter((activity) => (activity.Cause ?? '').includes('monitor alarm web-load-high'))
-        .map((activity) => activity.StartTime?.getTime() ?? 0);
+          .Activities ?? [];
+      const byCause = new Map<string, number>();
+      for (const activity of activities) {
+        const cause = activity.Cause ?? '';
+        if (cause.includes('monitor alarm web-load-high'))
+          byCause.set(cause, activity.StartTime?.getTime() ?? 0);
+      }
+      return [...byCause.values()];
+    };
     const blueScaled = await alarmScaled('web');
     const greenScaled = await alarmScaled(green);
     const entries = region.engine.timeline.entries;
