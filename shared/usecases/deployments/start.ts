@@ -130,7 +130,8 @@ async function releaseToDeploy(
   deps: StartDeploymentDeps,
 ): Promise<string> {
   const { version } = input;
-  if (version === undefined) throw new DeploymentRequestError('a deploy needs the version to deploy', 'version');
+  if (version === undefined)
+    throw new DeploymentRequestError('a deploy needs the version to deploy', 'version');
   const release = await deps.store.getRelease(input.service, version);
   if (release === undefined) {
     const recent = await deps.store.listReleases(input.service, { limit: 5 });
@@ -168,7 +169,10 @@ async function releaseToRestore(
   const holds = `its history holds ${describeHistory(state)}`;
   const target = input.version ?? state.previousRelease ?? earlier[0];
   if (target === undefined) {
-    throw new DeploymentRequestError(`${where} has no earlier release to roll back to: ${holds}`, 'environments');
+    throw new DeploymentRequestError(
+      `${where} has no earlier release to roll back to: ${holds}`,
+      'environments',
+    );
   }
   if (target === state.currentRelease) {
     throw new DeploymentRequestError(`${where} runs ${target} already: ${holds}`, 'version');
@@ -180,7 +184,10 @@ async function releaseToRestore(
     );
   }
   if ((await deps.store.getRelease(input.service, target)) === undefined) {
-    throw new DeploymentRequestError(`release ${input.service}@${target} is no longer in the store`, 'version');
+    throw new DeploymentRequestError(
+      `release ${input.service}@${target} is no longer in the store`,
+      'version',
+    );
   }
   return target;
 }
