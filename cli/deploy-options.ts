@@ -297,7 +297,11 @@ export async function waitForDeployment(
         readers.set(where.region, reader);
       }
       const groups = await reader;
-      return countByVersion(await Promise.all(where.groups.map((name) => groups.describeGroup(name))));
+      const found = await Promise.all(where.groups.map((name) => groups.describeGroup(name)));
+      // Blue/green's green group may not be there yet; none at all is worth saying.
+      if (found.every((group) => group === undefined))
+        return `no group ${where.groups.join(' or ')} in ${where.region}`;
+      return countByVersion(found);
     } catch (error) {
       return (error instanceof Error ? error.message : String(error)).split('\n')[0];
     }

@@ -317,7 +317,12 @@ describe('kiln deploy', () => {
       });
 
       const [, progressPart] = result.stdout.split('\n');
-      expect(progressPart).toMatch(/^\r\x1b\[2K\[09:00:00\] queued .*\r\x1b\[2K\[09:00:05\] rolling-out/);
+      const redraw = '\r\x1b[2K';
+      expect(progressPart?.split(redraw)).toEqual([
+        '',
+        '[09:00:00] queued · waiting for its execution to begin',
+        '[09:00:05] rolling-out · instances unknown (no group checkout-staging in us-east-1)',
+      ]);
       expect(result.stdout).toMatch(/\(checkout 1\.1\.0\) failed: launch template gone\n$/);
       expect(result.exitCode).toBe(1);
     });
