@@ -13,7 +13,9 @@
  * 3. Wake every task token of the deployment (lock, refresh, approval, watch, group waits) with
  *    `{ woken: 'abort' }`. Done on `already-requested` too, so a crash between 2 and 3 heals when
  *    the user asks again. A token taken meanwhile by an event is that event's to wake; a task that
- *    is gone has moved on; a transient failure puts the token back and is rethrown.
+ *    is gone has moved on; a transient failure puts the token back and is rethrown. The token
+ *    listing is eventually consistent (the store's index): a wait stored a moment ago may be
+ *    missed, and is then ended by its own deadline poll, whose step sees the abort request.
  * 4. Audited (`deployment.abort`) with the actor and the reason, once.
  */
 import type { SfnTasks } from '../../aws/sfn';

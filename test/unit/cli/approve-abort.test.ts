@@ -1,4 +1,4 @@
-import { SendTaskSuccessCommand, SFNClient, TaskTimedOut } from '@aws-sdk/client-sfn';
+import { SendTaskSuccessCommand, SFNClient, SFNServiceException, TaskTimedOut } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { registerAbort } from '../../../cli/commands/abort';
 import { registerApprove } from '../../../cli/commands/approve';
@@ -112,6 +112,28 @@ describe('kiln approve', () => {
 
     expect(result.stderr).toBe('error: DEPLOYMENT: no deployment 01JZ0000000000000000000009\n');
     expect(result.exitCode).toBe(1);
+  });
+
+  it('says which permission is missing when Step Functions denies the answer, exit 2, and keeps the wait answerable', async () => {
+    const { store, approve } = await setup(['rolling-out', 'waiting-approval']);
+    await storeApprovalToken(store);
+    sfn.on(SendTaskSuccessCommand).rejects(
+      new SFNServiceException({
+        name: 'AccessDeniedException',
+        $fault: 'client',
+        message:
+          'User: arn:aws:iam::123456789012:user/bob is not authorized to perform: states:SendTaskSuccess',
+        $metadata: { httpStatusCode: 400 },
+      }),
+    );
+
+    const result = await approve([ID]);
+
+    expect(result.stderr).toBe(
+      `kiln: access to Step Functions execution of deployment "${ID}" denied (User: arn:aws:iam::123456789012:user/bob is not authorized to perform: states:SendTaskSuccess): use a profile or role allowed to answer its waiting tasks (states:SendTaskSuccess)\n`,
+    );
+    expect(result.exitCode).toBe(2);
+    expect(await store.takeTaskToken('approval', ID)).toMatchObject({ token: 'approval-token' });
   });
 
   it('says the wait has ended when its task timed out, exit 1', async () => {
