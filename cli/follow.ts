@@ -123,7 +123,7 @@ export function progressLine(deployment: Deployment, instances?: VersionCount[] 
       `${rollout.environment} (${position}) ${rollout.phase}${rollout.detail === undefined ? '' : `: ${rollout.detail}`}`,
     );
   }
-  if (deployment.status === 'waiting-approval' && rollout?.detail === undefined) {
+  if (deployment.status === 'waiting-approval') {
     parts.push(`approve with \`kiln approve ${deployment.id}\``);
   }
   if (instances !== undefined) parts.push(`instances ${describeInstances(instances)}`);

@@ -124,11 +124,13 @@ describe('progressLine', () => {
           environment: 'staging',
           index: 0,
           strategy: 'rolling',
-          phase: 'approval',
+          phase: 'waiting-approval',
+          detail: 'approval for production until 2026-06-02T09:00:00.000Z',
           at: new Date(T0).toISOString(),
         },
       }),
-      `waiting-approval · staging (1/2) approval · approve with \`kiln approve ${ID}\``,
+      'waiting-approval · staging (1/2) waiting-approval: approval for production until 2026-06-02T09:00:00.000Z · ' +
+        `approve with \`kiln approve ${ID}\``,
     ],
     [
       'asked to abort',
