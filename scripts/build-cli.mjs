@@ -81,6 +81,24 @@ const lazyChildProcessForCommander = {
   },
 };
 
+// A few dependencies import() Node's own modules when first used (the HTTP handler, the Lambda
+// invoke store). In a CommonJS bundle an import() needs the ES module loader's dynamic-import
+// callback, which a bundle compiled from V8's code cache (bin/compile-cache.cjs) does not get on
+// Node 20: such an import() is bundled as a require() of the built-in instead, which is what it
+// loads anyway.
+const builtinDynamicImportsAsRequire = {
+  name: 'kiln-builtin-dynamic-imports-as-require',
+  setup(pluginBuild) {
+    pluginBuild.onResolve({ filter: /^node:[a-z_/]+$/ }, (args) =>
+      args.kind === 'dynamic-import' ? { path: args.path, namespace: 'kiln-builtin-import' } : undefined,
+    );
+    pluginBuild.onLoad({ filter: /.*/, namespace: 'kiln-builtin-import' }, (args) => ({
+      contents: `module.exports = require(${JSON.stringify(args.path)});`,
+      loader: 'js',
+    }));
+  },
+};
+
 // `kiln sandbox` deploys serverless.yml at every start; parsing it there with a cold YAML parser
 // was about a tenth of a one-instance run's CPU. The bundle gets the file's text and its document
 // as JSON (sandbox/core/serverless-prebuilt.ts), parsed here by the sandbox's own parser; at run
@@ -125,14 +143,14 @@ await Promise.all([
     ...common,
     entryPoints: ['cli/main.ts'],
     outfile,
-    plugins: [commandsAsSeparateBundles, lazyChildProcessForCommander],
+    plugins: [commandsAsSeparateBundles, lazyChildProcessForCommander, builtinDynamicImportsAsRequire],
   }),
   ...commands.map((name) =>
     build({
       ...common,
       entryPoints: [`cli/commands/${name}.ts`],
       outfile: join(outdir, commandFile(name)),
-      plugins: [serverlessPrebuilt],
+      plugins: [serverlessPrebuilt, builtinDynamicImportsAsRequire],
     }),
   ),
 ]);

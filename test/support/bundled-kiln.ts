@@ -20,7 +20,8 @@ export function useBundledKiln(baseEnv: Record<string, string> = {}) {
   beforeAll(() => {
     home = mkdtempSync(join(tmpdir(), 'kiln-bundle-'));
     mkdirSync(join(home, 'bin'));
-    copyFileSync(join(root, 'bin', 'kiln.cjs'), join(home, 'bin', 'kiln.cjs'));
+    for (const file of ['kiln.cjs', 'compile-cache.cjs'])
+      copyFileSync(join(root, 'bin', file), join(home, 'bin', file));
     const build = spawnSync(
       process.execPath,
       [join(root, 'scripts', 'build-cli.mjs'), '--outfile', join(home, 'dist', 'kiln.cjs')],

@@ -28,7 +28,8 @@ function install(name: string, keep: (file: string) => boolean): string {
   const dir = join(home, name);
   mkdirSync(join(dir, 'bin'), { recursive: true });
   mkdirSync(join(dir, 'dist'), { recursive: true });
-  copyFileSync(join(ROOT, 'bin', 'kiln.cjs'), join(dir, 'bin', 'kiln.cjs'));
+  for (const file of ['kiln.cjs', 'compile-cache.cjs'])
+    copyFileSync(join(ROOT, 'bin', file), join(dir, 'bin', file));
   for (const file of readdirSync(join(home, 'full', 'dist')).filter(keep))
     copyFileSync(join(home, 'full', 'dist', file), join(dir, 'dist', file));
   return dir;
