@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { builtCli } from '../../support/built-cli';
 
 /**
  * The bundled `kiln` as `npx kiln` runs it: bin/kiln.cjs loading dist/kiln.cjs, which holds the
@@ -11,15 +12,12 @@ import { join } from 'node:path';
 const ROOT = join(__dirname, '..', '..', '..');
 let home: string;
 
-beforeAll(() => {
+let built: string;
+
+beforeAll(async () => {
+  built = join(await builtCli(), 'dist');
   home = mkdtempSync(join(tmpdir(), 'kiln-cli-bundle-'));
-  const build = spawnSync(
-    process.execPath,
-    [join(ROOT, 'scripts', 'build-cli.mjs'), '--outfile', join(home, 'full', 'dist', 'kiln.cjs')],
-    { cwd: ROOT, encoding: 'utf8' },
-  );
-  if (build.status !== 0) throw new Error(`building the CLI failed: ${build.stderr}`);
-}, 120_000);
+}, 180_000);
 
 afterAll(() => rmSync(home, { recursive: true, force: true }));
 
@@ -30,8 +28,8 @@ function install(name: string, keep: (file: string) => boolean): string {
   mkdirSync(join(dir, 'dist'), { recursive: true });
   for (const file of ['kiln.cjs', 'compile-cache.cjs'])
     copyFileSync(join(ROOT, 'bin', file), join(dir, 'bin', file));
-  for (const file of readdirSync(join(home, 'full', 'dist')).filter(keep))
-    copyFileSync(join(home, 'full', 'dist', file), join(dir, 'dist', file));
+  for (const file of readdirSync(built).filter(keep))
+    copyFileSync(join(built, file), join(dir, 'dist', file));
   return dir;
 }
 
@@ -47,7 +45,7 @@ function kiln(dir: string, args: string[]) {
 describe('the bundled kiln command', () => {
   it('bundles each command on its own beside the command list', () => {
     expect(
-      readdirSync(join(home, 'full', 'dist'))
+      readdirSync(built)
         .filter((f) => f.endsWith('.cjs'))
         .sort(),
     ).toEqual([
