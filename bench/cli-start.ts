@@ -26,7 +26,8 @@ export async function cliStartTable(root: string, options: ColdStartOptions): Pr
   const home = mkdtempSync(join(tmpdir(), 'kiln-bench-cli-'));
   try {
     mkdirSync(join(home, 'bin'));
-    copyFileSync(join(root, 'bin', 'kiln.cjs'), join(home, 'bin', 'kiln.cjs'));
+    for (const file of ['kiln.cjs', 'compile-cache.cjs'])
+      copyFileSync(join(root, 'bin', file), join(home, 'bin', file));
     const built = spawnSync(
       process.execPath,
       [join(root, 'scripts', 'build-cli.mjs'), '--outfile', join(home, 'dist', 'kiln.cjs')],

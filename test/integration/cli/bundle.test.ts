@@ -3,6 +3,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { builtCli } from '../../support/built-cli';
 import { seededCheckout, STATE_MACHINE_ARN } from '../../support/deployment-fixtures';
 import { startDynalite, type LocalDynamo } from '../../support/dynalite';
 
@@ -14,15 +15,12 @@ import { startDynalite, type LocalDynamo } from '../../support/dynalite';
 const ROOT = join(__dirname, '..', '..', '..');
 let home: string;
 
-beforeAll(() => {
+let built: string;
+
+beforeAll(async () => {
+  built = join(await builtCli(), 'dist');
   home = mkdtempSync(join(tmpdir(), 'kiln-cli-bundle-'));
-  const build = spawnSync(
-    process.execPath,
-    [join(ROOT, 'scripts', 'build-cli.mjs'), '--outfile', join(home, 'full', 'dist', 'kiln.cjs')],
-    { cwd: ROOT, encoding: 'utf8' },
-  );
-  if (build.status !== 0) throw new Error(`building the CLI failed: ${build.stderr}`);
-}, 120_000);
+}, 180_000);
 
 afterAll(() => rmSync(home, { recursive: true, force: true }));
 
@@ -31,9 +29,10 @@ function install(name: string, keep: (file: string) => boolean): string {
   const dir = join(home, name);
   mkdirSync(join(dir, 'bin'), { recursive: true });
   mkdirSync(join(dir, 'dist'), { recursive: true });
-  copyFileSync(join(ROOT, 'bin', 'kiln.cjs'), join(dir, 'bin', 'kiln.cjs'));
-  for (const file of readdirSync(join(home, 'full', 'dist')).filter(keep))
-    copyFileSync(join(home, 'full', 'dist', file), join(dir, 'dist', file));
+  for (const file of ['kiln.cjs', 'compile-cache.cjs'])
+    copyFileSync(join(ROOT, 'bin', file), join(dir, 'bin', file));
+  for (const file of readdirSync(built).filter(keep))
+    copyFileSync(join(built, file), join(dir, 'dist', file));
   return dir;
 }
 
@@ -49,7 +48,7 @@ function kiln(dir: string, args: string[]) {
 describe('the bundled kiln command', () => {
   it('bundles each command on its own beside the command list', () => {
     expect(
-      readdirSync(join(home, 'full', 'dist'))
+      readdirSync(built)
         .filter((f) => f.endsWith('.cjs'))
         .sort(),
     ).toEqual([
