@@ -9,6 +9,7 @@ import { createOnArtifactHandler } from '../functions/on-artifact';
 import { createOnProgressHandler } from '../functions/on-progress';
 import { createRetainImagesHandler } from '../functions/retain-images';
 import { createBakeStepsHandler } from '../functions/steps/bake';
+import { createRolloutStepsHandler } from '../functions/steps/rollout';
 import { createSweepBakesHandler } from '../functions/sweep-bakes';
 import { Ec2Bake } from '../shared/aws/ec2';
 import type { IdSource } from '../shared/runtime/ids';
@@ -65,7 +66,6 @@ export const sandboxFunctions: Record<string, SandboxFunctionFactory> = {
     return (event, context) => handler(event, context);
   },
   rolloutSteps: async (env) => {
-    const { createRolloutStepsHandler } = await import('../functions/steps/rollout');
     const handler = createRolloutStepsHandler(() => ({
       documentClient: env.clients.doc,
       tableName: env.tableName,
