@@ -13,6 +13,10 @@ export const storyCatalog = {
     'the install command fails: the deployment fails with the reason, builder terminated, no image left',
   'bake-timeout':
     'CreateImage outlasts the bake timeout: the re-run deployment adopts the finished image instead of baking again',
+  'blue-green':
+    'web rolls from 1.0.0 to 2.0.0 blue/green: green made beside blue, health gate, traffic moved, blue retired at zero',
+  'scale-during-switch':
+    'a scale-out alarm fires during the blue/green switch: neither group resizes under it, then the scale-out reaches green only',
 } as const;
 
 export type StoryName = keyof typeof storyCatalog;

@@ -1,5 +1,6 @@
 import type { StoryName } from './catalog';
 import { bakeCacheStory, bakeFailureStory, bakeStory, bakeTimeoutStory } from './bake';
+import { blueGreenStory, scaleDuringSwitchStory } from './blue-green';
 import { defaultStory } from './default';
 import { instanceRefreshStory } from './instance-refresh';
 import type { Story } from './types';
@@ -12,4 +13,6 @@ export const stories: Record<StoryName, Story> = {
   'bake-cache': bakeCacheStory,
   'bake-failure': bakeFailureStory,
   'bake-timeout': bakeTimeoutStory,
+  'blue-green': blueGreenStory,
+  'scale-during-switch': scaleDuringSwitchStory,
 };
