@@ -14,7 +14,6 @@
  *    then on neither release for sure, so the lock stays until its lease ends and a person looks.
  */
 import { finalStatusOf, movesTo, stepFailure, type RolloutEnding } from '../../domain/rollout';
-import { cursorOf } from './course';
 import type { RolloutDeps, RolloutState } from './deps';
 import { moveOrAccept, releaseLock } from './lock';
 import { deploymentOf } from './progress';

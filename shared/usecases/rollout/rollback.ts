@@ -77,7 +77,6 @@ export async function rollbackEnvironment(
   if (run.strategy === 'blue-green') return rollbackBlueGreen(state, reason, deps);
 
   const autoScaling = deps.autoScaling(run.region);
-  const { before } = run;
   const active = await autoScaling.activeRefresh(run.target.group);
   let rollback: NonNullable<EnvironmentRun['rollback']>;
   if (active && active.status === 'RollbackInProgress') {
