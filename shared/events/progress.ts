@@ -1,5 +1,5 @@
 import { KeyName } from '../domain/limits';
-import type { ProgressSignal } from '../domain/waits';
+import { REFRESH_WAKING_EVENTS, type ProgressSignal } from '../domain/waits';
 import * as z from '../domain/zod';
 import { eventBridgeEvent } from './envelope';
 
@@ -44,6 +44,25 @@ export const CommandStatusChangeEvent = z.extend(
 );
 export type CommandStatusChangeEvent = z.infer<typeof CommandStatusChangeEvent>;
 
+const REFRESH_DETAIL_PREFIX = 'EC2 Auto Scaling Instance Refresh ';
+
+/**
+ * The instance refresh events (all but Started, which ends no wait), one schema each: the refresh
+ * id is the key the waiting task's token is stored under. Samples: test/fixtures/events/autoscaling.
+ * https://docs.aws.amazon.com/autoscaling/ec2/userguide/instance-refresh-eventbridge-events.html
+ */
+const refreshEvent = (what: string) =>
+  z.extend(
+    eventBridgeEvent(
+      `${REFRESH_DETAIL_PREFIX}${what}`,
+      z.looseObject({
+        InstanceRefreshId: KeyName,
+        AutoScalingGroupName: z.string().check(z.minLength(1, 'must not be empty')),
+      }),
+    ),
+    { source: z.literal('aws.autoscaling') },
+  );
+
 interface ProgressEventKind<S extends z.ZodMiniType> {
   schema: S;
   signal: (event: z.infer<S>) => ProgressSignal;
@@ -76,6 +95,20 @@ export const PROGRESS_EVENTS = {
       state: event.detail.status,
     }),
   }),
+  ...Object.fromEntries(
+    REFRESH_WAKING_EVENTS.map((what) => [
+      `${REFRESH_DETAIL_PREFIX}${what}`,
+      kind({
+        schema: refreshEvent(what),
+        signal: (event) => ({
+          waitKind: 'refresh',
+          key: event.detail.InstanceRefreshId,
+          detailType: event['detail-type'],
+          state: what,
+        }),
+      }),
+    ]),
+  ),
 } as const;
 
 export type ProgressDetailType = keyof typeof PROGRESS_EVENTS;
