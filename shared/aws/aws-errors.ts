@@ -51,10 +51,18 @@ export async function callAws<T>(
     if (handle) return handle(error as Error) as T;
     const transient = transientOr(error, what);
     if (transient !== error || code === undefined) throw transient;
-    throw new AwsRequestRefusedError(
-      `${what}: ${service} refused it (${code}: ${(error as Error).message})`,
-      code,
-      { cause: error },
-    );
+    throw refusedError(service, what, error as Error);
   }
+}
+
+/**
+ * AwsRequestRefusedError for an AWS error, as callAws makes it: for a `handled` entry that answers
+ * only some errors of a code (AWS's generic `ValidationError` says "not found" in its message) and
+ * refuses the rest the usual way.
+ */
+export function refusedError(service: string, what: string, error: Error): AwsRequestRefusedError {
+  const code = awsErrorCode(error) ?? error.name;
+  return new AwsRequestRefusedError(`${what}: ${service} refused it (${code}: ${error.message})`, code, {
+    cause: error,
+  });
 }

@@ -1,20 +1,129 @@
 /**
- * The CloudWatch adapter of the rollout (AlarmPort, shared/usecases/rollout/deps.ts).
- *
- * CONTRACT STUB: the adapters helper implements every method.
+ * The CloudWatch adapter of the rollout (AlarmPort, shared/usecases/rollout/deps.ts): the current
+ * state of the rollout alarms, and which of them went into ALARM since a moment (a bake time or a
+ * blue/green watch may miss a short ALARM that is already OK again when it looks).
  */
-import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import {
+  DescribeAlarmHistoryCommand,
+  DescribeAlarmsCommand,
+  type CloudWatchClient,
+} from '@aws-sdk/client-cloudwatch';
+import * as z from '../domain/zod';
 import type { AlarmPort, AlarmStatus } from '../usecases/rollout/deps';
+import { callAws } from './aws-errors';
+
+const SERVICE = 'CloudWatch';
+
+/** DescribeAlarms takes at most 100 names per call. */
+const NAMES_PER_CALL = 100;
+
+/**
+ * Both kinds: "If you omit this parameter, only metric alarms are returned, even if composite
+ * alarms exist in the account"
+ * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_DescribeAlarms.html,
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_DescribeAlarmHistory.html).
+ */
+const ALARM_TYPES = ['MetricAlarm', 'CompositeAlarm'] as const;
 
 export class Alarms implements AlarmPort {
   constructor(readonly client: CloudWatchClient) {}
-  states(_names: readonly string[]): Promise<AlarmStatus[]> {
-    throw new Error('Alarms.states is not implemented yet');
+
+  /** Asks for nothing when given no names: DescribeAlarms without names answers every alarm. */
+  async states(names: readonly string[]): Promise<AlarmStatus[]> {
+    const found: AlarmStatus[] = [];
+    for (let i = 0; i < names.length; i += NAMES_PER_CALL) {
+      const batch = names.slice(i, i + NAMES_PER_CALL);
+      let nextToken: string | undefined;
+      do {
+        const token = nextToken;
+        const page = await callAws(SERVICE, `describe alarms ${batch.join(', ')}`, () =>
+          this.client.send(
+            new DescribeAlarmsCommand({
+              AlarmNames: batch,
+              AlarmTypes: [...ALARM_TYPES],
+              ...(token === undefined ? {} : { NextToken: token }),
+            }),
+          ),
+        );
+        for (const alarm of [...(page.MetricAlarms ?? []), ...(page.CompositeAlarms ?? [])]) {
+          if (alarm.AlarmName === undefined) continue;
+          found.push({
+            name: alarm.AlarmName,
+            state: alarm.StateValue ?? 'INSUFFICIENT_DATA',
+            ...(alarm.StateReason === undefined ? {} : { reason: alarm.StateReason }),
+            ...(alarm.StateUpdatedTimestamp === undefined
+              ? {}
+              : { updatedAt: alarm.StateUpdatedTimestamp.getTime() }),
+          });
+        }
+        nextToken = page.NextToken;
+      } while (nextToken !== undefined);
+    }
+    return found;
   }
-  wentIntoAlarm(
-    _names: readonly string[],
-    _since: number,
+
+  /**
+   * Each alarm's StateUpdate history items since `since`, kept where the new state is ALARM. The
+   * item's HistoryData is JSON with `oldState` and `newState` ({ stateValue, stateReason }), as
+   * AWS's example shows
+   * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_DescribeAlarmHistory.html;
+   * https://docs.aws.amazon.com/cli/latest/reference/cloudwatch/describe-alarm-history.html);
+   * an item whose data does not parse is skipped rather than guessed at.
+   */
+  async wentIntoAlarm(
+    names: readonly string[],
+    since: number,
   ): Promise<Array<{ name: string; at: number; reason?: string }>> {
-    throw new Error('Alarms.wentIntoAlarm is not implemented yet');
+    const moves: Array<{ name: string; at: number; reason?: string }> = [];
+    for (const name of names) {
+      let nextToken: string | undefined;
+      do {
+        const token = nextToken;
+        const page = await callAws(SERVICE, `describe the state history of alarm ${name}`, () =>
+          this.client.send(
+            new DescribeAlarmHistoryCommand({
+              AlarmName: name,
+              AlarmTypes: [...ALARM_TYPES],
+              HistoryItemType: 'StateUpdate',
+              StartDate: new Date(since),
+              ScanBy: 'TimestampAscending',
+              ...(token === undefined ? {} : { NextToken: token }),
+            }),
+          ),
+        );
+        for (const item of page.AlarmHistoryItems ?? []) {
+          const at = item.Timestamp?.getTime();
+          if (at === undefined || at < since || item.HistoryItemType !== 'StateUpdate') continue;
+          const newState = parseNewState(item.HistoryData);
+          if (newState?.stateValue !== 'ALARM') continue;
+          moves.push({
+            name: item.AlarmName ?? name,
+            at,
+            ...(newState.stateReason === undefined ? {} : { reason: newState.stateReason }),
+          });
+        }
+        nextToken = page.NextToken;
+      } while (nextToken !== undefined);
+    }
+    return moves.sort((a, b) => a.at - b.at || a.name.localeCompare(b.name));
   }
+}
+
+/** What of a StateUpdate item's HistoryData the adapter reads; the rest (stateReasonData, …) may vary. */
+const historyData = z.object({
+  newState: z.object({ stateValue: z.string(), stateReason: z.optional(z.string()) }),
+});
+
+function parseNewState(
+  data: string | undefined,
+): { stateValue: string; stateReason?: string | undefined } | undefined {
+  if (data === undefined) return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(data);
+  } catch {
+    return undefined;
+  }
+  const parsed = historyData.safeParse(json);
+  return parsed.success ? parsed.data.newState : undefined;
 }

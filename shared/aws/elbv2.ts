@@ -1,15 +1,47 @@
 /**
  * The Elastic Load Balancing (v2) adapter of the rollout (LoadBalancingPort,
- * shared/usecases/rollout/deps.ts).
- *
- * CONTRACT STUB: the adapters helper implements every method.
+ * shared/usecases/rollout/deps.ts): the health of a target group's targets, which blue/green's
+ * health gate reads. DescribeTargetHealth answers every registered target at once (it does not
+ * page: https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_DescribeTargetHealth.html).
  */
-import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
-import type { LoadBalancingPort, TargetHealthEntry } from '../usecases/rollout/deps';
+import {
+  DescribeTargetHealthCommand,
+  type ElasticLoadBalancingV2Client,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import type { LoadBalancingPort, TargetHealthEntry, TargetState } from '../usecases/rollout/deps';
+import { callAws } from './aws-errors';
+
+/** https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_TargetHealth.html */
+const STATES = new Set<TargetState>([
+  'initial',
+  'healthy',
+  'unhealthy',
+  'unused',
+  'draining',
+  'unavailable',
+  'unhealthy.draining',
+]);
 
 export class TargetGroups implements LoadBalancingPort {
   constructor(readonly client: ElasticLoadBalancingV2Client) {}
-  targetHealth(_targetGroupArn: string): Promise<TargetHealthEntry[]> {
-    throw new Error('TargetGroups.targetHealth is not implemented yet');
+
+  /**
+   * Every target of the group with its state. A state this adapter does not know is reported as
+   * `unavailable`, so a health gate never counts it as healthy.
+   */
+  async targetHealth(targetGroupArn: string): Promise<TargetHealthEntry[]> {
+    const result = await callAws(
+      'Elastic Load Balancing',
+      `describe target health of ${targetGroupArn}`,
+      () => this.client.send(new DescribeTargetHealthCommand({ TargetGroupArn: targetGroupArn })),
+    );
+    return (result.TargetHealthDescriptions ?? []).flatMap((description) => {
+      const instanceId = description.Target?.Id;
+      if (instanceId === undefined) return [];
+      const raw = description.TargetHealth?.State as TargetState | undefined;
+      const state: TargetState = raw !== undefined && STATES.has(raw) ? raw : 'unavailable';
+      const reason = description.TargetHealth?.Reason;
+      return [{ instanceId, state, ...(reason === undefined ? {} : { reason }) }];
+    });
   }
 }

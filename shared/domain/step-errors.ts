@@ -70,6 +70,23 @@ export class BakeFailedError extends KilnError {}
  */
 export class BakeTimedOutError extends KilnError {}
 
+/**
+ * An instance refresh is already running on the group towards another launch template version
+ * than the one asked for (someone else's refresh, or an earlier rollout's): Auto Scaling runs one
+ * refresh per group at a time, and StartInstanceRefresh takes no client token to tell a retry of
+ * Kiln's own start from it. `refreshId` and `desired` name the refresh in the way.
+ */
+export class RefreshInProgressError extends KilnError {
+  constructor(
+    message: string,
+    readonly refreshId: string,
+    readonly desired?: { id: string; version: string },
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
 /** Every name a state machine's `ErrorEquals` may use for Kiln's own errors. */
 export const STEP_ERROR_NAMES = [
   'TransientAwsError',
@@ -79,6 +96,7 @@ export const STEP_ERROR_NAMES = [
   'InstanceNotReadyError',
   'BakeFailedError',
   'BakeTimedOutError',
+  'RefreshInProgressError',
   'LockHeldError',
   'StaleVersionError',
   'StaleStatusError',
