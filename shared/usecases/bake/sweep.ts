@@ -88,8 +88,11 @@ export async function sweepDeployment(deploymentId: string, deps: SweepDeps): Pr
   });
   const deployment = await deps.store.getDeployment(deploymentId);
   if (!deployment) return skip('none', 'no-deployment');
+  // Past its bake: a release linked (the bake's, or a recorded one the rollout began with), or the
+  // rollout already recording progress (a rollback deployment carries no new release).
+  const inRollout = deployment.release !== undefined || deployment.rollout !== undefined;
   // A release's images are not leftovers, and a rollout that ended ran its own `finish`.
-  if (deployment.release !== undefined && isFinal(deployment.status)) {
+  if (inRollout && isFinal(deployment.status)) {
     return skip('none', 'released', deployment.status);
   }
   const execution = await deps.describeExecution(deploymentId);
@@ -102,7 +105,7 @@ export async function sweepDeployment(deploymentId: string, deps: SweepDeps): Pr
     return skip(status, 'ended-by-catch', deployment.status);
   // Its release is recorded: the images are the release's, not leftovers; the rollout may have
   // died holding a lock, which the sweep frees (shared/usecases/rollout/sweep.ts).
-  if (deployment.release !== undefined) {
+  if (inRollout) {
     const swept = await sweepRollout(deployment, status, deps);
     if (swept.released.length === 0 && swept.status === deployment.status) {
       return skip(status, 'released', deployment.status);

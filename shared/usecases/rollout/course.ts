@@ -9,6 +9,8 @@
  *    for a running deployment).
  * 3. The environments: the execution's `environments` subset in the manifest's promotion order,
  *    or all of them; in deploy mode, each one's Region must have the release's AMI.
+ * 4. A deployment started for a recorded release (no bake) gets the release linked, as the bake's
+ *    RecordRelease links it, so `kiln status` and the sweep see what it carries.
  */
 import { rolloutCourse } from '../../domain/rollout';
 import type { Environment, ServiceManifest } from '../../domain/manifest/schema';
@@ -31,6 +33,17 @@ export async function beginRollout(state: RolloutState, deps: RolloutDeps): Prom
             `it has ${Object.keys(release.amis).join(', ')}`,
         );
       }
+    }
+  }
+  if (mode === 'deploy') {
+    const deployment = await deps.store.getDeployment(state.deploymentId);
+    if (deployment && deployment.release === undefined) {
+      await deps.store.updateDeployment(
+        state.deploymentId,
+        { release: { version: release.version, amis: release.amis } },
+        deployment.version,
+        { actor: deps.actor },
+      );
     }
   }
   return { mode, environments, index: 0, done: environments.length === 0 };
