@@ -34,6 +34,8 @@ import type { SandboxClients } from '../../../sandbox/core/sdk';
 
 export const SERVICE = 'web';
 
+export const T_MINUTE = 60_000;
+
 export const ROLLING: StorySettings = storySettings({
   strategy: {
     type: 'rolling',
@@ -65,6 +67,8 @@ export interface Stage {
   /** Answers the approval of `deploymentId` as `kiln approve` does (the token Kiln stored for it). */
   approve(deploymentId: string, approved: boolean): Promise<boolean>;
   stop(executionArn: string): Promise<void>;
+  /** Wakes the task waiting under waitKind/key, as on-progress or `kiln abort` do. */
+  wake(waitKind: 'refresh' | 'lock' | 'approval', key: string, output: unknown): Promise<boolean>;
   /** Calls of `operation` that rollout-steps made and AWS accepted. */
   rolloutCalls(operation: string): number;
 }
@@ -153,6 +157,14 @@ export async function stage(
             ...(approved ? {} : { reason: 'not today' }),
           }),
         }),
+      );
+      return true;
+    },
+    async wake(waitKind, key, output) {
+      const token = await store.takeTaskToken(waitKind, key);
+      if (!token) return false;
+      await aws.sfn.send(
+        new SendTaskSuccessCommand({ taskToken: token.token, output: JSON.stringify(output) }),
       );
       return true;
     },
