@@ -4,8 +4,11 @@
  *
  * Course:
  * 1. The environment's group: the one the environment state names active (blue/green moves it),
- *    else the manifest's; DescribeAutoScalingGroups. Its launch template version is resolved to a
- *    number (DESIGN.md rule 2: `$Latest`/`$Default` never travel further).
+ *    else the manifest's; DescribeAutoScalingGroups. A refresh still at work on it is not this
+ *    deployment's (it holds the lock and has started none): a killed holder's, or a person's. The
+ *    step waits for it to end (RefreshInProgressError, retried by the ASL) rather than take a
+ *    half-moved group for the before record. Its launch template version is resolved to a number
+ *    (DESIGN.md rule 2: `$Latest`/`$Default` never travel further).
  * 2. The before record: the recorded release (or `unrecorded` when Kiln never rolled this
  *    environment), the group, that version and the group's capacity now.
  * 3. The target. Deploy: a new launch template version from the current one (`SourceVersion`)
@@ -16,6 +19,7 @@
  */
 import { clientToken } from '../../domain/ids';
 import { recordOf } from '../../domain/rollout';
+import { RefreshInProgressError } from '../../domain/step-errors';
 import type { EnvironmentRecord } from '../../store/schemas';
 import { currentEnvironment, environmentIn, manifestOf, releaseOf } from './course';
 import type { EnvironmentRun, RolloutDeps, RolloutState } from './deps';
@@ -36,6 +40,14 @@ export async function prepareEnvironment(state: RolloutState, deps: RolloutDeps)
   if (!group.launchTemplate) {
     throw new Error(
       `environment ${name}: group ${groupName} launches from no launch template (a launch configuration or a mixed instances policy); Kiln rolls launch template versions only`,
+    );
+  }
+  const active = await deps.autoScaling(env.region).activeRefresh(groupName);
+  if (active) {
+    throw new RefreshInProgressError(
+      `environment ${name}: group ${groupName} has instance refresh ${active.refreshId} ${active.status}, not started by this deployment; waiting for it to end`,
+      active.refreshId,
+      active.desiredLaunchTemplate,
     );
   }
   const templates = deps.launchTemplates(env.region);

@@ -78,8 +78,19 @@ export async function rollbackEnvironment(
 
   const autoScaling = deps.autoScaling(run.region);
   const active = await autoScaling.activeRefresh(run.target.group);
+  const ours =
+    active !== undefined &&
+    (active.refreshId === run.refreshId ||
+      (active.desiredLaunchTemplate?.id === run.target.launchTemplate.id &&
+        active.desiredLaunchTemplate.version === String(run.target.launchTemplate.version)));
   let rollback: NonNullable<EnvironmentRun['rollback']>;
-  if (active && active.status === 'RollbackInProgress') {
+  if (active && !ours) {
+    // Someone else's refresh (a killed holder's, a person's): not this deployment's to undo.
+    rollback = {
+      kind: 'nothing',
+      reason: `${reason} (instance refresh ${active.refreshId}, not this deployment's, left alone)`,
+    };
+  } else if (active && active.status === 'RollbackInProgress') {
     rollback = { kind: 'refresh-rollback', refreshId: active.refreshId, reason };
   } else if (active && ACTIVE_REFRESH_STATUSES.includes(active.status)) {
     const rolled = await autoScaling.rollbackRefresh(run.target.group);

@@ -81,6 +81,32 @@ describe('prepare-environment', () => {
     );
   });
 
+  it("waits for a refresh that is not this deployment's (a killed holder's) instead of taking a half-moved group as the before", async () => {
+    const w = await world(dynamo);
+    const east = w.regions['us-east-1'];
+    east?.addGroup('checkout-staging');
+    await east?.autoScaling.startRefresh({
+      group: 'checkout-staging',
+      launchTemplate: { id: LT, version: 1 },
+      preferences: {
+        minHealthyPercentage: 90,
+        maxHealthyPercentage: 100,
+        bakeTimeSeconds: 0,
+        skipMatching: true,
+        autoRollback: true,
+        alarms: [],
+        scaleInProtectedInstances: 'Wait',
+        standbyInstances: 'Wait',
+      },
+    });
+    const state: RolloutState = { ...(await w.deployment()), rollout: cursor() };
+    await expect(prepareEnvironment(state, w.deps)).rejects.toMatchObject({
+      name: 'RefreshInProgressError',
+      message:
+        'environment staging: group checkout-staging has instance refresh refresh-1 Pending, not started by this deployment; waiting for it to end',
+    });
+  });
+
   describe('in rollback mode', () => {
     it("restores the history's record of the release exactly, with no new version", async () => {
       const w = await world(dynamo);
