@@ -47,8 +47,9 @@ export type CommandStatusChangeEvent = z.infer<typeof CommandStatusChangeEvent>;
 const REFRESH_DETAIL_PREFIX = 'EC2 Auto Scaling Instance Refresh ';
 
 /**
- * The instance refresh events (all but Started, which ends no wait), one schema each: the refresh
- * id is the key the waiting task's token is stored under. Samples: test/fixtures/events/autoscaling.
+ * The instance refresh events, one schema each: the refresh id is the key the waiting task's token
+ * is stored under. Started is read too and ends no wait (shared/domain/waits.ts decides).
+ * Samples: test/fixtures/events/autoscaling.
  * https://docs.aws.amazon.com/autoscaling/ec2/userguide/instance-refresh-eventbridge-events.html
  */
 const refreshEvent = (what: string) =>
@@ -96,7 +97,7 @@ export const PROGRESS_EVENTS = {
     }),
   }),
   ...Object.fromEntries(
-    REFRESH_WAKING_EVENTS.map((what) => [
+    ['Started', ...REFRESH_WAKING_EVENTS].map((what) => [
       `${REFRESH_DETAIL_PREFIX}${what}`,
       kind({
         schema: refreshEvent(what),

@@ -111,10 +111,11 @@ describe('progress events', () => {
       expect(refusal(event).issues.map((i) => i.field)).toEqual(['source']);
     });
 
-    it('does not handle Started: a refresh that starts ends no wait', () => {
-      expect(
-        refusal(fixture('autoscaling/instance-refresh-started.json')).issues.map((i) => i.field),
-      ).toEqual(['detail-type']);
+    it('reads Started too (it ends no wait: shared/domain/waits.ts)', () => {
+      expect(parse(fixture('autoscaling/instance-refresh-started.json'))).toMatchObject({
+        waitKind: 'refresh',
+        state: 'Started',
+      });
     });
   });
 

@@ -43,6 +43,13 @@ describe('rollout-begin', () => {
     );
   });
 
+  it('links a recorded release on a deployment that skipped the bake (kiln deploy), for kiln status and the sweep', async () => {
+    const w = await world(dynamo);
+    const state = await w.deployment({ status: 'queued' });
+    await beginRollout(state, w.deps);
+    expect((await w.store.getDeployment('d-1'))?.release).toEqual(state.release);
+  });
+
   it('is done at once when asked to roll no environment', async () => {
     const w = await world(dynamo);
     const state = await w.deployment({ environments: [] });
