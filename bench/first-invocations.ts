@@ -124,6 +124,42 @@ export const firstInvocations: Record<string, FirstInvocation> = {
         ? undefined
         : `expected the bake cache to answer { cache: 'release' }, got ${JSON.stringify(result)}`,
   },
+  // The rollout's first step for a release already recorded (`kiln deploy` of a baked version):
+  // DynamoDB only (the release, the pinned manifest), so the bench needs no Auto Scaling or EC2.
+  rolloutSteps: {
+    seed: async (store, root) => {
+      const { version, manifest } = await applyManifest(store, root, 'examples/ledger.yml');
+      await store.putRelease(
+        {
+          service: 'ledger',
+          version: '3.2.0',
+          amis: { 'eu-west-1': LEDGER_BASE_AMI, 'eu-central-1': LEDGER_BASE_AMI },
+          artifact: { uri: LEDGER_ARTIFACT.uri, digest: LEDGER_ARTIFACT.digest },
+          recipeHash: recipeHash(manifest.bake),
+          baseAmiId: LEDGER_BASE_AMI,
+        },
+        { actor: 'bench' },
+      );
+      rolloutManifestVersion = version;
+    },
+    event: (run) => ({
+      step: 'rollout-begin',
+      state: {
+        deploymentId: `bench-ledger-rollout-${run}`,
+        service: 'ledger',
+        version: '3.2.0',
+        manifestVersion: rolloutManifestVersion,
+      },
+    }),
+    check: (result) =>
+      typeof result === 'object' &&
+      result !== null &&
+      'environments' in result &&
+      Array.isArray(result.environments) &&
+      result.environments.length > 0
+        ? undefined
+        : `expected the rollout's course ({ environments: [...] }), got ${JSON.stringify(result)}`,
+  },
   // The daily retention run over the checkout service with no release recorded yet: one GSI query
   // for the services, one for its releases, a read per environment state; no EC2 call.
   retainImages: {
@@ -207,3 +243,4 @@ export const firstInvocations: Record<string, FirstInvocation> = {
 
 /** The manifest version the bake bench's seed stored (1 on a fresh table). */
 let benchManifestVersion = 1;
+let rolloutManifestVersion = 1;

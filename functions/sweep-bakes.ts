@@ -1,6 +1,8 @@
 /**
- * sweep-bakes: the bake's catch-all for executions that ended without running their own
- * `CleanUp` (StopExecution, an execution timeout, a failure outside every Catch). Two triggers:
+ * sweep-bakes: the deploy machine's catch-all for executions that ended without running their own
+ * `CleanUp` or `finish` (StopExecution, an execution timeout, a failure outside every Catch): the
+ * bake's builder and images, and the environment locks a rollout held (released, their waiters
+ * woken, the deployment recorded failed). Two triggers:
  * - the deploy state machine's "Step Functions Execution Status Change" for ABORTED, TIMED_OUT and
  *   FAILED (serverless.yml's rule matches that machine only): cleans up that one deployment;
  * - a schedule (rate(15 minutes)), for events lost on the way (Step Functions delivers them best
@@ -19,7 +21,7 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Ec2Bake } from '../shared/aws/ec2';
-import { DeployExecutions } from '../shared/aws/sfn';
+import { DeployExecutions, SfnTasks } from '../shared/aws/sfn';
 import type { ServiceManifest } from '../shared/domain/manifest/schema';
 import * as z from '../shared/domain/zod';
 import { SweepEventSchema } from '../shared/events/execution-status';
@@ -61,6 +63,7 @@ export function createSweepBakesHandler(deps: () => SweepBakesDeps) {
     const d = deps();
     const ec2 = new Map<string, Ec2Bake>();
     const executions = new DeployExecutions(d.sfn, d.deployStateMachineArn);
+    const tasks = new SfnTasks(d.sfn);
     return {
       store: new KilnStore<ServiceManifest>({
         client: d.documentClient,
@@ -71,6 +74,10 @@ export function createSweepBakesHandler(deps: () => SweepBakesDeps) {
       ec2: (region) => ec2.get(region) ?? ec2.set(region, new Ec2Bake(d.ec2For(region))).get(region)!,
       actor: 'sweep-bakes',
       describeExecution: (deploymentId) => executions.describe(deploymentId),
+      // A released lock's waiters take it at once instead of at their next poll.
+      wake: async (taskToken, output) => {
+        await tasks.succeed(taskToken, output);
+      },
     };
   };
   return kilnHandler({

@@ -14,6 +14,11 @@
  * - `.waitForTaskToken` tasks get a fresh task token each time (`$$.Task.Token`), wait for
  *   SendTaskSuccess/SendTaskFailure, and honour HeartbeatSeconds via SendTaskHeartbeat.
  *   https://docs.aws.amazon.com/step-functions/latest/dg/connect-to-resource.html#connect-wait-token
+ * - A Task's `TimeoutSecondsPath` is read from the state input, as on AWS ("provide a timeout
+ *   value dynamically from the state input using a reference path",
+ *   https://docs.aws.amazon.com/step-functions/latest/dg/state-task.html); the runner reads it
+ *   from the effective input (what Parameters made), so the sandbox passes the state input along
+ *   in Parameters under a reserved key (never handed to Lambda) and points the path at it.
  * - StartExecution name rules: the same name and input while the execution runs returns that
  *   execution; otherwise (different input, or a closed execution) ExecutionAlreadyExists.
  *   https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html
@@ -158,6 +163,7 @@ export class StepFunctionsSim implements SimService {
     });
     const definition = JSON.parse(text) as JsonObject;
     applyAwsTaskDefaults(definition);
+    readTimeoutPathsFromStateInput(definition);
     const arn = `arn:aws:states:${this.ctx.region}:${this.ctx.accountId}:stateMachine:${spec.name}`;
     // The runner is built when the machine first runs, not here: building it validates the
     // definition, which compiles asl-validator's JSON schema afresh each time (0.3–1 s of CPU per
@@ -587,6 +593,23 @@ function applyAwsTaskDefaults(definition: JsonObject): void {
     ) {
       state.TimeoutSeconds = AWS_DEFAULT_TASK_TIMEOUT_SECONDS;
     }
+  }
+}
+
+/** The reserved Parameters key carrying the state input to the runner (see the file comment). */
+const STATE_INPUT_KEY = 'sandboxStateInput';
+
+function readTimeoutPathsFromStateInput(definition: JsonObject): void {
+  for (const [, state] of allStates(definition)) {
+    const path = state.TimeoutSecondsPath;
+    const parameters = state.Parameters;
+    if (state.Type !== 'Task' || typeof path !== 'string' || !path.startsWith('$')) continue;
+    // Only where the sandbox builds the Lambda request itself (lambdaParameters drops the key).
+    if (typeof state.Resource !== 'string' || !state.Resource.startsWith('arn:aws:states:::lambda:invoke'))
+      continue;
+    if (!parameters || typeof parameters !== 'object' || Array.isArray(parameters)) continue;
+    parameters[`${STATE_INPUT_KEY}.$`] = '$';
+    state.TimeoutSecondsPath = `$.${STATE_INPUT_KEY}${path.slice(1)}`;
   }
 }
 

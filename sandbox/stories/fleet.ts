@@ -25,6 +25,11 @@ export interface FleetSpec {
   instanceType: _InstanceType;
   /** The target group's health check and draining (default: the settings schema's defaults). */
   targetGroup?: TargetGroupSettings;
+  /**
+   * Tags of the launch template and the group (propagated at launch), e.g. `kiln:managed=true`,
+   * which Kiln's IAM conditions its mutations on (README, "Rollout").
+   */
+  tags?: Record<string, string>;
 }
 
 export interface Fleet {
@@ -55,6 +60,16 @@ export async function provisionFleet(region: Region, aws: SandboxClients, spec: 
   const lt = await aws.ec2.send(
     new CreateLaunchTemplateCommand({
       LaunchTemplateName: spec.name,
+      ...(spec.tags === undefined
+        ? {}
+        : {
+            TagSpecifications: [
+              {
+                ResourceType: 'launch-template',
+                Tags: Object.entries(spec.tags).map(([Key, Value]) => ({ Key, Value })),
+              },
+            ],
+          }),
       LaunchTemplateData: {
         ImageId: spec.imageId,
         InstanceType: spec.instanceType,
@@ -117,6 +132,11 @@ export async function provisionFleet(region: Region, aws: SandboxClients, spec: 
       TargetGroupARNs: [targetGroupArn],
       HealthCheckType: 'ELB',
       HealthCheckGracePeriod: 60,
+      ...(spec.tags === undefined
+        ? {}
+        : {
+            Tags: Object.entries(spec.tags).map(([Key, Value]) => ({ Key, Value, PropagateAtLaunch: true })),
+          }),
     }),
   );
   return {

@@ -3,6 +3,12 @@ import { bakeCacheStory, bakeFailureStory, bakeStory, bakeTimeoutStory } from '.
 import { blueGreenStory, scaleDuringSwitchStory } from './blue-green';
 import { defaultStory } from './default';
 import { instanceRefreshStory } from './instance-refresh';
+import {
+  badReleaseStory,
+  concurrentArtifactsStory,
+  rollbackAfterCompleteStory,
+  rollingStory,
+} from './rollout';
 import type { Story } from './types';
 
 /** Stories `kiln sandbox --scenario NAME` can run, keyed as in the catalog. Later work adds more. */
@@ -13,6 +19,10 @@ export const stories: Record<StoryName, Story> = {
   'bake-cache': bakeCacheStory,
   'bake-failure': bakeFailureStory,
   'bake-timeout': bakeTimeoutStory,
+  rolling: rollingStory,
+  'bad-release': badReleaseStory,
+  'rollback-after-complete': rollbackAfterCompleteStory,
+  'concurrent-artifacts': concurrentArtifactsStory,
   'blue-green': blueGreenStory,
   'scale-during-switch': scaleDuringSwitchStory,
 };

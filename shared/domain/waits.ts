@@ -7,12 +7,12 @@
  */
 
 /** What an event may wake: the kinds of wait whose key an AWS event names. */
-export type EventWaitKind = 'image' | 'command';
+export type EventWaitKind = 'image' | 'command' | 'refresh';
 
 /** An event, reduced to what the wake needs. */
 export interface ProgressSignal {
   waitKind: EventWaitKind;
-  /** The image id or command id the event is about (the key the task's token is stored under). */
+  /** The image, command or instance refresh id the event is about (the key the task's token is stored under). */
   key: string;
   /** The event's detail-type, passed on to the task so its logs say what woke it. */
   detailType: string;
@@ -49,8 +49,26 @@ export const TERMINAL_COMMAND_STATUSES: readonly string[] = [
   'AccessDenied',
 ];
 
+/**
+ * Auto Scaling's instance refresh events carry no status, only what happened (the detail-type:
+ * "EC2 Auto Scaling Instance Refresh Checkpoint Reached", …). Every one but Started ends a wait:
+ * a checkpoint is where the rollout records its progress, the others where the refresh settles
+ * or AWS starts rolling it back. The task reads DescribeInstanceRefreshes itself.
+ * https://docs.aws.amazon.com/autoscaling/ec2/userguide/instance-refresh-eventbridge-events.html
+ */
+export const REFRESH_WAKING_EVENTS: readonly string[] = [
+  'Checkpoint Reached',
+  'Succeeded',
+  'Failed',
+  'Cancelled',
+  'Rollback Started',
+  'Rollback Succeeded',
+  'Rollback Failed',
+];
+
 /** True when the signal reports a state the waiting task should wake for. */
 export function endsWait(signal: Pick<ProgressSignal, 'waitKind' | 'state'>): boolean {
+  if (signal.waitKind === 'refresh') return REFRESH_WAKING_EVENTS.includes(signal.state);
   const terminal = signal.waitKind === 'image' ? TERMINAL_IMAGE_STATES : TERMINAL_COMMAND_STATUSES;
   // AWS's prose spells some details with spaces ("Delivery Timed Out"); the API without.
   return terminal.includes(signal.state.replace(/ /g, ''));

@@ -1,5 +1,5 @@
 import { KeyName } from '../domain/limits';
-import type { ProgressSignal } from '../domain/waits';
+import { REFRESH_WAKING_EVENTS, type ProgressSignal } from '../domain/waits';
 import * as z from '../domain/zod';
 import { eventBridgeEvent } from './envelope';
 
@@ -44,6 +44,26 @@ export const CommandStatusChangeEvent = z.extend(
 );
 export type CommandStatusChangeEvent = z.infer<typeof CommandStatusChangeEvent>;
 
+const REFRESH_DETAIL_PREFIX = 'EC2 Auto Scaling Instance Refresh ';
+
+/**
+ * The instance refresh events, one schema each: the refresh id is the key the waiting task's token
+ * is stored under. Started is read too and ends no wait (shared/domain/waits.ts decides).
+ * Samples: test/fixtures/events/autoscaling.
+ * https://docs.aws.amazon.com/autoscaling/ec2/userguide/instance-refresh-eventbridge-events.html
+ */
+const refreshEvent = (what: string) =>
+  z.extend(
+    eventBridgeEvent(
+      `${REFRESH_DETAIL_PREFIX}${what}`,
+      z.looseObject({
+        InstanceRefreshId: KeyName,
+        AutoScalingGroupName: z.string().check(z.minLength(1, 'must not be empty')),
+      }),
+    ),
+    { source: z.literal('aws.autoscaling') },
+  );
+
 interface ProgressEventKind<S extends z.ZodMiniType> {
   schema: S;
   signal: (event: z.infer<S>) => ProgressSignal;
@@ -76,6 +96,20 @@ export const PROGRESS_EVENTS = {
       state: event.detail.status,
     }),
   }),
+  ...Object.fromEntries(
+    ['Started', ...REFRESH_WAKING_EVENTS].map((what) => [
+      `${REFRESH_DETAIL_PREFIX}${what}`,
+      kind({
+        schema: refreshEvent(what),
+        signal: (event) => ({
+          waitKind: 'refresh',
+          key: event.detail.InstanceRefreshId,
+          detailType: event['detail-type'],
+          state: what,
+        }),
+      }),
+    ]),
+  ),
 } as const;
 
 export type ProgressDetailType = keyof typeof PROGRESS_EVENTS;

@@ -1,6 +1,7 @@
 /**
- * How a bake ends. Success: the release recorded (AMI per Region), linked on the deployment, and
- * the deployment moved baking → rolling-out. Failure (the ASL's catch-all): the builder
+ * How a bake ends. Success: the release recorded (AMI per Region) and linked on the deployment,
+ * which stays `baking` until it holds its first environment's lock (the rollout's TakeLock moves it
+ * to rolling-out), so one that waits behind another rollout can still be superseded. Failure (the ASL's catch-all): the builder
  * terminated, the bake's images deleted with their snapshots, the deployment moved to failed
  * with the reason in words.
  */
@@ -45,13 +46,6 @@ export async function recordRelease(
     await deps.store.updateDeployment(state.deploymentId, { release: link }, deployment.version, {
       actor: deps.actor,
     });
-  }
-  if (deployment.status !== 'rolling-out') {
-    await deps.store.moveDeployment(
-      state.deploymentId,
-      { from: 'baking', to: 'rolling-out', reason: `release ${release.service}@${release.version} ready` },
-      { actor: deps.actor },
-    );
   }
   return link;
 }

@@ -10,9 +10,12 @@
  * named after the deployment id). Course:
  * 1. The deployment, and how its execution ended, asked of Step Functions (never taken from an
  *    event alone, so a replayed or late event decides nothing).
- * 2. Nothing to do while it runs or once it succeeded, once its release is recorded (the images
- *    are the release's), or when it FAILED and the deployment already ended (its `CleanUp` ran,
- *    and its choice to keep a timed-out image for adoption stands).
+ * 2. Nothing to do while it runs or once it succeeded, or when it FAILED and the deployment
+ *    already ended (its `CleanUp` or the rollout's `finish` ran, and what they chose stands: a
+ *    timed-out image kept for adoption, the lock of a failed rollback kept until its lease ends).
+ *    Once its release is recorded the images are the release's: the execution died in the
+ *    rollout, whose locks the sweep releases (waking their waiters) before it records the
+ *    deployment failed (shared/usecases/rollout/sweep.ts).
  * 3. Otherwise the same clean-up as the Catch (builders by their deployment tag terminated, the
  *    bake's images deleted with their snapshots in every Region), the deployment moved to
  *    `aborted` (stopped) or `failed` (timed out, or failed outside the Catch) with the reason,
@@ -25,6 +28,8 @@
 import { BUILDER_ROLE, IMAGE_ROLE, TAG } from '../../domain/bake';
 import { isFinal } from '../../domain/deployment';
 import { auditTarget } from '../../store';
+import { sweepRollout } from '../rollout/sweep';
+import type { RolloutDeps } from '../rollout/deps';
 import { cleanUpBake, type CleanUpDeps, type Ending } from './finish';
 
 export type ExecutionStatus =
@@ -41,6 +46,8 @@ export interface ExecutionReport {
 export interface SweepDeps extends CleanUpDeps {
   /** How the deploy execution of this deployment stands; undefined when there is none. */
   describeExecution: (deploymentId: string) => Promise<ExecutionReport | undefined>;
+  /** Wakes a task waiting for a lock the sweep released (SendTaskSuccess). */
+  wake: RolloutDeps['wake'];
 }
 
 export type SweepOutcome =
@@ -51,7 +58,8 @@ export type SweepOutcome =
   | 'still-running'
   | 'succeeded'
   | 'released'
-  | 'ended-by-catch';
+  | 'ended-by-catch'
+  | 'rollout-swept';
 
 export interface SweptDeployment {
   deploymentId: string;
@@ -59,6 +67,8 @@ export interface SweptDeployment {
   outcome: SweepOutcome;
   terminated: string[];
   deletedImages: string[];
+  /** Environments whose lock the dead execution held, released by the sweep. */
+  releasedLocks?: string[];
   /** The deployment's status afterwards (when there is one). */
   status?: string;
 }
@@ -78,8 +88,13 @@ export async function sweepDeployment(deploymentId: string, deps: SweepDeps): Pr
   });
   const deployment = await deps.store.getDeployment(deploymentId);
   if (!deployment) return skip('none', 'no-deployment');
-  // Its release is recorded: the images are the release's, not leftovers.
-  if (deployment.release !== undefined) return skip('none', 'released', deployment.status);
+  // Past its bake: a release linked (the bake's, or a recorded one the rollout began with), or the
+  // rollout already recording progress (a rollback deployment carries no new release).
+  const inRollout = deployment.release !== undefined || deployment.rollout !== undefined;
+  // A release's images are not leftovers, and a rollout that ended ran its own `finish`.
+  if (inRollout && isFinal(deployment.status)) {
+    return skip('none', 'released', deployment.status);
+  }
   const execution = await deps.describeExecution(deploymentId);
   if (!execution) return skip('none', 'no-execution', deployment.status);
   const { status } = execution;
@@ -88,6 +103,15 @@ export async function sweepDeployment(deploymentId: string, deps: SweepDeps): Pr
   if (status === 'SUCCEEDED') return skip(status, 'succeeded', deployment.status);
   if (status === 'FAILED' && isFinal(deployment.status))
     return skip(status, 'ended-by-catch', deployment.status);
+  // Its release is recorded: the images are the release's, not leftovers; the rollout may have
+  // died holding a lock, which the sweep frees (shared/usecases/rollout/sweep.ts).
+  if (inRollout) {
+    const swept = await sweepRollout(deployment, status, deps);
+    if (swept.released.length === 0 && swept.status === deployment.status) {
+      return skip(status, 'released', deployment.status);
+    }
+    return { ...skip(status, 'rollout-swept', swept.status), releasedLocks: swept.released };
+  }
 
   const manifestVersion = manifestVersionOf(execution.input);
   const service = await deps.store.getService(

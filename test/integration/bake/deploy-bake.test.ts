@@ -23,7 +23,8 @@ import type { Ec2Sim } from '../../../sandbox/services/ec2';
  * The deploy state machine's bake phase, run from statemachines/deploy.asl.json by the sandbox's
  * Step Functions (aws-local-stepfunctions on the virtual clock), with the real bake-steps function
  * against the simulated EC2 (two Regions) and SSM. Each case checks what a person would: the
- * builder is gone, no partial image is left, and the deployment says what happened.
+ * builder is gone, no partial image is left, and the deployment says what happened. The
+ * executions name no environment, so the rollout phase that follows the bake ends at once.
  */
 const PARAMETER = '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64';
 const COPY_REGION = 'us-west-2';
@@ -140,6 +141,9 @@ async function bakery(
             version: VERSION,
             manifestVersion: applied,
             artifact: { ...ARTIFACT, digest },
+            // The bake alone: no environment to roll, so the rollout ends at once after the
+            // release is recorded (test/integration/rollout covers the rollout).
+            environments: [],
           }),
         }),
       );
@@ -194,7 +198,7 @@ describe('deploy state machine: bake phase', () => {
     b = undefined;
   });
 
-  it('bakes a fresh artifact: one builder, an image in each Region, the release recorded, the deployment rolling out', async () => {
+  it('bakes a fresh artifact: one builder, an image in each Region, the release recorded, the deployment done (no environment to roll)', async () => {
     b = await bakery();
     const bake = b;
     const outcome = await bake.region.engine.run(async () => {
@@ -224,7 +228,7 @@ describe('deploy state machine: bake phase', () => {
       artifact: { uri: ARTIFACT.uri, digest: ARTIFACT.digest },
     });
     expect(outcome.deployment).toMatchObject({
-      status: 'rolling-out',
+      status: 'succeeded',
       release: { version: VERSION, amis },
       bake: { baseAmiId: b.baseAmiId },
     });
@@ -261,7 +265,7 @@ describe('deploy state machine: bake phase', () => {
     expect(outcome.execution.status).toBe('SUCCEEDED');
     expect(b.runInstancesCalls()).toBe(outcome.launchedBefore);
     expect(outcome.deployment).toMatchObject({
-      status: 'rolling-out',
+      status: 'succeeded',
       release: { version: VERSION, amis: outcome.release?.amis },
     });
   });
@@ -291,7 +295,7 @@ describe('deploy state machine: bake phase', () => {
     });
     expect(outcome.execution.status).toBe('SUCCEEDED');
     expect(b.runInstancesCalls()).toBe(0);
-    expect(outcome.deployment?.status).toBe('rolling-out');
+    expect(outcome.deployment?.status).toBe('succeeded');
     expect(outcome.deployment?.release?.amis['us-east-1']).toBe(orphan);
     expect(outcome.deployment?.release?.amis[COPY_REGION]).toMatch(/^ami-/);
   });

@@ -30,6 +30,22 @@ describe('waits', () => {
       expect(endsWait({ waitKind: 'command', state: 'Delivery Timed Out' })).toBe(true);
     });
 
+    it.each([
+      'Checkpoint Reached',
+      'Succeeded',
+      'Failed',
+      'Cancelled',
+      'Rollback Started',
+      'Rollback Succeeded',
+      'Rollback Failed',
+    ])('ends a refresh wait on %s (the task reads the refresh itself)', (state) => {
+      expect(endsWait({ waitKind: 'refresh', state })).toBe(true);
+    });
+
+    it('does not end a refresh wait when the refresh only started', () => {
+      expect(endsWait({ waitKind: 'refresh', state: 'Started' })).toBe(false);
+    });
+
     it('does not take an image state for a command status', () => {
       expect(endsWait({ waitKind: 'command', state: 'available' })).toBe(false);
       expect(endsWait({ waitKind: 'image', state: 'Success' })).toBe(false);

@@ -78,6 +78,47 @@ describe('progress events', () => {
     });
   });
 
+  describe('EC2 Auto Scaling Instance Refresh events', () => {
+    it.each([
+      ['autoscaling/instance-refresh-checkpoint-reached.json', 'Checkpoint Reached'],
+      ['autoscaling/instance-refresh-succeeded.json', 'Succeeded'],
+      ['autoscaling/instance-refresh-failed.json', 'Failed'],
+      ['autoscaling/instance-refresh-cancelled.json', 'Cancelled'],
+      ['autoscaling/instance-refresh-rollback-started.json', 'Rollback Started'],
+      ['autoscaling/instance-refresh-rollback-succeeded.json', 'Rollback Succeeded'],
+      ['autoscaling/instance-refresh-rollback-failed.json', 'Rollback Failed'],
+    ])('reads the documented sample %s as a signal for the refresh', (file, state) => {
+      const event = fixture(file);
+      expect(parse(event)).toEqual({
+        waitKind: 'refresh',
+        key: (event.detail as { InstanceRefreshId: string }).InstanceRefreshId,
+        detailType: event['detail-type'],
+        state,
+      });
+    });
+
+    it('refuses an event without a refresh id, naming the field', () => {
+      const event = structuredClone(fixture('autoscaling/instance-refresh-failed.json'));
+      delete (event.detail as Record<string, unknown>).InstanceRefreshId;
+      expect(refusal(event).issues.map((i) => i.field)).toEqual(['detail.InstanceRefreshId']);
+    });
+
+    it('refuses a refresh event that does not come from Auto Scaling', () => {
+      const event = {
+        ...structuredClone(fixture('autoscaling/instance-refresh-succeeded.json')),
+        source: 'com.acme',
+      };
+      expect(refusal(event).issues.map((i) => i.field)).toEqual(['source']);
+    });
+
+    it('reads Started too (it ends no wait: shared/domain/waits.ts)', () => {
+      expect(parse(fixture('autoscaling/instance-refresh-started.json'))).toMatchObject({
+        waitKind: 'refresh',
+        state: 'Started',
+      });
+    });
+  });
+
   it('refuses a detail-type it does not handle, naming the field', () => {
     expect(refusal(fixture('ssm/command-invocation-status-change.json')).issues.map((i) => i.field)).toEqual([
       'detail-type',

@@ -90,7 +90,6 @@ describe('event routing through serverless.yml patterns', () => {
     // Parts of a deployed function's design that land later, by detail-type prefix. When one
     // lands, the sample reaches the function and its entry here must go.
     const notYetRouted: Array<[fn: string, detailTypePrefix: string, why: string]> = [
-      ['onProgress', 'EC2 Auto Scaling Instance Refresh ', 'the rollout waits on refreshes (issue 10)'],
       ['onProgress', 'EC2 Image Builder Image State Change', 'the bake makes images with EC2 itself'],
     ];
     const routedNow = (fn: string, event: EventBridgeEnvelope): boolean =>

@@ -390,6 +390,32 @@ describe('StepFunctionsSim', () => {
       ).rejects.toBeInstanceOf(TaskTimedOut);
     });
 
+    // "TimeoutSecondsPath: … provide a timeout value dynamically from the state input using a
+    // reference path" (https://docs.aws.amazon.com/step-functions/latest/dg/state-task.html): the
+    // state input, not what Parameters made of it.
+    it('reads TimeoutSecondsPath from the state input, not from the Parameters', async () => {
+      const arn = deploy({
+        WaitForGate: {
+          Type: 'Task',
+          Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
+          Parameters: {
+            FunctionName: '${RecordFunctionArn}',
+            Payload: { 'token.$': '$$.Task.Token', 'refreshId.$': '$.refreshId' },
+          },
+          TimeoutSecondsPath: '$.gate.seconds',
+          Catch: [{ ErrorEquals: ['States.Timeout'], Next: 'TimedOut' }],
+          End: true,
+        },
+        TimedOut: { Type: 'Succeed' },
+      });
+      const executionArn = await start(arn, 'cb-path', { refreshId: 'r-path', gate: { seconds: 120 } });
+      await settle(clock, 119_000);
+      expect((await describeExecution(executionArn)).status).toBe('RUNNING');
+      await settle(clock, 2_000);
+      expect((await describeExecution(executionArn)).status).toBe('SUCCEEDED');
+      expect(invocations[0]?.payload).toEqual({ token: tokenOf(0), refreshId: 'r-path' });
+    });
+
     it('gives each retry attempt of a callback task a new token', async () => {
       let calls = 0;
       lambdaResults['kiln-sandbox-record'] = () => {
