@@ -12,12 +12,10 @@ import {
   ResourceNotFound,
 } from '@aws-sdk/client-cloudwatch';
 import type {
-  AlarmHistoryItem,
   CompositeAlarm,
-  DescribeAlarmHistoryInput,
-  DescribeAlarmHistoryOutput,
   Datapoint,
   DeleteAlarmsInput,
+  DescribeAlarmHistoryInput,
   DescribeAlarmsInput,
   DescribeAlarmsOutput,
   Dimension,
@@ -42,6 +40,7 @@ import {
   referencedAlarms,
 } from './cloudwatch/alarm-rule';
 import type { AlarmRule } from './cloudwatch/alarm-rule';
+import { AlarmHistory } from './cloudwatch/history';
 import { evaluateMetricAlarm, evaluationRange } from './cloudwatch/evaluate';
 import { dispatch, operation, type OperationTable } from './shared';
 
@@ -170,8 +169,7 @@ export class CloudWatchSim implements SimService, MetricSink {
   readonly serviceId = 'CloudWatch';
   private readonly metrics = new Map<string, Sample[]>();
   private readonly alarms = new Map<string, AlarmRecord>();
-  /** StateUpdate history items, oldest first (DescribeAlarmHistory). */
-  private readonly history: AlarmHistoryItem[] = [];
+  private readonly history = new AlarmHistory();
   private readonly evaluationLagMs: number;
 
   constructor(
@@ -195,9 +193,9 @@ export class CloudWatchSim implements SimService, MetricSink {
     PutMetricAlarm: operation((input: PutMetricAlarmInput) => this.putMetricAlarm(input)),
     PutCompositeAlarm: operation((input: PutCompositeAlarmInput) => this.putCompositeAlarm(input)),
     DescribeAlarms: operation((input: DescribeAlarmsInput) => this.describeAlarms(input)),
-    DescribeAlarmHistory: operation((input: DescribeAlarmHistoryInput) => this.describeAlarmHistory(input)),
     SetAlarmState: operation((input: SetAlarmStateInput) => this.setAlarmState(input)),
     DeleteAlarms: operation((input: DeleteAlarmsInput) => this.deleteAlarms(input)),
+    DescribeAlarmHistory: operation((input: DescribeAlarmHistoryInput) => this.history.describe(input)),
   };
 
   /** The alarm's current state, for Auto Scaling's instance refresh AlarmSpecification. */
@@ -614,19 +612,14 @@ export class CloudWatchSim implements SimService, MetricSink {
     if (reasonData === undefined) delete alarm.stateReasonData;
     else alarm.stateReasonData = reasonData;
     alarm.stateUpdated = this.ctx.clock.now();
-    this.history.push({
-      AlarmName: alarm.name,
-      AlarmType: alarm.type === 'composite' ? 'CompositeAlarm' : 'MetricAlarm',
-      Timestamp: new Date(alarm.stateUpdated),
-      HistoryItemType: 'StateUpdate',
-      HistorySummary: `Alarm updated from ${previous.value} to ${to}`,
-      HistoryData: JSON.stringify({
-        version: '1.0',
-        oldState: { stateValue: previous.value, stateReason: previous.reason },
-        newState: { stateValue: to, stateReason: reason },
-      }),
-    });
     this.ctx.timeline.record({ kind: 'state', resource: alarm.arn, from: previous.value, to });
+    this.history.recordStateUpdate(
+      alarm.name,
+      alarm.type === 'metric' ? 'MetricAlarm' : 'CompositeAlarm',
+      alarm.stateUpdated,
+      previous,
+      { value: to, reason, ...(reasonData === undefined ? {} : { reasonData }) },
+    );
     this.ctx.emit({
       source: 'aws.cloudwatch',
       detailType: 'CloudWatch Alarm State Change',
@@ -711,44 +704,6 @@ export class CloudWatchSim implements SimService, MetricSink {
         .map((a) => this.describeCompositeAlarm(a));
     }
     return output;
-  }
-
-  /**
-   * State changes only (the sandbox records no ConfigurationUpdate or Action items), filtered by
-   * alarm name, alarm types, item type and date range, newest first unless ScanBy says
-   * TimestampAscending, at most MaxRecords (default 100); HistoryData as AWS's example spells it
-   * ({ version, oldState, newState }). Paging (NextToken) is not modelled.
-   * https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_DescribeAlarmHistory.html
-   */
-  private describeAlarmHistory(
-    input: DescribeAlarmHistoryInput,
-  ): Omit<DescribeAlarmHistoryOutput, '$metadata'> {
-    if (
-      input.HistoryItemType !== undefined &&
-      ![
-        'ConfigurationUpdate',
-        'StateUpdate',
-        'Action',
-        'AlarmContributorStateUpdate',
-        'AlarmContributorAction',
-      ].includes(input.HistoryItemType)
-    ) {
-      throw invalid('HistoryItemType must be one of ConfigurationUpdate, StateUpdate, Action');
-    }
-    const types = input.AlarmTypes ?? ['MetricAlarm'];
-    const from = input.StartDate?.getTime() ?? -Infinity;
-    const to = input.EndDate?.getTime() ?? Infinity;
-    const items = this.history.filter(
-      (item) =>
-        (input.AlarmName === undefined || item.AlarmName === input.AlarmName) &&
-        (input.HistoryItemType === undefined || item.HistoryItemType === input.HistoryItemType) &&
-        item.AlarmType !== undefined &&
-        types.includes(item.AlarmType) &&
-        (item.Timestamp?.getTime() ?? 0) >= from &&
-        (item.Timestamp?.getTime() ?? 0) <= to,
-    );
-    const ordered = input.ScanBy === 'TimestampAscending' ? items : [...items].reverse();
-    return { AlarmHistoryItems: ordered.slice(0, input.MaxRecords ?? 100).map((item) => ({ ...item })) };
   }
 
   /** What DescribeAlarms reports alike for metric and composite alarms. */

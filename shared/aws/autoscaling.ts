@@ -69,24 +69,36 @@ const ACTIVE_STATUSES = new Set(['Pending', 'InProgress', 'Baking', 'RollbackInP
 const BLOCKING_STATUSES = new Set([...ACTIVE_STATUSES, 'Cancelling']);
 
 /**
- * PutScalingPolicy's parameters besides the group, name and type: what `scalingPolicies` copies
- * from DescribePolicies and `putScalingPolicy` sends back. DescribePolicies also answers things
- * PutScalingPolicy does not take (PolicyARN, Alarms): they stay behind.
+ * PutScalingPolicy's parameters besides the group, name and type, per policy type: what
+ * `scalingPolicies` copies from DescribePolicies and `putScalingPolicy` sends back. The API
+ * reference says which parameter each type takes ("Valid only if the policy type is …", "Not used
+ * with any other policy type"): DescribePolicies answers other fields too (PolicyARN, Alarms, and
+ * an empty StepAdjustments list on a target tracking policy, as AWS's example shows:
+ * https://docs.aws.amazon.com/code-library/latest/ug/auto-scaling_example_auto-scaling_DescribePolicies_section.html),
+ * which must not be sent back.
  * https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_PutScalingPolicy.html
  */
-const POLICY_PARAMETERS = [
-  'AdjustmentType',
-  'MinAdjustmentStep',
-  'MinAdjustmentMagnitude',
-  'ScalingAdjustment',
-  'Cooldown',
-  'MetricAggregationType',
-  'StepAdjustments',
-  'EstimatedInstanceWarmup',
-  'TargetTrackingConfiguration',
-  'Enabled',
-  'PredictiveScalingConfiguration',
-] as const;
+const POLICY_PARAMETERS = {
+  TargetTrackingScaling: ['TargetTrackingConfiguration', 'EstimatedInstanceWarmup', 'Enabled'],
+  StepScaling: [
+    'AdjustmentType',
+    'MinAdjustmentMagnitude',
+    'StepAdjustments',
+    'MetricAggregationType',
+    'EstimatedInstanceWarmup',
+    'Enabled',
+  ],
+  SimpleScaling: ['AdjustmentType', 'MinAdjustmentMagnitude', 'ScalingAdjustment', 'Cooldown', 'Enabled'],
+  PredictiveScaling: ['PredictiveScalingConfiguration', 'Enabled'],
+} as const satisfies Record<string, ReadonlyArray<keyof PutScalingPolicyType & keyof ScalingPolicy>>;
+
+/** The parameters `policyType` takes, present in `from`. */
+function policyParameters(policyType: string, from: Record<string, unknown>): Record<string, unknown> {
+  const keys: readonly string[] = POLICY_PARAMETERS[policyType as keyof typeof POLICY_PARAMETERS] ?? [];
+  const parameters: Record<string, unknown> = {};
+  for (const key of keys) if (from[key] !== undefined) parameters[key] = from[key];
+  return parameters;
+}
 
 /** Auto Scaling's generic error for a group (or refresh) that does not exist. */
 function isNotFound(error: Error): boolean {
@@ -333,12 +345,7 @@ export class AutoScalingGroups implements AutoScalingPort {
 
   /** PutScalingPolicy creates or replaces the policy of that name: a repeat is harmless. */
   async putScalingPolicy(name: string, policy: ScalingPolicySpec): Promise<void> {
-    const parameters: Partial<PutScalingPolicyType> = {};
-    for (const key of POLICY_PARAMETERS) {
-      if (policy.parameters[key] !== undefined) {
-        (parameters as Record<string, unknown>)[key] = policy.parameters[key];
-      }
-    }
+    const parameters: Partial<PutScalingPolicyType> = policyParameters(policy.policyType, policy.parameters);
     await this.call(`put scaling policy ${policy.name} on group ${name}`, () =>
       this.client.send(
         new PutScalingPolicyCommand({
@@ -625,13 +632,9 @@ function toHookSpec(hook: LifecycleHook): LifecycleHookSpec[] {
 
 function toPolicySpec(policy: ScalingPolicy): ScalingPolicySpec | undefined {
   if (policy.PolicyName === undefined) return undefined;
-  const parameters: Record<string, unknown> = {};
-  for (const key of POLICY_PARAMETERS) {
-    const value = policy[key];
-    if (value !== undefined) parameters[key] = value;
-  }
   // PolicyType is absent for policies created before types existed: those are simple scaling.
-  return { name: policy.PolicyName, policyType: policy.PolicyType ?? 'SimpleScaling', parameters };
+  const policyType = policy.PolicyType ?? 'SimpleScaling';
+  return { name: policy.PolicyName, policyType, parameters: policyParameters(policyType, { ...policy }) };
 }
 
 function toRefreshStatus(refresh: InstanceRefresh): RefreshStatus | undefined {

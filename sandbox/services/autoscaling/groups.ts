@@ -32,6 +32,7 @@ import type { Group, Hook, Member, ScalingProcess } from './model';
 import { ACTIVE_REFRESH, SCALING_PROCESSES } from './model';
 import type { AutoScaling, GroupsPart } from './parts';
 import { maintenancePolicyFrom } from './refresh-rules';
+import { checkGroupFilters, matchesGroupFilters } from './tags';
 
 const HEALTH_CHECK_TYPES = ['EC2', 'ELB', 'VPC_LATTICE', 'EBS'];
 
@@ -196,6 +197,7 @@ export class Groups implements GroupsPart {
         Value: tag.Value ?? '',
         PropagateAtLaunch: tag.PropagateAtLaunch ?? false,
       })),
+      policies: new Map(),
       suspended: new Set(),
       members: new Map(),
       hooks,
@@ -314,8 +316,11 @@ export class Groups implements GroupsPart {
 
   describeGroups(input: AutoScalingGroupNamesType): AutoScalingGroupsType {
     const names = input.AutoScalingGroupNames;
+    const filters = input.Filters ?? [];
+    checkGroupFilters(filters);
     const all = [...this.groups.values()].filter(
-      (group) => !names || names.length === 0 || names.includes(group.name),
+      (group) =>
+        (!names || names.length === 0 || names.includes(group.name)) && matchesGroupFilters(group, filters),
     );
     const pageSize = Math.min(Math.max(input.MaxRecords ?? 50, 1), 100);
     const start = input.NextToken !== undefined ? Number.parseInt(input.NextToken, 10) : 0;

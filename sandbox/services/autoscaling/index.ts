@@ -17,19 +17,25 @@ import type {
   CancelInstanceRefreshType,
   CompleteLifecycleActionType,
   CreateAutoScalingGroupType,
+  CreateOrUpdateTagsType,
   DeleteAutoScalingGroupType,
+  DeletePolicyType,
+  DeleteTagsType,
   DeleteLifecycleHookType,
   DescribeAutoScalingInstancesType,
   DescribeInstanceRefreshesType,
   DescribeLifecycleHooksType,
   DescribeLoadBalancerTargetGroupsRequest,
+  DescribePoliciesType,
   DescribeScalingActivitiesType,
+  DescribeTagsType,
   DescribeTrafficSourcesRequest,
   DetachLoadBalancerTargetGroupsType,
   DetachTrafficSourcesType,
   EnterStandbyQuery,
   ExitStandbyQuery,
   PutLifecycleHookType,
+  PutScalingPolicyType,
   RecordLifecycleActionHeartbeatType,
   RollbackInstanceRefreshType,
   ScalingProcessQuery,
@@ -52,7 +58,9 @@ import { Instances } from './instances';
 import { LifecycleHooks } from './lifecycle-hooks';
 import type { AlarmState } from './model';
 import type { AutoScaling } from './parts';
+import { ScalingPolicies } from './scaling-policies';
 import { Standby } from './standby';
+import { GroupTags } from './tags';
 import { TrafficSources } from './traffic-sources';
 
 export type { AlarmState } from './model';
@@ -79,6 +87,8 @@ class AutoScalingParts implements AutoScaling {
   readonly hooks: LifecycleHooks;
   readonly refreshes: InstanceRefreshes;
   readonly standby: Standby;
+  readonly policies: ScalingPolicies;
+  readonly tags: GroupTags;
 
   constructor(
     readonly ctx: SimContext,
@@ -98,6 +108,8 @@ class AutoScalingParts implements AutoScaling {
     this.hooks = new LifecycleHooks(this);
     this.refreshes = new InstanceRefreshes(this);
     this.standby = new Standby(this);
+    this.policies = new ScalingPolicies(this);
+    this.tags = new GroupTags(this);
   }
 
   alarmState(alarmName: string): AlarmState | undefined {
@@ -107,7 +119,7 @@ class AutoScalingParts implements AutoScaling {
 
 /** Every operation the sandbox's Auto Scaling answers, by the part that owns it. */
 function operationsOf(asg: AutoScalingParts): OperationTable {
-  const { groups, trafficSources, activities, instances, hooks, refreshes, standby } = asg;
+  const { groups, trafficSources, activities, instances, hooks, refreshes, standby, policies, tags } = asg;
   return {
     CreateAutoScalingGroup: operation((input: CreateAutoScalingGroupType) => groups.createGroup(input)),
     UpdateAutoScalingGroup: operation((input: UpdateAutoScalingGroupType) => groups.updateGroup(input)),
@@ -161,6 +173,14 @@ function operationsOf(asg: AutoScalingParts): OperationTable {
     RecordLifecycleActionHeartbeat: operation((input: RecordLifecycleActionHeartbeatType) =>
       hooks.recordHeartbeat(input),
     ),
+
+    CreateOrUpdateTags: operation((input: CreateOrUpdateTagsType) => tags.createOrUpdateTags(input)),
+    DeleteTags: operation((input: DeleteTagsType) => tags.deleteTags(input)),
+    DescribeTags: operation((input: DescribeTagsType) => tags.describeTags(input)),
+
+    PutScalingPolicy: operation((input: PutScalingPolicyType) => policies.putScalingPolicy(input)),
+    DescribePolicies: operation((input: DescribePoliciesType) => policies.describePolicies(input)),
+    DeletePolicy: operation((input: DeletePolicyType) => policies.deletePolicy(input)),
 
     StartInstanceRefresh: operation((input: StartInstanceRefreshType) => refreshes.startRefresh(input)),
     DescribeInstanceRefreshes: operation((input: DescribeInstanceRefreshesType) =>

@@ -2,7 +2,7 @@
  * The simulator's internal state for Auto Scaling groups, their instances, hooks and refreshes, and
  * the small pure rules every part reads it by.
  */
-import type { Activity, LaunchTemplateSpecification, Tag } from '@aws-sdk/client-auto-scaling';
+import type { Activity, LaunchTemplateSpecification, ScalingPolicy, Tag } from '@aws-sdk/client-auto-scaling';
 import type { TimerHandle } from '../../core/context';
 import type { ResolvedLaunchTemplate } from '../fleet';
 import type { Stuck } from './refresh-failures';
@@ -169,6 +169,8 @@ export interface Group {
   terminationPolicies: string[];
   newInstancesProtectedFromScaleIn: boolean;
   tags: Tag[];
+  /** Scaling policies by name (stored and described, not executed: scaling-policies.ts). */
+  policies: Map<string, ScalingPolicy>;
   suspended: Set<ScalingProcess>;
   members: Map<string, Member>;
   hooks: Map<string, Hook>;

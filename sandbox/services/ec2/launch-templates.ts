@@ -47,6 +47,12 @@ export function toResolved(
 }
 
 export class LaunchTemplates {
+  /** CreateLaunchTemplateVersion's client tokens: the request they came with and the version made. */
+  private readonly versionTokens = new Map<
+    string,
+    { fingerprint: string; templateId: string; number: number }
+  >();
+
   constructor(
     private readonly ctx: SimContext,
     private readonly store: Ec2Store,
@@ -94,6 +100,23 @@ export class LaunchTemplates {
   createLaunchTemplateVersion(
     input: CreateLaunchTemplateVersionCommandInput,
   ): Out<CreateLaunchTemplateVersionCommandOutput> {
+    // Same ClientToken and same request: the version the first request made; a different request:
+    // IdempotentParameterMismatch (https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-idempotency.html).
+    const { ClientToken: token, ...request } = input;
+    const fingerprint = JSON.stringify(request);
+    const previous = token === undefined ? undefined : this.versionTokens.get(token);
+    if (previous) {
+      if (previous.fingerprint !== fingerprint) {
+        throw ec2Error(
+          'IdempotentParameterMismatch',
+          'The client token you have provided is associated with a request that has different parameters.',
+        );
+      }
+      const made = this.store.launchTemplates.get(previous.templateId);
+      const version = made?.versions.get(previous.number);
+      // A template deleted since then no longer has the version: the request runs as a new one.
+      if (made && version) return { LaunchTemplateVersion: this.renderVersion(made, version) };
+    }
     const data = required(input.LaunchTemplateData, 'LaunchTemplateData');
     const template = this.store.findTemplate(input.LaunchTemplateId, input.LaunchTemplateName);
     // With SourceVersion the new version inherits the source's parameters and the given ones
@@ -112,6 +135,7 @@ export class LaunchTemplates {
     };
     template.versions.set(number, version);
     template.latestVersion = number;
+    if (token !== undefined) this.versionTokens.set(token, { fingerprint, templateId: template.id, number });
     return { LaunchTemplateVersion: this.renderVersion(template, version) };
   }
 

@@ -521,12 +521,40 @@ describe('AutoScalingGroups', () => {
       ]);
     });
 
+    it('copies only the parameters the policy’s type takes (an empty StepAdjustments on target tracking stays behind)', async () => {
+      asgMock.on(DescribePoliciesCommand).resolves({
+        ScalingPolicies: [
+          {
+            PolicyName: 'cpu50',
+            PolicyType: 'TargetTrackingScaling',
+            TargetTrackingConfiguration: targetTracking,
+            StepAdjustments: [],
+            Cooldown: 300,
+            Enabled: true,
+          },
+        ],
+      });
+
+      expect(await groups.scalingPolicies('web-prod')).toEqual([
+        {
+          name: 'cpu50',
+          policyType: 'TargetTrackingScaling',
+          parameters: { TargetTrackingConfiguration: targetTracking, Enabled: true },
+        },
+      ]);
+    });
+
     it('puts a policy on another group with its parameters, and nothing it does not take', async () => {
       asgMock.on(PutScalingPolicyCommand).resolves({});
       await groups.putScalingPolicy('web-prod-kiln-1', {
         name: 'cpu50',
         policyType: 'TargetTrackingScaling',
-        parameters: { TargetTrackingConfiguration: targetTracking, PolicyARN: 'arn:old', Enabled: true },
+        parameters: {
+          TargetTrackingConfiguration: targetTracking,
+          PolicyARN: 'arn:old',
+          StepAdjustments: [],
+          Enabled: true,
+        },
       });
       expect(asgMock.commandCalls(PutScalingPolicyCommand)[0]?.args[0].input).toEqual({
         AutoScalingGroupName: 'web-prod-kiln-1',
