@@ -291,6 +291,7 @@ describe('deploy.asl.json on two Step Functions engines (sandbox and moto)', () 
       const { local, moto } = await both(PATHS.fresh);
       expect(moto.status).toBe('SUCCEEDED');
       expect(comparable(machine, moto).path).toEqual([
+        'Start',
         'Begin',
         'BakeCache',
         'LaunchBuilder',
@@ -334,7 +335,7 @@ describe('deploy.asl.json on two Step Functions engines (sandbox and moto)', () 
     it('launches no builder and records the cached release on both engines', async () => {
       const { moto } = await both(PATHS.cacheHit);
       expect(moto.status).toBe('SUCCEEDED');
-      expect(comparable(machine, moto).path).toEqual(['Begin', 'BakeCache', ...RELEASED_PATH]);
+      expect(comparable(machine, moto).path).toEqual(['Start', 'Begin', 'BakeCache', ...RELEASED_PATH]);
       expect(moto.taskInputs.Begin).toHaveLength(2);
       expect(Object.keys(moto.taskInputs).sort()).toEqual([
         'Begin',
@@ -376,6 +377,7 @@ describe('deploy.asl.json on two Step Functions engines (sandbox and moto)', () 
       const { moto } = await both(PATHS.adopt);
       expect(moto.status).toBe('SUCCEEDED');
       expect(comparable(machine, moto).path).toEqual([
+        'Start',
         'Begin',
         'BakeCache',
         'AdoptImage',
@@ -396,6 +398,7 @@ describe('deploy.asl.json on two Step Functions engines (sandbox and moto)', () 
       expect(moto.status).toBe('FAILED');
       expect(moto.error).toBe('BakeFailed');
       expect(comparable(machine, moto).path).toEqual([
+        'Start',
         'Begin',
         'BakeCache',
         'LaunchBuilder',
