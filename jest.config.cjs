@@ -19,6 +19,9 @@ module.exports = {
   },
   transformIgnorePatterns: ['/node_modules/(?!@middy/)'],
   setupFiles: ['<rootDir>/test/setup-env.ts'],
+  // A folder for what test files build once per run and share (test/support/built-cli.ts).
+  globalSetup: '<rootDir>/test/support/global-setup.cjs',
+  globalTeardown: '<rootDir>/test/support/global-teardown.cjs',
   testTimeout: 30000,
   // Every test file runs in a fresh worker process: every worker uses more than 1 MB, so Jest
   // recycles it after each file (https://jestjs.io/docs/configuration#workeridlememorylimit-numberstring).

@@ -10,6 +10,7 @@ if (!fs.existsSync(bundle)) {
   console.error('kiln: dist/kiln.cjs is missing; run `npm install` (or `npm run build:cli`) first');
   process.exit(2);
 }
+require('./compile-cache.cjs').enableCompileCache(path.dirname(bundle));
 const cli = require(bundle);
 // Exit only once stdout and stderr are flushed: process.exit() alone cuts off output to a pipe.
 cli.main(process.argv).then(

@@ -37,6 +37,36 @@ export const commandCatalog: readonly CommandEntry[] = [
     load: async () => (await import('./commands/history')).registerHistory,
   },
   {
+    name: 'status',
+    term: 'status [options] [service]',
+    description: 'Show environments (releases, lock) and running deployments of every service or one.',
+    load: async () => (await import('./commands/status')).registerStatus,
+  },
+  {
+    name: 'deploy',
+    term: 'deploy [options] <service> <version>',
+    description: 'Roll a baked release through environments (in the manifest order).',
+    load: async () => (await import('./commands/deploy')).registerDeploy,
+  },
+  {
+    name: 'rollback',
+    term: 'rollback [options] <service> <env>',
+    description: "Restore an environment's previous release (or --to one of its history) exactly.",
+    load: async () => (await import('./commands/rollback')).registerRollback,
+  },
+  {
+    name: 'approve',
+    term: 'approve [options] <deployment>',
+    description: 'Approve (or --refuse) the next environment of a deployment waiting for approval.',
+    load: async () => (await import('./commands/approve')).registerApprove,
+  },
+  {
+    name: 'abort',
+    term: 'abort [options] <deployment>',
+    description: 'Stop a deployment safely: the environment in progress gets its previous release back.',
+    load: async () => (await import('./commands/abort')).registerAbort,
+  },
+  {
     name: 'dead-letters',
     term: 'dead-letters',
     description: 'List and replay events that failed after AWS retried them.',

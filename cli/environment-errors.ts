@@ -47,6 +47,25 @@ export const LAMBDA: AwsService = {
   notFound: ['ResourceNotFoundException'],
 };
 
+/**
+ * For `kiln deploy`, `rollback`, `approve`, `abort` (StartExecution, SendTaskSuccess,
+ * DescribeExecution). The SDK's service id is `SFN`, so its endpoint variable is
+ * AWS_ENDPOINT_URL_SFN. A missing machine is StateMachineDoesNotExist:
+ * https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html
+ */
+export const STEP_FUNCTIONS: AwsService = {
+  name: 'Step Functions',
+  endpointVariable: 'AWS_ENDPOINT_URL_SFN',
+  notFound: ['StateMachineDoesNotExist', 'ExecutionDoesNotExist'],
+};
+
+/** For `--wait`'s instance counts (DescribeAutoScalingGroups; service id `Auto Scaling`). */
+export const AUTO_SCALING: AwsService = {
+  name: 'Auto Scaling',
+  endpointVariable: 'AWS_ENDPOINT_URL_AUTO_SCALING',
+  notFound: [],
+};
+
 /** The resource a failing call used, and the setting that named it. */
 export interface AwsResource {
   service: AwsService;
@@ -129,6 +148,10 @@ export async function explainEnvironmentError(
   error: unknown,
   settings: AwsSettingsInUse,
 ): Promise<EnvironmentError | undefined> {
+  // Explained already, by a call made inside another (a Step Functions call while the table is
+  // open): that explanation names the service that failed; re-reading its cause here would blame
+  // the outer one's.
+  if (error instanceof EnvironmentError) return error;
   // Kiln's adapters name some SDK errors (QueueNotFoundError, FunctionNotFoundError) and keep
   // what AWS said as the cause.
   const said = error instanceof KilnError && error.cause !== undefined ? error.cause : error;

@@ -2,7 +2,16 @@
  * How the sandbox builds each Kiln function: the deployed module's own handler factory, given
  * the sandbox's SDK clients instead of the defaults. Keyed by the serverless.yml function key;
  * a test holds this map and serverless.yml to the same set of functions.
+ * The functions' modules are imported statically (see cli/commands/sandbox.ts for why an import()
+ * costs more than it saves in the CLI's bundle); each handler is still built on first invocation.
  */
+import { createOnArtifactHandler } from '../functions/on-artifact';
+import { createOnProgressHandler } from '../functions/on-progress';
+import { createRetainImagesHandler } from '../functions/retain-images';
+import { createBakeStepsHandler } from '../functions/steps/bake';
+import { createRolloutStepsHandler } from '../functions/steps/rollout';
+import { createSweepBakesHandler } from '../functions/sweep-bakes';
+import { Ec2Bake } from '../shared/aws/ec2';
 import type { IdSource } from '../shared/runtime/ids';
 import type { LambdaHandler } from './services/lambda';
 import type { SandboxClients } from './core/sdk';
@@ -30,7 +39,6 @@ export type SandboxFunctionFactory = (env: SandboxFunctionEnv) => Promise<Lambda
 
 export const sandboxFunctions: Record<string, SandboxFunctionFactory> = {
   onArtifact: async (env) => {
-    const { createOnArtifactHandler } = await import('../functions/on-artifact');
     const { deployStateMachineArn } = env;
     // Fails loudly, as the deployed function does on a missing variable: an artifact that cannot
     // start its deployment must not look received.
@@ -47,7 +55,6 @@ export const sandboxFunctions: Record<string, SandboxFunctionFactory> = {
     return (event, context) => handler(event, context);
   },
   bakeSteps: async (env) => {
-    const { createBakeStepsHandler } = await import('../functions/steps/bake');
     const handler = createBakeStepsHandler(() => ({
       documentClient: env.clients.doc,
       tableName: env.tableName,
@@ -59,7 +66,6 @@ export const sandboxFunctions: Record<string, SandboxFunctionFactory> = {
     return (event, context) => handler(event, context);
   },
   rolloutSteps: async (env) => {
-    const { createRolloutStepsHandler } = await import('../functions/steps/rollout');
     const handler = createRolloutStepsHandler(() => ({
       documentClient: env.clients.doc,
       tableName: env.tableName,
@@ -73,10 +79,6 @@ export const sandboxFunctions: Record<string, SandboxFunctionFactory> = {
     return (event, context) => handler(event, context);
   },
   retainImages: async (env) => {
-    const [{ createRetainImagesHandler }, { Ec2Bake }] = await Promise.all([
-      import('../functions/retain-images'),
-      import('../shared/aws/ec2'),
-    ]);
     // One adapter per Region, on the function's clients there (the sandbox simulates the home
     // Region and the copy Regions; a Region it does not simulate fails for that Region alone, which
     // the use case reports and leaves that Region's images be).
@@ -91,7 +93,6 @@ export const sandboxFunctions: Record<string, SandboxFunctionFactory> = {
     return (event, context) => handler(event, context);
   },
   sweepBakes: async (env) => {
-    const { createSweepBakesHandler } = await import('../functions/sweep-bakes');
     const { deployStateMachineArn } = env;
     if (deployStateMachineArn === undefined) {
       throw new Error('sweepBakes: no deploy state machine (serverless.yml custom.deployStateMachineName)');
@@ -107,7 +108,6 @@ export const sandboxFunctions: Record<string, SandboxFunctionFactory> = {
     return (event, context) => handler(event, context);
   },
   onProgress: async (env) => {
-    const { createOnProgressHandler } = await import('../functions/on-progress');
     const handler = createOnProgressHandler(() => ({
       documentClient: env.clients.doc,
       tableName: env.tableName,

@@ -5,8 +5,10 @@
 // Runs on `npm install` (prepare) and `npm run build:cli`.
 // `--outfile PATH` writes the entry elsewhere, the commands beside it (tests and the bench build a
 // fresh CLI without touching dist/).
-import { readdirSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { basename, dirname, join, resolve } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { build } from 'esbuild';
 
 const outfileFlag = process.argv.indexOf('--outfile');
@@ -79,14 +81,76 @@ const lazyChildProcessForCommander = {
   },
 };
 
+// A few dependencies import() Node's own modules when first used (the HTTP handler, the Lambda
+// invoke store). In a CommonJS bundle an import() needs the ES module loader's dynamic-import
+// callback, which a bundle compiled from V8's code cache (bin/compile-cache.cjs) does not get on
+// Node 20: such an import() is bundled as a require() of the built-in instead, which is what it
+// loads anyway.
+const builtinDynamicImportsAsRequire = {
+  name: 'kiln-builtin-dynamic-imports-as-require',
+  setup(pluginBuild) {
+    pluginBuild.onResolve({ filter: /^node:[a-z_/]+$/ }, (args) =>
+      args.kind === 'dynamic-import' ? { path: args.path, namespace: 'kiln-builtin-import' } : undefined,
+    );
+    pluginBuild.onLoad({ filter: /.*/, namespace: 'kiln-builtin-import' }, (args) => ({
+      contents: `module.exports = require(${JSON.stringify(args.path)});`,
+      loader: 'js',
+    }));
+  },
+};
+
+// `kiln sandbox` deploys serverless.yml at every start; parsing it there with a cold YAML parser
+// was about a tenth of a one-instance run's CPU. The bundle gets the file's text and its document
+// as JSON (sandbox/core/serverless-prebuilt.ts), parsed here by the sandbox's own parser; at run
+// time the document stands in only for exactly this text. A document that JSON would not carry
+// over unchanged is not stored (the sandbox then parses the file as before).
+async function prebuiltServerlessYaml() {
+  const text = readFileSync('serverless.yml', 'utf8');
+  const { outputFiles } = await build({
+    ...common,
+    entryPoints: ['sandbox/core/routes.ts'],
+    write: false,
+    sourcemap: false,
+    minify: false,
+  });
+  const module = { exports: {} };
+  new Function('module', 'exports', 'require', outputFiles[0].text)(
+    module,
+    module.exports,
+    createRequire(resolve('sandbox/core/routes.ts')),
+  );
+  const doc = module.exports.parseServerlessDocument(text);
+  const json = JSON.stringify(doc);
+  if (!isDeepStrictEqual(JSON.parse(json), doc)) {
+    console.warn('build-cli: serverless.yml does not survive JSON; the sandbox will parse it at start');
+    return undefined;
+  }
+  return { text, json };
+}
+const prebuilt = await prebuiltServerlessYaml();
+const serverlessPrebuilt = {
+  name: 'kiln-serverless-prebuilt',
+  setup(pluginBuild) {
+    pluginBuild.onLoad({ filter: /[\\/]sandbox[\\/]core[\\/]serverless-prebuilt\.ts$/ }, () => ({
+      contents: `export const prebuiltServerlessYaml = ${JSON.stringify(prebuilt)};`,
+      loader: 'js',
+    }));
+  },
+};
+
 await Promise.all([
   build({
     ...common,
     entryPoints: ['cli/main.ts'],
     outfile,
-    plugins: [commandsAsSeparateBundles, lazyChildProcessForCommander],
+    plugins: [commandsAsSeparateBundles, lazyChildProcessForCommander, builtinDynamicImportsAsRequire],
   }),
   ...commands.map((name) =>
-    build({ ...common, entryPoints: [`cli/commands/${name}.ts`], outfile: join(outdir, commandFile(name)) }),
+    build({
+      ...common,
+      entryPoints: [`cli/commands/${name}.ts`],
+      outfile: join(outdir, commandFile(name)),
+      plugins: [serverlessPrebuilt, builtinDynamicImportsAsRequire],
+    }),
   ),
 ]);

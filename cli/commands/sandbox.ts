@@ -8,6 +8,11 @@ import {
   type BadVersion,
 } from '../../sandbox/fault-options';
 import { isStoryName, storyCatalog } from '../../sandbox/stories/catalog';
+// Imported statically: this command is a bundle of its own (scripts/build-cli.mjs), loaded only
+// when `kiln sandbox` runs, and an import() here made esbuild wrap the whole simulator and every
+// SDK client it reaches in lazy module initialisers, which run each client package's every module
+// (its 600-odd commands included) instead of the few the sandbox uses.
+import { runSandbox } from '../../sandbox/run';
 import { parseStorySettingsText, type StorySettingsOverrides } from '../../sandbox/stories/settings';
 
 export interface SandboxCommandIo {
@@ -152,8 +157,6 @@ export function registerSandbox(program: Command, io: SandboxCommandIo = process
         io.stdout(
           `kiln sandbox: scenario ${options.scenario} (${description}), seed ${options.seed}, fleet ${options.fleet}${options.settings !== undefined ? `, settings ${options.settings}` : ''}\n`,
         );
-        // Loaded only when a story runs, so the other commands start without the simulator.
-        const { runSandbox } = await import('../../sandbox/run');
         const result = await runSandbox({
           seed: options.seed,
           fleet: options.fleet,

@@ -19,6 +19,7 @@ import type { CollectionTag, ScalarTag, YAMLMap, YAMLSeq } from 'yaml';
 import { AwsCron, CronExpressionError } from './cron';
 import { validatePattern } from './event-pattern';
 import type { EventPattern } from './event-pattern';
+import { prebuiltServerlessYaml } from './serverless-prebuilt';
 
 export interface RouteOptions {
   /** `--stage`; defaults to provider.stage, then 'dev'. */
@@ -419,11 +420,29 @@ function httpRoute(functionName: string, spec: unknown, field: string): HttpRout
   throw new RoutesError(field, 'needs a method and a path');
 }
 
-/** Parses serverless.yml text. */
-export function parseServerlessYaml(text: string, options: RouteOptions = {}): Routes {
+/**
+ * serverless.yml text as a plain document: intrinsic tags (`!Ref x`) become their JSON form
+ * (`{ Ref: x }`). The CLI's build stores this for the project's own file (serverless-prebuilt.ts).
+ */
+export function parseServerlessDocument(text: string): unknown {
+  return parse(text, { customTags: intrinsicTags });
+}
+
+/**
+ * Parses serverless.yml text. `prebuilt` is a text with its document as JSON, computed earlier by
+ * parseServerlessDocument; it stands in for the parse only when `text` is that very text.
+ */
+export function parseServerlessYaml(
+  text: string,
+  options: RouteOptions = {},
+  prebuilt: { readonly text: string; readonly json: string } | undefined = prebuiltServerlessYaml,
+): Routes {
   let doc: unknown;
   try {
-    doc = parse(text, { customTags: intrinsicTags });
+    doc =
+      prebuilt !== undefined && prebuilt.text === text
+        ? JSON.parse(prebuilt.json)
+        : parseServerlessDocument(text);
   } catch (error) {
     throw new RoutesError('', `is not valid YAML: ${(error as Error).message}`, { cause: error });
   }

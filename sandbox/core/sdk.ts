@@ -418,7 +418,13 @@ export interface SandboxClientConfig {
  */
 export const OPERATOR_CLIENT_CONFIG: SandboxClientConfig = { retryMode: 'adaptive', maxAttempts: 10 };
 
-/** A full set of clients wired to the sandbox, tagged `caller` unless a `withCaller` says otherwise. */
+/**
+ * A full set of clients wired to the sandbox, tagged `caller` unless a `withCaller` says otherwise.
+ * Each client is made when first read: building one resolves its whole runtime configuration
+ * (endpoint rules, retry strategy, signer, protocol), and most actors use two or three of the nine
+ * (the instance-refresh story: Auto Scaling, EC2 and ELB; a function: DynamoDB and one other).
+ * Making a client sends nothing, so when it is made changes nothing on the timeline.
+ */
 export function createSandboxClients(
   runtime: SandboxRuntime,
   caller?: string,
@@ -426,42 +432,93 @@ export function createSandboxClients(
 ): SandboxClients {
   const base = { region: runtime.region, credentials: CREDENTIALS, ...config };
   const options: AttachOptions = caller === undefined ? {} : { caller };
-  const ec2 = new EC2Client(base);
-  const autoScaling = new AutoScalingClient(base);
-  const elbv2 = new ElasticLoadBalancingV2Client(base);
-  const cloudWatch = new CloudWatchClient(base);
-  const ssm = new SSMClient(base);
-  const sfn = new SFNClient(base);
-  const sqs = new SQSClient(base);
-  const lambda = new LambdaClient(base);
-  const dynamodb = new DynamoDBClient(
-    runtime.dynamoEndpoint === undefined ? base : { ...base, endpoint: runtime.dynamoEndpoint },
+  const made: Array<{ destroy(): void }> = [];
+  // `attach` is given per client so that attachSandbox infers each client's own input/output types.
+  const lazy = <C extends { destroy(): void }>(make: () => C, attach: (client: C) => void): (() => C) => {
+    let client: C | undefined;
+    return () => {
+      if (client === undefined) {
+        client = make();
+        attach(client);
+        made.push(client);
+      }
+      return client;
+    };
+  };
+  const ec2 = lazy(
+    () => new EC2Client(base),
+    (c) => attachSandbox(c, runtime, options),
   );
-  attachSandbox(ec2, runtime, options);
-  attachSandbox(autoScaling, runtime, options);
-  attachSandbox(elbv2, runtime, options);
-  attachSandbox(cloudWatch, runtime, options);
-  attachSandbox(ssm, runtime, options);
-  attachSandbox(sfn, runtime, options);
-  attachSandbox(sqs, runtime, options);
-  attachSandbox(lambda, runtime, options);
-  attachSandbox(dynamodb, runtime, options);
-  // Built as production builds it (shared/runtime/clients.ts), so values translate the same way.
-  const doc = documentClientFor(dynamodb);
+  const autoScaling = lazy(
+    () => new AutoScalingClient(base),
+    (c) => attachSandbox(c, runtime, options),
+  );
+  const elbv2 = lazy(
+    () => new ElasticLoadBalancingV2Client(base),
+    (c) => attachSandbox(c, runtime, options),
+  );
+  const cloudWatch = lazy(
+    () => new CloudWatchClient(base),
+    (c) => attachSandbox(c, runtime, options),
+  );
+  const ssm = lazy(
+    () => new SSMClient(base),
+    (c) => attachSandbox(c, runtime, options),
+  );
+  const sfn = lazy(
+    () => new SFNClient(base),
+    (c) => attachSandbox(c, runtime, options),
+  );
+  const sqs = lazy(
+    () => new SQSClient(base),
+    (c) => attachSandbox(c, runtime, options),
+  );
+  const lambda = lazy(
+    () => new LambdaClient(base),
+    (c) => attachSandbox(c, runtime, options),
+  );
+  const dynamodb = lazy(
+    () =>
+      new DynamoDBClient(
+        runtime.dynamoEndpoint === undefined ? base : { ...base, endpoint: runtime.dynamoEndpoint },
+      ),
+    (c) => attachSandbox(c, runtime, options),
+  );
+  let doc: DynamoDBDocumentClient | undefined;
   return {
-    ec2,
-    autoScaling,
-    elbv2,
-    cloudWatch,
-    ssm,
-    sfn,
-    sqs,
-    lambda,
-    dynamodb,
-    doc,
+    get ec2() {
+      return ec2();
+    },
+    get autoScaling() {
+      return autoScaling();
+    },
+    get elbv2() {
+      return elbv2();
+    },
+    get cloudWatch() {
+      return cloudWatch();
+    },
+    get ssm() {
+      return ssm();
+    },
+    get sfn() {
+      return sfn();
+    },
+    get sqs() {
+      return sqs();
+    },
+    get lambda() {
+      return lambda();
+    },
+    get dynamodb() {
+      return dynamodb();
+    },
+    get doc() {
+      // Built as production builds it (shared/runtime/clients.ts), so values translate the same way.
+      return (doc ??= documentClientFor(dynamodb()));
+    },
     destroy() {
-      for (const client of [ec2, autoScaling, elbv2, cloudWatch, ssm, sfn, sqs, lambda, dynamodb])
-        client.destroy();
+      for (const client of made.splice(0)) client.destroy();
     },
   };
 }

@@ -109,6 +109,8 @@ export const DeploymentInput = z.object({
   reason: z.optional(z.string()),
   /** The artifact it deploys, for an artifact-triggered deployment (what the bake installs). */
   artifact: z.optional(z.object({ uri: ArtifactUri, digest: ArtifactDigest })),
+  /** `rollback` when it restores a recorded release (DeployExecutionInput.mode); absent: a deploy. */
+  mode: z.optional(z.enum(['deploy', 'rollback'])),
   /** The Step Functions execution carrying it (its name is the deployment id). */
   executionArn: z.optional(
     z
@@ -189,8 +191,6 @@ export const Deployment = z.extend(DeploymentInput, {
   release: z.optional(DeploymentRelease),
   rollout: z.optional(DeploymentRollout),
   abort: z.optional(AbortRequest),
-  /** `rollback` when it restores a recorded release (DeployExecutionInput.mode). */
-  mode: z.optional(z.enum(['deploy', 'rollback'])),
   steps: z.array(DeploymentStep),
   outcome: z.optional(z.string()),
   createdAt: IsoTime,

@@ -1,12 +1,13 @@
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { builtCli } from './built-cli';
 
 /**
  * The bundled `kiln` command in its own process, as a user runs it: bin/kiln.cjs with a fresh
- * bundle of cli/ beside it (built into a temp dir, so dist/ is left alone). This is where the
+ * bundle of cli/ beside it (the run's one build, support/built-cli.ts, so dist/ is left alone). This is where the
  * exit code reaches the shell, and where Node's socket errors reach the SDK as they do outside
  * Jest. The child gets only the variables given here and to `kiln`: no developer ~/.aws (empty
  * config and credentials files in a temp HOME), no instance metadata.
@@ -17,19 +18,16 @@ export function useBundledKiln(baseEnv: Record<string, string> = {}) {
   const root = join(__dirname, '..', '..');
   let home = '';
 
-  beforeAll(() => {
+  beforeAll(async () => {
+    const built = await builtCli();
     home = mkdtempSync(join(tmpdir(), 'kiln-bundle-'));
     mkdirSync(join(home, 'bin'));
-    copyFileSync(join(root, 'bin', 'kiln.cjs'), join(home, 'bin', 'kiln.cjs'));
-    const build = spawnSync(
-      process.execPath,
-      [join(root, 'scripts', 'build-cli.mjs'), '--outfile', join(home, 'dist', 'kiln.cjs')],
-      { cwd: root, encoding: 'utf8' },
-    );
-    if (build.status !== 0) throw new Error(`building the CLI failed: ${build.stderr}`);
+    for (const file of ['kiln.cjs', 'compile-cache.cjs'])
+      copyFileSync(join(root, 'bin', file), join(home, 'bin', file));
+    cpSync(join(built, 'dist'), join(home, 'dist'), { recursive: true });
     writeFileSync(join(home, 'config'), '');
     writeFileSync(join(home, 'credentials'), '');
-  }, 60_000);
+  }, 180_000);
 
   afterAll(() => {
     rmSync(home, { recursive: true, force: true });

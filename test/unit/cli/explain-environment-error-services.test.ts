@@ -3,16 +3,22 @@ import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LambdaServiceException } from '@aws-sdk/client-lambda';
+import { SFNServiceException } from '@aws-sdk/client-sfn';
 import { SQSServiceException } from '@aws-sdk/client-sqs';
 import {
+  EnvironmentError,
   explainEnvironmentError,
+  explainingFailures,
+  kilnTable,
   LAMBDA,
   SQS,
+  STEP_FUNCTIONS,
   type AwsResource,
   type AwsSettingsInUse,
 } from '../../../cli/environment-errors';
 import { FunctionNotFoundError } from '../../../shared/aws/lambda';
 import { QueueNotFoundError } from '../../../shared/aws/sqs';
+import { AwsRequestRefusedError } from '../../../shared/domain/step-errors';
 import { KilnError } from '../../../shared/runtime/errors';
 
 /**
@@ -23,6 +29,7 @@ import { KilnError } from '../../../shared/runtime/errors';
 
 const QUEUE_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/kiln-prod-dead-letters';
 const FUNCTION_ARN = 'arn:aws:lambda:eu-west-1:123456789012:function:kiln-prod-on-artifact';
+const MACHINE_ARN = 'arn:aws:states:eu-west-1:123456789012:stateMachine:kiln-prod-deploy';
 
 const queue: AwsResource = {
   service: SQS,
@@ -37,6 +44,14 @@ const fn: AwsResource = {
   name: FUNCTION_ARN,
   namedBy: 'the recorded function ARN',
   access: 'invoke it',
+};
+
+const machine: AwsResource = {
+  service: STEP_FUNCTIONS,
+  kind: 'state machine',
+  name: MACHINE_ARN,
+  namedBy: '--state-machine-arn or KILN_DEPLOY_STATE_MACHINE_ARN',
+  access: 'start executions of it',
 };
 
 let dir: string;
@@ -154,6 +169,47 @@ describe('explainEnvironmentError for SQS and Lambda', () => {
 
       expect(await explain(error, using(fn))).toBe(
         `Lambda function "${FUNCTION_ARN}" not found in eu-west-1: check the recorded function ARN, and the region`,
+      );
+    });
+  });
+
+  describe('Step Functions (kiln deploy, rollback, approve, abort)', () => {
+    it("names the state machine when StartExecution finds none, beneath the adapter's refusal", async () => {
+      const error = new AwsRequestRefusedError('StartExecution refused', 'StateMachineDoesNotExist', {
+        cause: new SFNServiceException({
+          name: 'StateMachineDoesNotExist',
+          message: 'State Machine Does Not Exist',
+          $fault: 'client',
+          $metadata: { httpStatusCode: 400 },
+        }),
+      });
+
+      expect(await explain(error, using(machine))).toBe(
+        `Step Functions state machine "${MACHINE_ARN}" not found in eu-west-1: check --state-machine-arn or KILN_DEPLOY_STATE_MACHINE_ARN, and the region`,
+      );
+    });
+
+    it('names AWS_ENDPOINT_URL_SFN for a refused connection', async () => {
+      const error = await refusedConnectionError();
+
+      expect(await explain(error, using(machine, { AWS_ENDPOINT_URL_SFN: 'http://127.0.0.1:8083' }))).toBe(
+        'cannot reach Step Functions at http://127.0.0.1:8083 (connection refused): check AWS_ENDPOINT_URL_SFN',
+      );
+    });
+
+    it('keeps the explanation of a call made inside another one: a Step Functions failure is not blamed on the table', async () => {
+      const error = await refusedConnectionError();
+      const onTable = { ...using(machine), resource: kilnTable('kiln-prod') };
+
+      const thrown = await explainingFailures(onTable, () =>
+        explainingFailures(using(machine, { AWS_ENDPOINT_URL_SFN: 'http://127.0.0.1:8083' }), () =>
+          Promise.reject(error),
+        ),
+      ).catch((e: unknown) => e);
+
+      expect(thrown).toBeInstanceOf(EnvironmentError);
+      expect((thrown as EnvironmentError).message).toBe(
+        'cannot reach Step Functions at http://127.0.0.1:8083 (connection refused): check AWS_ENDPOINT_URL_SFN',
       );
     });
   });

@@ -86,7 +86,8 @@ describe('the kiln program', () => {
       [argv('help', 'dead-letters'), 'dead-letters'],
       [argv('help'), undefined],
       [argv('-h', 'sandbox'), 'sandbox'],
-      [argv('deploy'), undefined],
+      [argv('deploy', 'checkout', '1.2.0', '--env', 'staging'), 'deploy'],
+      [argv('depoly'), undefined],
     ])('finds the command in %j: %s', (words, expected) => {
       expect(commandNamedIn(words)).toBe(expected);
     });
