@@ -99,8 +99,15 @@ export function s3ArtifactSection(service: string): Record<string, unknown> {
   };
 }
 
-/** Statuses a deployment leaves the bake in: the release is recorded, or the bake ended. */
-export const BAKE_SETTLED: ReadonlySet<Deployment['status']> = new Set(['rolling-out', 'failed', 'aborted']);
+/**
+ * A deployment whose bake is over: its release is linked (the rollout goes on from there), or it
+ * ended without one (the bake failed or was stopped).
+ */
+export function bakeSettled(deployment: Deployment): boolean {
+  return (
+    deployment.release !== undefined || deployment.status === 'failed' || deployment.status === 'aborted'
+  );
+}
 
 /**
  * The service's deployments of `version` (Kiln's records), polled every 10 virtual seconds until

@@ -28,7 +28,7 @@ import type { SandboxClients } from '../core/sdk';
 import type { Region } from '../region';
 import {
   BAKE_FAULTS,
-  BAKE_SETTLED,
+  bakeSettled,
   bakeSection,
   builderAccount,
   COPY_REGION,
@@ -120,7 +120,7 @@ async function settledDeployment(
     world.store,
     SERVICE,
     VERSION,
-    (found) => found.some((d) => which(d) && BAKE_SETTLED.has(d.status)),
+    (found) => found.some((d) => which(d) && bakeSettled(d)),
     BAKE_DEADLINE_SECONDS,
   );
   const deployment = deployments.find(which);
@@ -201,15 +201,15 @@ function releaseDetail(release: Release | undefined): string {
     .join(', ');
 }
 
-function rollingOutCheck(
+function releaseLinkedCheck(
   region: Region,
   deployment: Deployment | undefined,
   release: Release | undefined,
 ): StoryCheck {
   return {
-    name: `deployment of ${SERVICE}@${VERSION} rolling-out with the release`,
+    name: `deployment of ${SERVICE}@${VERSION} carries the release`,
     ok:
-      deployment?.status === 'rolling-out' &&
+      deployment !== undefined &&
       release !== undefined &&
       JSON.stringify(deployment.release?.amis) === JSON.stringify(release.amis),
     detail: `${deploymentDetail(region, deployment)}; release: ${releaseDetail(release)}`,
@@ -226,7 +226,7 @@ export const bakeStory: Story = {
     const { builders, images, release } = await account(world);
     return {
       checks: [
-        rollingOutCheck(region, deployment, release),
+        releaseLinkedCheck(region, deployment, release),
         oneBuilderCheck(builders),
         releaseImagesCheck(world, release, images),
         lineageCheck(world, release, images),
@@ -281,7 +281,7 @@ export const bakeCacheStory: Story = {
           ok: artifacts === 1 && afterFirst.deployments === 1 && executions.beforeRerun === 1,
           detail: `${artifacts} artifact record(s), ${afterFirst.deployments} deployment(s), ${executions.beforeRerun} execution(s) before the re-run`,
         },
-        rollingOutCheck(region, first, release),
+        releaseLinkedCheck(region, first, release),
         {
           name: 'the duplicates launched no builder',
           ok: afterFirst.launched === 1,
@@ -290,7 +290,7 @@ export const bakeCacheStory: Story = {
         {
           name: "the re-run reused the recorded release: no builder, the release's AMIs",
           ok:
-            rerun?.status === 'rolling-out' &&
+            rerun !== undefined &&
             builders.runInstances === afterFirst.launched &&
             JSON.stringify(rerun.release?.amis) === JSON.stringify(release?.amis),
           detail: `${deploymentDetail(region, rerun)}; ${builders.runInstances} RunInstances in all`,
@@ -404,7 +404,7 @@ export const bakeTimeoutStory: Story = {
           ok: secondPush.deployments === 1 && secondPush.first?.status === 'failed',
           detail: `${secondPush.deployments} deployment(s); the first ${secondPush.first?.status ?? 'missing'}`,
         },
-        rollingOutCheck(region, rerun, release),
+        releaseLinkedCheck(region, rerun, release),
         {
           name: 'the re-run adopted the finished image: no second builder, no name clash',
           ok: orphan !== undefined && release?.amis[world.home] === orphan && builders.runInstances === 1,

@@ -32,12 +32,10 @@
  */
 import {
   DescribeAutoScalingGroupsCommand,
-  DescribeInstanceRefreshesCommand,
-  StartInstanceRefreshCommand,
   type AutoScalingGroup,
 } from '@aws-sdk/client-auto-scaling';
 import { DescribeAlarmsCommand, PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch';
-import { CreateLaunchTemplateVersionCommand } from '@aws-sdk/client-ec2';
+import { isFinal } from '../../shared/domain/deployment';
 import { parseManifest } from '../../shared/domain/manifest/schema';
 import type { Deployment, Release } from '../../shared/store';
 import type { Region } from '../region';
@@ -46,8 +44,6 @@ import type { SandboxClients } from '../core/sdk';
 import {
   healthyTargets,
   provisionFleet,
-  REFRESH_IN_MOTION,
-  refreshOutcome,
   required,
   sleep,
   waitUntilHealthy,
@@ -55,7 +51,7 @@ import {
 } from './fleet';
 import {
   BAKE_FAULTS,
-  BAKE_SETTLED,
+  bakeSettled,
   bakeSection,
   builderAccount,
   type BuilderAccount,
@@ -70,7 +66,8 @@ import {
   uploadArtifact,
 } from './bake-kit';
 import { storyCatalog } from './catalog';
-import { refreshPreferences, storySettings, type StorySettings } from './settings';
+import { MANAGED_TAGS, overlappingRefreshes } from './rollout-kit';
+import { storySettings, type StorySettings } from './settings';
 import { step, StoryDeadlineError } from './steps';
 import type { Story, StoryCheck, StoryOptions, StoryResult } from './types';
 
@@ -173,11 +170,10 @@ export const defaultStory: Story = {
         store,
         SERVICE,
         VERSION,
-        (found) => found.some((d) => BAKE_SETTLED.has(d.status)),
+        (found) => found.some(bakeSettled),
         BAKE_DEADLINE_SECONDS,
       );
-      const deployment =
-        followed.deployments.find((d) => BAKE_SETTLED.has(d.status)) ?? followed.deployments[0];
+      const deployment = followed.deployments.find(bakeSettled) ?? followed.deployments[0];
       const release = await store.getRelease(SERVICE, VERSION);
       print(
         deployment === undefined
@@ -188,16 +184,14 @@ export const defaultStory: Story = {
       return { deployment, release, builders: await builderAccount(region, aws) };
     });
 
-    // 6. Staging rolls to the release's AMI (the story starts the refresh until the deploy state
-    // machine's rollout phase does).
-    const homeAmi = bake.release?.amis[region.engine.context.region];
+    // 6. Kiln rolls the release out: staging, the 30-minute bake with its alarm watched, then
+    // production. The story only follows Kiln's deployment record.
     const rollout =
-      homeAmi === undefined
+      bake.release === undefined || bake.deployment === undefined
         ? undefined
-        : await step('rollout', () => rollStaging(region, aws, staging, homeAmi, settings, print));
+        : await step('rollout', () => followRollout(region, store, bake.deployment?.id ?? '', print));
 
-    // 7. Checks.
-    // 6. Checks.
+    // 7. Checks: Kiln's records, and what AWS says runs.
     return step('checks', async () => {
       const describeGroup = async (env: Environment): Promise<AutoScalingGroup> => {
         const out = await aws.autoScaling.send(
@@ -205,8 +199,6 @@ export const defaultStory: Story = {
         );
         return required(out.AutoScalingGroups?.[0], `group ${env.groupName}`);
       };
-      const stagingGroup = await describeGroup(staging);
-      const productionGroup = await describeGroup(production);
       const onVersion = (group: AutoScalingGroup, version: string) =>
         (group.Instances ?? []).filter(
           (i) => i.LifecycleState === 'InService' && i.LaunchTemplate?.Version === version,
@@ -215,9 +207,39 @@ export const defaultStory: Story = {
         new DescribeAlarmsCommand({ AlarmNames: environments.map((e) => e.alarmName) }),
       );
       const alarmStates = (alarms.MetricAlarms ?? []).map((a) => `${a.AlarmName}=${a.StateValue}`);
-      const stagingHealthy = await healthyTargets(aws, staging);
-      const productionHealthy = await healthyTargets(aws, production);
       const notRolled = 'not run: Kiln baked no release to roll out (see the bake check)';
+      const final = rollout?.deployment;
+      const environmentChecks: StoryCheck[] = [];
+      for (const env of environments) {
+        const recorded = await store.getEnvironmentState(SERVICE, env.name);
+        const group = await describeGroup(env);
+        const version = recorded.launchTemplate?.version;
+        const healthy = await healthyTargets(aws, env);
+        environmentChecks.push(
+          {
+            name: `Kiln records ${env.name} on ${SERVICE}@${VERSION}`,
+            ok: recorded.currentRelease === VERSION && recorded.lock === undefined,
+            detail:
+              rollout === undefined
+                ? notRolled
+                : `current ${recorded.currentRelease ?? 'none'}, previous ${recorded.previousRelease ?? 'none'}, ` +
+                  `launch template v${version ?? '?'}, lock ${recorded.lock?.holder ?? 'free'}`,
+          },
+          {
+            name: `${env.name} runs only the recorded launch template version`,
+            ok:
+              version !== undefined &&
+              group.LaunchTemplate?.Version === String(version) &&
+              onVersion(group, String(version)) === env.size &&
+              group.Instances?.length === env.size &&
+              healthy === env.size,
+            detail:
+              version === undefined
+                ? notRolled
+                : `group on v${group.LaunchTemplate?.Version ?? '?'}; ${onVersion(group, String(version))}/${env.size} InService on v${version}; ${healthy}/${env.size} targets healthy`,
+          },
+        );
+      }
       const checks: StoryCheck[] = [
         {
           name: `release ${SERVICE}@${VERSION} baked by Kiln`,
@@ -229,46 +251,19 @@ export const defaultStory: Story = {
           detail: bakeDetail(region, bake),
         },
         {
-          name: `deployment of ${SERVICE}@${VERSION} rolling-out`,
-          ok: bake.deployment?.status === 'rolling-out' && bake.deployment.release?.version === VERSION,
+          name: `deployment of ${SERVICE}@${VERSION} succeeded`,
+          ok: final?.status === 'succeeded' && final.release?.version === VERSION,
           detail:
             bake.deployment === undefined
               ? `no deployment recorded${injected(region, ['event-loss', 'handler-crash', 'api-5xx', 'throttle'])}`
-              : `${bake.deployment.id} ${bake.deployment.status}${bake.deployment.reason ? `: ${bake.deployment.reason}` : ''}`,
+              : `${final?.id ?? bake.deployment.id} ${final?.status ?? bake.deployment.status}` +
+                `${(final ?? bake.deployment).reason ? `: ${(final ?? bake.deployment).reason}` : ''}`,
         },
+        ...environmentChecks,
         {
-          name: 'instance refresh succeeded',
-          ok: rollout?.status === 'Successful',
-          detail:
-            rollout === undefined
-              ? notRolled
-              : refreshOutcome(
-                  rollout.refreshId,
-                  rollout.status,
-                  rollout.statusReason,
-                  rollout.rollbackReason,
-                ),
-        },
-        {
-          name: `staging runs only launch template version ${rollout?.newVersion ?? 2}`,
-          ok:
-            rollout !== undefined &&
-            onVersion(stagingGroup, String(rollout.newVersion)) === staging.size &&
-            stagingGroup.Instances?.length === staging.size,
-          detail:
-            rollout === undefined
-              ? notRolled
-              : `${onVersion(stagingGroup, String(rollout.newVersion))}/${staging.size} InService on v${rollout.newVersion}`,
-        },
-        {
-          name: 'every staging target is healthy',
-          ok: stagingHealthy === staging.size,
-          detail: `${stagingHealthy}/${staging.size}`,
-        },
-        {
-          name: 'production untouched',
-          ok: onVersion(productionGroup, '1') === production.size && productionHealthy === production.size,
-          detail: `${onVersion(productionGroup, '1')}/${production.size} on v1`,
+          name: 'no two instance refreshes of one group overlapped',
+          ok: overlappingRefreshes(region).length === 0,
+          detail: overlappingRefreshes(region).join('; ') || 'none',
         },
         {
           name: 'alarms stayed OK',
@@ -286,7 +281,7 @@ export const defaultStory: Story = {
         figures: {
           'staging instances': staging.size,
           'production instances': production.size,
-          'rollout (virtual s)': rollout?.rolloutSeconds ?? 0,
+          'rollout (virtual s)': rollout?.seconds ?? 0,
         },
       };
     });
@@ -308,6 +303,7 @@ async function provisionEnvironment(
     imageId,
     instanceType: 'c7i.large',
     targetGroup: settings.targetGroup,
+    tags: MANAGED_TAGS,
   });
   const alarmName = `${SERVICE}-${name}-5xx`;
   await aws.cloudWatch.send(
@@ -331,92 +327,45 @@ async function provisionEnvironment(
   return { ...fleet, name, alarmName };
 }
 
-/** How long the story follows a refresh before calling it stuck (AutoRollback, checkpoints and all). */
-const ROLLOUT_DEADLINE_SECONDS = 6 * 3600;
+/** How long the story follows Kiln's rollout (two refreshes, the bake between them, any rollback). */
+const ROLLOUT_DEADLINE_SECONDS = 8 * 3600;
 
 /**
- * Starts the instance refresh of staging to `imageId` the way Kiln's deploy state machine will,
- * and follows it every 30 virtual seconds until it ends or passes its deadline.
+ * Follows the deployment's record every 30 virtual seconds until it ends, printing each phase
+ * Kiln records (the rollout's progress on the deployment: environment, phase, detail).
  */
-async function rollStaging(
+async function followRollout(
   region: Region,
-  aws: SandboxClients,
-  staging: Environment,
-  imageId: string,
-  settings: StorySettings,
+  store: ReturnType<typeof operatorStore>,
+  deploymentId: string,
   print: (line: string) => void,
-): Promise<{
-  status: string;
-  statusReason: string;
-  rollbackReason: string;
-  refreshId: string;
-  newVersion: number;
-  rolloutSeconds: number;
-}> {
-  const v2 = await aws.ec2.send(
-    new CreateLaunchTemplateVersionCommand({
-      LaunchTemplateId: staging.launchTemplateId,
-      SourceVersion: '1',
-      VersionDescription: `${SERVICE} ${VERSION}`,
-      LaunchTemplateData: { ImageId: imageId },
-    }),
-  );
-  const newVersion = required(v2.LaunchTemplateVersion?.VersionNumber, 'launch template version');
-  const refresh = await aws.autoScaling.send(
-    new StartInstanceRefreshCommand({
-      AutoScalingGroupName: staging.groupName,
-      DesiredConfiguration: {
-        LaunchTemplate: { LaunchTemplateId: staging.launchTemplateId, Version: String(newVersion) },
-      },
-      Preferences: {
-        // Staging's strategy, as its manifest environment states it.
-        ...refreshPreferences(settings.strategy),
-        SkipMatching: true,
-        AutoRollback: true,
-        AlarmSpecification: { Alarms: [staging.alarmName] },
-      },
-    }),
-  );
-  const refreshId = required(refresh.InstanceRefreshId, 'instance refresh id');
-  print(`rollout: ${staging.groupName} → launch template version ${newVersion} (refresh ${refreshId})`);
+): Promise<{ deployment: Deployment | undefined; seconds: number }> {
   const started = region.engine.clock.now();
-  let status = 'Pending';
-  let statusReason = '';
-  let rollbackReason = '';
-  let lastPercent = -1;
+  let said = '';
   for (;;) {
-    const described = await aws.autoScaling.send(
-      new DescribeInstanceRefreshesCommand({
-        AutoScalingGroupName: staging.groupName,
-        InstanceRefreshIds: [refreshId],
-      }),
-    );
-    const current = required(described.InstanceRefreshes?.[0], 'instance refresh');
-    status = current.Status ?? 'unknown';
-    statusReason = current.StatusReason ?? '';
-    rollbackReason = current.RollbackDetails?.RollbackReason ?? '';
-    if ((current.PercentageComplete ?? 0) !== lastPercent) {
-      lastPercent = current.PercentageComplete ?? 0;
-      print(
-        `rollout: ${status} ${lastPercent} % ${current.StatusReason ? `(${current.StatusReason})` : ''}`.trim(),
-      );
+    const deployment = await store.getDeployment(deploymentId);
+    const progress = deployment?.rollout;
+    const line = progress
+      ? `kiln: ${progress.environment}: ${progress.phase}${progress.detail ? ` (${progress.detail})` : ''}`
+      : '';
+    if (line !== '' && line !== said) {
+      print(line);
+      said = line;
     }
-    if (!REFRESH_IN_MOTION.includes(status)) break;
+    if (deployment === undefined || isFinal(deployment.status)) {
+      if (deployment)
+        print(
+          `kiln: deployment ${deployment.id} ${deployment.status}${deployment.reason ? `: ${deployment.reason}` : ''}`,
+        );
+      return { deployment, seconds: Math.round((region.engine.clock.now() - started) / 1000) };
+    }
     if (region.engine.clock.now() - started > ROLLOUT_DEADLINE_SECONDS * 1000) {
       throw new StoryDeadlineError(
-        `refresh ${refreshId} still ${status} at ${lastPercent} % after ${ROLLOUT_DEADLINE_SECONDS} s`,
+        `deployment ${deploymentId} still ${deployment.status} after ${ROLLOUT_DEADLINE_SECONDS} s`,
       );
     }
     await sleep(30);
   }
-  return {
-    status,
-    statusReason,
-    rollbackReason,
-    refreshId,
-    newVersion,
-    rolloutSeconds: Math.round((region.engine.clock.now() - started) / 1000),
-  };
 }
 
 /**
@@ -495,8 +444,7 @@ function demoManifest(region: Region, environments: Environment[], settings: Sto
       strategy: settings.strategy,
       alarms: { rollout: [env.alarmName], watch: [env.alarmName], watchWindowMinutes: 15 },
       bakeTimeMinutes: index === 0 ? 0 : 30,
-      approval: { required: index > 0 },
-      access: { deploy: ['S0PLATFORM'], rollback: ['S0PLATFORM'], approve: index > 0 ? ['U0LEAD0001'] : [] },
+      access: { deploy: ['S0PLATFORM'], rollback: ['S0PLATFORM'] },
     })),
   };
 }

@@ -51,7 +51,7 @@ describe('bake scenarios', () => {
       const result = await run('bake');
       expect(failedNames(result)).toEqual([]);
       expect(result.checks.map((c) => c.name)).toEqual([
-        'deployment of ledger@1.4.2 rolling-out with the release',
+        'deployment of ledger@1.4.2 carries the release',
         'one RunInstances, builder terminated',
         "one available AMI in us-east-1 and us-west-2, the release's; no stray snapshot",
         'the AMI carries its lineage (service, version, base AMI, digest, recipe, deployment)',

@@ -72,10 +72,16 @@ describe('the default sandbox story', () => {
       region: { badVersions: [{ version: '1.1.0', mode: 'errors' }] },
     });
     expect(result.ok).toBe(false);
-    expect(result.checks.find((c) => c.name === 'instance refresh succeeded')?.detail).toMatch(
-      /^RollbackSuccessful \(refresh [0-9a-f-]+\): .* Rolled back because: .*CloudWatch alarm.*checkout-staging-5xx/,
+    const check = (name: string) => result.checks.find((c) => c.name === name);
+    expect(check('deployment of checkout@1.1.0 succeeded')?.detail).toMatch(
+      /rolled-back: AWS rolled the instance refresh back: instance refresh [0-9a-f-]+ of checkout-staging ended RollbackSuccessful: .*rolled back because: .*CloudWatch alarm.*checkout-staging-5xx/,
     );
-    expect(result.checks.find((c) => c.name === 'production untouched')?.ok).toBe(true);
+    // Kiln's record names what runs again (the previous version), and AWS agrees.
+    expect(check('staging runs only the recorded launch template version')).toMatchObject({
+      ok: true,
+      detail: expect.stringMatching(/^group on v1;/),
+    });
+    expect(check('Kiln records production on checkout@1.1.0')?.ok).toBe(false);
   });
 
   it('rejects an unknown scenario by name', async () => {

@@ -43,9 +43,10 @@ export async function recordCurrent(
     return state;
   }
   // The history beneath the new record starts with what ran before it, recorded once.
-  const beneath = sameRunning(head, input.previous)
-    ? (state.history ?? [])
-    : historyAfter(input.previous, state.history);
+  const beneath =
+    sameRunning(head, input.previous) || sameRunning(input.current, input.previous)
+      ? (state.history ?? [])
+      : historyAfter(input.previous, state.history);
   const history = historyAfter(input.current, beneath);
   const previousRelease = history[1]?.release;
   return deps.store.updateEnvironmentState(

@@ -17,6 +17,7 @@ import { finalStatusOf, movesTo, stepFailure, type RolloutEnding } from '../../d
 import type { RolloutDeps, RolloutState } from './deps';
 import { moveOrAccept, releaseLock } from './lock';
 import { deploymentOf } from './progress';
+import { UNRECORDED_RELEASE } from './prepare';
 import { recordRestored } from './rollback';
 
 export async function finish(
@@ -69,7 +70,10 @@ function reasonOf(state: RolloutState, ending: RolloutEnding): string {
     case 'rolled-back': {
       const why = run?.rollback?.reason ?? state.check?.reason ?? 'rolled back';
       if (run?.rollback?.kind === 'nothing') return `${why}; nothing had changed${where}`;
-      const restored = run && 'before' in run && run.before ? `; ${run.before.release} restored` : '';
+      const before = run && 'before' in run ? run.before : undefined;
+      const restored = before
+        ? `; ${before.release === UNRECORDED_RELEASE ? `launch template version ${before.launchTemplate.version}` : before.release} restored`
+        : '';
       return `${why}${restored}${where}`;
     }
     case 'rollback-failed':

@@ -49,8 +49,14 @@ export async function checkRefresh(state: RolloutState, deps: RolloutDeps): Prom
     return { outcome: 'failed', reason: `instance refresh ${refreshId} of ${run.target.group} is gone` };
   }
   const verdict = refreshVerdict(refresh.status);
-  const said =
-    refresh.statusReason === undefined ? refresh.status : `${refresh.status}: ${refresh.statusReason}`;
+  // After a rollback AWS's StatusReason only says it completed; RollbackReason says why.
+  const why = [
+    refresh.statusReason,
+    refresh.rollbackReason === undefined ? undefined : `rolled back because: ${refresh.rollbackReason}`,
+  ]
+    .filter((part) => part !== undefined && part !== '')
+    .join(' ');
+  const said = why === '' ? refresh.status : `${refresh.status}: ${why}`;
   const percentage = refresh.percentageComplete;
   await recordProgress(state, deps, {
     phase: verdict === 'waiting' ? 'refreshing' : `refresh-${verdict}`,
@@ -67,10 +73,7 @@ export async function checkRefresh(state: RolloutState, deps: RolloutDeps): Prom
   }
   // AWS's own words are the reason the deployment ends with (issue 10, item 2).
   const reason =
-    verdict === 'succeeded'
-      ? said
-      : `instance refresh ${refreshId} of ${run.target.group} ended ${refresh.status}` +
-        (refresh.statusReason === undefined ? '' : `: ${refresh.statusReason}`);
+    verdict === 'succeeded' ? said : `instance refresh ${refreshId} of ${run.target.group} ended ${said}`;
   return { outcome: verdict, reason, ...withPercentage };
 }
 

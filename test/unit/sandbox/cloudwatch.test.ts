@@ -297,48 +297,6 @@ describe('CloudWatchSim', () => {
     });
   });
 
-  describe('DescribeAlarmHistory', () => {
-    interface Item {
-      AlarmName?: string;
-      HistoryItemType?: string;
-      HistoryData?: string;
-      Timestamp?: Date;
-    }
-    const history = async (input: Record<string, unknown>): Promise<Item[]> =>
-      ((await cw.handle('DescribeAlarmHistory', input)) as { AlarmHistoryItems?: Item[] })
-        .AlarmHistoryItems ?? [];
-
-    it('records each state change with its old and new state, newest first', async () => {
-      await cw.handle('PutMetricAlarm', alarmInput());
-      await cw.handle('SetAlarmState', { AlarmName: 'web-5xx', StateValue: 'ALARM', StateReason: 'testing' });
-      const items = await history({ AlarmName: 'web-5xx', HistoryItemType: 'StateUpdate' });
-      expect(items.map((item) => JSON.parse(item.HistoryData ?? '{}').newState.stateValue)).toEqual([
-        'ALARM',
-        'OK',
-      ]);
-      expect(JSON.parse(items[0]?.HistoryData ?? '{}')).toEqual({
-        version: '1.0',
-        // AWS keeps the old state's reason data (a metric alarm's datapoints) in the item too.
-        oldState: expect.objectContaining({ stateValue: 'OK', stateReason: expect.any(String) }),
-        newState: { stateValue: 'ALARM', stateReason: 'testing' },
-      });
-    });
-
-    it('keeps to the date range and scans ascending when asked', async () => {
-      await cw.handle('PutMetricAlarm', alarmInput());
-      await ctx.fakeClock.tickAsync(MINUTE);
-      const since = new Date(ctx.fakeClock.now);
-      await cw.handle('SetAlarmState', { AlarmName: 'web-5xx', StateValue: 'ALARM', StateReason: 'testing' });
-      await ctx.fakeClock.tickAsync(10_000);
-      const items = await history({ AlarmName: 'web-5xx', StartDate: since, ScanBy: 'TimestampAscending' });
-      expect(items.map((item) => JSON.parse(item.HistoryData ?? '{}').newState.stateValue)).toEqual([
-        'ALARM',
-        'OK',
-      ]);
-      expect(await history({ AlarmName: 'other' })).toEqual([]);
-    });
-  });
-
   describe('composite alarms', () => {
     beforeEach(async () => {
       await cw.handle('PutMetricAlarm', alarmInput({ AlarmName: 'errors' }));

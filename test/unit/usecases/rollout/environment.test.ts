@@ -233,6 +233,19 @@ describe('the rolling strategy', () => {
       });
     });
 
+    it('says why AWS rolled back (its RollbackReason), not only that the rollback completed', async () => {
+      const w = await world(dynamo);
+      const state = await refreshing(w);
+      w.regions['us-east-1']?.setRefresh('refresh-1', {
+        status: 'RollbackSuccessful',
+        statusReason: 'The rollback completed successfully.',
+        rollbackReason: 'CloudWatch alarm checkout-staging-5xx-rate went into ALARM',
+      });
+      expect((await checkRefresh(state, w.deps)).reason).toBe(
+        'instance refresh refresh-1 of checkout-staging ended RollbackSuccessful: The rollback completed successfully. rolled back because: CloudWatch alarm checkout-staging-5xx-rate went into ALARM',
+      );
+    });
+
     it("fails with AWS's StatusReason on Failed", async () => {
       const w = await world(dynamo);
       const state = await refreshing(w);

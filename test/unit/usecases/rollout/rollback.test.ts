@@ -148,10 +148,13 @@ describe('finish', () => {
     expect(ended.status).toBe('rolled-back');
     const deployment = await w.store.getDeployment('d-1');
     expect(deployment?.reason).toBe(
-      'AWS rolled the instance refresh back: instance refresh refresh-1 of checkout-staging ended RollbackSuccessful: alarm; unrecorded restored (stopped at staging, environment 1 of 2)',
+      'AWS rolled the instance refresh back: instance refresh refresh-1 of checkout-staging ended RollbackSuccessful: alarm; launch template version 1 restored (stopped at staging, environment 1 of 2)',
     );
     const recorded = await w.store.getEnvironmentState('checkout', 'staging');
     expect(recorded).toMatchObject({ currentRelease: 'unrecorded', launchTemplate: { id: LT, version: 1 } });
+    // One record of what runs: the before record is not listed again as its own predecessor.
+    expect(recorded.history).toHaveLength(1);
+    expect(recorded.previousRelease).toBeUndefined();
     expect(recorded.lock).toBeUndefined();
   });
 
