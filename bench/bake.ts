@@ -159,6 +159,9 @@ export async function measureBake(options: {
               version: VERSION,
               manifestVersion,
               artifact: ARTIFACT,
+              // The bake alone: no environment to roll, so the rollout after RecordRelease ends
+              // at once (bench/rollout.ts measures the rollout).
+              environments: [],
             }),
           }),
         );
