@@ -29,8 +29,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ServiceManifest } from '../shared/domain/manifest/schema';
+import { parseManifest, type ServiceManifest } from '../shared/domain/manifest/schema';
 import type { KilnStore } from '../shared/store';
+import type { SandboxClients } from '../sandbox/core/sdk';
 import type { TimedEntry } from '../sandbox/core/timeline';
 import { createRegion, type Region } from '../sandbox/region';
 import { operatorStore, seedBaseImage } from '../sandbox/stories/bake-kit';
@@ -42,6 +43,7 @@ import {
   rolloutManifest,
   seedReleaseImage,
   startRollout,
+  type RolloutEnvironment,
 } from '../sandbox/stories/rollout-kit';
 import { storySettings, type StorySettings } from '../sandbox/stories/settings';
 import { renderTable, times } from './paired';
@@ -173,6 +175,70 @@ function figuresOf(
   };
 }
 
+/** An environment's strategy in the manifest: the bench's rolling preferences, or blue/green. */
+export type StrategySpec = StorySettings['strategy'] | BlueGreenStrategyInput;
+export interface BlueGreenStrategyInput {
+  type: 'blue-green';
+  healthGate?: { healthyForSeconds?: number; timeoutSeconds?: number };
+  bakeTimeSeconds?: number;
+  keepOldGroups?: number;
+}
+
+export interface PreparedRollout {
+  aws: SandboxClients;
+  store: KilnStore<ServiceManifest>;
+  manifestVersion: number;
+  environment: RolloutEnvironment;
+}
+
+/**
+ * One environment of `fleet` instances on release FROM (tagged for Kiln, with its 5xx alarm), the
+ * manifest rolling it with `strategy`, and release TO recorded: what `kiln deploy` then rolls out.
+ */
+export async function prepareRollout(
+  region: Region,
+  options: { fleet: number; strategy?: StrategySpec },
+): Promise<PreparedRollout> {
+  const aws = region.clientsFor('bench', 'operator');
+  const store: KilnStore<ServiceManifest> = operatorStore(region);
+  return region.engine.run(async () => {
+    const base = seedBaseImage(region);
+    const from = seedReleaseImage(region, SERVICE, FROM, base);
+    const to = seedReleaseImage(region, SERVICE, TO, base);
+    const environment = await provisionRolloutEnvironment(region, aws, {
+      service: SERVICE,
+      name: ENVIRONMENT,
+      size: options.fleet,
+      imageId: from,
+      settings: ROLLOUT_SETTINGS,
+    });
+    await waitUntilHealthy(aws, [environment], 3600);
+    const rolling = rolloutManifest(region, SERVICE, [environment], ROLLOUT_SETTINGS);
+    const strategy = options.strategy ?? ROLLOUT_SETTINGS.strategy;
+    const manifest =
+      strategy === ROLLOUT_SETTINGS.strategy
+        ? rolling
+        : parseManifest({
+            ...rolling,
+            environments: rolling.environments.map((env) => ({ ...env, strategy })),
+          });
+    const { version } = await store.putServiceManifest(manifest, { actor: 'bench' });
+    await recordRelease(store, region, { service: SERVICE, version: TO, imageId: to });
+    return { aws, store, manifestVersion: version, environment };
+  });
+}
+
+/** Starts the rollout of TO to the environment, as `kiln deploy` does. */
+export function startBenchRollout(region: Region, prepared: PreparedRollout, deploymentId: string) {
+  return startRollout(region, prepared.store, prepared.aws, {
+    deploymentId,
+    service: SERVICE,
+    version: TO,
+    manifestVersion: prepared.manifestVersion,
+    environments: [ENVIRONMENT],
+  });
+}
+
 /** Runs one rolling rollout of one environment of `fleet` instances in a fresh Region. */
 export async function measureRollout(options: {
   seed: number;
@@ -186,38 +252,13 @@ export async function measureRollout(options: {
     if (options.design === 'poll') {
       redeployDeployMachine(region, pollLoopDefinition(options.definition ?? deployDefinition(region)));
     }
-    const aws = region.clientsFor('bench', 'operator');
-    const store: KilnStore<ServiceManifest> = operatorStore(region);
-    const manifestVersion = await region.engine.run(async () => {
-      const base = seedBaseImage(region);
-      const from = seedReleaseImage(region, SERVICE, FROM, base);
-      const to = seedReleaseImage(region, SERVICE, TO, base);
-      const environment = await provisionRolloutEnvironment(region, aws, {
-        service: SERVICE,
-        name: ENVIRONMENT,
-        size: options.fleet,
-        imageId: from,
-        settings: ROLLOUT_SETTINGS,
-      });
-      await waitUntilHealthy(aws, [environment], 3600);
-      const { version } = await store.putServiceManifest(
-        rolloutManifest(region, SERVICE, [environment], ROLLOUT_SETTINGS),
-        { actor: 'bench' },
-      );
-      await recordRelease(store, region, { service: SERVICE, version: TO, imageId: to });
-      return version;
-    });
+    const prepared = await prepareRollout(region, { fleet: options.fleet });
+    const { aws, store } = prepared;
     const timelineFrom = region.engine.timeline.entries.length;
     const invocationsFrom = region.lambda.invocations.length;
     const deploymentId = `bench-${options.design}-${options.fleet}`;
     const { executionArn, status, deploymentStatus } = await region.engine.run(async () => {
-      const arn = await startRollout(region, store, aws, {
-        deploymentId,
-        service: SERVICE,
-        version: TO,
-        manifestVersion,
-        environments: [ENVIRONMENT],
-      });
+      const arn = await startBenchRollout(region, prepared, deploymentId);
       const execution = await executionEnd(aws, arn);
       const deployment = await store.getDeployment(deploymentId);
       return {
