@@ -101,7 +101,10 @@ export async function runSandbox(options: SandboxRunOptions): Promise<SandboxRun
   const region = await createRegion({
     seed: options.seed,
     limits: { maxSteps: 5_000_000 },
+    ...story.region,
     ...options.region,
+    // The story's misbehaving releases and the caller's (`--bad-version`) together.
+    badVersions: [...(story.region?.badVersions ?? []), ...(options.region?.badVersions ?? [])],
   });
   try {
     const { timeline } = region.engine;

@@ -4,7 +4,7 @@
  */
 export const storyCatalog = {
   default:
-    'checkout in staging and production; an artifact arrives; staging rolls to it with an instance refresh',
+    'checkout in staging and production; an artifact arrives; Kiln bakes it and rolls staging, then production',
   'instance-refresh': 'one group rolls with checkpoints at 25/50/100 %, min healthy 90 %, warmup 60 s',
   bake: 'an S3 artifact is baked into an available AMI, copied to us-west-2, the release recorded',
   'bake-cache':
@@ -13,6 +13,13 @@ export const storyCatalog = {
     'the install command fails: the deployment fails with the reason, builder terminated, no image left',
   'bake-timeout':
     'CreateImage outlasts the bake timeout: the re-run deployment adopts the finished image instead of baking again',
+  rolling: 'two environments roll a healthy release; production after a bake and an approval (kiln approve)',
+  'bad-release':
+    'a release failing health checks, then one serving 5xx: each refresh is rolled back and the previous version recorded',
+  'rollback-after-complete':
+    'a release completes, then kiln rollback restores the exact previous launch template version and capacity',
+  'concurrent-artifacts':
+    'three releases within a minute: one rollout at a time, the newest wins, the middle one superseded',
 } as const;
 
 export type StoryName = keyof typeof storyCatalog;

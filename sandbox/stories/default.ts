@@ -30,10 +30,7 @@
  * the bake yields no release (a lost artifact event, a bake the faults failed), there is nothing to
  * roll out: the bake check says why and the rollout checks say they did not run.
  */
-import {
-  DescribeAutoScalingGroupsCommand,
-  type AutoScalingGroup,
-} from '@aws-sdk/client-auto-scaling';
+import { DescribeAutoScalingGroupsCommand, type AutoScalingGroup } from '@aws-sdk/client-auto-scaling';
 import { DescribeAlarmsCommand, PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch';
 import { isFinal } from '../../shared/domain/deployment';
 import { parseManifest } from '../../shared/domain/manifest/schema';
@@ -41,14 +38,7 @@ import type { Deployment, Release } from '../../shared/store';
 import type { Region } from '../region';
 import type { FaultKind } from '../core/context';
 import type { SandboxClients } from '../core/sdk';
-import {
-  healthyTargets,
-  provisionFleet,
-  required,
-  sleep,
-  waitUntilHealthy,
-  type Fleet,
-} from './fleet';
+import { healthyTargets, provisionFleet, required, sleep, waitUntilHealthy, type Fleet } from './fleet';
 import {
   BAKE_FAULTS,
   bakeSettled,

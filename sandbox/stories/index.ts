@@ -2,6 +2,12 @@ import type { StoryName } from './catalog';
 import { bakeCacheStory, bakeFailureStory, bakeStory, bakeTimeoutStory } from './bake';
 import { defaultStory } from './default';
 import { instanceRefreshStory } from './instance-refresh';
+import {
+  badReleaseStory,
+  concurrentArtifactsStory,
+  rollbackAfterCompleteStory,
+  rollingStory,
+} from './rollout';
 import type { Story } from './types';
 
 /** Stories `kiln sandbox --scenario NAME` can run, keyed as in the catalog. Later work adds more. */
@@ -12,4 +18,8 @@ export const stories: Record<StoryName, Story> = {
   'bake-cache': bakeCacheStory,
   'bake-failure': bakeFailureStory,
   'bake-timeout': bakeTimeoutStory,
+  rolling: rollingStory,
+  'bad-release': badReleaseStory,
+  'rollback-after-complete': rollbackAfterCompleteStory,
+  'concurrent-artifacts': concurrentArtifactsStory,
 };

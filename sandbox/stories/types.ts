@@ -1,4 +1,4 @@
-import type { Region } from '../region';
+import type { Region, RegionOptions } from '../region';
 import type { StorySettings } from './settings';
 
 export interface StoryOptions {
@@ -27,5 +27,10 @@ export interface Story {
   description: string;
   /** The settings the story runs with when none are given (`kiln sandbox --settings` overrides). */
   settings: StorySettings;
+  /**
+   * What the story's region needs beyond the seed (e.g. `badVersions`: the release it rolls out
+   * misbehaves); the caller's region options win where both say something.
+   */
+  region?: Pick<RegionOptions, 'badVersions'>;
   run(region: Region, options: StoryOptions): Promise<StoryResult>;
 }

@@ -4,6 +4,9 @@ import { runSandbox, type SandboxRunResult } from '../../sandbox/run';
  * The README's main command, `kiln sandbox`, runs this story. These tests hold it to its promise:
  * every check passes, and one seed gives one timeline, byte for byte.
  */
+// Each run bakes and rolls two environments (about 10 s of wall time alone; more on a loaded machine).
+jest.setTimeout(180_000);
+
 describe('the default sandbox story', () => {
   let first: SandboxRunResult;
 

@@ -25,7 +25,21 @@ export async function startRefresh(state: RolloutState, deps: RolloutDeps): Prom
   const env = environmentIn(await manifestOf(state, deps), run.name);
   if (env.strategy.type !== 'rolling') throw new Error(`environment ${run.name} is not rolling`);
   const preferences = refreshPreferences(env.strategy, env.alarms.rollout);
-  const { refreshId, outcome } = await deps.autoScaling(run.region).startRefresh({
+  const autoScaling = deps.autoScaling(run.region);
+  if ((state.rollout?.mode ?? state.mode) === 'rollback') {
+    // A rollback restores the recorded capacity too (issue 10, item 6), before the refresh.
+    const group = await autoScaling.describeGroup(run.target.group);
+    const { capacity } = run.target;
+    if (
+      group &&
+      (group.capacity.min !== capacity.min ||
+        group.capacity.max !== capacity.max ||
+        group.capacity.desired !== capacity.desired)
+    ) {
+      await autoScaling.updateGroup(run.target.group, { capacity });
+    }
+  }
+  const { refreshId, outcome } = await autoScaling.startRefresh({
     group: run.target.group,
     launchTemplate: run.target.launchTemplate,
     preferences,

@@ -27,7 +27,7 @@ describe('deploy state machine: a rollout that goes wrong puts the previous rele
       status: 'rolled-back',
       outcome: 'rolled-back',
       reason: expect.stringMatching(
-        /^AWS rolled the instance refresh back: instance refresh \S+ of web-staging ended RollbackSuccessful: .+; unrecorded restored/,
+        /^AWS rolled the instance refresh back: instance refresh \S+ of web-staging ended RollbackSuccessful: .+; launch template version 1 restored/,
       ),
     });
     // Kiln's record names what runs: the previous launch template version, never the bad one.
@@ -105,7 +105,7 @@ describe('deploy state machine: a rollout that goes wrong puts the previous rele
     expect(outcome.execution.status).toBe('FAILED');
     expect(outcome.deployment).toMatchObject({
       status: 'rolled-back',
-      reason: expect.stringMatching(/^aborted by cli:alice: wrong build; unrecorded restored/),
+      reason: expect.stringMatching(/^aborted by cli:alice: wrong build; launch template version 1 restored/),
     });
     expect(st.rolloutCalls('RollbackInstanceRefresh')).toBe(1);
     expect(outcome.staging).toMatchObject({ currentRelease: 'unrecorded', launchTemplate: { version: 1 } });

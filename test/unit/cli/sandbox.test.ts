@@ -41,8 +41,8 @@ describe('kiln sandbox', () => {
       ]);
       expect(result.exitCode).toBeUndefined();
       expect(result.stdout).toContain('scenario default');
-      expect(result.stdout).toMatch(/\[00:\d\d:\d\d\] rollout: checkout-staging → launch template version 2/);
-      expect(result.stdout).toMatch(/ok {3}instance refresh succeeded: Successful/);
+      expect(result.stdout).toMatch(/\[\d\d:\d\d:\d\d\] kiln: staging: refreshing \(instance refresh /);
+      expect(result.stdout).toMatch(/ok {3}deployment of checkout@1\.1\.0 succeeded: \S+ succeeded/);
       expect(result.stdout).not.toContain('FAIL');
       expect(readFileSync(join(dir, 't.jsonl'), 'utf8').split('\n')[0]).toMatch(/^\{"t":0,"kind":/);
     } finally {
@@ -54,7 +54,9 @@ describe('kiln sandbox', () => {
     // Two instances: one alone finishes its refresh before the staging alarm's second bad minute.
     const result = await runSandboxCommand(['--fleet', '2', '--quiet', '--bad-version', '1.1.0']);
     expect(result.exitCode).toBe(1);
-    expect(result.stderr).toMatch(/the story did not run as expected: instance refresh succeeded/);
+    expect(result.stderr).toMatch(
+      /the story did not run as expected: deployment of checkout@1\.1\.0 succeeded/,
+    );
   });
 
   it('exits 1 naming the failed refresh and why when the new release never passes its health checks', async () => {
@@ -157,7 +159,7 @@ describe('kiln sandbox', () => {
     [['--seed', '-1'], /--seed must be a whole number/],
     [
       ['--scenario', 'nope'],
-      /--scenario must be one of: default, instance-refresh, bake, bake-cache, bake-failure, bake-timeout/,
+      /--scenario must be one of: default, instance-refresh, bake, bake-cache, bake-failure, bake-timeout, rolling, bad-release, rollback-after-complete, concurrent-artifacts/,
     ],
     [['--fault', 'meteor'], /--fault meteor: kind/],
     [['--bad-version', '1.1.0:slow'], /mode must be errors or failing-health/],
