@@ -160,6 +160,8 @@ export async function createRegion(options: RegionOptions): Promise<Region> {
     const autoScaling = new AutoScalingSim(ctx, ec2, elbv2, {
       alarmState: (name) => cloudWatch.alarmState(name) ?? 'INSUFFICIENT_DATA',
     });
+    // An alarm's Auto Scaling actions run the group's scaling policy, as AWS wires the two.
+    cloudWatch.onAutoScalingAction((policyArn, alarm) => autoScaling.runPolicy(policyArn, alarm));
     const deployedName = new Map<string, string>();
     const functionArn = (key: string): string =>
       `arn:aws:lambda:${regionName}:${engine.accountId}:function:${deployedName.get(key) ?? key}`;

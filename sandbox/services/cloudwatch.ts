@@ -80,6 +80,8 @@ interface MetricAlarmRecord {
   stateUpdated: VirtualMs;
   configUpdated: VirtualMs;
   timer?: TimerHandle;
+  /** Repeats the alarm's Auto Scaling actions while it stays in its state. */
+  actionTimer?: TimerHandle;
 }
 
 interface CompositeAlarmRecord {
@@ -93,6 +95,7 @@ interface CompositeAlarmRecord {
   stateReasonData?: string;
   stateUpdated: VirtualMs;
   configUpdated: VirtualMs;
+  actionTimer?: TimerHandle;
 }
 
 type AlarmRecord = MetricAlarmRecord | CompositeAlarmRecord;
@@ -165,12 +168,26 @@ function formatNumber(value: number): string {
   return Number.isInteger(value) ? value.toFixed(1) : String(value);
 }
 
+/**
+ * Runs one Auto Scaling action of an alarm: the scaling policy `policyArn` (Auto Scaling's part),
+ * with how far the alarm's newest datapoint lies from its threshold (step scaling picks its step
+ * by it).
+ */
+export type AutoScalingActionRunner = (policyArn: string, alarm: { name: string; breach?: number }) => void;
+
+/** An alarm action that names an Auto Scaling policy (`arn:aws:autoscaling:…:scalingPolicy:…`). */
+const AUTO_SCALING_ACTION = /^arn:aws[a-z-]*:autoscaling:[^:]*:\d*:scalingPolicy:/;
+
+/** How often an alarm repeats an Auto Scaling action while it stays in the state that has it. */
+const AUTO_SCALING_ACTION_REPEAT_MS = 60_000;
+
 export class CloudWatchSim implements SimService, MetricSink {
   readonly serviceId = 'CloudWatch';
   private readonly metrics = new Map<string, Sample[]>();
   private readonly alarms = new Map<string, AlarmRecord>();
   private readonly history = new AlarmHistory();
   private readonly evaluationLagMs: number;
+  private autoScalingActions: AutoScalingActionRunner | undefined;
 
   constructor(
     private readonly ctx: SimContext,
@@ -201,6 +218,69 @@ export class CloudWatchSim implements SimService, MetricSink {
   /** The alarm's current state, for Auto Scaling's instance refresh AlarmSpecification. */
   alarmState(name: string): StateValue | undefined {
     return this.alarms.get(name)?.state;
+  }
+
+  /** Where alarms send their Auto Scaling actions (the region wires Auto Scaling's policies). */
+  onAutoScalingAction(runner: AutoScalingActionRunner): void {
+    this.autoScalingActions = runner;
+  }
+
+  /**
+   * Runs the Auto Scaling actions of the alarm's new state, then again every minute while it stays
+   * in that state: "Except for Auto Scaling actions, the actions happen only on state transitions"
+   * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarm-actions.html), and "an
+   * alarm invokes an Auto Scaling action once each minute when the alarm remains in a new state,
+   * regardless of the configured time period"
+   * (https://repost.aws/knowledge-center/autoscaling-policy-cloudwatch-alarm). Composite alarms
+   * cannot have Auto Scaling actions
+   * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/US_AlarmAutoScalingAction.html);
+   * `ActionsEnabled: false` stops every action.
+   */
+  private startAutoScalingActions(alarm: AlarmRecord): void {
+    if (alarm.actionTimer) this.ctx.clock.clearTimeout(alarm.actionTimer);
+    delete alarm.actionTimer;
+    if (alarm.type !== 'metric' || this.autoScalingActions === undefined) return;
+    const state = alarm.state;
+    const run = (): void => {
+      delete alarm.actionTimer;
+      if (this.alarms.get(alarm.name) !== alarm || alarm.state !== state) return;
+      // Read each time: an update of the alarm (PutMetricAlarm) changes its actions, not its state.
+      const policies = this.autoScalingActionsOf(alarm);
+      if (policies.length === 0) return;
+      const breach = this.breachOf(alarm);
+      for (const policyArn of policies) {
+        this.autoScalingActions?.(policyArn, {
+          name: alarm.name,
+          ...(breach === undefined ? {} : { breach }),
+        });
+      }
+      alarm.actionTimer = this.ctx.clock.setTimeout(run, AUTO_SCALING_ACTION_REPEAT_MS);
+    };
+    run();
+  }
+
+  private autoScalingActionsOf(alarm: MetricAlarmRecord): string[] {
+    if (alarm.input.ActionsEnabled === false) return [];
+    const actions =
+      alarm.state === 'ALARM'
+        ? alarm.input.AlarmActions
+        : alarm.state === 'OK'
+          ? alarm.input.OKActions
+          : alarm.input.InsufficientDataActions;
+    return (actions ?? []).filter((action) => AUTO_SCALING_ACTION.test(action));
+  }
+
+  /** The newest evaluated datapoint minus the threshold, from the state's reason data. */
+  private breachOf(alarm: MetricAlarmRecord): number | undefined {
+    if (alarm.stateReasonData === undefined) return undefined;
+    try {
+      const data = JSON.parse(alarm.stateReasonData) as { recentDatapoints?: unknown; threshold?: unknown };
+      const points = Array.isArray(data.recentDatapoints) ? data.recentDatapoints : [];
+      const newest: unknown = points[points.length - 1];
+      return typeof newest === 'number' ? newest - (alarm.input.Threshold ?? 0) : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   ingest(namespace: string, data: readonly MetricDatum[]): void {
@@ -423,6 +503,8 @@ export class CloudWatchSim implements SimService, MetricSink {
       delete existing.timer;
       this.evaluateMetric(existing);
       this.scheduleEvaluation(existing);
+      // An alarm given Auto Scaling actions while in its state starts repeating them.
+      if (existing.actionTimer === undefined) this.startAutoScalingActions(existing);
       return {};
     }
     // "When this operation creates an alarm, the alarm state is immediately set to
@@ -636,6 +718,7 @@ export class CloudWatchSim implements SimService, MetricSink {
         },
       },
     });
+    this.startAutoScalingActions(alarm);
     // Composite alarms are reevaluated whenever one of their children changes state.
     const path = new Set(visiting).add(alarm.name);
     for (const parent of this.alarms.values()) {
@@ -674,6 +757,7 @@ export class CloudWatchSim implements SimService, MetricSink {
   }
 
   // https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_DescribeAlarms.html
+  // https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_DescribeAlarms.html
   private describeAlarms(input: DescribeAlarmsInput): DescribeAlarmsOutput {
     if (input.AlarmNames?.length && input.AlarmNamePrefix !== undefined) {
       throw new InvalidParameterCombinationException({
@@ -691,6 +775,16 @@ export class CloudWatchSim implements SimService, MetricSink {
       .filter((a) => names === undefined || names.has(a.name))
       .filter((a) => input.AlarmNamePrefix === undefined || a.name.startsWith(input.AlarmNamePrefix))
       .filter((a) => input.StateValue === undefined || a.state === input.StateValue)
+      // "only those alarms that use a certain alarm action" (any state's), by prefix.
+      .filter(
+        (a) =>
+          input.ActionPrefix === undefined ||
+          [
+            ...(a.input.OKActions ?? []),
+            ...(a.input.AlarmActions ?? []),
+            ...(a.input.InsufficientDataActions ?? []),
+          ].some((action) => action.startsWith(input.ActionPrefix ?? '')),
+      )
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     const output: DescribeAlarmsOutput = {};
     if (types.has('MetricAlarm')) {
@@ -790,6 +884,7 @@ export class CloudWatchSim implements SimService, MetricSink {
       const alarm = this.alarms.get(name);
       if (!alarm) continue;
       if (alarm.type === 'metric' && alarm.timer) this.ctx.clock.clearTimeout(alarm.timer);
+      if (alarm.actionTimer) this.ctx.clock.clearTimeout(alarm.actionTimer);
       this.alarms.delete(name);
     }
     return {};

@@ -20,6 +20,10 @@ export const storyCatalog = {
     'a release completes, then kiln rollback restores the exact previous launch template version and capacity',
   'concurrent-artifacts':
     'three releases within a minute: one rollout at a time, the newest wins, the middle one superseded',
+  'blue-green':
+    'web rolls from 1.0.0 to 2.0.0 blue/green: green made beside blue, health gate, traffic moved, blue retired at zero',
+  'scale-during-switch':
+    'a scale-out alarm fires during the blue/green switch: neither group resizes under it, then the scale-out reaches green only',
 } as const;
 
 export type StoryName = keyof typeof storyCatalog;

@@ -1,5 +1,6 @@
 import type { StoryName } from './catalog';
 import { bakeCacheStory, bakeFailureStory, bakeStory, bakeTimeoutStory } from './bake';
+import { blueGreenStory, scaleDuringSwitchStory } from './blue-green';
 import { defaultStory } from './default';
 import { instanceRefreshStory } from './instance-refresh';
 import {
@@ -22,4 +23,6 @@ export const stories: Record<StoryName, Story> = {
   'bad-release': badReleaseStory,
   'rollback-after-complete': rollbackAfterCompleteStory,
   'concurrent-artifacts': concurrentArtifactsStory,
+  'blue-green': blueGreenStory,
+  'scale-during-switch': scaleDuringSwitchStory,
 };

@@ -23,6 +23,7 @@
 import {
   AttachTrafficSourcesCommand,
   CreateAutoScalingGroupCommand,
+  CreateOrUpdateTagsCommand,
   DeleteAutoScalingGroupCommand,
   DescribeAutoScalingGroupsCommand,
   DescribeInstanceRefreshesCommand,
@@ -319,6 +320,27 @@ export class AutoScalingGroups implements AutoScalingPort {
       this.client.send(new DescribeLifecycleHooksCommand({ AutoScalingGroupName: name })),
     );
     return (result.LifecycleHooks ?? []).flatMap(toHookSpec);
+  }
+
+  /**
+   * CreateOrUpdateTags overwrites a tag of the same key ("you do not get an error message"), so a
+   * repeat is harmless. Not propagated: the tags describe the group (its role), not its instances.
+   * https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_CreateOrUpdateTags.html
+   */
+  async tagGroup(name: string, tags: Record<string, string>): Promise<void> {
+    await this.call(`tag group ${name}`, () =>
+      this.client.send(
+        new CreateOrUpdateTagsCommand({
+          Tags: Object.entries(tags).map(([Key, Value]) => ({
+            ResourceId: name,
+            ResourceType: 'auto-scaling-group',
+            Key,
+            Value,
+            PropagateAtLaunch: false,
+          })),
+        }),
+      ),
+    );
   }
 
   async scalingPolicies(name: string): Promise<ScalingPolicySpec[]> {
@@ -634,7 +656,12 @@ function toPolicySpec(policy: ScalingPolicy): ScalingPolicySpec | undefined {
   if (policy.PolicyName === undefined) return undefined;
   // PolicyType is absent for policies created before types existed: those are simple scaling.
   const policyType = policy.PolicyType ?? 'SimpleScaling';
-  return { name: policy.PolicyName, policyType, parameters: policyParameters(policyType, { ...policy }) };
+  return {
+    name: policy.PolicyName,
+    policyType,
+    parameters: policyParameters(policyType, { ...policy }),
+    ...(policy.PolicyARN === undefined ? {} : { arn: policy.PolicyARN }),
+  };
 }
 
 function toRefreshStatus(refresh: InstanceRefresh): RefreshStatus | undefined {

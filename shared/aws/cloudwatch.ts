@@ -6,7 +6,10 @@
 import {
   DescribeAlarmHistoryCommand,
   DescribeAlarmsCommand,
+  PutMetricAlarmCommand,
   type CloudWatchClient,
+  type MetricAlarm,
+  type PutMetricAlarmInput,
 } from '@aws-sdk/client-cloudwatch';
 import * as z from '../domain/zod';
 import type { AlarmPort, AlarmStatus } from '../usecases/rollout/deps';
@@ -107,6 +110,80 @@ export class Alarms implements AlarmPort {
     }
     return moves.sort((a, b) => a.at - b.at || a.name.localeCompare(b.name));
   }
+
+  /**
+   * DescribeAlarms' ActionPrefix narrows to alarms with an action starting with it; each is then
+   * checked for the exact ARN (a prefix also matches longer ARNs). Metric alarms only: composite
+   * alarms cannot invoke Auto Scaling
+   * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/US_AlarmAutoScalingAction.html).
+   */
+  async alarmsWithAction(action: string): Promise<string[]> {
+    const names: string[] = [];
+    let nextToken: string | undefined;
+    do {
+      const token = nextToken;
+      const page = await callAws(SERVICE, `describe alarms with action ${action}`, () =>
+        this.client.send(
+          new DescribeAlarmsCommand({
+            ActionPrefix: action,
+            AlarmTypes: ['MetricAlarm'],
+            ...(token === undefined ? {} : { NextToken: token }),
+          }),
+        ),
+      );
+      for (const alarm of page.MetricAlarms ?? []) {
+        if (alarm.AlarmName !== undefined && actionsOf(alarm).includes(action)) names.push(alarm.AlarmName);
+      }
+      nextToken = page.NextToken;
+    } while (nextToken !== undefined);
+    return names.sort();
+  }
+
+  async mirrorAlarmAction(alarmName: string, existing: string, added: string): Promise<void> {
+    await this.rewriteActions(alarmName, (list) =>
+      list.includes(existing) && !list.includes(added) ? [...list, added] : list,
+    );
+  }
+
+  async removeAlarmAction(alarmName: string, action: string): Promise<void> {
+    await this.rewriteActions(alarmName, (list) => list.filter((entry) => entry !== action));
+  }
+
+  /**
+   * PutMetricAlarm replaces an alarm's whole configuration ("the update completely overwrites the
+   * previous configuration of the alarm"), so the alarm is read and written back with only its
+   * action lists changed; its state is left as it is. Nothing is written when nothing changes, and
+   * an alarm that is gone is left gone.
+   * https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html
+   */
+  private async rewriteActions(alarmName: string, change: (list: string[]) => string[]): Promise<void> {
+    const page = await callAws(SERVICE, `describe alarm ${alarmName}`, () =>
+      this.client.send(new DescribeAlarmsCommand({ AlarmNames: [alarmName], AlarmTypes: ['MetricAlarm'] })),
+    );
+    const alarm = page.MetricAlarms?.[0];
+    if (alarm === undefined) return;
+    const before = {
+      ok: alarm.OKActions ?? [],
+      alarm: alarm.AlarmActions ?? [],
+      insufficient: alarm.InsufficientDataActions ?? [],
+    };
+    const after = {
+      ok: change(before.ok),
+      alarm: change(before.alarm),
+      insufficient: change(before.insufficient),
+    };
+    if (JSON.stringify(before) === JSON.stringify(after)) return;
+    await callAws(SERVICE, `update the actions of alarm ${alarmName}`, () =>
+      this.client.send(
+        new PutMetricAlarmCommand({
+          ...putInputOf(alarm, alarmName),
+          OKActions: after.ok,
+          AlarmActions: after.alarm,
+          InsufficientDataActions: after.insufficient,
+        }),
+      ),
+    );
+  }
 }
 
 /** What of a StateUpdate item's HistoryData the adapter reads; the rest (stateReasonData, …) may vary. */
@@ -126,4 +203,36 @@ function parseNewState(
   }
   const parsed = historyData.safeParse(json);
   return parsed.success ? parsed.data.newState : undefined;
+}
+
+function actionsOf(alarm: MetricAlarm): string[] {
+  return [
+    ...(alarm.OKActions ?? []),
+    ...(alarm.AlarmActions ?? []),
+    ...(alarm.InsufficientDataActions ?? []),
+  ];
+}
+
+/** PutMetricAlarm's input from DescribeAlarms' answer: every setting the alarm has, as it has it. */
+function putInputOf(alarm: MetricAlarm, alarmName: string): PutMetricAlarmInput {
+  return {
+    AlarmName: alarmName,
+    AlarmDescription: alarm.AlarmDescription,
+    ActionsEnabled: alarm.ActionsEnabled,
+    MetricName: alarm.MetricName,
+    Namespace: alarm.Namespace,
+    Statistic: alarm.Statistic,
+    ExtendedStatistic: alarm.ExtendedStatistic,
+    Dimensions: alarm.Dimensions,
+    Period: alarm.Period,
+    Unit: alarm.Unit,
+    EvaluationPeriods: alarm.EvaluationPeriods,
+    DatapointsToAlarm: alarm.DatapointsToAlarm,
+    Threshold: alarm.Threshold,
+    ComparisonOperator: alarm.ComparisonOperator,
+    TreatMissingData: alarm.TreatMissingData,
+    EvaluateLowSampleCountPercentile: alarm.EvaluateLowSampleCountPercentile,
+    Metrics: alarm.Metrics,
+    ThresholdMetricId: alarm.ThresholdMetricId,
+  };
 }

@@ -58,6 +58,7 @@ import { Instances } from './instances';
 import { LifecycleHooks } from './lifecycle-hooks';
 import type { AlarmState } from './model';
 import type { AutoScaling } from './parts';
+import { PolicyExecution } from './policy-execution';
 import { ScalingPolicies } from './scaling-policies';
 import { Standby } from './standby';
 import { GroupTags } from './tags';
@@ -196,11 +197,18 @@ function operationsOf(asg: AutoScalingParts): OperationTable {
 export class AutoScalingSim implements SimService {
   readonly serviceId = 'Auto Scaling';
   private readonly operations: OperationTable;
+  private readonly policyExecution: PolicyExecution;
 
   constructor(ctx: SimContext, ec2: Ec2Fleet, elb: ElbFleet, options: AutoScalingSimOptions = {}) {
     const asg = new AutoScalingParts(ctx, ec2, elb, options);
     ec2.onStateChange((instance, from, to) => asg.instances.onEc2StateChange(instance, from, to));
     this.operations = operationsOf(asg);
+    this.policyExecution = new PolicyExecution(asg);
+  }
+
+  /** An alarm's Auto Scaling action (CloudWatch calls it; the region wires the two). */
+  runPolicy(policyArn: string, alarm: { name: string; breach?: number }): void {
+    this.policyExecution.run(policyArn, alarm);
   }
 
   handle(operation: string, input: unknown): Promise<object> {

@@ -1,8 +1,8 @@
 /**
  * Scaling policies: PutScalingPolicy, DescribePolicies and DeletePolicy store and describe a
- * group's target tracking, step, simple and predictive policies as AWS answers them. The sandbox
- * does not execute them (no alarms are created for target tracking, no step is taken): a story
- * that needs a scale-out sets the desired capacity itself.
+ * group's target tracking, step, simple and predictive policies as AWS answers them. Simple and
+ * step policies run when their alarms call (policy-execution.ts); target tracking and predictive
+ * ones are not run (no alarms are created for them).
  * https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_PutScalingPolicy.html
  */
 import type {

@@ -55,6 +55,12 @@ export interface ScalingPolicySpec {
   policyType: string;
   /** PutScalingPolicy's other parameters, as AWS names them, copied as DescribePolicies gave them. */
   parameters: Record<string, unknown>;
+  /**
+   * DescribePolicies' PolicyARN (what an alarm's actions name); not sent by putScalingPolicy.
+   * Added by the blue/green helper: green's copy of a step or simple policy is added to the alarms
+   * that invoke blue's.
+   */
+  arn?: string;
 }
 
 export interface GroupDescription {
@@ -143,6 +149,11 @@ export interface AutoScalingPort {
   scalingPolicies(name: string): Promise<ScalingPolicySpec[]>;
   putScalingPolicy(name: string, policy: ScalingPolicySpec): Promise<void>;
   /**
+   * Adds or overwrites these tags on the group (CreateOrUpdateTags), not propagated to instances.
+   * Blue/green marks a retired group `kiln:role=retired` this way (added by the blue/green helper).
+   */
+  tagGroup(name: string, tags: Record<string, string>): Promise<void>;
+  /**
    * Starts a refresh to `launchTemplate`, or finds one in progress to the same version and
    * adopts it (StartInstanceRefresh takes no client token): `already-started`. A refresh in
    * progress to anything else is an error (RefreshInProgressError).
@@ -210,6 +221,16 @@ export interface AlarmPort {
     names: readonly string[],
     since: number,
   ): Promise<Array<{ name: string; at: number; reason?: string }>>;
+  /*
+   * Added by the blue/green helper: a step or simple scaling policy is invoked by the alarms that
+   * name its ARN, so green's copy of blue's policy must be named by the same alarms.
+   */
+  /** Metric alarms with `action` among their actions (any state's). */
+  alarmsWithAction(action: string): Promise<string[]>;
+  /** Adds `added` beside `existing` in each of the alarm's action lists that holds `existing` (PutMetricAlarm). */
+  mirrorAlarmAction(alarmName: string, existing: string, added: string): Promise<void>;
+  /** Takes `action` out of every action list of the alarm. */
+  removeAlarmAction(alarmName: string, action: string): Promise<void>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -284,6 +305,13 @@ export interface EnvironmentRun {
   /** Blue/green: green attached to the target groups / blue detached (epoch milliseconds). */
   attachedAt?: number;
   switchedAt?: number;
+  /** Blue/green: when `create-green` first ran (epoch ms); green must be ready within the health gate's timeout of it. */
+  greenCreatedAt?: number;
+  /**
+   * Blue/green: switch processes blue already had suspended before Kiln suspended them; they stay
+   * suspended when Kiln resumes the others (the platform team's choice is not Kiln's to undo).
+   */
+  blueSuspended?: string[];
   /** Seconds the ASL's watch waits (at least 1). */
   watchSeconds?: number;
   /** Set by `rollback-environment`: what it undid. */
@@ -291,6 +319,8 @@ export interface EnvironmentRun {
     kind: 'nothing' | 'refresh-rollback' | 'refresh-to-previous' | 'discard-green' | 'restore-blue';
     refreshId?: string;
     reason: string;
+    /** When the rollback started (epoch ms): blue/green gives blue the health gate's timeout from it. */
+    startedAt?: number;
   };
   startedAt: number;
 }

@@ -468,7 +468,7 @@ describe('AutoScalingGroups', () => {
       PredefinedMetricSpecification: { PredefinedMetricType: 'ASGAverageCPUUtilization' as const },
     };
 
-    it('reads every page and keeps PutScalingPolicy’s parameters only', async () => {
+    it('reads every page and keeps PutScalingPolicy’s parameters only, and the policy ARN beside them', async () => {
       asgMock
         .on(DescribePoliciesCommand)
         .resolvesOnce({
@@ -503,6 +503,7 @@ describe('AutoScalingGroups', () => {
           name: 'cpu50',
           policyType: 'TargetTrackingScaling',
           parameters: { TargetTrackingConfiguration: targetTracking, Enabled: true },
+          arn: 'arn:aws:autoscaling:…:policy/cpu50',
         },
         {
           name: 'step-out',

@@ -98,6 +98,8 @@ export class FakeRegion {
   readonly autoScaling: AutoScalingPort = {
     describeGroup: async (name) => structuredClone(this.groups.get(name)),
     findGroupsByTags: async () => [],
+    // Blue/green's (main's port additions): the rolling steps tested here never call them.
+    tagGroup: async () => undefined,
     createGroup: async () => 'created',
     deleteGroup: async () => 'deleted',
     updateGroup: async (name, change) => {
@@ -189,6 +191,10 @@ export class FakeRegion {
 
   readonly alarms: AlarmPort = {
     states: async () => [],
+    // Blue/green's (main's port additions): the rolling steps tested here never call them.
+    alarmsWithAction: async () => [],
+    mirrorAlarmAction: async () => undefined,
+    removeAlarmAction: async () => undefined,
     wentIntoAlarm: async (names, since) => {
       this.calls.push({ operation: 'wentIntoAlarm', input: { names, since } });
       return this.alarmHistory.filter((entry) => names.includes(entry.name) && entry.at >= since);
