@@ -235,50 +235,52 @@ export async function measureRollback(options: {
   }
 }
 
-export async function blueGreenTable(seed: number, fleet: number): Promise<string> {
+export async function blueGreenTable(seed: number, fleets: readonly number[]): Promise<string> {
   const previousLevel = process.env.POWERTOOLS_LOG_LEVEL;
   process.env.POWERTOOLS_LOG_LEVEL = 'WARN';
   try {
-    const moved = await measureSwitch({ seed, fleet });
-    const rolling = await measureRollback({ seed, fleet, strategy: 'rolling' });
-    const blueGreen = await measureRollback({ seed, fleet, strategy: 'blue-green' });
+    const lines: string[][] = [];
     const notes: string[] = [];
-    if (moved.status !== 'SUCCEEDED' || moved.deploymentStatus !== 'succeeded') {
-      notes.push(
-        `blue/green rollout: the execution ended ${moved.status}, the deployment ${moved.deploymentStatus}`,
-      );
-    }
-    for (const run of [rolling, blueGreen]) {
-      if (run.deploymentStatus !== 'rolled-back') {
+    const s = (value: number) => (Number.isFinite(value) ? value.toFixed(0) : '-');
+    const ratio = (a: number, b: number) => (Number.isFinite(a / b) ? `${(a / b).toFixed(2)}×` : '-');
+    for (const fleet of fleets) {
+      const moved = await measureSwitch({ seed, fleet });
+      const rolling = await measureRollback({ seed, fleet, strategy: 'rolling' });
+      const blueGreen = await measureRollback({ seed, fleet, strategy: 'blue-green' });
+      if (moved.status !== 'SUCCEEDED' || moved.deploymentStatus !== 'succeeded') {
         notes.push(
-          `${run.strategy} rollback: the execution ended ${run.status}, the deployment ${run.deploymentStatus}`,
+          `${fleet} instances, blue/green rollout: the execution ended ${moved.status}, the deployment ${moved.deploymentStatus}`,
         );
       }
-    }
-    const s = (value: number) => (Number.isFinite(value) ? value.toFixed(0) : '-');
-    return [
-      `blue/green vs rolling in the sandbox (seed ${seed}; ${fleet} instances; health gate 60 s, watch 300 s; ` +
-        `virtual seconds): green healthy → traffic moved, and a rollback after \`kiln abort\` once the new ` +
-        `release serves (rolling: refresh past ${ROLLING_ABORT_AT} %, RollbackInstanceRefresh; blue/green: after the ` +
-        'switch, blue restored)',
-      renderTable(
-        ['metric', 'rolling', 'blue/green', 'ratio'],
+      for (const run of [rolling, blueGreen]) {
+        if (run.deploymentStatus !== 'rolled-back') {
+          notes.push(
+            `${fleet} instances, ${run.strategy} rollback: the execution ended ${run.status}, the deployment ${run.deploymentStatus}`,
+          );
+        }
+      }
+      lines.push(
+        [`${fleet} inst: green healthy → traffic moved (s)`, '-', s(moved.seconds), '-'],
         [
-          ['green healthy → traffic moved (s)', '-', s(moved.seconds), '-'],
-          [
-            'rollback: abort → previous release alone serves (s)',
-            s(rolling.restoredSeconds),
-            s(blueGreen.restoredSeconds),
-            `${(blueGreen.restoredSeconds / rolling.restoredSeconds).toFixed(2)}×`,
-          ],
-          [
-            'rollback: abort → deployment recorded rolled back (s)',
-            s(rolling.recordedSeconds),
-            s(blueGreen.recordedSeconds),
-            `${(blueGreen.recordedSeconds / rolling.recordedSeconds).toFixed(2)}×`,
-          ],
+          `${fleet} inst: rollback, abort → previous release alone serves (s)`,
+          s(rolling.restoredSeconds),
+          s(blueGreen.restoredSeconds),
+          ratio(blueGreen.restoredSeconds, rolling.restoredSeconds),
         ],
-      ),
+        [
+          `${fleet} inst: rollback, abort → deployment recorded rolled back (s)`,
+          s(rolling.recordedSeconds),
+          s(blueGreen.recordedSeconds),
+          ratio(blueGreen.recordedSeconds, rolling.recordedSeconds),
+        ],
+      );
+    }
+    return [
+      `blue/green vs rolling in the sandbox (seed ${seed}; health gate 60 s, watch 300 s; virtual seconds): ` +
+        `green healthy → traffic moved, and the rollback after \`kiln abort\` once the new release serves ` +
+        `(rolling: refresh past ${ROLLING_ABORT_AT} %, RollbackInstanceRefresh; blue/green: during the watch, ` +
+        'blue restored); ratio = blue/green / rolling',
+      renderTable(['metric', 'rolling', 'blue/green', 'ratio'], lines),
       ...notes,
     ].join('\n');
   } finally {

@@ -13,7 +13,9 @@
  * bake: one bake's state transitions, Lambda invocations, API calls and virtual time, with events
  * and with every wait's event lost (bench/bake.ts).
  * rollout: one rolling rollout's state transitions, Lambda invocations and API calls per instance,
- * Kiln's callback wait vs a plain 15 s Wait-and-poll loop, at 10 and 100 instances (bench/rollout.ts).
+ * Kiln's callback wait vs a plain 15 s Wait-and-poll loop, at 10 and 100 instances (bench/rollout.ts);
+ * blue/green's green healthy → traffic moved, and its rollback time vs a rolling rollback's
+ * (bench/rollback.ts).
  *
  * Fleet table: the instance-refresh story (checkpoints 25/50/100 %, MinHealthy 90 %, warmup 60 s)
  * at several fleet sizes, each a fresh region in this process, smallest first. Figures are the
@@ -28,6 +30,7 @@ import { runSandbox } from '../sandbox/run';
 import { bakeTable } from './bake';
 import { cliStartTable } from './cli-start';
 import { coldStartTable } from './cold-start';
+import { blueGreenTable } from './rollback';
 import { rolloutTable } from './rollout';
 
 const sections = new Set((process.env.KILN_BENCH_SECTIONS ?? 'cold,cli,bake,rollout,fleet').split(','));
@@ -140,7 +143,10 @@ async function main(): Promise<void> {
   if (sections.has('cold')) console.log(`${await coldStartTable(root, { rounds, environment })}\n`);
   if (sections.has('cli')) console.log(`${await cliStartTable(root, { rounds, environment })}\n`);
   if (sections.has('bake')) console.log(`${await bakeTable(SEED)}\n`);
-  if (sections.has('rollout')) console.log(`${await rolloutTable(SEED, ROLLOUT_FLEETS)}\n`);
+  if (sections.has('rollout')) {
+    console.log(`${await rolloutTable(SEED, ROLLOUT_FLEETS)}\n`);
+    console.log(`${await blueGreenTable(SEED, ROLLOUT_FLEETS)}\n`);
+  }
   if (sections.has('fleet')) await fleetTable();
 }
 
