@@ -159,6 +159,9 @@ export async function measureBake(options: {
               version: VERSION,
               manifestVersion,
               artifact: ARTIFACT,
+              // The bake alone: no environment to roll, so the rollout after RecordRelease ends
+              // at once (bench/rollout.ts measures the rollout).
+              environments: [],
             }),
           }),
         );
@@ -185,6 +188,7 @@ export async function measureBake(options: {
     let released: number | undefined;
     let eventsLost = 0;
     const states: string[] = [];
+    const releaseState = releasedState();
     for (const entry of entries) {
       if (entry.kind === 'api' && typeof entry.caller === 'string' && entry.caller.startsWith('fn:')) {
         increment(apiCalls, `${entry.service}:${entry.operation}`);
@@ -192,7 +196,7 @@ export async function measureBake(options: {
         started = entry.t;
       } else if (entry.kind === 'state' && entry.resource === `${executionArn}#state`) {
         states.push(String(entry.to));
-        if (entry.to === 'RolloutPhase') released ??= entry.t;
+        if (entry.to === releaseState) released ??= entry.t;
       } else if (entry.kind === 'log' && / lost \(fault\)$/.test(entry.message)) {
         eventsLost++;
       }
@@ -211,6 +215,19 @@ export async function measureBake(options: {
   } finally {
     await region.dispose();
   }
+}
+
+/**
+ * The state the deploy ASL enters right after RecordRelease (the rollout's first): the bake's end,
+ * read from the ASL so a renamed state cannot leave the figure unset.
+ */
+export function releasedState(): string {
+  const asl = JSON.parse(readFileSync(join(ROOT, 'statemachines/deploy.asl.json'), 'utf8')) as {
+    States: Record<string, { Next?: string }>;
+  };
+  const next = asl.States.RecordRelease?.Next;
+  if (next === undefined) throw new Error('bench: deploy.asl.json has no RecordRelease with a Next');
+  return next;
 }
 
 /** The wait states' TimeoutSeconds in the deploy ASL: the poll interval when no event comes. */

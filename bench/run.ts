@@ -2,7 +2,8 @@
  * Kiln's measurements. Prints tables; never passes or fails (CI does not time anything).
  *
  *   npm run bench                                  # every section
- *   KILN_BENCH_SECTIONS=cold,cli npm run bench     # some of them (cold, cli, bake, fleet)
+ *   KILN_BENCH_SECTIONS=cold,cli npm run bench     # some of them (cold, cli, bake, rollout, fleet)
+ *   KILN_BENCH_ROLLOUT_FLEETS=10,100 npm run bench # the rollout section's fleet sizes (default 10,100)
  *   KILN_BENCH_ROUNDS=21 npm run bench             # more paired rounds for cold and cli (default 11)
  *   KILN_BENCH_ENV=clean npm run bench             # measured processes start from PATH and HOME only
  *   KILN_BENCH_ROOT=/tmp/old npm run bench         # cold and cli of another checkout (e.g. an older commit)
@@ -11,6 +12,10 @@
  * cli: `kiln --help` and `kiln validate` as ratios to `node -e 0` (bench/cli-start.ts).
  * bake: one bake's state transitions, Lambda invocations, API calls and virtual time, with events
  * and with every wait's event lost (bench/bake.ts).
+ * rollout: one rolling rollout's state transitions, Lambda invocations and API calls per instance,
+ * Kiln's callback wait vs a plain 15 s Wait-and-poll loop, at 10 and 100 instances (bench/rollout.ts);
+ * blue/green's green healthy → traffic moved, and its rollback time vs a rolling rollback's
+ * (bench/rollback.ts).
  *
  * Fleet table: the instance-refresh story (checkpoints 25/50/100 %, MinHealthy 90 %, warmup 60 s)
  * at several fleet sizes, each a fresh region in this process, smallest first. Figures are the
@@ -25,8 +30,10 @@ import { runSandbox } from '../sandbox/run';
 import { bakeTable } from './bake';
 import { cliStartTable } from './cli-start';
 import { coldStartTable } from './cold-start';
+import { blueGreenTable } from './rollback';
+import { rolloutTable } from './rollout';
 
-const sections = new Set((process.env.KILN_BENCH_SECTIONS ?? 'cold,cli,bake,fleet').split(','));
+const sections = new Set((process.env.KILN_BENCH_SECTIONS ?? 'cold,cli,bake,rollout,fleet').split(','));
 const rounds = Number(process.env.KILN_BENCH_ROUNDS ?? 11);
 const environment = process.env.KILN_BENCH_ENV === 'clean' ? 'clean' : 'inherit';
 const root = process.env.KILN_BENCH_ROOT ?? join(__dirname, '..');
@@ -35,6 +42,7 @@ const root = process.env.KILN_BENCH_ROOT ?? join(__dirname, '..');
 
 const FLEETS = (process.env.KILN_BENCH_FLEETS ?? '10,100,300,1000,2000').split(',').map(Number);
 const SEED = Number(process.env.KILN_BENCH_SEED ?? 7);
+const ROLLOUT_FLEETS = (process.env.KILN_BENCH_ROLLOUT_FLEETS ?? '10,100').split(',').map(Number);
 /** The exponent is fitted over fleets at least this large (small fleets are start-up bound). */
 const EXPONENT_FROM = 100;
 
@@ -135,6 +143,10 @@ async function main(): Promise<void> {
   if (sections.has('cold')) console.log(`${await coldStartTable(root, { rounds, environment })}\n`);
   if (sections.has('cli')) console.log(`${await cliStartTable(root, { rounds, environment })}\n`);
   if (sections.has('bake')) console.log(`${await bakeTable(SEED)}\n`);
+  if (sections.has('rollout')) {
+    console.log(`${await rolloutTable(SEED, ROLLOUT_FLEETS)}\n`);
+    console.log(`${await blueGreenTable(SEED, ROLLOUT_FLEETS)}\n`);
+  }
   if (sections.has('fleet')) await fleetTable();
 }
 

@@ -313,7 +313,14 @@ describe('the rollout adapters against moto', () => {
         ['cpu50', 'TargetTrackingScaling'],
         ['step-out', 'StepScaling'],
       ]);
-      expect(await w.groups.scalingPolicies('web-kiln-1')).toEqual(policies);
+      // The copies equal blue's policies, each under its own ARN (which names green's group).
+      const copies = await w.groups.scalingPolicies('web-kiln-1');
+      const withoutArn = (list: typeof policies) => list.map(({ arn: _arn, ...policy }) => policy);
+      expect(withoutArn(copies)).toEqual(withoutArn(policies));
+      expect(copies.map((policy) => policy.arn)).toEqual([
+        expect.stringContaining(':autoScalingGroupName/web-kiln-1:policyName/cpu50'),
+        expect.stringContaining(':autoScalingGroupName/web-kiln-1:policyName/step-out'),
+      ]);
     });
 
     it('force-deletes a group, and answers already-gone for one that is not there', async () => {

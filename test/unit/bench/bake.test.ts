@@ -1,4 +1,6 @@
-import { countWaits, everyWaitEventLost } from '../../../bench/bake';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { countWaits, everyWaitEventLost, releasedState } from '../../../bench/bake';
 import { createFaults } from '../../../sandbox/core/faults';
 import { createRng } from '../../../sandbox/core/random';
 import { SANDBOX_EPOCH } from '../../../sandbox/core/testing';
@@ -48,6 +50,17 @@ describe('the bake bench', () => {
         waits: 0,
         waitEntries: 0,
       });
+    });
+  });
+
+  describe('releasedState', () => {
+    it('is the state the deploy ASL enters once RecordRelease has recorded the release', () => {
+      const asl = JSON.parse(
+        readFileSync(join(__dirname, '../../../statemachines/deploy.asl.json'), 'utf8'),
+      ) as { States: Record<string, { Next?: string }> };
+
+      expect(releasedState()).toBe(asl.States.RecordRelease?.Next);
+      expect(asl.States).toHaveProperty(releasedState());
     });
   });
 
