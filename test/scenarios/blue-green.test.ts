@@ -1,18 +1,18 @@
 import { runSandbox } from '../../sandbox/run';
 
-describe('the blue-green story (3 instances, gate 60 s healthy within 900 s, watch 120 s)', () => {
+describe('the blue-green story through the deploy state machine (3 instances, gate 60 s healthy within 900 s, watch 120 s)', () => {
   it('moves traffic only after every green target is healthy, then retires blue at zero and keeps it', async () => {
     const result = await runSandbox({ seed: 7, fleet: 3, scenario: 'blue-green' });
 
     expect(result.checks.filter((check) => !check.ok)).toEqual([]);
     expect(result.checks.map((check) => check.name)).toEqual([
+      'Kiln records the deployment succeeded and production on 2.0.0 in web-production-kiln-2.0.0',
       'no detach of blue before every green target is healthy',
-      'the watch ended clear',
       'only green serves',
       'blue retired at zero and kept',
       'green scales freely again, retired blue stays parked',
     ]);
-    expect(result.figures['green group']).toBe('web-kiln-2.0.0');
+    expect(result.figures['green group']).toBe('web-production-kiln-2.0.0');
   });
 });
 
@@ -22,6 +22,7 @@ describe('the scale-during-switch story (a simple +2 scale-out alarm goes off du
 
     expect(result.checks.filter((check) => !check.ok)).toEqual([]);
     expect(result.checks.map((check) => check.name)).toEqual([
+      'Kiln records the deployment succeeded and production on 2.0.0 in web-production-kiln-2.0.0',
       'the alarm asked during the switch and neither group changed size',
       'no detach of blue before every green target is healthy',
       'after the switch the scale-out reaches green, and the retired blue stays at zero',
