@@ -327,3 +327,110 @@ export const scaleDuringSwitchStory: Story = {
     };
   },
 };
+
+/**
+ * The blue/green half of `bad-release`: 2.0.0 passes its health checks but serves 5xx once it
+ * has traffic. The environment's rollout alarm (`web-production-5xx`) goes off during the watch
+ * after the switch (the gate holds for no time); Kiln restores blue (scaled back to its recorded capacity, healthy, reattached)
+ * before green leaves the target group, deletes green, and records blue's release as current.
+ */
+export const badReleaseBlueGreenStory: Story = {
+  name: 'bad-release-blue-green',
+  description: storyCatalog['bad-release-blue-green'],
+  // No hold at the gate: traffic moves as soon as every green target is healthy, before the 5xx
+  // alarm has its two bad minutes (with a hold, the alarm stops the release at the gate instead,
+  // while blue still serves: test/integration/rollout/blue-green.test.ts).
+  settings: {
+    ...BLUE_GREEN_SETTINGS,
+    strategy: {
+      type: 'blue-green',
+      healthGate: { healthyForSeconds: 0, timeoutSeconds: 900 },
+      bakeTimeSeconds: 300,
+      keepOldGroups: 1,
+    },
+  },
+  region: { badVersions: [{ version: '2.0.0', mode: 'errors' }] },
+  async run(region: Region, options: StoryOptions): Promise<StoryResult> {
+    const service = await step('setup', () =>
+      blueGreenService(region, {
+        size: options.fleet,
+        settings: options.settings,
+        releases: ['2.0.0'],
+        print: options.print,
+      }),
+    );
+    const before = await service.store.getEnvironmentState('web', 'production');
+    const deployment = await step('rollout', async () => service.follow((await service.deploy('2.0.0')).id));
+    const { aws, environment } = service;
+    const blueName = environment.groupName;
+    const green = GREEN_OF['2.0.0'] ?? '';
+    const blue = await describeGroup(aws, blueName);
+    const greenGroup = await describeGroup(aws, green);
+    // Kiln's record after the rollback: blue's before record (release, capacity) current again.
+    const recorded = (await service.store.getEnvironmentState('web', 'production')).capacity;
+    const entries = region.engine.timeline.entries;
+    const tg = environment.targetGroupArn;
+    const blueIds = idsOf(blue);
+    // The timeline's moves of the groups in and out of the target group, in order.
+    const moves = entries.flatMap((entry) =>
+      entry.kind === 'api' &&
+      entry.ok &&
+      entry.caller === 'fn:rolloutSteps' &&
+      (entry.operation === 'AttachTrafficSources' || entry.operation === 'DetachTrafficSources')
+        ? [{ t: entry.t, operation: entry.operation }]
+        : [],
+    );
+    const greenLeft = moves[3];
+    const atGreenLeft =
+      greenLeft === undefined ? new Map<string, string>() : targetsAt(entries, tg, greenLeft.t);
+    const alarmed = entries.find(
+      (entry) =>
+        entry.kind === 'state' &&
+        entry.resource.endsWith(':alarm:web-production-5xx') &&
+        entry.to === 'ALARM',
+    );
+    const switched = enteredState(entries, 'SwitchTraffic');
+    const serving = servingNow(entries, tg);
+    return {
+      checks: [
+        await recordCheck(service, deployment, {
+          status: 'rolled-back',
+          release: before.currentRelease ?? 'unrecorded',
+          group: blueName,
+        }),
+        {
+          name: 'the rollout alarm stopped 2.0.0 during the watch after the switch',
+          ok:
+            alarmed !== undefined &&
+            switched !== undefined &&
+            alarmed.t > switched &&
+            /web-production-5xx/.test(deployment.reason ?? ''),
+          detail: `traffic moved at ${switched ?? '?'} s; web-production-5xx in ALARM at ${alarmed?.t ?? 'never'} s; reason: ${deployment.reason ?? 'none'}`,
+        },
+        {
+          name: 'blue was healthy and attached again before green left',
+          ok:
+            moves.map((move) => move.operation).join(',') ===
+              'AttachTrafficSources,DetachTrafficSources,AttachTrafficSources,DetachTrafficSources' &&
+            blueIds.length === options.fleet &&
+            blueIds.every((id) => atGreenLeft.get(id) === 'healthy'),
+          detail: `moves: ${moves.map((move) => `${move.operation} at ${move.t} s`).join(', ')}; blue targets when green left: ${blueIds.map((id) => `${id} ${atGreenLeft.get(id) ?? 'missing'}`).join(', ')}`,
+        },
+        {
+          name: 'blue serves at its recorded capacity, green is gone',
+          ok:
+            greenGroup === undefined &&
+            blue?.DesiredCapacity === options.fleet &&
+            recorded?.desired === options.fleet &&
+            serving.join(',') === [...blueIds].sort().join(',') &&
+            (blue?.SuspendedProcesses ?? []).length === 0,
+          detail: `${blueName}: desired ${blue?.DesiredCapacity} (recorded ${recorded?.desired ?? '?'}), suspended [${(blue?.SuspendedProcesses ?? []).map((p) => p.ProcessName).join(', ')}]; ${green} ${greenGroup === undefined ? 'deleted' : 'still there'}; healthy targets: ${serving.join(', ')}`,
+        },
+      ],
+      figures: {
+        'seconds from alarm to blue serving alone':
+          alarmed !== undefined && greenLeft !== undefined ? greenLeft.t - alarmed.t : 'n/a',
+      },
+    };
+  },
+};

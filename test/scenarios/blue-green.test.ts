@@ -31,3 +31,17 @@ describe('the scale-during-switch story (a simple +2 scale-out alarm goes off du
     expect(result.figures['green desired after the switch']).toBe(5);
   });
 });
+
+describe('the bad-release-blue-green story (2.0.0 serves 5xx once it has traffic)', () => {
+  it('stops the release with the rollout alarm during the watch, restores blue before green leaves, and records blue again', async () => {
+    const result = await runSandbox({ seed: 7, fleet: 3, scenario: 'bad-release-blue-green' });
+
+    expect(result.checks.filter((check) => !check.ok)).toEqual([]);
+    expect(result.checks.map((check) => check.name)).toEqual([
+      'Kiln records the deployment rolled-back and production on unrecorded in web-production',
+      'the rollout alarm stopped 2.0.0 during the watch after the switch',
+      'blue was healthy and attached again before green left',
+      'blue serves at its recorded capacity, green is gone',
+    ]);
+  });
+});

@@ -178,9 +178,47 @@ describe('deploy state machine: blue/green', () => {
     });
   });
 
+  describe('a release that fails its users before the switch', () => {
+    it('stops at the health gate when the rollout alarm goes off while green serves beside blue, and discards green', async () => {
+      s = await stage({ strategy: BLUE_GREEN, badVersions: [{ version: '2.0.0', mode: 'errors' }] });
+      const st = s;
+      const staging = st.environments[0]!;
+      const outcome = await st.region.engine.run(async () => {
+        const arn = await st.deploy({ id: 'd-5xx-gate', environments: ['staging'] });
+        return {
+          execution: await st.end(arn),
+          deployment: await st.deployment('d-5xx-gate'),
+          state: await st.environment('staging'),
+          green: await group(st, 'web-staging-kiln-2.0.0'),
+          serving: await servingGroups(st, staging.targetGroupArn),
+        };
+      });
+      expect(outcome.execution.status).toBe('FAILED');
+      expect(outcome.deployment).toMatchObject({
+        status: 'rolled-back',
+        reason: expect.stringMatching(
+          /^alarm web-staging-5xx went into ALARM \d+ s after web-staging-kiln-2\.0\.0 took traffic/,
+        ),
+      });
+      // Blue never left the target group: the only detach is green's.
+      expect(st.rolloutCalls('DetachTrafficSources')).toBe(1);
+      expect(
+        st.region.engine.timeline.entries.some((e) => e.kind === 'state' && e.to === 'SwitchTraffic'),
+      ).toBe(false);
+      expect(outcome.green).toBeUndefined();
+      expect(outcome.serving).toEqual(['web-staging']);
+      expect(outcome.state).toMatchObject({ activeGroup: 'web-staging', launchTemplate: { version: 1 } });
+    });
+  });
+
   describe('a release that fails after the switch', () => {
     it('restores blue when the rollout alarm goes off during the watch: blue healthy and attached before green leaves', async () => {
-      s = await stage({ strategy: BLUE_GREEN, badVersions: [{ version: '2.0.0', mode: 'errors' }] });
+      // No hold at the gate: traffic moves as soon as green is healthy, before the 5xx alarm has
+      // the two bad minutes it needs, so the alarm goes off in the watch.
+      s = await stage({
+        strategy: { ...BLUE_GREEN, healthGate: { healthyForSeconds: 0, timeoutSeconds: 900 } },
+        badVersions: [{ version: '2.0.0', mode: 'errors' }],
+      });
       const st = s;
       const staging = st.environments[0]!;
       const outcome = await st.region.engine.run(async () => {
