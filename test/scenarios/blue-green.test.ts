@@ -16,6 +16,30 @@ describe('the blue-green story through the deploy state machine (3 instances, ga
   });
 });
 
+describe('the blue-green story with --settings', () => {
+  it('rolls with the blue-green strategy the settings give: a 30 s gate moves traffic sooner', async () => {
+    const result = await runSandbox({
+      seed: 7,
+      fleet: 3,
+      scenario: 'blue-green',
+      settings: {
+        strategy: { type: 'blue-green', healthGate: { healthyForSeconds: 30, timeoutSeconds: 600 } },
+      },
+    });
+
+    expect(result.checks.filter((check) => !check.ok)).toEqual([]);
+    // The gate holds 30 s, then one 15 s poll at most before the switch.
+    expect(result.figures['seconds from green all healthy to traffic moved']).toBeGreaterThanOrEqual(30);
+    expect(result.figures['seconds from green all healthy to traffic moved']).toBeLessThanOrEqual(45);
+  });
+
+  it('refuses a rolling strategy before anything runs', async () => {
+    await expect(
+      runSandbox({ seed: 7, fleet: 3, scenario: 'blue-green', settings: { strategy: { type: 'rolling' } } }),
+    ).rejects.toThrow('invalid story settings: strategy.type: this story rolls with blue-green, not rolling');
+  });
+});
+
 describe('the scale-during-switch story (a simple +2 scale-out alarm goes off during the health gate)', () => {
   it('keeps both groups at their size during the switch, then scales green only, and traffic on healthy green targets', async () => {
     const result = await runSandbox({ seed: 7, fleet: 3, scenario: 'scale-during-switch' });
