@@ -1,13 +1,13 @@
 /**
- * What the blue/green stories and tests share: the platform team's blue fleet, a service whose
- * environment rolls blue/green, the rollout's dependencies over the real adapters with Kiln's
- * clients, and the timeline readings their checks make.
+ * What the blue/green stories and tests share: a service whose environment rolls blue/green
+ * through Kiln's deploy state machine (`blueGreenService`: the platform team's blue fleet tagged
+ * for Kiln, its 5xx rollout alarm, releases recorded, deployments started as `kiln deploy` starts
+ * them and followed through Kiln's records), and the timeline readings their checks make.
  *
- * Until the rollout's core steps (take-lock, prepare-environment, environment-done, finish) are
- * on main, the stories drive the blue/green use cases by hand in the order the deploy state
- * machine runs them (CreateGreen → CheckGreen/WaitGreen 20 s → AttachGreen → HealthGate/Wait 15 s
- * → SwitchTraffic → WatchSwitch → CheckWatch → RetireBlue), from the `$.env` prepare-environment
- * leaves: the lock taken, the release's launch template version made from blue's.
+ * `blueGreenWorld` and `throughSwitch` drive the blue/green use cases by hand, in the order the
+ * deploy state machine runs them (CreateGreen → CheckGreen/WaitGreen 20 s → AttachGreen →
+ * HealthGate/Wait 15 s → SwitchTraffic), from the `$.env` prepare-environment leaves: for
+ * test/integration/sandbox/blue-green.test.ts, which stops a rollout at a chosen point.
  */
 import { CreateOrUpdateTagsCommand, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import { AutoScalingGroups } from '../../shared/aws/autoscaling';
@@ -15,7 +15,10 @@ import { Alarms } from '../../shared/aws/cloudwatch';
 import { TargetGroups } from '../../shared/aws/elbv2';
 import { LaunchTemplates } from '../../shared/aws/launch-templates';
 import { parseManifest, type Environment, type ServiceManifest } from '../../shared/domain/manifest/schema';
-import { KilnStore } from '../../shared/store';
+import { KilnStore, type Deployment } from '../../shared/store';
+import { DeployExecutions } from '../../shared/aws/sfn';
+import { isFinal } from '../../shared/domain/deployment';
+import { startDeployment } from '../../shared/usecases/deployments/start';
 import {
   attachGreen,
   checkGreen,
@@ -28,8 +31,17 @@ import { ROLLOUT_LEASE_MS } from '../../shared/usecases/rollout/progress';
 import type { SandboxClients } from '../core/sdk';
 import type { TimedEntry } from '../core/timeline';
 import type { Region } from '../region';
-import { provisionFleet, sleep, waitUntilHealthy, type Fleet } from './fleet';
-import type { TargetGroupSettings } from './settings';
+import { operatorStore, seedBaseImage } from './bake-kit';
+import { provisionFleet, required, sleep, waitUntilHealthy, type Fleet } from './fleet';
+import {
+  provisionRolloutEnvironment,
+  recordRelease,
+  rolloutManifest,
+  seedReleaseImage,
+  until,
+  type RolloutEnvironment,
+} from './rollout-kit';
+import type { StorySettings, TargetGroupSettings } from './settings';
 import { StoryDeadlineError } from './steps';
 
 export const BG_SERVICE = 'web';
@@ -280,4 +292,107 @@ export function lastHealthy(
     }
   }
   return last;
+}
+
+/** The blue/green stories' service: `web`, environment `production`, its group `web-production`. */
+export interface BlueGreenService {
+  aws: SandboxClients;
+  store: KilnStore<ServiceManifest>;
+  environment: RolloutEnvironment;
+  /** Blue's instances before any deployment. */
+  blueIds: string[];
+  /** Starts a deployment of `version` to production as `kiln deploy` does. */
+  deploy(version: string): Promise<Deployment>;
+  /**
+   * Follows the deployment through Kiln's record every 15 s until it ends, printing each phase;
+   * `watch` sees every record on the way (a story acts on a phase, or reads AWS during one).
+   */
+  follow(deploymentId: string, watch?: (deployment: Deployment) => Promise<void>): Promise<Deployment>;
+}
+
+/** Blue `web-production` (size instances of 1.0.0, tagged kiln:managed=true), releases recorded. */
+export async function blueGreenService(
+  region: Region,
+  options: { size: number; settings: StorySettings; releases: string[]; print: (line: string) => void },
+): Promise<BlueGreenService> {
+  const aws = region.clientsFor('story:platform-team', 'operator');
+  const store = operatorStore(region);
+  const base = seedBaseImage(region);
+  const images: Record<string, string> = {};
+  for (const version of ['1.0.0', ...options.releases]) {
+    images[version] = seedReleaseImage(region, BG_SERVICE, version, base);
+  }
+  const environment = await provisionRolloutEnvironment(region, aws, {
+    service: BG_SERVICE,
+    name: BG_ENVIRONMENT,
+    size: options.size,
+    imageId: images['1.0.0'] ?? '',
+    settings: options.settings,
+  });
+  await waitUntilHealthy(aws, [environment], 1800);
+  const stored = await store.putServiceManifest(
+    rolloutManifest(region, BG_SERVICE, [environment], options.settings),
+    { actor: 'kiln-cli:platform-team' },
+  );
+  for (const version of options.releases) {
+    await recordRelease(store, region, { service: BG_SERVICE, version, imageId: images[version] ?? '' });
+  }
+  const blue = await describeGroup(aws, environment.groupName);
+  const blueIds = (blue?.Instances ?? []).map((instance) => instance.InstanceId ?? '');
+  options.print(
+    `platform: ${environment.groupName} (${blueIds.length}) on 1.0.0; kiln: manifest v${stored.version} (${options.settings.strategy.type}), releases ${options.releases.join(', ')}`,
+  );
+  const executions = new DeployExecutions(
+    aws.sfn,
+    required(region.stateMachineArns.get('DeployStateMachine'), 'deploy state machine'),
+  );
+  return {
+    aws,
+    store,
+    environment,
+    blueIds,
+    async deploy(version) {
+      const { deployment } = await startDeployment(
+        {
+          service: BG_SERVICE,
+          version,
+          environments: [BG_ENVIRONMENT],
+          mode: 'deploy',
+          trigger: 'cli',
+          actor: 'cli:story',
+        },
+        { store, executions, ids: region.engine.kilnIds, now: () => Date.now() },
+      );
+      options.print(`kiln deploy: ${deployment.id} ${BG_SERVICE}@${version} to ${BG_ENVIRONMENT}`);
+      return deployment;
+    },
+    async follow(deploymentId, watch) {
+      let said = '';
+      return until(
+        `deployment ${deploymentId} ends`,
+        async () => {
+          const deployment = await store.getDeployment(deploymentId);
+          if (deployment === undefined) return undefined;
+          await watch?.(deployment);
+          const progress = deployment.rollout;
+          const line = progress ? `${progress.phase}${progress.detail ? ` (${progress.detail})` : ''}` : '';
+          if (line !== said && line !== '') options.print(`kiln: ${deploymentId} ${line}`);
+          said = line;
+          if (!isFinal(deployment.status)) return undefined;
+          options.print(
+            `kiln: ${deploymentId} ${deployment.status}${deployment.reason ? `: ${deployment.reason}` : ''}`,
+          );
+          return deployment;
+        },
+        { everySeconds: 15, limitSeconds: 8 * 3600 },
+      );
+    },
+  };
+}
+
+/** When the deploy state machine entered `state` (virtual seconds; the first time), from the timeline. */
+export function enteredState(entries: readonly TimedEntry[], state: string): number | undefined {
+  return entries.find(
+    (entry) => entry.kind === 'state' && entry.resource.endsWith('#state') && entry.to === state,
+  )?.t;
 }

@@ -24,6 +24,8 @@ export const storyCatalog = {
     'web rolls from 1.0.0 to 2.0.0 blue/green: green made beside blue, health gate, traffic moved, blue retired at zero',
   'scale-during-switch':
     'a scale-out alarm fires during the blue/green switch: neither group resizes under it, then the scale-out reaches green only',
+  'bad-release-blue-green':
+    'a release serving 5xx on blue/green: the rollout alarm stops it during the watch, blue is restored and recorded',
 } as const;
 
 export type StoryName = keyof typeof storyCatalog;

@@ -1,6 +1,6 @@
 import type { StoryName } from './catalog';
 import { bakeCacheStory, bakeFailureStory, bakeStory, bakeTimeoutStory } from './bake';
-import { blueGreenStory, scaleDuringSwitchStory } from './blue-green';
+import { badReleaseBlueGreenStory, blueGreenStory, scaleDuringSwitchStory } from './blue-green';
 import { defaultStory } from './default';
 import { instanceRefreshStory } from './instance-refresh';
 import {
@@ -25,4 +25,5 @@ export const stories: Record<StoryName, Story> = {
   'concurrent-artifacts': concurrentArtifactsStory,
   'blue-green': blueGreenStory,
   'scale-during-switch': scaleDuringSwitchStory,
+  'bad-release-blue-green': badReleaseBlueGreenStory,
 };

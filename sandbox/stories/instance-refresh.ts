@@ -29,6 +29,7 @@ import { storyCatalog } from './catalog';
 import {
   DEFAULT_CHECKPOINT_DELAY_SECONDS,
   describeStrategy,
+  rollingStrategy,
   refreshPreferences,
   storySettings,
   type StorySettings,
@@ -138,7 +139,7 @@ export async function runMeasuredRefresh(
   const { launchTemplateId, targetGroupArn } = web;
   await step('fleet healthy', () => waitUntilHealthy(aws, [web]));
   print(
-    `web: ${fleet} instances healthy; refreshing to launch template version 2 (${describeStrategy(settings.strategy)})`,
+    `web: ${fleet} instances healthy; refreshing to launch template version 2 (${describeStrategy(rollingStrategy(settings))})`,
   );
   await step('launch template version', () =>
     aws.ec2.send(
@@ -188,7 +189,7 @@ export async function runMeasuredRefresh(
       new StartInstanceRefreshCommand({
         AutoScalingGroupName: 'web',
         DesiredConfiguration: { LaunchTemplate: { LaunchTemplateId: launchTemplateId, Version: '2' } },
-        Preferences: refreshPreferences(settings.strategy),
+        Preferences: refreshPreferences(rollingStrategy(settings)),
       }),
     );
     for (;;) {
@@ -251,7 +252,7 @@ export const instanceRefreshStory: Story = {
   description: storyCatalog['instance-refresh'],
   settings: INSTANCE_REFRESH_SETTINGS,
   async run(region: Region, options: StoryOptions): Promise<StoryResult> {
-    const { strategy } = options.settings;
+    const strategy = rollingStrategy(options.settings);
     const m = await runMeasuredRefresh(region, options.fleet, options.print, options.settings);
     const expected = expectedBatches(options.fleet, strategy);
     const pausesDue = expectedPauses(options.fleet, strategy);

@@ -13,7 +13,7 @@ import {
   type DescribeExecutionCommandOutput,
 } from '@aws-sdk/client-sfn';
 import type { DeployExecutionInput } from '../../shared/domain/deploy-execution';
-import { parseManifest, type ServiceManifest } from '../../shared/domain/manifest/schema';
+import { parseManifest, type ServiceManifest, type Strategy } from '../../shared/domain/manifest/schema';
 import type { KilnStore } from '../../shared/store';
 import type { SandboxClients } from '../core/sdk';
 import type { Region } from '../region';
@@ -84,12 +84,12 @@ export interface GateSpec {
   approvalTimeoutMinutes?: number;
 }
 
-/** A manifest whose environments are these fleets, rolled with `settings.strategy`. */
+/** A manifest whose environments are these fleets, rolled with `settings.strategy` (rolling or blue/green). */
 export function rolloutManifest(
   region: Region,
   service: string,
   environments: readonly RolloutEnvironment[],
-  settings: StorySettings,
+  settings: { strategy: Strategy },
   gates: Record<string, GateSpec> = {},
 ): ServiceManifest {
   return parseManifest({

@@ -3,8 +3,9 @@
  * same story runs with other settings (`kiln sandbox --settings FILE.yml`, or a test) and a
  * rollout scenario can take them from a real manifest environment.
  *
- *   strategy:     an environment's `strategy` exactly as a manifest writes it (rolling only:
- *                 the stories roll with an instance refresh), with the manifest's defaults;
+ *   strategy:     an environment's `strategy` exactly as a manifest writes it, with the
+ *                 manifest's defaults: `rolling` for the stories that roll with an instance
+ *                 refresh, `blue-green` for the blue/green ones (a story refuses the other type);
  *   targetGroup:  the target group the platform team's infrastructure makes for the fleet
  *                 (sandbox only: a manifest names its target groups, it does not make them).
  *
@@ -18,9 +19,10 @@ import { formatFieldPath } from '../../shared/domain/manifest/errors';
 import { parseWithIssues } from '../../shared/domain/manifest/issues';
 import {
   intBetween,
-  RollingStrategySchema,
+  StrategySchema,
   type Environment,
   type RollingStrategy,
+  type Strategy,
 } from '../../shared/domain/manifest/schema';
 import * as z from '../../shared/domain/zod';
 
@@ -68,7 +70,7 @@ export type TargetGroupSettings = z.infer<typeof TargetGroupSettingsSchema>;
 
 /** What a settings file (or a test) may give; parsed, every section it gives is complete. */
 export const StorySettingsSchema = z.strictObject({
-  strategy: z.optional(RollingStrategySchema),
+  strategy: z.optional(StrategySchema),
   targetGroup: z.optional(TargetGroupSettingsSchema),
 });
 
@@ -77,7 +79,7 @@ export type StorySettingsOverrides = z.output<typeof StorySettingsSchema>;
 
 /** The settings a story runs with: every section present. */
 export interface StorySettings {
-  strategy: RollingStrategy;
+  strategy: Strategy;
   targetGroup: TargetGroupSettings;
 }
 
@@ -118,32 +120,47 @@ export function parseStorySettingsText(text: string, file: string): StorySetting
 
 /** A manifest environment's rollout settings, for a scenario that runs that environment. */
 export function settingsFromEnvironment(environment: Environment): StorySettingsOverrides {
-  if (environment.strategy.type !== 'rolling') {
-    throw new StorySettingsError(
-      `environment ${environment.name}: the stories roll with an instance refresh, not ${environment.strategy.type}`,
-    );
-  }
   return { strategy: environment.strategy };
 }
 
-/** A story's own settings with the given sections put in their place. */
+/**
+ * A story's own settings with the given sections put in their place. A story rolls with one kind
+ * of strategy (its checks read refreshes, or green groups), so a strategy of the other type is
+ * refused before anything runs.
+ */
 export function withOverrides(
   defaults: StorySettings,
   overrides: StorySettingsOverrides | undefined,
 ): StorySettings {
+  const strategy = overrides?.strategy;
+  if (strategy !== undefined && strategy.type !== defaults.strategy.type) {
+    throw new StorySettingsError(
+      `invalid story settings: strategy.type: this story rolls with ${defaults.strategy.type}, not ${strategy.type}`,
+    );
+  }
   return {
-    strategy: overrides?.strategy ?? defaults.strategy,
+    strategy: strategy ?? defaults.strategy,
     targetGroup: overrides?.targetGroup ?? defaults.targetGroup,
   };
 }
 
+/** The rolling strategy of settings a rolling story runs with (withOverrides keeps the type). */
+export function rollingStrategy(settings: StorySettings): RollingStrategy {
+  if (settings.strategy.type !== 'rolling') {
+    throw new StorySettingsError(
+      `invalid story settings: strategy.type: this story rolls with rolling, not ${settings.strategy.type}`,
+    );
+  }
+  return settings.strategy;
+}
+
 /** Settings built from the schemas' defaults, for a story to start its own from. */
 export function storySettings(input: {
-  strategy: z.input<typeof RollingStrategySchema>;
+  strategy: z.input<typeof StrategySchema>;
   targetGroup?: z.input<typeof TargetGroupSettingsSchema>;
 }): StorySettings {
   return {
-    strategy: RollingStrategySchema.parse(input.strategy),
+    strategy: StrategySchema.parse(input.strategy),
     targetGroup: TargetGroupSettingsSchema.parse(input.targetGroup ?? {}),
   };
 }

@@ -326,7 +326,7 @@ export const RollingStrategySchema = z
     }),
   );
 
-const BlueGreenStrategySchema = z.strictObject({
+export const BlueGreenStrategySchema = z.strictObject({
   type: z.literal('blue-green'),
   healthGate: describe(
     z
@@ -357,7 +357,7 @@ const BlueGreenStrategySchema = z.strictObject({
   keepOldGroups: z._default(intBetween(0, 5), 1),
 });
 
-const StrategySchema = z.discriminatedUnion('type', [RollingStrategySchema, BlueGreenStrategySchema], {
+export const StrategySchema = z.discriminatedUnion('type', [RollingStrategySchema, BlueGreenStrategySchema], {
   error: (issue) => (issue.code === 'invalid_union' ? 'type must be "rolling" or "blue-green"' : undefined),
 });
 

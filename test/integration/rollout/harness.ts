@@ -12,7 +12,7 @@ import {
   type DescribeExecutionCommandOutput,
 } from '@aws-sdk/client-sfn';
 import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
-import type { ServiceManifest } from '../../../shared/domain/manifest/schema';
+import type { ServiceManifest, Strategy } from '../../../shared/domain/manifest/schema';
 import type { Deployment, EnvironmentState, KilnStore } from '../../../shared/store';
 import type { BadVersion } from '../../../sandbox/fault-options';
 import type { FaultPlan } from '../../../sandbox/core/faults';
@@ -80,6 +80,8 @@ export async function stage(
     faults?: FaultPlan;
     badVersions?: BadVersion[];
     settings?: StorySettings;
+    /** The environments' strategy in the manifest, in place of `settings.strategy` (blue/green). */
+    strategy?: Strategy;
     releases?: string[];
   } = {},
 ): Promise<Stage> {
@@ -111,7 +113,13 @@ export async function stage(
     }
     await waitUntilHealthy(aws, environments, 1800);
     const { version: manifestVersion } = await store.putServiceManifest(
-      rolloutManifest(region, SERVICE, environments, settings, options.gates ?? {}),
+      rolloutManifest(
+        region,
+        SERVICE,
+        environments,
+        { strategy: options.strategy ?? settings.strategy },
+        options.gates ?? {},
+      ),
       { actor: 'test' },
     );
     for (const version of options.releases ?? ['2.0.0']) {

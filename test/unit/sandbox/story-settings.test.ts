@@ -43,6 +43,28 @@ describe('story settings', () => {
       expect(settings.targetGroup).toEqual(storyDefaults().targetGroup);
     });
 
+    it('fills a given blue-green strategy with the manifest’s defaults', () => {
+      const blueGreen = storySettings({ strategy: { type: 'blue-green' } });
+      const overrides = parseStorySettings({ strategy: { type: 'blue-green', bakeTimeSeconds: 60 } });
+      expect(withOverrides(blueGreen, overrides).strategy).toEqual({
+        type: 'blue-green',
+        healthGate: { healthyForSeconds: 60, timeoutSeconds: 900 },
+        bakeTimeSeconds: 60,
+        keepOldGroups: 1,
+      });
+    });
+
+    it('refuses a strategy of another type than the story rolls with, naming both', () => {
+      const blueGreen = parseStorySettings({ strategy: { type: 'blue-green' } });
+      expect(() => withOverrides(storyDefaults(), blueGreen)).toThrow(
+        'invalid story settings: strategy.type: this story rolls with rolling, not blue-green',
+      );
+      const blueGreenStory = storySettings({ strategy: { type: 'blue-green' } });
+      expect(() =>
+        withOverrides(blueGreenStory, parseStorySettings({ strategy: { type: 'rolling' } })),
+      ).toThrow('invalid story settings: strategy.type: this story rolls with blue-green, not rolling');
+    });
+
     it('gives the target group today’s health check and ELBv2’s default deregistration delay by default', () => {
       expect(storyDefaults().targetGroup).toEqual({
         healthCheckPath: '/health',
@@ -65,10 +87,12 @@ describe('story settings', () => {
       expect(parseStorySettings(settings)).toEqual(settings);
     });
 
-    it('refuses a blue-green environment, which no story rolls', () => {
+    it('takes a blue-green environment as it is, for the blue/green stories', () => {
       const [environment] = example('ledger.yml').environments;
       if (!environment) throw new Error('examples/ledger.yml has no environment');
-      expect(() => settingsFromEnvironment(environment)).toThrow(/not blue-green/);
+      const settings = settingsFromEnvironment(environment);
+      expect(settings.strategy).toBe(environment.strategy);
+      expect(parseStorySettings(settings)).toEqual(settings);
     });
   });
 
@@ -82,7 +106,11 @@ describe('story settings', () => {
         { strategy: { type: 'rolling', minHealthyPercentage: 50, maxHealthyPercentage: 200 } },
         'strategy.maxHealthyPercentage: must be at most 100 above minHealthyPercentage (50)',
       ],
-      [{ strategy: { type: 'blue-green' } }, 'strategy.type: must be "rolling"'],
+      [{ strategy: { type: 'canary' } }, 'strategy.type: type must be "rolling" or "blue-green"'],
+      [
+        { strategy: { type: 'blue-green', healthGate: { healthyForSeconds: 60, timeoutSeconds: 30 } } },
+        'strategy.healthGate.timeoutSeconds: must be between 60 and 7200',
+      ],
       [{ strategy: { type: 'rolling', minHealthy: 90 } }, 'strategy.minHealthy:'],
       [
         { targetGroup: { healthCheckIntervalSeconds: 5 } },

@@ -68,6 +68,10 @@ export async function checkHealthGate(state: RolloutState, deps: RolloutDeps): P
     timeoutSeconds: strategy.healthGate.timeoutSeconds,
   });
   if (verdict.outcome === 'failed') return { outcome: 'failed', reason: verdict.reason };
+  // Attached green takes its share of live traffic already: a release that fails its users
+  // stops here, with blue still serving, however healthy its targets look.
+  const alarmed = await rolloutAlarm(context, deps);
+  if (alarmed !== undefined) return { outcome: 'failed', reason: alarmed };
   await recordProgress(state, deps, {
     phase: 'health-gate',
     detail: verdict.detail,
@@ -115,6 +119,24 @@ export async function switchTraffic(state: RolloutState, deps: RolloutDeps): Pro
   return next;
 }
 
+/**
+ * The first move of a rollout alarm into ALARM since green took traffic, as a reason; none:
+ * undefined. Green takes its share of live traffic from `attach-green` on (blue and green serve
+ * side by side through the health gate), so that is where the window starts, not at the switch:
+ * an alarm that went off during the gate may stay in ALARM through the switch, with no later move
+ * into ALARM for the watch to see (CloudWatch's history records state changes only:
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_DescribeAlarmHistory.html).
+ */
+async function rolloutAlarm(context: BlueGreenContext, deps: RolloutDeps): Promise<string | undefined> {
+  const { run, environment } = context;
+  const alarms = environment.alarms.rollout;
+  if (alarms.length === 0) return undefined;
+  const since = run.attachedAt ?? run.switchedAt ?? run.startedAt;
+  const [first] = await deps.alarms(run.region).wentIntoAlarm(alarms, since);
+  if (first === undefined) return undefined;
+  return `alarm ${first.name} went into ALARM ${Math.round((first.at - since) / 1000)} s after ${context.green} took traffic${first.reason ? `: ${first.reason}` : ''}`;
+}
+
 /** What check-watch decides, also used by watch-alarms to wake itself at once. */
 async function watchVerdict(
   state: RolloutState,
@@ -123,19 +145,10 @@ async function watchVerdict(
 ): Promise<CheckOutcome> {
   const abort = await abortRequest(state, deps);
   if (abort) return abortOutcome(abort);
-  const { run, environment } = context;
+  const { run } = context;
+  const alarmed = await rolloutAlarm(context, deps);
+  if (alarmed !== undefined) return { outcome: 'alarm', reason: alarmed };
   const since = run.switchedAt ?? run.startedAt;
-  const alarms = environment.alarms.rollout;
-  if (alarms.length > 0) {
-    const fired = await deps.alarms(run.region).wentIntoAlarm(alarms, since);
-    const first = fired[0];
-    if (first !== undefined) {
-      return {
-        outcome: 'alarm',
-        reason: `alarm ${first.name} went into ALARM ${Math.round((first.at - since) / 1000)} s after traffic moved to ${context.green}${first.reason ? `: ${first.reason}` : ''}`,
-      };
-    }
-  }
   const endsAt = since + (run.watchSeconds ?? watchSeconds(context.strategy.bakeTimeSeconds)) * 1000;
   return deps.now() >= endsAt ? { outcome: 'clear' } : { outcome: 'waiting' };
 }

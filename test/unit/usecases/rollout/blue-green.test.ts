@@ -294,6 +294,19 @@ describe('blue/green use cases', () => {
       });
     });
 
+    it('fails when a rollout alarm went into ALARM since green was attached (green serves a share of traffic from then on)', async () => {
+      const state = await attached();
+      greenServes();
+      h.alarms.history.push({ name: 'ledger-prod-error-rate', at: T0 - 5000 });
+      h.advance(30);
+      h.alarms.history.push({ name: 'ledger-prod-error-rate', at: T0 + 20_000, reason: 'Threshold Crossed' });
+
+      expect(await checkHealthGate(state, h.deps)).toEqual({
+        outcome: 'failed',
+        reason: `alarm ledger-prod-error-rate went into ALARM 20 s after ${GREEN} took traffic: Threshold Crossed`,
+      });
+    });
+
     it('never counts a draining target, and starts the count again', async () => {
       const state = await attached();
       const ids = greenServes();
@@ -377,7 +390,22 @@ describe('blue/green use cases', () => {
 
       expect(await checkWatch(state, h.deps)).toEqual({
         outcome: 'alarm',
-        reason: `alarm ledger-prod-error-rate went into ALARM 42 s after traffic moved to ${GREEN}: Threshold Crossed`,
+        reason: `alarm ledger-prod-error-rate went into ALARM 42 s after ${GREEN} took traffic: Threshold Crossed`,
+      });
+    });
+
+    it('reports an alarm that went into ALARM after green was attached but before the switch (it may stay in ALARM, with no new move to see)', async () => {
+      const state = await created();
+      greenServes();
+      const attached = { ...state, env: await attachGreen(state, h.deps) };
+      h.advance(90);
+      const moved = { ...attached, env: await switchTraffic(attached, h.deps) };
+      h.alarms.history.push({ name: 'ledger-prod-error-rate', at: T0 + 85_000, reason: 'Threshold Crossed' });
+      h.advance(10);
+
+      expect(await checkWatch(moved, h.deps)).toEqual({
+        outcome: 'alarm',
+        reason: `alarm ledger-prod-error-rate went into ALARM 85 s after ${GREEN} took traffic: Threshold Crossed`,
       });
     });
 
