@@ -212,7 +212,14 @@ function releaseLinkedCheck(
       deployment !== undefined &&
       release !== undefined &&
       JSON.stringify(deployment.release?.amis) === JSON.stringify(release.amis),
-    detail: `${deploymentDetail(region, deployment)}; release: ${releaseDetail(release)}`,
+    // The bake stories' world has no fleet (the bake is what they check), so the rollout that
+    // follows the bake stops at the first environment, whose group does not exist, having
+    // changed nothing: say so, or a reader takes that ending for the bake's.
+    detail:
+      `${deploymentDetail(region, deployment)}; release: ${releaseDetail(release)}` +
+      (deployment?.status === 'failed' && deployment.release !== undefined
+        ? ' (this story has no fleet: the rollout after the bake stops at its first environment)'
+        : ''),
   };
 }
 

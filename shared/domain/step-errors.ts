@@ -87,6 +87,14 @@ export class RefreshInProgressError extends KilnError {
   }
 }
 
+/**
+ * An environment cannot be rolled as the manifest describes it: its Auto Scaling group does not
+ * exist, launches from no launch template, the release has no AMI in its Region, or the launch
+ * template version a rollback would restore is gone. Found before anything is changed; not
+ * retried (waiting does not make a group appear): the deployment ends `failed` with the reason.
+ */
+export class EnvironmentSetupError extends KilnError {}
+
 /** Every name a state machine's `ErrorEquals` may use for Kiln's own errors. */
 export const STEP_ERROR_NAMES = [
   'TransientAwsError',
@@ -97,6 +105,7 @@ export const STEP_ERROR_NAMES = [
   'BakeFailedError',
   'BakeTimedOutError',
   'RefreshInProgressError',
+  'EnvironmentSetupError',
   'LockHeldError',
   'StaleVersionError',
   'StaleStatusError',

@@ -19,7 +19,7 @@
  */
 import { clientToken } from '../../domain/ids';
 import { recordOf } from '../../domain/rollout';
-import { RefreshInProgressError } from '../../domain/step-errors';
+import { EnvironmentSetupError, RefreshInProgressError } from '../../domain/step-errors';
 import type { EnvironmentRecord } from '../../store/schemas';
 import { currentEnvironment, environmentIn, manifestOf, releaseOf } from './course';
 import type { EnvironmentRun, RolloutDeps, RolloutState } from './deps';
@@ -35,10 +35,12 @@ export async function prepareEnvironment(state: RolloutState, deps: RolloutDeps)
   const groupName = recorded.activeGroup ?? env.autoScalingGroup;
   const group = await deps.autoScaling(env.region).describeGroup(groupName);
   if (!group) {
-    throw new Error(`environment ${name}: Auto Scaling group ${groupName} does not exist in ${env.region}`);
+    throw new EnvironmentSetupError(
+      `environment ${name}: Auto Scaling group ${groupName} does not exist in ${env.region}`,
+    );
   }
   if (!group.launchTemplate) {
-    throw new Error(
+    throw new EnvironmentSetupError(
       `environment ${name}: group ${groupName} launches from no launch template (a launch configuration or a mixed instances policy); Kiln rolls launch template versions only`,
     );
   }
@@ -72,7 +74,7 @@ export async function prepareEnvironment(state: RolloutState, deps: RolloutDeps)
     const record = recordOf(recorded.history, state.version, `environment ${state.service}/${name}`);
     const version = await templates.describeVersion(record.launchTemplate.id, record.launchTemplate.version);
     if (!version) {
-      throw new Error(
+      throw new EnvironmentSetupError(
         `environment ${name}: launch template ${record.launchTemplate.id} version ${record.launchTemplate.version} of release ${record.release} no longer exists`,
       );
     }
@@ -87,7 +89,9 @@ export async function prepareEnvironment(state: RolloutState, deps: RolloutDeps)
     const release = await releaseOf(state, deps);
     const imageId = release.amis[env.region];
     if (imageId === undefined) {
-      throw new Error(`release ${state.service}@${release.version} has no AMI in ${env.region}`);
+      throw new EnvironmentSetupError(
+        `release ${state.service}@${release.version} has no AMI in ${env.region}`,
+      );
     }
     const launchTemplate = await templates.createVersion({
       launchTemplateId: group.launchTemplate.id,

@@ -15,6 +15,7 @@ const instances: KilnError[] = [
   new stepErrors.BakeFailedError('install failed'),
   new stepErrors.BakeTimedOutError('past the deadline'),
   new stepErrors.RefreshInProgressError('another refresh', 'r-1', { id: 'lt-1', version: '3' }),
+  new stepErrors.EnvironmentSetupError('no such group'),
   new LockHeldError('held', 'environment:web/prod', 'd-2', 0, 'd-2'),
   new StaleVersionError('stale', 'deployment:d-1', 1, 2),
   new StaleStatusError('moved', 'deployment:d-1', 'queued', 'baking'),

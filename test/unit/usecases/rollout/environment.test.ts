@@ -11,6 +11,7 @@ import { ROLLOUT_LEASE_MS } from '../../../../shared/usecases/rollout/progress';
 import { checkRefresh, startRefresh, waitForRefresh } from '../../../../shared/usecases/rollout/rolling';
 import { startDynalite, type LocalDynamo } from '../../../support/dynalite';
 import { AMI_EAST, LT, T0, world, type World } from './harness';
+import { EnvironmentSetupError } from '../../../../shared/domain/step-errors';
 
 let dynamo: LocalDynamo;
 beforeAll(async () => {
@@ -73,10 +74,12 @@ describe('prepare-environment', () => {
     });
   });
 
-  it('refuses a group that does not exist, naming it and the Region', async () => {
+  it('refuses a group that does not exist with EnvironmentSetupError, naming it and the Region', async () => {
     const w = await world(dynamo);
     const state: RolloutState = { ...(await w.deployment()), rollout: cursor() };
-    await expect(prepareEnvironment(state, w.deps)).rejects.toThrow(
+    const refusal = prepareEnvironment(state, w.deps);
+    await expect(refusal).rejects.toThrow(EnvironmentSetupError);
+    await expect(refusal).rejects.toThrow(
       'environment staging: Auto Scaling group checkout-staging does not exist in us-east-1',
     );
   });
