@@ -14,6 +14,7 @@ import { randomIds } from '../shared/runtime/ids';
 import type { GroupDescription } from '../shared/usecases/rollout/deps';
 import type { KilnStore } from '../shared/store';
 import type { Deployment } from '../shared/store/schemas';
+import type { StartDeploymentInput } from '../shared/usecases/deployments/start';
 import { DeploymentRequestError } from '../shared/usecases/deployments/errors';
 import {
   countByVersion,
@@ -30,6 +31,8 @@ import {
   CONNECT_TIMEOUT_MS,
   defaultActor,
   processIo,
+  runReported,
+  withStore,
   withStoreOptions,
   type ClientSettings,
   type StoreCommandIo,
@@ -353,4 +356,41 @@ export async function waitForDeployment(
 /** The exit code after following: 0 when it ended as wanted, else 1 (the summary line says how). */
 export function exitAfterFollowing(result: FollowResult): void {
   if (!result.ok) process.exitCode = 1;
+}
+
+/**
+ * What `kiln deploy` and `kiln rollback` share: the actor, reason and state machine from the
+ * options, `startDeployment` with its refusals named as the command's arguments, one line saying
+ * what started, then `--wait` follows it (or the line says how to follow it).
+ */
+export async function startFromCli(
+  options: MachineOptions & ActorOptions & { wait?: boolean },
+  io: DeployCommandIo,
+  request: Pick<StartDeploymentInput, 'service' | 'version' | 'environments' | 'mode'>,
+  argumentNames: Partial<Record<DeploymentRequestError['field'], string>>,
+  startedLine: (deployment: Deployment) => string,
+): Promise<void> {
+  await runReported(io, async () => {
+    const actor = actorOf(options, io.env);
+    const reason = reasonOf(options);
+    const machine = stateMachineOf(options, io.env);
+    await withStore(options, io, async (store) => {
+      const sfn = await openStepFunctions(options, io, machine.region, machineResource(machine.arn));
+      try {
+        const { startDeployment } = await import('../shared/usecases/deployments/start');
+        const { deployment } = await namingArguments(argumentNames, () =>
+          startDeployment(
+            { ...request, trigger: 'cli', actor, ...(reason === undefined ? {} : { reason }) },
+            { store, executions: sfn.executions(machine.arn), ids: io.ids, now: io.now },
+          ),
+        );
+        io.stdout(`${startedLine(deployment)}\n`);
+        if (options.wait === true)
+          exitAfterFollowing(await waitForDeployment(deployment.id, store, options, io));
+        else io.stdout(`follow it with \`kiln status ${request.service}\`\n`);
+      } finally {
+        sfn.close();
+      }
+    });
+  });
 }

@@ -1,21 +1,13 @@
 import type { Command } from 'commander';
 import {
-  actorOf,
-  exitAfterFollowing,
-  machineResource,
-  namingArguments,
-  openStepFunctions,
   processDeployIo,
-  reasonOf,
-  stateMachineOf,
-  waitForDeployment,
+  startFromCli,
   withActorOptions,
   withMachineOptions,
   type ActorOptions,
   type DeployCommandIo,
   type MachineOptions,
 } from '../deploy-options';
-import { runReported, withStore } from '../store-options';
 
 interface RollbackOptions extends MachineOptions, ActorOptions {
   to?: string;
@@ -39,40 +31,18 @@ export function registerRollback(program: Command, io: DeployCommandIo = process
         .option('--wait', 'follow the rollback until it ends; exit 1 unless it succeeds'),
     ),
   ).action(async (service: string, environment: string, options: RollbackOptions) => {
-    await runReported(io, async () => {
-      const actor = actorOf(options, io.env);
-      const reason = reasonOf(options);
-      const machine = stateMachineOf(options, io.env);
-      await withStore(options, io, async (store) => {
-        const sfn = await openStepFunctions(options, io, machine.region, machineResource(machine.arn));
-        try {
-          const { startDeployment } = await import('../../shared/usecases/deployments/start');
-          const { deployment } = await namingArguments(
-            { service: 'SERVICE', environments: 'ENV', version: '--to' },
-            () =>
-              startDeployment(
-                {
-                  service,
-                  ...(options.to === undefined ? {} : { version: options.to }),
-                  environments: [environment],
-                  mode: 'rollback',
-                  trigger: 'cli',
-                  actor,
-                  ...(reason === undefined ? {} : { reason }),
-                },
-                { store, executions: sfn.executions(machine.arn), ids: io.ids, now: io.now },
-              ),
-          );
-          io.stdout(
-            `rollback ${deployment.id} started: ${service} ${environment} → ${deployment.releaseVersion}\n`,
-          );
-          if (options.wait === true)
-            exitAfterFollowing(await waitForDeployment(deployment.id, store, options, io));
-          else io.stdout(`follow it with \`kiln status ${service}\`\n`);
-        } finally {
-          sfn.close();
-        }
-      });
-    });
+    await startFromCli(
+      options,
+      io,
+      {
+        service,
+        ...(options.to === undefined ? {} : { version: options.to }),
+        environments: [environment],
+        mode: 'rollback',
+      },
+      { service: 'SERVICE', environments: 'ENV', version: '--to' },
+      (deployment) =>
+        `rollback ${deployment.id} started: ${service} ${environment} → ${deployment.releaseVersion}`,
+    );
   });
 }
