@@ -394,3 +394,35 @@ export async function startFromCli(
     });
   });
 }
+
+/**
+ * What `kiln approve` and `kiln abort` share: the actor and reason from the options, the store,
+ * and Step Functions in the Region of the deployment's execution (its task tokens are answered
+ * there), closed whatever `act` does.
+ */
+export async function withDeploymentTasks(
+  options: StoreOptions & ActorOptions,
+  io: DeployCommandIo,
+  deploymentId: string,
+  act: (session: {
+    store: KilnStore<ServiceManifest>;
+    tasks: Pick<SfnTasks, 'succeed'>;
+    actor: string;
+    reason: string | undefined;
+  }) => Promise<void>,
+): Promise<void> {
+  await runReported(io, async () => {
+    const actor = actorOf(options, io.env);
+    const reason = reasonOf(options);
+    await withStore(options, io, async (store) => {
+      const deployment = await store.getDeployment(deploymentId);
+      const region = regionOfExecution(deployment?.executionArn);
+      const sfn = await openStepFunctions(options, io, region, taskResource(deploymentId));
+      try {
+        await act({ store, tasks: sfn.tasks, actor, reason });
+      } finally {
+        sfn.close();
+      }
+    });
+  });
+}

@@ -1,19 +1,15 @@
 import type { Command } from 'commander';
 import {
-  actorOf,
   exitAfterFollowing,
   namingArguments,
-  openStepFunctions,
   processDeployIo,
-  reasonOf,
-  regionOfExecution,
-  taskResource,
   waitForDeployment,
   withActorOptions,
+  withDeploymentTasks,
   type ActorOptions,
   type DeployCommandIo,
 } from '../deploy-options';
-import { runReported, withStore, withStoreOptions, type StoreOptions } from '../store-options';
+import { withStoreOptions, type StoreOptions } from '../store-options';
 
 interface AbortOptions extends StoreOptions, ActorOptions {
   wait?: boolean;
@@ -36,42 +32,29 @@ export function registerAbort(program: Command, io: DeployCommandIo = processDep
         .option('--wait', 'follow it until it has stopped; exit 1 unless it ends aborted or rolled back'),
     ),
   ).action(async (deploymentId: string, options: AbortOptions) => {
-    await runReported(io, async () => {
-      const actor = actorOf(options, io.env);
-      const reason = reasonOf(options);
-      await withStore(options, io, async (store) => {
-        const { abortDeployment } = await import('../../shared/usecases/deployments/abort');
-        const deployment = await store.getDeployment(deploymentId);
-        const region = regionOfExecution(deployment?.executionArn);
-        const sfn = await openStepFunctions(options, io, region, taskResource(deploymentId));
-        try {
-          const { outcome } = await namingArguments({ deploymentId: 'DEPLOYMENT' }, () =>
-            abortDeployment(
-              { deploymentId, actor, ...(reason === undefined ? {} : { reason }) },
-              { store, tasks: sfn.tasks, now: io.now },
-            ),
-          );
-          const after = await store.getDeployment(deploymentId);
-          if (outcome === 'requested')
-            io.stdout(`abort requested: deployment ${deploymentId} stops at its next step\n`);
-          else if (outcome === 'already-requested') {
-            const by = after?.abort === undefined ? '' : ` by ${after.abort.actor} at ${after.abort.at}`;
-            io.stdout(`abort already requested${by}: deployment ${deploymentId}'s waits woken again\n`);
-          } else
-            io.stdout(
-              `deployment ${deploymentId} is ${after?.status ?? 'final'} already: nothing to abort\n`,
-            );
-          if (options.wait === true) {
-            exitAfterFollowing(
-              await waitForDeployment(deploymentId, store, options, io, (d) =>
-                ['aborted', 'rolled-back'].includes(d.status),
-              ),
-            );
-          }
-        } finally {
-          sfn.close();
-        }
-      });
+    await withDeploymentTasks(options, io, deploymentId, async ({ store, tasks, actor, reason }) => {
+      const { abortDeployment } = await import('../../shared/usecases/deployments/abort');
+      const { outcome } = await namingArguments({ deploymentId: 'DEPLOYMENT' }, () =>
+        abortDeployment(
+          { deploymentId, actor, ...(reason === undefined ? {} : { reason }) },
+          { store, tasks, now: io.now },
+        ),
+      );
+      const after = await store.getDeployment(deploymentId);
+      if (outcome === 'requested')
+        io.stdout(`abort requested: deployment ${deploymentId} stops at its next step\n`);
+      else if (outcome === 'already-requested') {
+        const by = after?.abort === undefined ? '' : ` by ${after.abort.actor} at ${after.abort.at}`;
+        io.stdout(`abort already requested${by}: deployment ${deploymentId}'s waits woken again\n`);
+      } else
+        io.stdout(`deployment ${deploymentId} is ${after?.status ?? 'final'} already: nothing to abort\n`);
+      if (options.wait === true) {
+        exitAfterFollowing(
+          await waitForDeployment(deploymentId, store, options, io, (d) =>
+            ['aborted', 'rolled-back'].includes(d.status),
+          ),
+        );
+      }
     });
   });
 }

@@ -1,17 +1,13 @@
 import type { Command } from 'commander';
 import {
-  actorOf,
   namingArguments,
-  openStepFunctions,
   processDeployIo,
-  reasonOf,
-  regionOfExecution,
-  taskResource,
   withActorOptions,
+  withDeploymentTasks,
   type ActorOptions,
   type DeployCommandIo,
 } from '../deploy-options';
-import { runReported, withStore, withStoreOptions, type StoreOptions } from '../store-options';
+import { withStoreOptions, type StoreOptions } from '../store-options';
 
 interface ApproveOptions extends StoreOptions, ActorOptions {
   refuse?: boolean;
@@ -34,35 +30,24 @@ export function registerApprove(program: Command, io: DeployCommandIo = processD
         .option('--refuse', 'refuse: the deployment ends aborted before the next environment'),
     ),
   ).action(async (deploymentId: string, options: ApproveOptions) => {
-    await runReported(io, async () => {
-      const actor = actorOf(options, io.env);
-      const reason = reasonOf(options);
-      await withStore(options, io, async (store) => {
-        const { approveDeployment } = await import('../../shared/usecases/deployments/approve');
-        const deployment = await store.getDeployment(deploymentId);
-        const region = regionOfExecution(deployment?.executionArn);
-        const sfn = await openStepFunctions(options, io, region, taskResource(deploymentId));
-        try {
-          const { outcome } = await namingArguments({ deploymentId: 'DEPLOYMENT' }, () =>
-            approveDeployment(
-              {
-                deploymentId,
-                actor,
-                approved: options.refuse !== true,
-                ...(reason === undefined ? {} : { reason }),
-              },
-              { store, tasks: sfn.tasks },
-            ),
-          );
-          io.stdout(
-            outcome === 'approved'
-              ? `approved deployment ${deploymentId}: the rollout goes on\n`
-              : `refused deployment ${deploymentId}: it ends aborted\n`,
-          );
-        } finally {
-          sfn.close();
-        }
-      });
+    await withDeploymentTasks(options, io, deploymentId, async ({ store, tasks, actor, reason }) => {
+      const { approveDeployment } = await import('../../shared/usecases/deployments/approve');
+      const { outcome } = await namingArguments({ deploymentId: 'DEPLOYMENT' }, () =>
+        approveDeployment(
+          {
+            deploymentId,
+            actor,
+            approved: options.refuse !== true,
+            ...(reason === undefined ? {} : { reason }),
+          },
+          { store, tasks },
+        ),
+      );
+      io.stdout(
+        outcome === 'approved'
+          ? `approved deployment ${deploymentId}: the rollout goes on\n`
+          : `refused deployment ${deploymentId}: it ends aborted\n`,
+      );
     });
   });
 }
