@@ -17,7 +17,7 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Ec2Bake } from '../../shared/aws/ec2';
-import { transientOr } from '../../shared/aws/aws-errors';
+import { perRegion, stepError } from '../../shared/aws/aws-errors';
 import { SfnTasks } from '../../shared/aws/sfn';
 import { SsmBake } from '../../shared/aws/ssm';
 import type { ServiceManifest } from '../../shared/domain/manifest/schema';
@@ -94,8 +94,6 @@ export function createBakeStepsHandler(deps: () => BakeStepsDeps) {
   let bakeDeps: BakeDeps | undefined;
   const build = (): BakeDeps => {
     const d = deps();
-    const ec2 = new Map<string, Ec2Bake>();
-    const ssm = new Map<string, SsmBake>();
     const tasks = new SfnTasks(d.sfn);
     return {
       store: new KilnStore<ServiceManifest>({
@@ -103,8 +101,8 @@ export function createBakeStepsHandler(deps: () => BakeStepsDeps) {
         tableName: d.tableName,
         ...(d.ids === undefined ? {} : { ids: d.ids }),
       }),
-      ec2: (region) => ec2.get(region) ?? ec2.set(region, new Ec2Bake(d.ec2For(region))).get(region)!,
-      ssm: (region) => ssm.get(region) ?? ssm.set(region, new SsmBake(d.ssmFor(region))).get(region)!,
+      ec2: perRegion((region) => new Ec2Bake(d.ec2For(region))),
+      ssm: perRegion((region) => new SsmBake(d.ssmFor(region))),
       // A task already moved on (woken by on-progress, or timed out to its poll) is not an error.
       wake: async (taskToken, output) => {
         await tasks.succeed(taskToken, output);
@@ -127,11 +125,7 @@ export function createBakeStepsHandler(deps: () => BakeStepsDeps) {
         // An AWS call a use case made directly (the store's DynamoDB calls, say) that is still
         // throttled or failing on AWS's side after the SDK's retries is TransientAwsError, which
         // the state machine retries with its longer backoff, whichever step it came from.
-        const error = transientOr(caught, STEPS[input.step]);
-        if (error instanceof Error && !error.message.startsWith(STEPS[input.step])) {
-          error.message = `${STEPS[input.step]}: ${error.message}`;
-        }
-        throw error;
+        throw stepError(caught, STEPS[input.step]);
       }
     },
   });
@@ -188,13 +182,11 @@ let defaults: BakeStepsDeps | undefined;
 /** The deployed handler: configuration is read and checked once, on the first invocation. */
 export const handler = createBakeStepsHandler(() => {
   if (!defaults) {
-    const ec2 = new Map<string, EC2Client>();
-    const ssm = new Map<string, SSMClient>();
     defaults = {
       documentClient: defaultDocumentClient(),
       tableName: loadConfig(BaseConfigSchema).KILN_TABLE,
-      ec2For: (region) => ec2.get(region) ?? ec2.set(region, new EC2Client({ region })).get(region)!,
-      ssmFor: (region) => ssm.get(region) ?? ssm.set(region, new SSMClient({ region })).get(region)!,
+      ec2For: perRegion((region) => new EC2Client({ region })),
+      ssmFor: perRegion((region) => new SSMClient({ region })),
       sfn: new SFNClient({}),
     };
   }

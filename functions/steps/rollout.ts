@@ -16,7 +16,7 @@ import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balan
 import { SFNClient } from '@aws-sdk/client-sfn';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { AutoScalingGroups } from '../../shared/aws/autoscaling';
-import { transientOr } from '../../shared/aws/aws-errors';
+import { perRegion, stepError } from '../../shared/aws/aws-errors';
 import { Alarms } from '../../shared/aws/cloudwatch';
 import { TargetGroups } from '../../shared/aws/elbv2';
 import { LaunchTemplates } from '../../shared/aws/launch-templates';
@@ -96,12 +96,6 @@ export interface RolloutStepsDeps {
   now?: () => number;
 }
 
-/** One adapter per Region, made on first use. */
-function perRegion<T>(make: (region: string) => T): (region: string) => T {
-  const made = new Map<string, T>();
-  return (region) => made.get(region) ?? made.set(region, make(region)).get(region)!;
-}
-
 export function createRolloutStepsHandler(deps: () => RolloutStepsDeps) {
   const logger = createLogger('rollout-steps');
   let rolloutDeps: RolloutDeps | undefined;
@@ -137,11 +131,7 @@ export function createRolloutStepsHandler(deps: () => RolloutStepsDeps) {
       try {
         return await run(input.step, input.state as unknown as RolloutState, input, rolloutDeps);
       } catch (caught) {
-        const error = transientOr(caught, STEPS[input.step]);
-        if (error instanceof Error && !error.message.startsWith(STEPS[input.step])) {
-          error.message = `${STEPS[input.step]}: ${error.message}`;
-        }
-        throw error;
+        throw stepError(caught, STEPS[input.step]);
       }
     },
   });

@@ -32,6 +32,30 @@ export function transientOr(error: unknown, what: string): unknown {
 }
 
 /**
+ * What a state machine step throws for `caught` while `doing` (e.g. "creating the image"): AWS's
+ * transient failures as TransientAwsError, which the ASL retries with its longer backoff whatever
+ * the step (a store call still throttled after the SDK's retries included), and a message that
+ * starts with `doing`, so the deployment's recorded reason says which step failed.
+ */
+export function stepError(caught: unknown, doing: string): unknown {
+  const error = transientOr(caught, doing);
+  if (error instanceof Error && !error.message.startsWith(doing)) {
+    error.message = `${doing}: ${error.message}`;
+  }
+  return error;
+}
+
+/** One value per Region, made on first use and kept (an SDK client, an adapter over it). */
+export function perRegion<T>(make: (region: string) => T): (region: string) => T {
+  const made = new Map<string, T>();
+  return (region) => {
+    let value = made.get(region);
+    if (value === undefined) made.set(region, (value = make(region)));
+    return value;
+  };
+}
+
+/**
  * Runs one AWS call for an adapter: an AWS error code in `handled` is answered there (a value
  * means "already done", a throw is a Kiln error); transient failures become TransientAwsError;
  * any other AWS client error becomes AwsRequestRefusedError naming the call and the service
