@@ -31,14 +31,13 @@
  * roll out: the bake check says why and the rollout checks say they did not run.
  */
 import { DescribeAutoScalingGroupsCommand, type AutoScalingGroup } from '@aws-sdk/client-auto-scaling';
-import { DescribeAlarmsCommand, PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch';
+import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { isFinal } from '../../shared/domain/deployment';
 import { parseManifest } from '../../shared/domain/manifest/schema';
 import type { Deployment, Release } from '../../shared/store';
 import type { Region } from '../region';
 import type { FaultKind } from '../core/context';
-import type { SandboxClients } from '../core/sdk';
-import { healthyTargets, provisionFleet, required, sleep, waitUntilHealthy, type Fleet } from './fleet';
+import { healthyTargets, required, sleep, waitUntilHealthy, type Fleet } from './fleet';
 import {
   BAKE_FAULTS,
   bakeSettled,
@@ -56,7 +55,7 @@ import {
   uploadArtifact,
 } from './bake-kit';
 import { storyCatalog } from './catalog';
-import { MANAGED_TAGS, overlappingRefreshes } from './rollout-kit';
+import { overlappingRefreshes, provisionRolloutEnvironment } from './rollout-kit';
 import { storySettings, type StorySettings } from './settings';
 import { step, StoryDeadlineError } from './steps';
 import type { Story, StoryCheck, StoryOptions, StoryResult } from './types';
@@ -108,7 +107,16 @@ export const defaultStory: Story = {
         ['staging', options.fleet],
         ['production', options.fleet * 2],
       ] as const) {
-        const env = await provisionEnvironment(region, aws, name, size, amiV1, settings);
+        const env: Environment = {
+          ...(await provisionRolloutEnvironment(region, aws, {
+            service: SERVICE,
+            name,
+            size,
+            imageId: amiV1,
+            settings,
+          })),
+          name,
+        };
         made.push(env);
         print(
           `platform: ${env.groupName}: ${size} instances behind ${env.loadBalancerName}, alarm ${env.alarmName}`,
@@ -277,45 +285,6 @@ export const defaultStory: Story = {
     });
   },
 };
-
-/** One environment's fleet and its 5xx alarm. */
-async function provisionEnvironment(
-  region: Region,
-  aws: SandboxClients,
-  name: Environment['name'],
-  size: number,
-  imageId: string,
-  settings: StorySettings,
-): Promise<Environment> {
-  const fleet = await provisionFleet(region, aws, {
-    name: `${SERVICE}-${name}`,
-    size,
-    imageId,
-    instanceType: 'c7i.large',
-    targetGroup: settings.targetGroup,
-    tags: MANAGED_TAGS,
-  });
-  const alarmName = `${SERVICE}-${name}-5xx`;
-  await aws.cloudWatch.send(
-    new PutMetricAlarmCommand({
-      AlarmName: alarmName,
-      Namespace: 'AWS/ApplicationELB',
-      MetricName: 'HTTPCode_Target_5XX_Count',
-      Dimensions: [
-        { Name: 'TargetGroup', Value: fleet.targetGroupFullName },
-        { Name: 'LoadBalancer', Value: fleet.loadBalancerFullName },
-      ],
-      Statistic: 'Sum',
-      Period: 60,
-      EvaluationPeriods: 3,
-      DatapointsToAlarm: 2,
-      Threshold: 5,
-      ComparisonOperator: 'GreaterThanThreshold',
-      TreatMissingData: 'notBreaching',
-    }),
-  );
-  return { ...fleet, name, alarmName };
-}
 
 /** How long the story follows Kiln's rollout (two refreshes, the bake between them, any rollback). */
 const ROLLOUT_DEADLINE_SECONDS = 8 * 3600;
