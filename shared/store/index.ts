@@ -1,3 +1,4 @@
+export type { ClaimOutcome } from './claims';
 export { KilnStore, type KilnStoreOptions, type NamedManifest } from './store';
 export {
   AuditMissingError,
@@ -16,6 +17,9 @@ export {
   type ArtifactRecord,
   type AuditEntry,
   type AuditInput,
+  type Claim,
+  type ClaimInput,
+  type ClaimScope,
   type Deployment,
   type DeploymentBake,
   type DeploymentInput,

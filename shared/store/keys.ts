@@ -15,6 +15,7 @@ import { TABLE_KEYS } from './table';
  * | deployment              | DEPLOYMENT#<id>         | #DEPLOYMENT           | DEPLOYMENTS#<service>    | <createdAt>#<id>                |
  * | task token              | TOKEN#<waitKind>#<key>  | #TOKEN                | TOKENS                   | <expiresAt>#<waitKind>#<key>    |
  * | audit entry             | AUDIT#<target>          | <at>#<writer>#<seq>   | AUDIT#SERVICE#<service>  | <at>#<target>#<writer>#<seq>    |
+ * | claim                   | CLAIM#<scope>#<key>     | #CLAIM                | CLAIMS#<scope>           | <expiresAt>#<key>               |
  *
  * - Times in sort keys are ISO-8601 UTC with milliseconds (`toISOString()`), which sort as strings
  *   in time order; DynamoDB orders String sort keys by UTF-8 bytes and `ScanIndexForward: false`
@@ -73,6 +74,11 @@ export const keys = {
     [GSI1PK]: 'TOKENS',
     [GSI1SK]: `${expiresAt}#${waitKind}#${key}`,
   }),
+  claim: (scope: string, key: string) => ({ [PK]: `CLAIM#${scope}#${key}`, [SK]: '#CLAIM' }),
+  claimIndex: (scope: string, expiresAt: string, key: string) => ({
+    [GSI1PK]: `CLAIMS#${scope}`,
+    [GSI1SK]: `${expiresAt}#${key}`,
+  }),
   /** `write` is `<writer>#<seq>` (see auditWrite). */
   audit: (target: string, at: string, write: string) => ({ [PK]: `AUDIT#${target}`, [SK]: `${at}#${write}` }),
   auditIndex: (service: string, at: string, target: string, write: string) => ({
@@ -90,6 +96,7 @@ export const partitions = {
   releases: (service: string) => `RELEASES#${service}`,
   deployments: (service: string) => `DEPLOYMENTS#${service}`,
   taskTokens: 'TOKENS',
+  claims: (scope: string) => `CLAIMS#${scope}`,
   auditByTarget: (target: string) => `AUDIT#${target}`,
   auditByService: (service: string) => `AUDIT#SERVICE#${service}`,
 };

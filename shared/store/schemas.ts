@@ -337,6 +337,41 @@ export const TaskToken = z.object({
 export type TaskToken = z.infer<typeof TaskToken>;
 
 // ---------------------------------------------------------------------------------------------
+// claims (shared/store/claims.ts)
+
+/**
+ * What a claim guards, one scope per kind of reaction (issue 11):
+ * - `lifecycle`: a lifecycle action being handled (key `<region>/<group>/<instance>/<transition>`);
+ * - `alarm-rollback`: the automatic rollback an alarm started (key `<service>/<environment>/<release>`),
+ *   so a flapping alarm rolls back once;
+ * - `slack-request`: a Slack request already acted on (key: its signature), so a replay changes nothing;
+ * - `notification`: a notification already sent (key `<deployment>/<event>`);
+ * - `reconcile`: one reconciler run at a time (key `run`).
+ */
+export const ClaimScope = z.enum(['lifecycle', 'alarm-rollback', 'slack-request', 'notification', 'reconcile']);
+export type ClaimScope = z.infer<typeof ClaimScope>;
+
+export const ClaimInput = z.object({
+  scope: ClaimScope,
+  key: KeyName,
+  /** Who handles it: a Lambda request id, an execution name, `reconciler`, … */
+  holder: NonEmpty,
+  /** Epoch milliseconds: a `held` claim past this may be taken over; a `done` one is kept until then. */
+  expiresAt: z.number().check(z.int(), z.positive()),
+  /** What the holder needs to find again (an execution ARN, a deployment id, …). */
+  data: z.optional(z.record(z.string(), z.unknown())),
+});
+export type ClaimInput = z.input<typeof ClaimInput>;
+
+export const Claim = z.extend(ClaimInput, {
+  status: z.enum(['held', 'done']),
+  claimedAt: IsoTime,
+  settledAt: z.optional(IsoTime),
+  outcome: z.optional(z.string()),
+});
+export type Claim = z.infer<typeof Claim>;
+
+// ---------------------------------------------------------------------------------------------
 // audit
 
 export const AuditInput = z.object({

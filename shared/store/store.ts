@@ -2,6 +2,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ServiceManifest } from '../domain/manifest/schema';
 import { randomIds, type IdSource } from '../runtime/ids';
 import { AuditLog } from './audit-log';
+import { Claims, type ClaimOutcome } from './claims';
 import { StoreCore } from './core';
 import { Deployments } from './deployments';
 import { Environments } from './environments';
@@ -11,6 +12,9 @@ import type {
   ArtifactRecord,
   AuditEntry,
   AuditInput,
+  Claim,
+  ClaimInput,
+  ClaimScope,
   Deployment,
   DeploymentInput,
   DeploymentMove,
@@ -86,6 +90,7 @@ export class KilnStore<M extends NamedManifest = ServiceManifest> {
   private readonly deployments: Deployments;
   private readonly environments: Environments;
   private readonly taskTokens: TaskTokens;
+  private readonly claims: Claims;
 
   constructor(options: KilnStoreOptions) {
     const core = new StoreCore(options);
@@ -95,6 +100,7 @@ export class KilnStore<M extends NamedManifest = ServiceManifest> {
     this.deployments = new Deployments(core, this.auditLog);
     this.environments = new Environments(core, this.auditLog);
     this.taskTokens = new TaskTokens(core);
+    this.claims = new Claims(core);
   }
 
   // services
@@ -308,6 +314,39 @@ export class KilnStore<M extends NamedManifest = ServiceManifest> {
     options: PageRequest & { waitKind?: WaitKind; expiringBefore?: number } = {},
   ): Promise<Page<TaskToken>> {
     return this.taskTokens.list(options);
+  }
+
+  // claims
+
+  /**
+   * Claims `scope`/`key` for `holder` until `expiresAt`, in one conditional write: exactly one of
+   * racing callers gets `claimed: true`; the others read the claim that won. An expired held claim
+   * is taken over; a done one never is.
+   */
+  claim(input: ClaimInput): Promise<ClaimOutcome> {
+    return this.claims.claim(input);
+  }
+
+  getClaim(scope: ClaimScope, key: string): Promise<Claim | undefined> {
+    return this.claims.get(scope, key);
+  }
+
+  /** Marks the holder's claim done (optionally with an outcome and a new expiry). False if not its claim. */
+  settleClaim(
+    scope: ClaimScope,
+    key: string,
+    request: { holder: string; outcome?: string; expiresAt?: number },
+  ): Promise<boolean> {
+    return this.claims.settle(scope, key, request);
+  }
+
+  /** Lets the holder's held claim go. False if not its claim (or done). */
+  releaseClaim(scope: ClaimScope, key: string, request: { holder: string }): Promise<boolean> {
+    return this.claims.release(scope, key, request);
+  }
+
+  listClaims(scope: ClaimScope, options: PageRequest & { expiringBefore?: number } = {}): Promise<Page<Claim>> {
+    return this.claims.list(scope, options);
   }
 
   // audit

@@ -369,6 +369,67 @@ const principals = () =>
     [],
   );
 
+/**
+ * What Kiln's lifecycle hooks do in this environment (issue 11, functions/on-lifecycle.ts):
+ * terminating instances are drained from the environment's target groups (and the optional
+ * graceful-stop command run through Run Command) before Kiln completes the hook; launching ones
+ * are verified (the release's AMI, healthy within the warm-up) before Kiln lets them in service.
+ */
+const LifecycleSchema = z.strictObject({
+  drain: z.prefault(
+    z.strictObject({
+      // A shell command run on the instance (AWS-RunShellScript) after its targets left draining.
+      stopCommand: z.optional(z.string().check(z.minLength(1), z.maxLength(4096))),
+      stopTimeoutSeconds: z._default(intBetween(30, 3600), 120),
+    }),
+    {},
+  ),
+  launch: z.prefault(
+    z.strictObject({
+      verify: z._default(z.boolean(), true),
+      // How long a launching instance may take to turn healthy; unset, the group's warm-up.
+      healthTimeoutSeconds: z.optional(intBetween(30, 3600)),
+    }),
+    {},
+  ),
+});
+
+export const NOTIFICATION_EVENTS = [
+  'started',
+  'promoted',
+  'approval-waiting',
+  'succeeded',
+  'failed',
+  'rolled-back',
+] as const;
+export type NotificationEvent = (typeof NOTIFICATION_EVENTS)[number];
+
+// SSM parameter names: https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_GetParameter.html
+const SsmParameterName = z
+  .string()
+  .check(
+    z.minLength(1),
+    z.maxLength(2048),
+    z.regex(/^[a-zA-Z0-9_.\-/]+$/, 'must be an SSM parameter name (letters, digits and _ . - /)'),
+  );
+// https://docs.aws.amazon.com/sns/latest/api/API_Publish.html (TopicArn)
+const SnsTopicArn = z
+  .string()
+  .check(
+    z.regex(
+      /^arn:aws(?:-cn|-us-gov)?:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/,
+      'must be an SNS topic ARN like arn:aws:sns:us-east-1:123456789012:deploys',
+    ),
+  );
+
+/** Where Kiln tells people about this service's deployments (issue 11); a failure to notify never fails a deployment. */
+const NotificationsSchema = z.strictObject({
+  // The Slack incoming webhook URL is a secret: the manifest names the SecureString holding it.
+  slackWebhookParameter: z.optional(SsmParameterName),
+  snsTopicArn: z.optional(SnsTopicArn),
+  events: z._default(uniqueList(z.enum(NOTIFICATION_EVENTS), 'event'), [...NOTIFICATION_EVENTS]),
+});
+
 const EnvironmentSchema = z
   .strictObject({
     name: DnsLabel(32),
@@ -431,6 +492,10 @@ const EnvironmentSchema = z
     access: describe(
       z.prefault(z.strictObject({ deploy: principals(), rollback: principals(), approve: principals() }), {}),
       'Slack user ids (U…/W…) or user-group ids (S…) allowed to act on this environment.',
+    ),
+    lifecycle: describe(
+      z.prefault(LifecycleSchema, {}),
+      "How Kiln's lifecycle hooks drain terminating instances and verify launching ones.",
     ),
   })
   .check(
@@ -580,6 +645,10 @@ export const ServiceManifestSchema = z
           ),
         ),
       'In promotion order: a release reaches each environment after the one before it.',
+    ),
+    notifications: describe(
+      z.prefault(NotificationsSchema, {}),
+      'Where Kiln posts deployment news: a Slack incoming webhook (its URL in SSM) and/or an SNS topic.',
     ),
   })
   .check(crossFieldRules)
