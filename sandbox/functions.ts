@@ -116,4 +116,11 @@ export const sandboxFunctions: Record<string, SandboxFunctionFactory> = {
     }));
     return (event, context) => handler(event, context);
   },
+  // -- issue 11: onLifecycle (and its steps) go here --
+
+  // -- issue 11: onAlarm goes here --
+
+  // -- issue 11: chatops goes here --
+
+  // -- issue 11: reconcile goes here --
 };
