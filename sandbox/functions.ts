@@ -7,6 +7,7 @@
  */
 import { createOnArtifactHandler } from '../functions/on-artifact';
 import { createOnProgressHandler } from '../functions/on-progress';
+import { createReconcileHandler } from '../functions/reconcile';
 import { createRetainImagesHandler } from '../functions/retain-images';
 import { createBakeStepsHandler } from '../functions/steps/bake';
 import { createRolloutStepsHandler } from '../functions/steps/rollout';
@@ -122,5 +123,19 @@ export const sandboxFunctions: Record<string, SandboxFunctionFactory> = {
 
   // -- issue 11: chatops goes here --
 
-  // -- issue 11: reconcile goes here --
+  reconcile: async (env) => {
+    const { deployStateMachineArn } = env;
+    if (deployStateMachineArn === undefined) {
+      throw new Error('reconcile: no deploy state machine (serverless.yml custom.deployStateMachineName)');
+    }
+    const handler = createReconcileHandler(() => ({
+      documentClient: env.clients.doc,
+      tableName: env.tableName,
+      ids: env.ids,
+      ec2For: (region) => env.clientsIn(region).ec2,
+      sfn: env.clients.sfn,
+      deployStateMachineArn,
+    }));
+    return (event, context) => handler(event, context);
+  },
 };
