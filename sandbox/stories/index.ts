@@ -3,6 +3,7 @@ import { bakeCacheStory, bakeFailureStory, bakeStory, bakeTimeoutStory } from '.
 import { badReleaseBlueGreenStory, blueGreenStory, scaleDuringSwitchStory } from './blue-green';
 import { defaultStory } from './default';
 import { instanceRefreshStory } from './instance-refresh';
+import { lostEventsStory } from './lost-events';
 import {
   badReleaseStory,
   concurrentArtifactsStory,
@@ -26,4 +27,5 @@ export const stories: Record<StoryName, Story> = {
   'blue-green': blueGreenStory,
   'scale-during-switch': scaleDuringSwitchStory,
   'bad-release-blue-green': badReleaseBlueGreenStory,
+  'lost-events': lostEventsStory,
 };
