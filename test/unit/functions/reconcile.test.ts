@@ -1,0 +1,148 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
+import type { Context } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { createReconcileHandler } from '../../../functions/reconcile';
+import { parseServerlessDocument } from '../../../sandbox/core/routes';
+import { KilnStore } from '../../../shared/store';
+import { startDynalite, type LocalDynamo } from '../../support/dynalite';
+
+const ROOT = join(__dirname, '../../..');
+const DEPLOY_MACHINE = 'arn:aws:states:us-east-1:123456789012:stateMachine:kiln-test-deploy';
+const T0 = Date.parse('2026-03-01T12:01:00.000Z');
+
+const scheduled = (): Record<string, unknown> =>
+  JSON.parse(readFileSync(join(ROOT, 'test/fixtures/events/events/scheduled-event.json'), 'utf8')) as Record<
+    string,
+    unknown
+  >;
+
+const context = { functionName: 'kiln-test-reconcile', awsRequestId: 'req-1' } as Context;
+const sfnMock = mockClient(SFNClient);
+
+describe('the reconcile function', () => {
+  let dynamo: LocalDynamo;
+  let store: KilnStore;
+  let handler: ReturnType<typeof createReconcileHandler>;
+  let loggedErrors: unknown[][];
+
+  beforeAll(async () => {
+    process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+    dynamo = await startDynalite();
+  });
+  afterAll(() => dynamo.stop());
+
+  beforeEach(async () => {
+    const tableName = await dynamo.createTable();
+    store = new KilnStore({ client: dynamo.client, tableName, now: () => T0 });
+    sfnMock.reset();
+    sfnMock.on(DescribeExecutionCommand).resolves({ status: 'ABORTED' });
+    handler = createReconcileHandler(() => ({
+      documentClient: dynamo.client,
+      tableName,
+      ec2For: () => new EC2Client({ region: 'us-east-1' }),
+      sfn: new SFNClient({ region: 'us-east-1', maxAttempts: 1 }),
+      deployStateMachineArn: DEPLOY_MACHINE,
+      now: () => T0,
+    }));
+    loggedErrors = [];
+    jest.spyOn(Logger.prototype, 'error').mockImplementation((...args: unknown[]) => {
+      loggedErrors.push(args);
+    });
+  });
+  afterEach(() => jest.restoreAllMocks());
+
+  it('runs once per scheduled event and answers what it did', async () => {
+    const result = await handler({ ...scheduled(), time: '2026-03-01T12:01:00Z' }, context);
+    expect(result).toEqual({
+      outcome: 'reconciled',
+      deployments: [],
+      locks: [],
+      woken: [],
+      deleted: [],
+      lifecycle: 'unavailable',
+      alarms: 'unavailable',
+      truncated: false,
+      errors: [],
+    });
+    expect(await store.getClaim('reconcile', 'run')).toBeUndefined();
+  });
+
+  it('refuses an event that is not a schedule, naming the field, and changes nothing', async () => {
+    const result = await handler({ ...scheduled(), source: 'ci.github' }, context);
+    expect(result).toEqual({ ignored: true, reason: expect.stringContaining('source') });
+    expect(loggedErrors[0]?.[0]).toBe('rejected malformed input; nothing changed');
+    expect(sfnMock.calls()).toHaveLength(0);
+    expect((await store.listClaims('reconcile')).items).toEqual([]);
+  });
+});
+
+interface Statement {
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+  Condition?: Record<string, Record<string, unknown>>;
+}
+
+function reconcileStatements(): Statement[] {
+  const doc = parseServerlessDocument(readFileSync(join(ROOT, 'serverless.yml'), 'utf8')) as {
+    functions: Record<string, { iamRoleStatements?: unknown[] }>;
+  };
+  return (doc.functions.reconcile?.iamRoleStatements ?? []).filter(
+    (s): s is Statement => typeof s === 'object' && s !== null && 'Effect' in s,
+  );
+}
+const actionsOf = (s: Statement): string[] => [s.Action].flat();
+
+describe("the reconcile function's IAM role", () => {
+  const granted = () => reconcileStatements().flatMap(actionsOf);
+
+  it('allows what the reconciler and the bake sweep it reuses call', () => {
+    expect(granted()).toEqual(
+      expect.arrayContaining([
+        'dynamodb:GetItem',
+        'dynamodb:Query',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+        'dynamodb:DeleteItem',
+        'states:SendTaskSuccess',
+        'states:DescribeExecution',
+        'ec2:DescribeInstances',
+        'ec2:DescribeImages',
+        'ec2:TerminateInstances',
+        'ec2:DeregisterImage',
+        'ec2:DeleteSnapshot',
+      ]),
+    );
+  });
+
+  it('never fails, stops or starts an execution, and never touches Auto Scaling', () => {
+    const forbidden = granted().filter(
+      (action) =>
+        action.startsWith('autoscaling:') ||
+        ['states:SendTaskFailure', 'states:StopExecution', 'states:StartExecution'].includes(action) ||
+        action.includes('*'),
+    );
+    expect(forbidden).toEqual([]);
+  });
+
+  it('terminates, deregisters and deletes only what Kiln tagged as its builders and images', () => {
+    const mutating = reconcileStatements().filter((s) =>
+      actionsOf(s).some((a) =>
+        ['ec2:TerminateInstances', 'ec2:DeregisterImage', 'ec2:DeleteSnapshot'].includes(a),
+      ),
+    );
+    expect(mutating.map((s) => s.Condition?.StringEquals?.['aws:ResourceTag/kiln:role']).sort()).toEqual([
+      'builder',
+      'image',
+    ]);
+  });
+
+  it('describes only the deploy state machine’s executions', () => {
+    const describe = reconcileStatements().find((s) => actionsOf(s).includes('states:DescribeExecution'));
+    expect(JSON.stringify(describe?.Resource)).toContain('execution:${self:custom.deployStateMachineName}:*');
+  });
+});
