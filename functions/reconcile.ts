@@ -97,6 +97,7 @@ export function createReconcileHandler(deps: () => ReconcileHandlerDeps) {
       );
       const summary = {
         outcome: report.outcome,
+        records: report.records,
         deployments: report.deployments,
         locks: report.locks,
         woken: report.woken,

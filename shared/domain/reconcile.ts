@@ -150,6 +150,17 @@ export function judgeToken(
 }
 
 /**
+ * Deployments, locks and task tokens are looked at every fifth minute: a dead run is healed
+ * within minutes either way (it must first go five minutes without progress), and the reads they
+ * take (a listing per service, a read per environment, the token listing) are most of a run's
+ * cost, which the minutes in between spend on the lifecycle hooks and alarms, whose lost events
+ * must be healed within a minute.
+ */
+export function recordsScanDue(scheduledAt: number): boolean {
+  return new Date(scheduledAt).getUTCMinutes() % 5 === 0;
+}
+
+/**
  * Builders and half-made images are found by a tag scan of every bake Region (a few Describe
  * calls each), which a lost event leaves nothing urgent for: every quarter hour, at the run
  * whose scheduled time falls on one.

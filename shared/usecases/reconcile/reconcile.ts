@@ -6,6 +6,7 @@
  * 1. One run at a time: the `reconcile` claim (key `run`), held until the run's budget is spent
  *    (a crashed run's claim expires and the next minute takes it over). A run that finds it held
  *    does nothing (`busy`).
+ * Every fifth minute (the reads of 2–4 are most of a run's cost; see recordsScanDue):
  * 2. Deployments: each service's newest non-final deployments whose execution ended without its
  *    own finish are swept (shared/usecases/bake/sweep.ts, the sweep-bakes use case: bake
  *    leftovers removed, rollout locks released, waiters woken, the record failed or aborted); one
@@ -14,8 +15,10 @@
  *    whoever waits for it woken.
  * 4. Task tokens: each past its deadline is woken so its step polls (its execution runs), or
  *    deleted as an orphan (its task is gone); so are those of a final deployment whose task is gone.
- * 5. Builders and half-made images of any failed bake, by a tag scan every quarter hour
- *    (sweepAllBakes, which took over sweep-bakes' schedule).
+ * Every quarter hour:
+ * 5. Builders and half-made images of any failed bake, by a tag scan (sweepAllBakes, which took
+ *    over sweep-bakes' schedule).
+ * Every minute:
  * 6. The lifecycle hooks' and the alarms' own healing, through their ports.
  * Each phase is bounded (pages, actions, the run's time budget); what is left waits a minute.
  * A phase that fails is reported and the next still runs. Everything the reconciler changes is
@@ -25,6 +28,7 @@ import {
   RECONCILE_LIMITS,
   bakeSweepDue,
   deploymentStalled,
+  recordsScanDue,
   judgeDeployment,
   judgeLock,
   judgeToken,
@@ -46,6 +50,8 @@ const CLAIM_MARGIN_MS = 20_000;
 
 export interface ReconcileReport {
   outcome: 'reconciled' | 'busy';
+  /** Deployments, locks and tokens were looked at (every fifth minute). */
+  records: boolean;
   /** Deployments swept (execution ended) or failed (never started): `id: status`. */
   deployments: string[];
   /** Locks released: `service/environment (holder)`. */
@@ -67,6 +73,7 @@ class Run {
   readonly limits: ReconcileLimits;
   readonly report: ReconcileReport = {
     outcome: 'reconciled',
+    records: false,
     deployments: [],
     locks: [],
     woken: [],
@@ -139,9 +146,12 @@ export async function reconcile(
   });
   if (!claimed.claimed) return { ...run.report, outcome: 'busy' };
   try {
-    await run.phase('deployments', () => healDeployments(run));
-    await run.phase('locks', () => healLocks(run));
-    await run.phase('tokens', () => healTokens(run));
+    if (recordsScanDue(options.scheduledAt)) {
+      run.report.records = true;
+      await run.phase('deployments', () => healDeployments(run));
+      await run.phase('locks', () => healLocks(run));
+      await run.phase('tokens', () => healTokens(run));
+    }
     if (bakeSweepDue(options.scheduledAt)) {
       await run.phase('bakes', async () => {
         const swept = await sweepAllBakes(run.sweep);

@@ -4,6 +4,7 @@ import {
   RECONCILE_LIMITS,
   bakeSweepDue,
   deploymentStalled,
+  recordsScanDue,
   judgeDeployment,
   judgeLock,
   judgeToken,
@@ -169,6 +170,16 @@ describe("the reconciler's judgement", () => {
       expect(tokenNeedsLook({ expiresAt: T0 + MINUTE }, 'rolling-out', T0)).toBe(false);
       expect(tokenNeedsLook({ expiresAt: T0 - grace }, 'rolling-out', T0)).toBe(true);
       expect(tokenNeedsLook({ expiresAt: T0 + MINUTE }, 'failed', T0)).toBe(true);
+    });
+  });
+
+  describe('the records scan', () => {
+    it('is due every fifth minute', () => {
+      const hour = Date.parse('2026-03-01T12:00:00.000Z');
+      const due = Array.from({ length: 60 }, (_, minute) => minute).filter((minute) =>
+        recordsScanDue(hour + minute * MINUTE),
+      );
+      expect(due).toEqual([0, 5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 55]);
     });
   });
 

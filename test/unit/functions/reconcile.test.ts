@@ -59,6 +59,7 @@ describe('the reconcile function', () => {
     const result = await handler({ ...scheduled(), time: '2026-03-01T12:01:00Z' }, context);
     expect(result).toEqual({
       outcome: 'reconciled',
+      records: false,
       deployments: [],
       locks: [],
       woken: [],

@@ -33,7 +33,7 @@ interface World extends RolloutWorld {
   sent: Array<{ token: string; output: unknown }>;
   answer: (token: string) => TaskResumption;
   runDeps(overrides?: Partial<ReconcileDeps>): ReconcileDeps;
-  /** A run at the current time, at minute 1 of the hour unless `at` says otherwise. */
+  /** A run in the current hour, at its fifth minute (when deployments, locks and tokens are looked at). */
   run(overrides?: Partial<ReconcileDeps>, at?: number): ReturnType<typeof reconcile>;
   audit(deploymentOrEnvironment: string): Promise<AuditEntry[]>;
 }
@@ -65,7 +65,7 @@ async function world(): Promise<World> {
       ...overrides,
     }),
     run: (overrides = {}, at = base.clock.now) =>
-      reconcile(w.runDeps(overrides), { scheduledAt: at - (at % (60 * MINUTE)) + MINUTE }),
+      reconcile(w.runDeps(overrides), { scheduledAt: at - (at % (60 * MINUTE)) + 5 * MINUTE }),
     audit: async (target) => (await base.store.listAudit({ target })).items,
   };
   return w;
@@ -346,6 +346,35 @@ describe('the reconciler', () => {
     });
   });
 
+  describe('cadence', () => {
+    it('looks at deployments, locks and tokens every fifth minute, and not in between', async () => {
+      const w = await world();
+      await w.deployment();
+      w.advance(10 * MINUTE);
+      const hour = w.clock.now - (w.clock.now % (60 * MINUTE));
+      const between = await reconcile(w.runDeps(), { scheduledAt: hour + 6 * MINUTE });
+      expect(between).toMatchObject({ records: false, deployments: [] });
+      expect((await w.store.getDeployment('d-1'))?.status).toBe('baking');
+      const fifth = await reconcile(w.runDeps(), { scheduledAt: hour + 10 * MINUTE });
+      expect(fifth).toMatchObject({ records: true, deployments: ['d-1: failed'] });
+    });
+
+    it('runs the lifecycle and alarm healing every minute', async () => {
+      const w = await world();
+      let runs = 0;
+      const hour = w.clock.now - (w.clock.now % (60 * MINUTE));
+      for (const minute of [1, 2, 3]) {
+        await reconcile(
+          w.runDeps({
+            healLifecycleActions: async () => ({ started: ++runs }),
+          }),
+          { scheduledAt: hour + minute * MINUTE },
+        );
+      }
+      expect(runs).toBe(3);
+    });
+  });
+
   describe('bounded work', () => {
     it('stops after its actions per run, says so, and the next run goes on', async () => {
       const w = await world();
@@ -394,7 +423,7 @@ describe('the reconciler', () => {
     it('scans for builders and images on a quarter hour, and not in between', async () => {
       const w = await world();
       const hour = w.clock.now - (w.clock.now % (60 * MINUTE));
-      await reconcile(w.runDeps(), { scheduledAt: hour + 7 * MINUTE });
+      await reconcile(w.runDeps(), { scheduledAt: hour + 5 * MINUTE });
       expect(ec2Mock.commandCalls(DescribeInstancesCommand)).toHaveLength(0);
       const report = await reconcile(w.runDeps(), { scheduledAt: hour + 15 * MINUTE });
       expect(report.bakes).toEqual([]);
