@@ -138,6 +138,12 @@ export async function reconcile(
   options: { scheduledAt: number },
 ): Promise<ReconcileReport> {
   const run = new Run(deps);
+  const records = recordsScanDue(options.scheduledAt);
+  const bakes = bakeSweepDue(options.scheduledAt);
+  // Nothing due this minute (no records scan, no bake sweep, no healer wired): no claim either.
+  if (!records && !bakes && deps.healLifecycleActions === undefined && deps.reconcileAlarms === undefined) {
+    return { ...run.report, lifecycle: 'unavailable', alarms: 'unavailable' };
+  }
   const claimed = await deps.store.claim({
     scope: 'reconcile',
     key: CLAIM_KEY,
@@ -146,13 +152,13 @@ export async function reconcile(
   });
   if (!claimed.claimed) return { ...run.report, outcome: 'busy' };
   try {
-    if (recordsScanDue(options.scheduledAt)) {
+    if (records) {
       run.report.records = true;
       await run.phase('deployments', () => healDeployments(run));
       await run.phase('locks', () => healLocks(run));
       await run.phase('tokens', () => healTokens(run));
     }
-    if (bakeSweepDue(options.scheduledAt)) {
+    if (bakes) {
       await run.phase('bakes', async () => {
         const swept = await sweepAllBakes(run.sweep);
         run.report.bakes = swept.deployments.map((d) => `${d.deploymentId}: ${d.status ?? '?'}`);

@@ -359,6 +359,20 @@ describe('the reconciler', () => {
       expect(fifth).toMatchObject({ records: true, deployments: ['d-1: failed'] });
     });
 
+    it('takes no claim in a minute with nothing due', async () => {
+      const w = await world();
+      const hour = w.clock.now - (w.clock.now % (60 * MINUTE));
+      await w.store.claim({
+        scope: 'reconcile',
+        key: 'run',
+        holder: 'other-run',
+        expiresAt: w.clock.now + MINUTE,
+      });
+      const report = await reconcile(w.runDeps(), { scheduledAt: hour + 6 * MINUTE });
+      expect(report).toMatchObject({ outcome: 'reconciled', records: false });
+      expect((await w.store.getClaim('reconcile', 'run'))?.holder).toBe('other-run');
+    });
+
     it('runs the lifecycle and alarm healing every minute', async () => {
       const w = await world();
       let runs = 0;
