@@ -211,6 +211,8 @@ export interface AlarmStatus {
   reason?: string;
   /** Epoch milliseconds of the last state change. */
   updatedAt?: number;
+  /** Which list DescribeAlarms answered it in (on-alarm's reconcile names it in what it records). */
+  kind?: 'metric' | 'composite';
 }
 
 export interface AlarmPort {
