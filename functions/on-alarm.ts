@@ -69,9 +69,15 @@ export function createOnAlarmHandler(deps: () => OnAlarmDeps) {
         // Lambda keeps the request id across its retries of one event: a retry may re-take its claim.
         holder: `on-alarm:${context.awsRequestId}`,
       });
-      const facts = { alarm: signal.alarmName, region: signal.region, state: signal.state, kind: signal.kind };
+      const facts = {
+        alarm: signal.alarmName,
+        region: signal.region,
+        state: signal.state,
+        kind: signal.kind,
+      };
       if (outcomes.length === 0) logger.info('no environment lists this alarm; nothing to do', facts);
-      for (const outcome of outcomes) logger.info(`alarm: ${outcome.action} ${outcome.outcome}`, { ...facts, ...outcome });
+      for (const outcome of outcomes)
+        logger.info(`alarm: ${outcome.action} ${outcome.outcome}`, { ...facts, ...outcome });
       return { ...facts, outcomes };
     },
   });

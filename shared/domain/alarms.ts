@@ -124,7 +124,15 @@ export function decideAlarm(
   const why = signal.reason ? `: ${signal.reason}` : '';
 
   const { rollout } = facts;
-  if (rollout !== undefined && signal.at >= rollout.since) {
+  if (rollout !== undefined && signal.at < rollout.since) {
+    // Firing before the rollout took the environment: not this rollout's doing, and the release
+    // it would roll back is being replaced anyway. The rollout's own alarm checks decide.
+    return {
+      action: 'notify',
+      reason: `${what} went into ALARM before rollout ${rollout.deploymentId} of ${where} began`,
+    };
+  }
+  if (rollout !== undefined) {
     if (rollout.mode === 'rollback' || rollout.status === 'rolling-back') {
       return {
         action: 'notify',

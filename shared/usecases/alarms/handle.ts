@@ -169,7 +169,8 @@ async function abortRollout(
     ));
   } catch (error) {
     // It moved to rolling back since the facts were read: restoring already, as asked.
-    if (error instanceof DeploymentRequestError) return { outcome: 'already-rolling-back', deploymentId, reason };
+    if (error instanceof DeploymentRequestError)
+      return { outcome: 'already-rolling-back', deploymentId, reason };
     throw error;
   }
   if (outcome !== 'already-final') {

@@ -86,7 +86,11 @@ export async function reconcileAlarms(deps: ReconcileAlarmsDeps): Promise<Reconc
       // Decided per environment that lists it, from fresh facts: an earlier alarm of this run may
       // have changed them (an abort requested, a rollback started).
       for (const watcher of watchersOf(manifests, signal)) {
-        if (!watched.some((w) => w.watcher.service === watcher.service && w.watcher.environment === watcher.environment)) {
+        if (
+          !watched.some(
+            (w) => w.watcher.service === watcher.service && w.watcher.environment === watcher.environment,
+          )
+        ) {
           continue;
         }
         const decision = decideAlarm(signal, watcher, await environmentFacts(watcher, deps));
