@@ -312,9 +312,10 @@ describe('deploy state machine: blue/green', () => {
       const st = s;
       const outcome = await st.region.engine.run(async () => {
         const arn = await st.deploy({ id: 'd-woken', environments: ['staging'] });
-        await until('the watch', async () =>
-          (await st.deployment('d-woken'))?.rollout?.phase === 'watching' ? true : undefined,
-        { everySeconds: 5 },
+        await until(
+          'the watch',
+          async () => ((await st.deployment('d-woken'))?.rollout?.phase === 'watching' ? true : undefined),
+          { everySeconds: 5 },
         );
         // 100 s into the 300 s watch, something wakes it with no alarm behind it (the reconciler's
         // poll does this to every wait it finds, issue 11).
