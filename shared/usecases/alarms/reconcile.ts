@@ -8,7 +8,9 @@
  * Course:
  * 1. The environments that could act on an alarm now: a rollout in flight (rollout alarms) or the
  *    current release inside its watch window (watch alarms). Nothing else is described.
- * 2. DescribeAlarms for their alarms, once per Region (both kinds, at most 100 names a call).
+ * 2. DescribeAlarms for their alarms, once per Region (both kinds, at most 100 names a call). The
+ *    caller's role needs cloudwatch:DescribeAlarms on `*`: composite alarms are answered only to a
+ *    permission "scoped to *" (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_DescribeAlarms.html).
  * 3. Each alarm in ALARM becomes the signal on-alarm would have had, with CloudWatch's
  *    StateUpdatedTimestamp as its time, and is decided and acted on by the same code
  *    (shared/usecases/alarms/handle.ts): the same `alarm-rollback` claim, so an event and this
