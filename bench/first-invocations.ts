@@ -265,6 +265,42 @@ export const firstInvocations: Record<string, FirstInvocation> = {
         ? undefined
         : `expected { outcome: 'no-waiter' }, got ${JSON.stringify(result)}`,
   },
+  // Another team's alarm goes into ALARM: the commonest delivery (every alarm of the account and
+  // Region going into ALARM arrives), one listing of the manifests that finds no environment
+  // watching it. The paths that act add the environment's reads, a claim and StartExecution.
+  onAlarm: {
+    seed: async (store, root) => {
+      await applyManifest(store, root, 'examples/checkout.yml');
+    },
+    event: (run) => ({
+      version: '0',
+      id: `bench-${run}`,
+      'detail-type': 'CloudWatch Alarm State Change',
+      source: 'aws.cloudwatch',
+      account: '123456789012',
+      time: '2026-01-01T00:00:00Z',
+      region: 'us-east-1',
+      resources: [`arn:aws:cloudwatch:us-east-1:123456789012:alarm:other-team-cpu-${run}`],
+      detail: {
+        alarmName: `other-team-cpu-${run}`,
+        state: { value: 'ALARM', reason: 'Threshold Crossed', timestamp: '2026-01-01T00:00:00.000+0000' },
+        previousState: {
+          value: 'OK',
+          reason: 'Threshold Crossed',
+          timestamp: '2025-12-31T23:55:00.000+0000',
+        },
+        configuration: { metrics: [] },
+      },
+    }),
+    check: (result) =>
+      typeof result === 'object' &&
+      result !== null &&
+      'outcomes' in result &&
+      Array.isArray(result.outcomes) &&
+      result.outcomes.length === 0
+        ? undefined
+        : `expected { outcomes: [] }, got ${JSON.stringify(result)}`,
+  },
 };
 
 /** The manifest version the bake bench's seed stored (1 on a fresh table). */

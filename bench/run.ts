@@ -2,7 +2,7 @@
  * Kiln's measurements. Prints tables; never passes or fails (CI does not time anything).
  *
  *   npm run bench                                  # every section
- *   KILN_BENCH_SECTIONS=cold,cli npm run bench     # some of them (cold, cli, bake, rollout, fleet)
+ *   KILN_BENCH_SECTIONS=cold,cli npm run bench     # some of them (cold, cli, bake, rollout, alarms, fleet)
  *   KILN_BENCH_ROLLOUT_FLEETS=10,100 npm run bench # the rollout section's fleet sizes (default 10,100)
  *   KILN_BENCH_ROUNDS=21 npm run bench             # more paired rounds for cold and cli (default 11)
  *   KILN_BENCH_ENV=clean npm run bench             # measured processes start from PATH and HOME only
@@ -16,6 +16,8 @@
  * Kiln's callback wait vs a plain 15 s Wait-and-poll loop, at 10 and 100 instances (bench/rollout.ts);
  * blue/green's green healthy → traffic moved, and its rollback time vs a rolling rollback's
  * (bench/rollback.ts).
+ * alarms: virtual seconds from an alarm's move into ALARM to the rollback's StartExecution and
+ * first AWS call, with the alarm's event delivered and lost (bench/alarm-rollback.ts).
  *
  * Fleet table: the instance-refresh story (checkpoints 25/50/100 %, MinHealthy 90 %, warmup 60 s)
  * at several fleet sizes, each a fresh region in this process, smallest first. Figures are the
@@ -27,13 +29,16 @@
  */
 import { join } from 'node:path';
 import { runSandbox } from '../sandbox/run';
+import { alarmRollbackTable } from './alarm-rollback';
 import { bakeTable } from './bake';
 import { cliStartTable } from './cli-start';
 import { coldStartTable } from './cold-start';
 import { blueGreenTable } from './rollback';
 import { rolloutTable } from './rollout';
 
-const sections = new Set((process.env.KILN_BENCH_SECTIONS ?? 'cold,cli,bake,rollout,fleet').split(','));
+const sections = new Set(
+  (process.env.KILN_BENCH_SECTIONS ?? 'cold,cli,bake,rollout,alarms,fleet').split(','),
+);
 const rounds = Number(process.env.KILN_BENCH_ROUNDS ?? 11);
 const environment = process.env.KILN_BENCH_ENV === 'clean' ? 'clean' : 'inherit';
 const root = process.env.KILN_BENCH_ROOT ?? join(__dirname, '..');
@@ -43,6 +48,7 @@ const root = process.env.KILN_BENCH_ROOT ?? join(__dirname, '..');
 const FLEETS = (process.env.KILN_BENCH_FLEETS ?? '10,100,300,1000,2000').split(',').map(Number);
 const SEED = Number(process.env.KILN_BENCH_SEED ?? 7);
 const ROLLOUT_FLEETS = (process.env.KILN_BENCH_ROLLOUT_FLEETS ?? '10,100').split(',').map(Number);
+const ALARM_FLEETS = (process.env.KILN_BENCH_ALARM_FLEETS ?? '3,10').split(',').map(Number);
 /** The exponent is fitted over fleets at least this large (small fleets are start-up bound). */
 const EXPONENT_FROM = 100;
 
@@ -147,6 +153,7 @@ async function main(): Promise<void> {
     console.log(`${await rolloutTable(SEED, ROLLOUT_FLEETS)}\n`);
     console.log(`${await blueGreenTable(SEED, ROLLOUT_FLEETS)}\n`);
   }
+  if (sections.has('alarms')) console.log(`${await alarmRollbackTable(SEED, ALARM_FLEETS)}\n`);
   if (sections.has('fleet')) await fleetTable();
 }
 

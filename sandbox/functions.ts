@@ -5,6 +5,7 @@
  * The functions' modules are imported statically (see cli/commands/sandbox.ts for why an import()
  * costs more than it saves in the CLI's bundle); each handler is still built on first invocation.
  */
+import { createOnAlarmHandler } from '../functions/on-alarm';
 import { createOnArtifactHandler } from '../functions/on-artifact';
 import { createOnProgressHandler } from '../functions/on-progress';
 import { createReconcileHandler } from '../functions/reconcile';
@@ -119,7 +120,21 @@ export const sandboxFunctions: Record<string, SandboxFunctionFactory> = {
   },
   // -- issue 11: onLifecycle (and its steps) go here --
 
-  // -- issue 11: onAlarm goes here --
+  onAlarm: async (env) => {
+    const { deployStateMachineArn } = env;
+    // As on-artifact: a rollback that cannot start must not look handled.
+    if (deployStateMachineArn === undefined) {
+      throw new Error('onAlarm: no deploy state machine (serverless.yml custom.deployStateMachineName)');
+    }
+    const handler = createOnAlarmHandler(() => ({
+      documentClient: env.clients.doc,
+      tableName: env.tableName,
+      sfn: env.clients.sfn,
+      deployStateMachineArn,
+      ids: env.ids,
+    }));
+    return (event, context) => handler(event, context);
+  },
 
   // -- issue 11: chatops goes here --
 

@@ -26,6 +26,8 @@ export const storyCatalog = {
     'a scale-out alarm fires during the blue/green switch: neither group resizes under it, then the scale-out reaches green only',
   'bad-release-blue-green':
     'a release serving 5xx on blue/green: the rollout alarm stops it during the watch, blue is restored and recorded',
+  'alarm-rollback':
+    'a release starts serving 5xx after it completed: its alarm fires in the watch window and on-alarm restores the previous release, once',
   'lost-events':
     '30 % of events lost and duplicates on, the fleet scaled, a rollout killed mid-way: the reconciler converges, nothing stuck',
 } as const;

@@ -1,4 +1,5 @@
 import type { StoryName } from './catalog';
+import { alarmRollbackStory } from './alarm-rollback';
 import { bakeCacheStory, bakeFailureStory, bakeStory, bakeTimeoutStory } from './bake';
 import { badReleaseBlueGreenStory, blueGreenStory, scaleDuringSwitchStory } from './blue-green';
 import { defaultStory } from './default';
@@ -27,5 +28,6 @@ export const stories: Record<StoryName, Story> = {
   'blue-green': blueGreenStory,
   'scale-during-switch': scaleDuringSwitchStory,
   'bad-release-blue-green': badReleaseBlueGreenStory,
+  'alarm-rollback': alarmRollbackStory,
   'lost-events': lostEventsStory,
 };

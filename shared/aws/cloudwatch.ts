@@ -48,10 +48,15 @@ export class Alarms implements AlarmPort {
             }),
           ),
         );
-        for (const alarm of [...(page.MetricAlarms ?? []), ...(page.CompositeAlarms ?? [])]) {
+        const listed = [
+          ...(page.MetricAlarms ?? []).map((alarm) => ({ alarm, kind: 'metric' as const })),
+          ...(page.CompositeAlarms ?? []).map((alarm) => ({ alarm, kind: 'composite' as const })),
+        ];
+        for (const { alarm, kind } of listed) {
           if (alarm.AlarmName === undefined) continue;
           found.push({
             name: alarm.AlarmName,
+            kind,
             state: alarm.StateValue ?? 'INSUFFICIENT_DATA',
             ...(alarm.StateReason === undefined ? {} : { reason: alarm.StateReason }),
             ...(alarm.StateUpdatedTimestamp === undefined

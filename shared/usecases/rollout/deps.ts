@@ -211,6 +211,8 @@ export interface AlarmStatus {
   reason?: string;
   /** Epoch milliseconds of the last state change. */
   updatedAt?: number;
+  /** Which list DescribeAlarms answered it in (on-alarm's reconcile names it in what it records). */
+  kind?: 'metric' | 'composite';
 }
 
 export interface AlarmPort {
@@ -312,8 +314,13 @@ export interface EnvironmentRun {
    * suspended when Kiln resumes the others (the platform team's choice is not Kiln's to undo).
    */
   blueSuspended?: string[];
-  /** Seconds the ASL's watch waits (at least 1). */
+  /** Seconds the rollout alarms are watched after the switch (the bake time, at least 1). */
   watchSeconds?: number;
+  /**
+   * Seconds the ASL's next WatchSwitch waits (its TimeoutSecondsPath): the whole watch on entry,
+   * then what is left of it each time check-watch sends the wait back (WatchOn).
+   */
+  watchWaitSeconds?: number;
   /** Set by `rollback-environment`: what it undid. */
   rollback?: {
     kind: 'nothing' | 'refresh-rollback' | 'refresh-to-previous' | 'discard-green' | 'restore-blue';
@@ -341,6 +348,8 @@ export interface CheckOutcome {
   reason?: string;
   /** Blue/green's health gate: since when every green target has been healthy (epoch ms). */
   healthySince?: number;
+  /** Blue/green's watch, `waiting`: seconds left of it (at least 1), what WatchOn waits next. */
+  remainingSeconds?: number;
   percentage?: number;
 }
 

@@ -24,9 +24,14 @@ export async function startRefresh(state: RolloutState, deps: RolloutDeps): Prom
   const run = runOf(state);
   const env = environmentIn(await manifestOf(state, deps), run.name);
   if (env.strategy.type !== 'rolling') throw new Error(`environment ${run.name} is not rolling`);
-  const preferences = refreshPreferences(env.strategy, env.alarms.rollout);
+  const rollback = (state.rollout?.mode ?? state.mode) === 'rollback';
+  // A rollback's refresh does not watch the rollout alarms: they measure the release it removes.
+  // A rollback started because one went off (on-alarm) would otherwise find it still in ALARM and
+  // have AWS's AutoRollback put the bad release straight back ("if any CloudWatch alarms you
+  // specify go into the ALARM state", https://docs.aws.amazon.com/autoscaling/ec2/userguide/instance-refresh-rollback.html).
+  const preferences = refreshPreferences(env.strategy, rollback ? [] : env.alarms.rollout);
   const autoScaling = deps.autoScaling(run.region);
-  if ((state.rollout?.mode ?? state.mode) === 'rollback') {
+  if (rollback) {
     // A rollback restores the recorded capacity too (issue 10, item 6), before the refresh.
     const group = await autoScaling.describeGroup(run.target.group);
     const { capacity } = run.target;

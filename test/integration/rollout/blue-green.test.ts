@@ -1,8 +1,11 @@
 import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import { DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { SANDBOX_EPOCH } from '../../../sandbox/core/context';
-import { targetsAt } from '../../../sandbox/stories/blue-green-kit';
+import { enteredState, targetsAt } from '../../../sandbox/stories/blue-green-kit';
+import { sleep } from '../../../sandbox/stories/fleet';
 import { until } from '../../../sandbox/stories/rollout-kit';
+import { SfnTasks } from '../../../shared/aws/sfn';
+import { tokenKeys } from '../../../shared/usecases/rollout/deps';
 import type { Strategy } from '../../../shared/domain/manifest/schema';
 import { stage, type Stage } from './harness';
 
@@ -300,6 +303,36 @@ describe('deploy state machine: blue/green', () => {
       expect(outcome.deployment?.status).toBe('succeeded');
       expect(outcome.state).toMatchObject({ activeGroup: 'web-staging-kiln-2.0.0' });
       expect(st.rolloutCalls('DetachTrafficSources')).toBe(1);
+    });
+  });
+
+  describe('the watch after the switch', () => {
+    it('ends at its bake time when woken early with nothing to act on: going back to the wait waits only the time left', async () => {
+      s = await stage({ strategy: BLUE_GREEN });
+      const st = s;
+      const outcome = await st.region.engine.run(async () => {
+        const arn = await st.deploy({ id: 'd-woken', environments: ['staging'] });
+        await until(
+          'the watch',
+          async () => ((await st.deployment('d-woken'))?.rollout?.phase === 'watching' ? true : undefined),
+          { everySeconds: 5 },
+        );
+        // 100 s into the 300 s watch, something wakes it with no alarm behind it (the reconciler's
+        // poll does this to every wait it finds, issue 11).
+        await sleep(100);
+        const token = await st.store.takeTaskToken('alarm', tokenKeys.watch('d-woken', 'staging'));
+        if (token !== undefined) await new SfnTasks(st.aws.sfn).succeed(token.token, { woken: 'poll' });
+        return { woken: token !== undefined, execution: await st.end(arn) };
+      });
+      expect(outcome.woken).toBe(true);
+      expect(outcome.execution.status).toBe('SUCCEEDED');
+      const entries = st.region.engine.timeline.entries;
+      const watchFrom = enteredState(entries, 'WatchSwitch') ?? 0;
+      const retiredAt = enteredState(entries, 'RetireBlue') ?? 0;
+      // Timeline times are virtual seconds. The bake time, plus the few seconds of the steps
+      // between: not a second full watch after the wake (100 + 300).
+      expect(retiredAt - watchFrom).toBeGreaterThanOrEqual(300);
+      expect(retiredAt - watchFrom).toBeLessThan(330);
     });
   });
 

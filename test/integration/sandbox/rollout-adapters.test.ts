@@ -315,7 +315,13 @@ describe('the rollout adapters against the sandbox', () => {
         );
 
         expect(await world.alarms.states(['web-5xx', 'missing'])).toEqual([
-          { name: 'web-5xx', state: 'OK', reason: 'recovered', updatedAt: world.region.engine.clock.now() },
+          {
+            name: 'web-5xx',
+            kind: 'metric',
+            state: 'OK',
+            reason: 'recovered',
+            updatedAt: world.region.engine.clock.now(),
+          },
         ]);
         expect(await world.alarms.wentIntoAlarm(['web-5xx', 'missing'], since)).toEqual([
           { name: 'web-5xx', at: alarmAt, reason: '5xx above 10' },

@@ -40,7 +40,7 @@ describe('Alarms', () => {
   });
 
   describe('states', () => {
-    it('answers metric and composite alarms through every page, leaving out the missing', async () => {
+    it('answers metric and composite alarms (naming which) through every page, leaving out the missing', async () => {
       cwMock
         .on(DescribeAlarmsCommand)
         .resolvesOnce({
@@ -57,8 +57,8 @@ describe('Alarms', () => {
         .resolvesOnce({ CompositeAlarms: [{ AlarmName: 'web-health', StateValue: 'OK' }] });
 
       expect(await alarms.states(['web-5xx', 'web-health', 'missing'])).toEqual([
-        { name: 'web-5xx', state: 'ALARM', reason: 'Threshold Crossed', updatedAt: 1_000 },
-        { name: 'web-health', state: 'OK' },
+        { name: 'web-5xx', kind: 'metric', state: 'ALARM', reason: 'Threshold Crossed', updatedAt: 1_000 },
+        { name: 'web-health', kind: 'composite', state: 'OK' },
       ]);
       expect(cwMock.commandCalls(DescribeAlarmsCommand).map((call) => call.args[0].input)).toEqual([
         { AlarmNames: ['web-5xx', 'web-health', 'missing'], AlarmTypes: ['MetricAlarm', 'CompositeAlarm'] },

@@ -105,10 +105,12 @@ export async function switchTraffic(state: RolloutState, deps: RolloutDeps): Pro
   const blueGroup = await asg.describeGroup(blue);
   const attached = run.targetGroupArns.filter((arn) => blueGroup?.targetGroupArns.includes(arn));
   if (attached.length > 0) await asg.detachTargetGroups(blue, attached);
+  const watch = watchSeconds(context.strategy.bakeTimeSeconds);
   const next: EnvironmentRun = {
     ...run,
     switchedAt: run.switchedAt ?? deps.now(),
-    watchSeconds: watchSeconds(context.strategy.bakeTimeSeconds),
+    watchSeconds: watch,
+    watchWaitSeconds: watch,
   };
   await recordProgress(state, deps, {
     phase: 'watching',
@@ -150,7 +152,11 @@ async function watchVerdict(
   if (alarmed !== undefined) return { outcome: 'alarm', reason: alarmed };
   const since = run.switchedAt ?? run.startedAt;
   const endsAt = since + (run.watchSeconds ?? watchSeconds(context.strategy.bakeTimeSeconds)) * 1000;
-  return deps.now() >= endsAt ? { outcome: 'clear' } : { outcome: 'waiting' };
+  const now = deps.now();
+  if (now >= endsAt) return { outcome: 'clear' };
+  // Woken early with nothing to act on: the next wait is for what is left of the watch, never a
+  // whole bake time again (each early wake used to add one).
+  return { outcome: 'waiting', remainingSeconds: Math.max(1, Math.ceil((endsAt - now) / 1000)) };
 }
 
 /**

@@ -414,7 +414,15 @@ describe('blue/green use cases', () => {
       h.alarms.history.push({ name: 'ledger-prod-p99-latency', at: T0 + 1000 });
       h.advance(60);
 
-      expect(await checkWatch(state, h.deps)).toEqual({ outcome: 'waiting' });
+      expect(await checkWatch(state, h.deps)).toEqual({ outcome: 'waiting', remainingSeconds: 240 });
+    });
+
+    it('sends the wait back for what is left of the watch only, never a whole bake time again', async () => {
+      const state = await switched();
+      expect(state.env).toMatchObject({ watchSeconds: 300, watchWaitSeconds: 300 });
+      h.advance(299.5);
+
+      expect(await checkWatch(state, h.deps)).toEqual({ outcome: 'waiting', remainingSeconds: 1 });
     });
 
     it('is clear once the bake time is over', async () => {

@@ -187,6 +187,19 @@ describe('the rolling strategy', () => {
     });
   });
 
+  it('starts a rollback’s refresh without the rollout alarms: they measure the release being removed', async () => {
+    const w = await world(dynamo);
+    const state = await prepared(w);
+    const rollback: RolloutState = {
+      ...state,
+      mode: 'rollback',
+      ...(state.rollout === undefined ? {} : { rollout: { ...state.rollout, mode: 'rollback' } }),
+    };
+    await startRefresh(rollback, w.deps);
+    const started = w.regions['us-east-1']?.calls.find((call) => call.operation === 'startRefresh');
+    expect(started?.input).toMatchObject({ preferences: expect.objectContaining({ alarms: [] }) });
+  });
+
   describe('check-refresh', () => {
     async function refreshing(w: World): Promise<RolloutState> {
       const state = await prepared(w);
