@@ -9,10 +9,12 @@
  * minute's run is the retry (serverless.yml sets no Lambda retries, which would only overlap the
  * schedule and find the run's claim held).
  */
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
+import { Alarms } from '../shared/aws/cloudwatch';
 import { Ec2Bake } from '../shared/aws/ec2';
 import { DeployExecutions, SfnTasks } from '../shared/aws/sfn';
 import type { ServiceManifest } from '../shared/domain/manifest/schema';
@@ -21,9 +23,11 @@ import { ScheduledEventSchema } from '../shared/events/scheduled';
 import { defaultDocumentClient } from '../shared/runtime/clients';
 import { BaseConfigSchema, loadConfig } from '../shared/runtime/config';
 import { kilnHandler } from '../shared/runtime/handler';
-import type { IdSource } from '../shared/runtime/ids';
+import { randomIds, type IdSource } from '../shared/runtime/ids';
 import { createLogger } from '../shared/runtime/logger';
 import { KilnStore } from '../shared/store';
+import { reconcileAlarms } from '../shared/usecases/alarms/reconcile';
+import { loggedAlarmNotices } from '../shared/usecases/alarms/notices';
 import { reconcile, type HealPort, type ReconcileDeps } from '../shared/usecases/reconcile/reconcile';
 
 export const RECONCILER_ACTOR = 'reconciler';
@@ -33,12 +37,13 @@ export interface ReconcileHandlerDeps {
   tableName: string;
   /** The EC2 client for a Region (made once per Region and reused). */
   ec2For: (region: string) => EC2Client;
+  /** The CloudWatch client for a Region (the alarms' healing describes alarms where they live). */
+  cloudWatchFor: (region: string) => CloudWatchClient;
   sfn: SFNClient;
   /** The deploy state machine (KILN_DEPLOY_STATE_MACHINE_ARN): whose executions are deployments. */
   deployStateMachineArn: string;
-  /** The other reactions' healing (issue 11 parts A and B), when deployed with them. */
+  /** The lifecycle hooks' healing (issue 11 part A), when deployed with it. */
   healLifecycleActions?: HealPort;
-  reconcileAlarms?: HealPort;
   ids?: IdSource;
   now?: () => number;
 }
@@ -60,25 +65,50 @@ export function createReconcileHandler(deps: () => ReconcileHandlerDeps) {
   const build = () => {
     const d = deps();
     const ec2 = new Map<string, Ec2Bake>();
+    const cloudWatch = new Map<string, Alarms>();
     const executions = new DeployExecutions(d.sfn, d.deployStateMachineArn);
     const tasks = new SfnTasks(d.sfn);
     const now = d.now ?? Date.now;
+    const ids = d.ids ?? randomIds;
+    const store = new KilnStore<ServiceManifest>({
+      client: d.documentClient,
+      tableName: d.tableName,
+      now,
+      ids,
+    });
+    // The alarms' own healing (shared/usecases/alarms/reconcile.ts): an alarm in ALARM whose event
+    // was lost is acted on as on-alarm would, under the same `alarm-rollback` claim.
+    const alarms: HealPort = async () => {
+      const result = await reconcileAlarms({
+        store,
+        tasks,
+        executions,
+        ids,
+        now,
+        notices: loggedAlarmNotices({ store, logger }),
+        holder: RECONCILER_ACTOR,
+        alarms: (region) =>
+          cloudWatch.get(region) ?? cloudWatch.set(region, new Alarms(d.cloudWatchFor(region))).get(region)!,
+      });
+      for (const acted of result.acted) logger.info(`alarm: ${acted.action} ${acted.outcome}`, { ...acted });
+      return {
+        environments: result.environments,
+        alarms: result.alarms,
+        inAlarm: result.inAlarm,
+        acted: result.acted.length,
+      };
+    };
     return {
       base: {
-        store: new KilnStore<ServiceManifest>({
-          client: d.documentClient,
-          tableName: d.tableName,
-          now,
-          ...(d.ids === undefined ? {} : { ids: d.ids }),
-        }),
+        store,
         now,
         actor: RECONCILER_ACTOR,
         describeExecution: (deploymentId: string) => executions.describe(deploymentId),
         succeed: (token: string, output: unknown) => tasks.succeed(token, output),
         ec2: (region: string) =>
           ec2.get(region) ?? ec2.set(region, new Ec2Bake(d.ec2For(region))).get(region)!,
+        reconcileAlarms: alarms,
         ...(d.healLifecycleActions === undefined ? {} : { healLifecycleActions: d.healLifecycleActions }),
-        ...(d.reconcileAlarms === undefined ? {} : { reconcileAlarms: d.reconcileAlarms }),
       },
     };
   };
@@ -122,10 +152,13 @@ export const handler = createReconcileHandler(() => {
   if (!defaults) {
     const config = loadConfig(ReconcileConfigSchema);
     const ec2 = new Map<string, EC2Client>();
+    const cloudWatch = new Map<string, CloudWatchClient>();
     defaults = {
       documentClient: defaultDocumentClient(),
       tableName: config.KILN_TABLE,
       ec2For: (region) => ec2.get(region) ?? ec2.set(region, new EC2Client({ region })).get(region)!,
+      cloudWatchFor: (region) =>
+        cloudWatch.get(region) ?? cloudWatch.set(region, new CloudWatchClient({ region })).get(region)!,
       sfn: new SFNClient({}),
       deployStateMachineArn: config.KILN_DEPLOY_STATE_MACHINE_ARN,
     };

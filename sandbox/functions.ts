@@ -148,6 +148,7 @@ export const sandboxFunctions: Record<string, SandboxFunctionFactory> = {
       tableName: env.tableName,
       ids: env.ids,
       ec2For: (region) => env.clientsIn(region).ec2,
+      cloudWatchFor: (region) => env.clientsIn(region).cloudWatch,
       sfn: env.clients.sfn,
       deployStateMachineArn,
     }));

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import type { Context } from 'aws-lambda';
@@ -44,6 +45,7 @@ describe('the reconcile function', () => {
       documentClient: dynamo.client,
       tableName,
       ec2For: () => new EC2Client({ region: 'us-east-1' }),
+      cloudWatchFor: () => new CloudWatchClient({ region: 'us-east-1' }),
       sfn: new SFNClient({ region: 'us-east-1', maxAttempts: 1 }),
       deployStateMachineArn: DEPLOY_MACHINE,
       now: () => T0,
@@ -65,7 +67,7 @@ describe('the reconcile function', () => {
       woken: [],
       deleted: [],
       lifecycle: 'unavailable',
-      alarms: 'unavailable',
+      alarms: { environments: 0, alarms: 0, inAlarm: 0, acted: 0 },
       truncated: false,
       errors: [],
     });
@@ -116,18 +118,25 @@ describe("the reconcile function's IAM role", () => {
         'ec2:TerminateInstances',
         'ec2:DeregisterImage',
         'ec2:DeleteSnapshot',
+        'cloudwatch:DescribeAlarms',
+        'states:StartExecution',
       ]),
     );
   });
 
-  it('never fails, stops or starts an execution, and never touches Auto Scaling', () => {
+  it('never fails or stops an execution, and never touches Auto Scaling', () => {
     const forbidden = granted().filter(
       (action) =>
         action.startsWith('autoscaling:') ||
-        ['states:SendTaskFailure', 'states:StopExecution', 'states:StartExecution'].includes(action) ||
+        ['states:SendTaskFailure', 'states:StopExecution'].includes(action) ||
         action.includes('*'),
     );
     expect(forbidden).toEqual([]);
+  });
+
+  it("starts only the deploy state machine's executions (an alarm's rollback)", () => {
+    const starts = reconcileStatements().filter((s) => actionsOf(s).includes('states:StartExecution'));
+    expect(starts.map((s) => s.Resource)).toEqual(['${self:custom.deployStateMachineArn}']);
   });
 
   it('terminates, deregisters and deletes only what Kiln tagged as its builders and images', () => {
