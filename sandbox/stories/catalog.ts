@@ -26,6 +26,10 @@ export const storyCatalog = {
     'a scale-out alarm fires during the blue/green switch: neither group resizes under it, then the scale-out reaches green only',
   'bad-release-blue-green':
     'a release serving 5xx on blue/green: the rollout alarm stops it during the watch, blue is restored and recorded',
+  drain:
+    'a scale-in of 6 instances: each deregistered and drained (300 s delay, heartbeats) and stopped before Kiln completes its hook',
+  'drain-storm':
+    '1,000 instances terminate at once under AWS request rates: every hook completed by Kiln before its timeout, none lost',
 } as const;
 
 export type StoryName = keyof typeof storyCatalog;

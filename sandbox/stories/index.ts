@@ -2,6 +2,7 @@ import type { StoryName } from './catalog';
 import { bakeCacheStory, bakeFailureStory, bakeStory, bakeTimeoutStory } from './bake';
 import { badReleaseBlueGreenStory, blueGreenStory, scaleDuringSwitchStory } from './blue-green';
 import { defaultStory } from './default';
+import { drainStormStory, drainStory } from './drain';
 import { instanceRefreshStory } from './instance-refresh';
 import {
   badReleaseStory,
@@ -26,4 +27,6 @@ export const stories: Record<StoryName, Story> = {
   'blue-green': blueGreenStory,
   'scale-during-switch': scaleDuringSwitchStory,
   'bad-release-blue-green': badReleaseBlueGreenStory,
+  drain: drainStory,
+  'drain-storm': drainStormStory,
 };
