@@ -17,7 +17,9 @@ import { createLogger } from '../shared/runtime/logger';
 import { startLifecycleHandling } from '../shared/usecases/lifecycle/start';
 
 export const OnLifecycleConfigSchema = z.extend(BaseConfigSchema, {
-  KILN_LIFECYCLE_STATE_MACHINE_ARN: z.string().check(z.regex(/^arn:aws[a-z-]*:states:/, 'must be a state machine ARN')),
+  KILN_LIFECYCLE_STATE_MACHINE_ARN: z
+    .string()
+    .check(z.regex(/^arn:aws[a-z-]*:states:/, 'must be a state machine ARN')),
 });
 
 export interface OnLifecycleDeps {
@@ -42,7 +44,9 @@ export function createOnLifecycleHandler(deps: () => OnLifecycleDeps) {
         instanceId: event.detail.EC2InstanceId,
         transition: TRANSITIONS[event.detail.LifecycleTransition],
         hookName: event.detail.LifecycleHookName,
-        ...(event.detail.LifecycleActionToken === undefined ? {} : { token: event.detail.LifecycleActionToken }),
+        ...(event.detail.LifecycleActionToken === undefined
+          ? {}
+          : { token: event.detail.LifecycleActionToken }),
         // AWS's documented samples carry a placeholder time; then the action opened about now.
         startedAt: Number.isNaN(opened) ? now() : Math.min(opened, now()),
         source: 'event',
@@ -51,11 +55,14 @@ export function createOnLifecycleHandler(deps: () => OnLifecycleDeps) {
         action,
         new LifecycleExecutions(sfn, lifecycleStateMachineArn),
       );
-      logger.info(result.outcome === 'started' ? 'started the handling' : 'already handled; nothing started', {
-        execution: result.name,
-        group: action.groupName,
-        instanceId: action.instanceId,
-      });
+      logger.info(
+        result.outcome === 'started' ? 'started the handling' : 'already handled; nothing started',
+        {
+          execution: result.name,
+          group: action.groupName,
+          instanceId: action.instanceId,
+        },
+      );
       return { outcome: result.outcome, execution: result.name };
     },
   });

@@ -121,7 +121,9 @@ export const sandboxFunctions: Record<string, SandboxFunctionFactory> = {
   onLifecycle: async (env) => {
     const lifecycleStateMachineArn = env.stateMachineArns.get('LifecycleStateMachine');
     if (lifecycleStateMachineArn === undefined) {
-      throw new Error('onLifecycle: no lifecycle state machine (serverless.yml resources.LifecycleStateMachine)');
+      throw new Error(
+        'onLifecycle: no lifecycle state machine (serverless.yml resources.LifecycleStateMachine)',
+      );
     }
     const handler = createOnLifecycleHandler(() => ({ sfn: env.clients.sfn, lifecycleStateMachineArn }));
     return (event, context) => handler(event, context);

@@ -100,7 +100,12 @@ export function createLifecycleStepsHandler(deps: () => LifecycleStepsDeps) {
               };
         return await completeLifecycle(action, progress, error, built);
       } catch (caught) {
-        throw stepError(caught, input.step === 'advance' ? `handling ${action.instanceId}` : `completing the lifecycle action of ${action.instanceId}`);
+        throw stepError(
+          caught,
+          input.step === 'advance'
+            ? `handling ${action.instanceId}`
+            : `completing the lifecycle action of ${action.instanceId}`,
+        );
       }
     },
   });

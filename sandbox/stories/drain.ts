@@ -19,7 +19,13 @@ import type { TimedEntry } from '../core/timeline';
 import { operatorStore, seedBaseImage } from './bake-kit';
 import { storyCatalog } from './catalog';
 import { sleep, waitUntilHealthy } from './fleet';
-import { provisionRolloutEnvironment, recordRelease, rolloutManifest, seedReleaseImage, until } from './rollout-kit';
+import {
+  provisionRolloutEnvironment,
+  recordRelease,
+  rolloutManifest,
+  seedReleaseImage,
+  until,
+} from './rollout-kit';
 import { storySettings, type StorySettings } from './settings';
 import { step } from './steps';
 import type { Story, StoryCheck, StoryOptions, StoryResult } from './types';
@@ -48,7 +54,7 @@ export interface DrainRecord {
 export interface DrainRun {
   records: DrainRecord[];
   heartbeatTimeoutSeconds: number;
-  /** Every Kiln API call of the handling (on-lifecycle and lifecycle-steps), by operation. */
+  /** Every API call of the handling (on-lifecycle and lifecycle-steps), by service. */
   calls: Map<string, number>;
   throttled: number;
   groupName: string;
@@ -78,11 +84,14 @@ export async function runDrain(region: Region, options: StoryOptions, spec: Drai
     );
     const manifest = structuredClone(rolloutManifest(region, SERVICE, [made], options.settings));
     const production = manifest.environments[0];
-    if (production && spec.stopCommand !== undefined) production.lifecycle.drain.stopCommand = spec.stopCommand;
+    if (production && spec.stopCommand !== undefined)
+      production.lifecycle.drain.stopCommand = spec.stopCommand;
     await store.putServiceManifest(manifest, { actor: 'kiln-cli:platform-team' });
     await recordRelease(store, region, { service: SERVICE, version: '1.0.0', imageId });
     await waitUntilHealthy(aws, [made], 3600);
-    options.print(`platform: ${made.groupName} with ${spec.from} healthy instances, Kiln's terminate hook ${DRAIN_HOOK}`);
+    options.print(
+      `platform: ${made.groupName} with ${spec.from} healthy instances, Kiln's terminate hook ${DRAIN_HOOK}`,
+    );
     return made;
   });
   await step('scale in', async () => {
@@ -109,12 +118,21 @@ export async function runDrain(region: Region, options: StoryOptions, spec: Drai
   const audits = await auditsOf(store);
   const records = drainRecords(region, env.groupName, env.targetGroupArn, audits);
   const { calls, throttled } = handlingCalls(region.engine.timeline.entries);
-  return { records, heartbeatTimeoutSeconds: spec.heartbeatTimeoutSeconds, calls, throttled, groupName: env.groupName };
+  return {
+    records,
+    heartbeatTimeoutSeconds: spec.heartbeatTimeoutSeconds,
+    calls,
+    throttled,
+    groupName: env.groupName,
+  };
 }
 
 function terminated(region: Region, groupName: string): string[] {
   return region.engine.timeline.entries
-    .filter((e) => e.kind === 'state' && e.resource.startsWith(`autoscaling:${groupName}/`) && e.to === 'Terminated')
+    .filter(
+      (e) =>
+        e.kind === 'state' && e.resource.startsWith(`autoscaling:${groupName}/`) && e.to === 'Terminated',
+    )
     .map((e) => (e.kind === 'state' ? e.resource : ''));
 }
 
@@ -122,14 +140,22 @@ async function auditsOf(store: KilnStore<ServiceManifest>): Promise<AuditEntry[]
   const found: AuditEntry[] = [];
   let cursor: string | undefined;
   do {
-    const page = await store.listAudit({ service: SERVICE }, { limit: 1000, ...(cursor === undefined ? {} : { cursor }) });
+    const page = await store.listAudit(
+      { service: SERVICE },
+      { limit: 1000, ...(cursor === undefined ? {} : { cursor }) },
+    );
     found.push(...page.items);
     cursor = page.cursor;
   } while (cursor !== undefined);
   return found.filter((a) => a.action.startsWith('lifecycle.'));
 }
 
-export function drainRecords(region: Region, groupName: string, targetGroupArn: string, audits: AuditEntry[]): DrainRecord[] {
+export function drainRecords(
+  region: Region,
+  groupName: string,
+  targetGroupArn: string,
+  audits: AuditEntry[],
+): DrainRecord[] {
   const byInstance = new Map<string, DrainRecord>();
   const prefix = `autoscaling:${groupName}/`;
   for (const entry of region.engine.timeline.entries) {
@@ -154,7 +180,9 @@ export function drainRecords(region: Region, groupName: string, targetGroupArn: 
     const record = byInstance.get(instanceId);
     if (record) record.audit = audit;
   }
-  return [...byInstance.values()].sort((a, b) => a.waitAt - b.waitAt || a.instanceId.localeCompare(b.instanceId));
+  return [...byInstance.values()].sort(
+    (a, b) => a.waitAt - b.waitAt || a.instanceId.localeCompare(b.instanceId),
+  );
 }
 
 const HANDLING_CALLERS = ['onLifecycle', 'lifecycleSteps'];
@@ -164,7 +192,7 @@ function handlingCalls(entries: readonly TimedEntry[]): { calls: Map<string, num
   let throttled = 0;
   for (const entry of entries) {
     if (entry.kind !== 'api' || !HANDLING_CALLERS.some((c) => entry.caller.includes(c))) continue;
-    const key = `${entry.service}:${entry.operation}`;
+    const key = entry.service;
     calls.set(key, (calls.get(key) ?? 0) + 1);
     if (!entry.ok && /throttl|rate exceeded|limit exceeded/i.test(entry.error ?? '')) throttled += 1;
   }
@@ -173,20 +201,28 @@ function handlingCalls(entries: readonly TimedEntry[]): { calls: Map<string, num
 
 function outcomeOf(record: DrainRecord): { result?: unknown; outcome?: unknown } {
   const after = record.audit?.after;
-  return typeof after === 'object' && after !== null ? (after as { result?: unknown; outcome?: unknown }) : {};
+  return typeof after === 'object' && after !== null
+    ? (after as { result?: unknown; outcome?: unknown })
+    : {};
 }
 
 /** The rules both stories hold: drained before completed, completed by Kiln before the timeout, none lost. */
 export function drainChecks(run: DrainRun, expected: number): StoryCheck[] {
   const { records } = run;
   const global = globalTimeoutSeconds(run.heartbeatTimeoutSeconds);
-  const early = records.filter((r) => r.proceedAt === undefined || r.unusedAt === undefined || r.proceedAt < r.unusedAt);
+  const early = records.filter(
+    (r) => r.proceedAt === undefined || r.unusedAt === undefined || r.proceedAt < r.unusedAt,
+  );
   const late = records.filter((r) => r.proceedAt === undefined || r.proceedAt - r.waitAt >= global);
   const notByKiln = records.filter((r) => {
     const { result, outcome } = outcomeOf(r);
     return result !== 'CONTINUE' || outcome !== 'completed';
   });
-  const list = (rs: DrainRecord[]) => rs.slice(0, 5).map((r) => r.instanceId).join(', ');
+  const list = (rs: DrainRecord[]) =>
+    rs
+      .slice(0, 5)
+      .map((r) => r.instanceId)
+      .join(', ');
   return [
     {
       name: `${expected} instances waited on the terminate hook`,
@@ -196,17 +232,26 @@ export function drainChecks(run: DrainRun, expected: number): StoryCheck[] {
     {
       name: 'no action completed before its targets left draining',
       ok: early.length === 0,
-      detail: early.length === 0 ? `all ${records.length} drained first` : `${early.length} completed early: ${list(early)}`,
+      detail:
+        early.length === 0
+          ? `all ${records.length} drained first`
+          : `${early.length} completed early: ${list(early)}`,
     },
     {
       name: 'every action completed before its timeout',
       ok: late.length === 0,
-      detail: late.length === 0 ? `longest wait ${Math.max(0, ...records.map((r) => (r.proceedAt ?? 0) - r.waitAt))} s of ${global} s` : `${late.length} waited too long: ${list(late)}`,
+      detail:
+        late.length === 0
+          ? `longest wait ${Math.max(0, ...records.map((r) => (r.proceedAt ?? 0) - r.waitAt))} s of ${global} s`
+          : `${late.length} waited too long: ${list(late)}`,
     },
     {
       name: 'Kiln completed every action CONTINUE (none lost, none left to the timeout)',
       ok: notByKiln.length === 0,
-      detail: notByKiln.length === 0 ? `${records.length} audited completions` : `${notByKiln.length} not completed by Kiln: ${list(notByKiln)}`,
+      detail:
+        notByKiln.length === 0
+          ? `${records.length} audited completions`
+          : `${notByKiln.length} not completed by Kiln: ${list(notByKiln)}`,
     },
   ];
 }
@@ -220,18 +265,29 @@ function percentile(values: number[], p: number): number {
 export function drainFigures(run: DrainRun): Record<string, number> {
   const waits = run.records.flatMap((r) => (r.proceedAt === undefined ? [] : [r.proceedAt - r.waitAt]));
   const total = [...run.calls.values()].reduce((a, b) => a + b, 0);
+  const perInstance = (n: number) => Math.round((n / Math.max(1, run.records.length)) * 100) / 100;
   return {
     instances: run.records.length,
     'completion p50 (s)': percentile(waits, 50),
     'completion p99 (s)': percentile(waits, 99),
     'completion max (s)': Math.max(0, ...waits),
-    'API calls per instance': Math.round((total / Math.max(1, run.records.length)) * 100) / 100,
+    'API calls per instance': perInstance(total),
+    ...Object.fromEntries(
+      [...run.calls]
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([service, n]) => [`calls per instance: ${service}`, perInstance(n)]),
+    ),
     'throttled calls': run.throttled,
   };
 }
 
 const DRAIN_SETTINGS: StorySettings = storySettings({
-  strategy: { type: 'rolling', minHealthyPercentage: 50, maxHealthyPercentage: 100, instanceWarmupSeconds: 60 },
+  strategy: {
+    type: 'rolling',
+    minHealthyPercentage: 50,
+    maxHealthyPercentage: 100,
+    instanceWarmupSeconds: 60,
+  },
   targetGroup: { deregistrationDelaySeconds: 300 },
 });
 
@@ -265,7 +321,12 @@ export const drainStory: Story = {
 };
 
 const STORM_SETTINGS: StorySettings = storySettings({
-  strategy: { type: 'rolling', minHealthyPercentage: 50, maxHealthyPercentage: 100, instanceWarmupSeconds: 60 },
+  strategy: {
+    type: 'rolling',
+    minHealthyPercentage: 50,
+    maxHealthyPercentage: 100,
+    instanceWarmupSeconds: 60,
+  },
   targetGroup: { deregistrationDelaySeconds: 120, healthCheckIntervalSeconds: 30 },
 });
 

@@ -31,31 +31,38 @@ const NO_ACTIVE_ACTION = /no active lifecycle action/i;
 export class LifecycleActions implements LifecycleActionsPort {
   constructor(private readonly client: AutoScalingClient) {}
 
-  async complete(action: ActionRef, result: 'CONTINUE' | 'ABANDON'): Promise<'completed' | 'no-active-action'> {
-    return this.call(`complete the lifecycle action of ${action.instanceId} (${result})`, () =>
-      this.client.send(
-        new CompleteLifecycleActionCommand({
-          AutoScalingGroupName: action.groupName,
-          LifecycleHookName: action.hookName,
-          InstanceId: action.instanceId,
-          ...(action.token === undefined ? {} : { LifecycleActionToken: action.token }),
-          LifecycleActionResult: result,
-        }),
-      ),
+  async complete(
+    action: ActionRef,
+    result: 'CONTINUE' | 'ABANDON',
+  ): Promise<'completed' | 'no-active-action'> {
+    return this.call(
+      `complete the lifecycle action of ${action.instanceId} (${result})`,
+      () =>
+        this.client.send(
+          new CompleteLifecycleActionCommand({
+            AutoScalingGroupName: action.groupName,
+            LifecycleHookName: action.hookName,
+            InstanceId: action.instanceId,
+            ...(action.token === undefined ? {} : { LifecycleActionToken: action.token }),
+            LifecycleActionResult: result,
+          }),
+        ),
       'completed',
     );
   }
 
   async heartbeat(action: ActionRef): Promise<'recorded' | 'no-active-action'> {
-    const outcome = await this.call(`record a heartbeat for ${action.instanceId}`, () =>
-      this.client.send(
-        new RecordLifecycleActionHeartbeatCommand({
-          AutoScalingGroupName: action.groupName,
-          LifecycleHookName: action.hookName,
-          InstanceId: action.instanceId,
-          ...(action.token === undefined ? {} : { LifecycleActionToken: action.token }),
-        }),
-      ),
+    const outcome = await this.call(
+      `record a heartbeat for ${action.instanceId}`,
+      () =>
+        this.client.send(
+          new RecordLifecycleActionHeartbeatCommand({
+            AutoScalingGroupName: action.groupName,
+            LifecycleHookName: action.hookName,
+            InstanceId: action.instanceId,
+            ...(action.token === undefined ? {} : { LifecycleActionToken: action.token }),
+          }),
+        ),
       'recorded',
     );
     return outcome;
@@ -176,14 +183,21 @@ export class LifecycleExecutions implements LifecycleExecutionsPort {
     private readonly stateMachineArn: string,
   ) {}
 
-  async start(name: string, input: LifecycleExecutionInput): Promise<{ outcome: 'started' | 'already-started' }> {
+  async start(
+    name: string,
+    input: LifecycleExecutionInput,
+  ): Promise<{ outcome: 'started' | 'already-started' }> {
     let existed = false;
     await callAws(
       'Step Functions',
       `start the lifecycle handling ${name}`,
       () =>
         this.client.send(
-          new StartExecutionCommand({ stateMachineArn: this.stateMachineArn, name, input: JSON.stringify(input) }),
+          new StartExecutionCommand({
+            stateMachineArn: this.stateMachineArn,
+            name,
+            input: JSON.stringify(input),
+          }),
         ),
       {
         ExecutionAlreadyExists: () => {

@@ -46,7 +46,9 @@ function fnv1a(text: string): string {
  * execution of a name: https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html).
  * An instance launches once and terminates once, so instance + transition + hook is unique.
  */
-export function lifecycleExecutionName(action: Pick<LifecycleAction, 'instanceId' | 'transition' | 'hookName'>): string {
+export function lifecycleExecutionName(
+  action: Pick<LifecycleAction, 'instanceId' | 'transition' | 'hookName'>,
+): string {
   const hook = action.hookName.replace(NAME_FORBIDDEN, '_');
   const name = `${action.instanceId}-${action.transition}-${hook}`;
   if (name.length <= NAME_MAX) return name;

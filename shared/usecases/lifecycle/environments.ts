@@ -14,7 +14,10 @@ export interface KilnEnvironment {
 }
 
 /** Every environment of every manifest in `region`, with its groups (pages through the services). */
-export async function environmentsIn(store: KilnStore<ServiceManifest>, region: string): Promise<KilnEnvironment[]> {
+export async function environmentsIn(
+  store: KilnStore<ServiceManifest>,
+  region: string,
+): Promise<KilnEnvironment[]> {
   const found: KilnEnvironment[] = [];
   let cursor: string | undefined;
   do {

@@ -19,6 +19,7 @@
  */
 import {
   completeBy,
+  DRAIN_GRACE_SECONDS,
   drainBound,
   heartbeatDue,
   isDraining,
@@ -50,10 +51,20 @@ export async function advanceLifecycle(
   const p: LifecycleProgress = { ...progress, notes: [...(progress.notes ?? [])] };
   if (p.phase === 'begin') return begin(action, p, deps, now);
   if (p.deadline !== undefined && now >= p.deadline) {
-    p.notes?.push(`completed at the deadline (${Math.round((p.deadline - action.startedAt) / 1000)} s after the action opened) while ${p.phase}`);
-    return complete(p, action.transition === 'launch' ? 'ABANDON' : 'CONTINUE', p.reason ?? `deadline reached while ${p.phase}`);
+    p.notes?.push(
+      `completed at the deadline (${Math.round((p.deadline - action.startedAt) / 1000)} s after the action opened) while ${p.phase}`,
+    );
+    return complete(
+      p,
+      action.transition === 'launch' ? 'ABANDON' : 'CONTINUE',
+      p.reason ?? `deadline reached while ${p.phase}`,
+    );
   }
-  if (p.heartbeatTimeoutSeconds !== undefined && p.lastBeatAt !== undefined && heartbeatDue(p.lastBeatAt, p.heartbeatTimeoutSeconds, now)) {
+  if (
+    p.heartbeatTimeoutSeconds !== undefined &&
+    p.lastBeatAt !== undefined &&
+    heartbeatDue(p.lastBeatAt, p.heartbeatTimeoutSeconds, now)
+  ) {
     const beat = await deps.actions(action.region).heartbeat(action);
     if (beat === 'no-active-action') {
       p.notes?.push('the action ended before Kiln completed it (timed out or completed elsewhere)');
@@ -109,11 +120,16 @@ async function begin(
       env?.environment.lifecycle.launch.healthTimeoutSeconds ??
       group.defaultInstanceWarmup ??
       (group.healthCheckGracePeriod > 0 ? group.healthCheckGracePeriod : 300);
-    p.expected = env === undefined ? [] : await expectedImages(deps.store, env.service, env.environment.name, action.region);
+    p.expected =
+      env === undefined
+        ? []
+        : await expectedImages(deps.store, env.service, env.environment.name, action.region);
     p.healthyBy = Math.min(action.startedAt + warmup * 1000, p.deadline ?? Infinity);
     return verify(action, { ...p, phase: 'verifying' }, deps, now);
   }
-  const targetGroupArns = [...new Set([...group.targetGroupArns, ...(env?.environment.targetGroupArns ?? [])])];
+  const targetGroupArns = [
+    ...new Set([...group.targetGroupArns, ...(env?.environment.targetGroupArns ?? [])]),
+  ];
   const drain = deps.drain(action.region);
   const drains: TargetDrainState[] = [];
   for (const arn of targetGroupArns) {
@@ -149,7 +165,9 @@ async function checkDrains(
   const drain = deps.drain(action.region);
   const drains: TargetDrainState[] = [];
   for (const d of p.drains ?? []) {
-    if (!isDraining(d.state)) {
+    // Targets show `draining` until the delay has passed, so there is nothing to learn before then
+    // (and ELB's Describe calls share one small bucket: elb-api-throttling.html).
+    if (!isDraining(d.state) || now < d.bound - DRAIN_GRACE_SECONDS * 1000) {
       drains.push(d);
       continue;
     }
@@ -163,7 +181,17 @@ async function checkDrains(
   }
   p.drains = drains;
   const pending = drains.filter((d) => isDraining(d.state));
-  if (pending.length > 0) return sleep(p, now, Math.min(POLL_SECONDS * 1000, Math.min(...pending.map((d) => d.bound)) - now));
+  if (pending.length > 0) {
+    const expectedEnd = Math.min(...pending.map((d) => d.bound - DRAIN_GRACE_SECONDS * 1000));
+    return sleep(
+      p,
+      now,
+      Math.max(
+        expectedEnd - now,
+        Math.min(POLL_SECONDS * 1000, Math.min(...pending.map((d) => d.bound)) - now),
+      ),
+    );
+  }
   return afterDrain(action, p, deps, now);
 }
 
@@ -204,7 +232,9 @@ async function checkStop(
     return sleep(p, now, POLL_SECONDS * 1000);
   }
   if (result.state !== 'success') {
-    p.notes?.push(`the graceful-stop command ${stop.commandId} ended ${result.status}${result.output ? `: ${result.output}` : ''}`);
+    p.notes?.push(
+      `the graceful-stop command ${stop.commandId} ended ${result.status}${result.output ? `: ${result.output}` : ''}`,
+    );
     return complete(p, 'CONTINUE', `drained; graceful stop ${result.state}`);
   }
   return complete(p, 'CONTINUE', 'drained and stopped');
@@ -287,7 +317,11 @@ export async function completeLifecycle(
   deps: Pick<LifecycleDeps, 'actions' | 'store'>,
 ): Promise<CompletionReport> {
   const failed = error !== undefined;
-  const result = failed ? (action.transition === 'launch' ? 'ABANDON' : 'CONTINUE') : (progress.result ?? 'CONTINUE');
+  const result = failed
+    ? action.transition === 'launch'
+      ? 'ABANDON'
+      : 'CONTINUE'
+    : (progress.result ?? 'CONTINUE');
   const reason = failed
     ? `handling failed (${error.Error ?? 'error'}: ${errorMessage(error.Cause)}); completed ${result}`
     : (progress.reason ?? 'handled');
@@ -304,7 +338,9 @@ export async function completeLifecycle(
       hook: action.hookName,
       source: action.source,
       ...(progress.environment === undefined ? {} : { environment: progress.environment }),
-      ...(progress.drains === undefined ? {} : { drains: progress.drains.map((d) => ({ targetGroupArn: d.targetGroupArn, state: d.state })) }),
+      ...(progress.drains === undefined
+        ? {}
+        : { drains: progress.drains.map((d) => ({ targetGroupArn: d.targetGroupArn, state: d.state })) }),
       ...(progress.stop?.status === undefined ? {} : { stop: progress.stop.status }),
       ...(progress.heartbeats === undefined ? {} : { heartbeats: progress.heartbeats }),
       ...(progress.notes?.length ? { notes: progress.notes } : {}),

@@ -42,7 +42,14 @@ const WAIT_STATES: Record<string, LifecycleAction['transition']> = {
 };
 
 export async function healLifecycleActions(deps: HealLifecycleDeps): Promise<HealLifecycleReport> {
-  const report: HealLifecycleReport = { groups: 0, waiting: 0, started: 0, inProgress: 0, completed: 0, deferred: 0 };
+  const report: HealLifecycleReport = {
+    groups: 0,
+    waiting: 0,
+    started: 0,
+    inProgress: 0,
+    completed: 0,
+    deferred: 0,
+  };
   const limit = deps.limit ?? 200;
   const groups = deps.groups(deps.region);
   const names = new Set<string>();

@@ -10,14 +10,26 @@ import {
 describe('lifecycle domain', () => {
   describe('lifecycleExecutionName', () => {
     it('is the same for the same instance, transition and hook (every delivery starts one handling)', () => {
-      const action = { instanceId: 'i-0123456789abcdef0', transition: 'terminate' as const, hookName: 'kiln-drain' };
+      const action = {
+        instanceId: 'i-0123456789abcdef0',
+        transition: 'terminate' as const,
+        hookName: 'kiln-drain',
+      };
       expect(lifecycleExecutionName(action)).toBe('i-0123456789abcdef0-terminate-kiln-drain');
       expect(lifecycleExecutionName({ ...action })).toBe(lifecycleExecutionName(action));
     });
 
     it('keeps within Step Functions’ 80 characters and its allowed characters when the hook name is long', () => {
-      const a = lifecycleExecutionName({ instanceId: 'i-0123456789abcdef0', transition: 'launch', hookName: `team/${'x'.repeat(200)}` });
-      const b = lifecycleExecutionName({ instanceId: 'i-0123456789abcdef0', transition: 'launch', hookName: `team/${'x'.repeat(199)}y` });
+      const a = lifecycleExecutionName({
+        instanceId: 'i-0123456789abcdef0',
+        transition: 'launch',
+        hookName: `team/${'x'.repeat(200)}`,
+      });
+      const b = lifecycleExecutionName({
+        instanceId: 'i-0123456789abcdef0',
+        transition: 'launch',
+        hookName: `team/${'x'.repeat(199)}y`,
+      });
       expect(a.length).toBeLessThanOrEqual(80);
       expect(a).not.toMatch(/[/\s]/);
       expect(a).not.toBe(b);
@@ -47,7 +59,9 @@ describe('lifecycle domain', () => {
     const expected = [{ version: '1.0.0', imageId: 'ami-1' }];
 
     it('continues an instance running the release’s AMI', () => {
-      expect(launchVerdict({ imageId: 'ami-1', state: 'running', expected, now: 0, healthyBy: 1 })).toMatchObject({ result: 'CONTINUE' });
+      expect(
+        launchVerdict({ imageId: 'ami-1', state: 'running', expected, now: 0, healthyBy: 1 }),
+      ).toMatchObject({ result: 'CONTINUE' });
     });
 
     it('abandons an instance on another AMI as drift, naming both', () => {
@@ -58,15 +72,21 @@ describe('lifecycle domain', () => {
     });
 
     it('waits for a pending instance within the warm-up and abandons it after', () => {
-      expect(launchVerdict({ imageId: 'ami-1', state: 'pending', expected, now: 0, healthyBy: 10 })).toEqual({ result: 'wait' });
-      expect(launchVerdict({ imageId: 'ami-1', state: 'pending', expected, now: 10, healthyBy: 10 })).toMatchObject({
+      expect(launchVerdict({ imageId: 'ami-1', state: 'pending', expected, now: 0, healthyBy: 10 })).toEqual({
+        result: 'wait',
+      });
+      expect(
+        launchVerdict({ imageId: 'ami-1', state: 'pending', expected, now: 10, healthyBy: 10 }),
+      ).toMatchObject({
         result: 'ABANDON',
         reason: expect.stringContaining('not healthy within the warm-up'),
       });
     });
 
     it('continues, saying it did not verify, when the environment has no release recorded', () => {
-      expect(launchVerdict({ imageId: 'ami-x', state: 'running', expected: [], now: 0, healthyBy: 1 })).toMatchObject({
+      expect(
+        launchVerdict({ imageId: 'ami-x', state: 'running', expected: [], now: 0, healthyBy: 1 }),
+      ).toMatchObject({
         result: 'CONTINUE',
         reason: expect.stringContaining('not verified'),
       });

@@ -12,7 +12,8 @@ import type { GroupDescription } from '../../../../shared/usecases/rollout/deps'
 import { fakeClock, seededCheckout, T0, type Clock } from '../../../support/deployment-fixtures';
 import { startDynalite, type LocalDynamo } from '../../../support/dynalite';
 
-const TG = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/checkout-staging/6d0ecf831eec9f09';
+const TG =
+  'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/checkout-staging/6d0ecf831eec9f09';
 const RELEASE_AMI = 'ami-0aaaaaaaaaaaaaaa1';
 
 function group(overrides: Partial<GroupDescription> = {}): GroupDescription {
@@ -32,7 +33,16 @@ function group(overrides: Partial<GroupDescription> = {}): GroupDescription {
 }
 
 /** AWS as the handling sees it: a target that drains for `delay` seconds after deregistration. */
-function fakeAws(clock: Clock, options: { delay?: number; heartbeat?: number; group?: GroupDescription | undefined; imageId?: string; active?: boolean } = {}) {
+function fakeAws(
+  clock: Clock,
+  options: {
+    delay?: number;
+    heartbeat?: number;
+    group?: GroupDescription | undefined;
+    imageId?: string;
+    active?: boolean;
+  } = {},
+) {
   const delay = options.delay ?? 300;
   const calls: string[] = [];
   let deregisteredAt: number | undefined;
@@ -41,8 +51,16 @@ function fakeAws(clock: Clock, options: { delay?: number; heartbeat?: number; gr
     describeGroup: async () => ('group' in options ? options.group : group()),
     findGroupsByTags: async () => [],
     lifecycleHooks: async () => [
-      { name: 'kiln-drain', transition: 'autoscaling:EC2_INSTANCE_TERMINATING', heartbeatTimeoutSeconds: options.heartbeat ?? 60 },
-      { name: 'kiln-verify', transition: 'autoscaling:EC2_INSTANCE_LAUNCHING', heartbeatTimeoutSeconds: options.heartbeat ?? 60 },
+      {
+        name: 'kiln-drain',
+        transition: 'autoscaling:EC2_INSTANCE_TERMINATING',
+        heartbeatTimeoutSeconds: options.heartbeat ?? 60,
+      },
+      {
+        name: 'kiln-verify',
+        transition: 'autoscaling:EC2_INSTANCE_LAUNCHING',
+        heartbeatTimeoutSeconds: options.heartbeat ?? 60,
+      },
     ],
   };
   const actions: LifecycleActionsPort = {
@@ -65,7 +83,9 @@ function fakeAws(clock: Clock, options: { delay?: number; heartbeat?: number; gr
     },
     targetState: async () => {
       calls.push('describe-target');
-      return deregisteredAt !== undefined && clock.now() >= deregisteredAt + delay * 1000 ? 'unused' : 'draining';
+      return deregisteredAt !== undefined && clock.now() >= deregisteredAt + delay * 1000
+        ? 'unused'
+        : 'draining';
     },
     deregistrationDelaySeconds: async () => delay,
   };
@@ -82,7 +102,9 @@ function fakeAws(clock: Clock, options: { delay?: number; heartbeat?: number; gr
       groups: () => groups,
       actions: () => actions,
       drain: () => drain,
-      instances: () => ({ describe: async () => ({ imageId: options.imageId ?? RELEASE_AMI, state: 'running' }) }),
+      instances: () => ({
+        describe: async () => ({ imageId: options.imageId ?? RELEASE_AMI, state: 'running' }),
+      }),
       commands: () => commands,
     },
   };
@@ -110,7 +132,8 @@ async function handle(action: LifecycleAction, deps: LifecycleDeps, clock: Clock
     sleeps.push(progress.waitSeconds ?? 0);
     clock.advance((progress.waitSeconds ?? 0) * 1000);
   }
-  const report = progress.next === 'complete' ? await completeLifecycle(action, progress, undefined, deps) : undefined;
+  const report =
+    progress.next === 'complete' ? await completeLifecycle(action, progress, undefined, deps) : undefined;
   return { progress, report, sleeps };
 }
 
@@ -139,7 +162,13 @@ describe('lifecycle handling', () => {
       expect(clock.now() - T0).toBeGreaterThanOrEqual(300_000);
       expect(progress.heartbeats).toBeGreaterThanOrEqual(9);
       const audit = (await store.listAudit({ target: 'instance:us-east-1/i-0123456789abcdef0' })).items;
-      expect(audit).toEqual([expect.objectContaining({ action: 'lifecycle.terminate', actor: 'kiln:lifecycle', service: 'checkout' })]);
+      expect(audit).toEqual([
+        expect.objectContaining({
+          action: 'lifecycle.terminate',
+          actor: 'kiln:lifecycle',
+          service: 'checkout',
+        }),
+      ]);
     });
 
     it('never sleeps past half the heartbeat timeout', async () => {
@@ -177,7 +206,10 @@ describe('lifecycle handling', () => {
       const report = await completeLifecycle(
         terminate(),
         { phase: 'draining', next: 'wait', service: 'checkout' },
-        { Error: 'AwsRequestRefusedError', Cause: JSON.stringify({ errorMessage: 'handling i-0123456789abcdef0: AccessDenied' }) },
+        {
+          Error: 'AwsRequestRefusedError',
+          Cause: JSON.stringify({ errorMessage: 'handling i-0123456789abcdef0: AccessDenied' }),
+        },
         deps,
       );
       expect(report).toMatchObject({ result: 'CONTINUE', outcome: 'completed' });

@@ -1,6 +1,9 @@
 import type { GroupsPort, LifecycleActionsPort } from '../../../../shared/usecases/lifecycle/deps';
 import { healLifecycleActions } from '../../../../shared/usecases/lifecycle/heal';
-import type { LifecycleExecutionInput, LifecycleExecutionsPort } from '../../../../shared/usecases/lifecycle/start';
+import type {
+  LifecycleExecutionInput,
+  LifecycleExecutionsPort,
+} from '../../../../shared/usecases/lifecycle/start';
 import type { GroupDescription } from '../../../../shared/usecases/rollout/deps';
 import { seededCheckout } from '../../../support/deployment-fixtures';
 import { startDynalite, type LocalDynamo } from '../../../support/dynalite';
@@ -35,7 +38,11 @@ describe('healLifecycleActions', () => {
       describeGroup: async (name) =>
         name === 'checkout-staging'
           ? staging([
-              { instanceId: 'i-0000000000000000a', lifecycleState: 'Terminating:Wait', healthStatus: 'Healthy' },
+              {
+                instanceId: 'i-0000000000000000a',
+                lifecycleState: 'Terminating:Wait',
+                healthStatus: 'Healthy',
+              },
               { instanceId: 'i-0000000000000000b', lifecycleState: 'Pending:Wait', healthStatus: 'Healthy' },
               { instanceId: 'i-0000000000000000c', lifecycleState: 'InService', healthStatus: 'Healthy' },
             ] as GroupDescription['instances'])
@@ -61,7 +68,14 @@ describe('healLifecycleActions', () => {
       },
       status: async (name) => executions.get(name),
     };
-    const deps = { store, now: clock.now, region: 'us-east-1', groups: () => groups, actions: () => actions, executions: port };
+    const deps = {
+      store,
+      now: clock.now,
+      region: 'us-east-1',
+      groups: () => groups,
+      actions: () => actions,
+      executions: port,
+    };
     return { deps, started, completed };
   }
 
