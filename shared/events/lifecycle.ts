@@ -36,5 +36,9 @@ export const TerminateLifecycleActionEvent = z.extend(
   { source: z.literal('aws.autoscaling') },
 );
 
-export const LifecycleActionEvent = z.union([LaunchLifecycleActionEvent, TerminateLifecycleActionEvent]);
+// Discriminated by detail-type, so a bad event's error names the field at fault, not just "the union".
+export const LifecycleActionEvent = z.discriminatedUnion('detail-type', [
+  LaunchLifecycleActionEvent,
+  TerminateLifecycleActionEvent,
+]);
 export type LifecycleActionEvent = z.infer<typeof LifecycleActionEvent>;
