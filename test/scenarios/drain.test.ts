@@ -26,6 +26,22 @@ describe('the drain story (scale-in of 6 behind a 300 s deregistration delay, 60
   }, 60_000);
 });
 
+describe('the drain story when a step fails past its retries', () => {
+  it('still completes every action CONTINUE before its timeout (Run Command failing on every call)', async () => {
+    const result = await runSandbox({
+      seed: 7,
+      fleet: 6,
+      scenario: 'drain',
+      region: { faults: [{ kind: 'api-5xx', key: 'SSM:SendCommand' }] },
+    });
+    // The graceful stop never ran; every action was completed anyway, after its drain.
+    expect(result.checks.filter((c) => !c.ok).map((c) => c.name)).toEqual([
+      'each instance heartbeated through the 300 s drain and stopped gracefully',
+    ]);
+    expect(result.faultsStruck).toEqual([expect.objectContaining({ rule: 'api-5xx:SSM:SendCommand' })]);
+  }, 60_000);
+});
+
 describe('the drain-storm story (1,000 instances at once, AWS request rates on)', () => {
   it('completes every action, drained first, before its timeout, none lost', async () => {
     const result = await runSandbox({ seed: 7, fleet: 6, scenario: 'drain-storm' });
