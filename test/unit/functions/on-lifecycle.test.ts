@@ -70,14 +70,12 @@ describe('on-lifecycle', () => {
   });
 
   it('answers a duplicate delivery as already handled', async () => {
-    sfnMock
-      .on(StartExecutionCommand)
-      .rejects(
-        new ExecutionAlreadyExists({
-          message: 'Execution Already Exists',
-          $metadata: { httpStatusCode: 400 },
-        }),
-      );
+    sfnMock.on(StartExecutionCommand).rejects(
+      new ExecutionAlreadyExists({
+        message: 'Execution Already Exists',
+        $metadata: { httpStatusCode: 400 },
+      }),
+    );
     const result = await handler(fixture('autoscaling/instance-terminate-lifecycle-action.json'), context);
     expect(result).toMatchObject({ outcome: 'already-started' });
   });
