@@ -106,7 +106,8 @@ export class TargetDrain implements DrainPort {
           new DeregisterTargetsCommand({ TargetGroupArn: targetGroupArn, Targets: [{ Id: instanceId }] }),
         ),
       {
-        InvalidTarget: () => {
+        // The SDK names the modeled error InvalidTargetException (AWS's code: InvalidTarget).
+        InvalidTargetException: () => {
           missing = true;
           return {};
         },
@@ -124,7 +125,7 @@ export class TargetDrain implements DrainPort {
         this.client.send(
           new DescribeTargetHealthCommand({ TargetGroupArn: targetGroupArn, Targets: [{ Id: instanceId }] }),
         ),
-      { TargetGroupNotFound: () => ({ TargetHealthDescriptions: [] }) },
+      { TargetGroupNotFoundException: () => ({ TargetHealthDescriptions: [] }) },
     );
     const found = (result.TargetHealthDescriptions ?? []).find((d) => d.Target?.Id === instanceId);
     return found?.TargetHealth?.State ?? 'unused';
