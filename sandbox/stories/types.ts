@@ -31,6 +31,6 @@ export interface Story {
    * What the story's region needs beyond the seed (e.g. `badVersions`: the release it rolls out
    * misbehaves); the caller's region options win where both say something.
    */
-  region?: Pick<RegionOptions, 'badVersions'>;
+  region?: Pick<RegionOptions, 'badVersions' | 'rateLimits' | 'limits'>;
   run(region: Region, options: StoryOptions): Promise<StoryResult>;
 }
