@@ -20,7 +20,7 @@ import { KilnStore } from '../shared/store';
 import { startDynalite, type LocalDynamo } from '../test/support/dynalite';
 import { readDeployedSettings, type DeployedFunction } from './deployed-functions';
 import { firstInvocations, type FirstInvocation } from './first-invocations';
-import { BENCH_DEPLOY_STATE_MACHINE_ARN, startStubSfn } from './stub-sfn';
+import { BENCH_DEPLOY_STATE_MACHINE_ARN, BENCH_LIFECYCLE_STATE_MACHINE_ARN, startStubSfn } from './stub-sfn';
 import {
   pairedRuns,
   renderTable,
@@ -157,6 +157,7 @@ export async function coldStartTable(root: string, options: ColdStartOptions): P
         // on-artifact starts the deploy: a local stand-in answers StartExecution (bench/stub-sfn.ts).
         AWS_ENDPOINT_URL_SFN: sfn.endpoint,
         KILN_DEPLOY_STATE_MACHINE_ARN: BENCH_DEPLOY_STATE_MACHINE_ARN,
+        KILN_LIFECYCLE_STATE_MACHINE_ARN: BENCH_LIFECYCLE_STATE_MACHINE_ARN,
         AWS_LAMBDA_FUNCTION_NAME: fn.deployedName,
         AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512',
         KILN_TABLE: tableName,

@@ -301,6 +301,55 @@ export const firstInvocations: Record<string, FirstInvocation> = {
         ? undefined
         : `expected { outcomes: [] }, got ${JSON.stringify(result)}`,
   },
+  // Kiln's terminate hook fires: one StartExecution of the lifecycle machine (bench/stub-sfn.ts).
+  onLifecycle: {
+    event: (run) => ({
+      version: '0',
+      id: `bench-${run}`,
+      'detail-type': 'EC2 Instance-terminate Lifecycle Action',
+      source: 'aws.autoscaling',
+      account: '123456789012',
+      time: '2026-01-01T00:00:00Z',
+      region: 'us-east-1',
+      resources: [
+        'arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:1:autoScalingGroupName/checkout-staging',
+      ],
+      detail: {
+        LifecycleActionToken: `87654321-4321-4321-4321-${String(run).padStart(12, '0')}`,
+        AutoScalingGroupName: 'checkout-staging',
+        LifecycleHookName: 'kiln-drain',
+        EC2InstanceId: `i-${String(run).padStart(17, '0')}`,
+        LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING',
+        Origin: 'AutoScalingGroup',
+        Destination: 'EC2',
+      },
+    }),
+    check: (result) =>
+      typeof result === 'object' && result !== null && 'outcome' in result && result.outcome === 'started'
+        ? undefined
+        : `expected { outcome: 'started' }, got ${JSON.stringify(result)}`,
+  },
+  // A launch verification at its deadline: the step decides to complete (ABANDON) without an AWS
+  // call, so the bench needs no Auto Scaling or EC2 endpoint; the module's load is what it times.
+  lifecycleSteps: {
+    event: (run) => ({
+      step: 'advance',
+      action: {
+        region: 'us-east-1',
+        groupName: 'checkout-staging',
+        instanceId: `i-${String(run).padStart(17, '0')}`,
+        transition: 'launch',
+        hookName: 'kiln-verify',
+        startedAt: 1767225600000,
+        source: 'event',
+      },
+      progress: { phase: 'verifying', next: 'wait', deadline: 1767225600000 },
+    }),
+    check: (result) =>
+      typeof result === 'object' && result !== null && 'result' in result && result.result === 'ABANDON'
+        ? undefined
+        : `expected the deadline's { result: 'ABANDON' }, got ${JSON.stringify(result)}`,
+  },
 };
 
 /** The manifest version the bake bench's seed stored (1 on a fresh table). */

@@ -2,7 +2,7 @@
  * Kiln's measurements. Prints tables; never passes or fails (CI does not time anything).
  *
  *   npm run bench                                  # every section
- *   KILN_BENCH_SECTIONS=cold,cli npm run bench     # some of them (cold, cli, bake, rollout, alarms, fleet)
+ *   KILN_BENCH_SECTIONS=cold,cli npm run bench     # some of them (cold, cli, bake, rollout, alarms, drain, fleet)
  *   KILN_BENCH_ROLLOUT_FLEETS=10,100 npm run bench # the rollout section's fleet sizes (default 10,100)
  *   KILN_BENCH_ROUNDS=21 npm run bench             # more paired rounds for cold and cli (default 11)
  *   KILN_BENCH_ENV=clean npm run bench             # measured processes start from PATH and HOME only
@@ -33,11 +33,12 @@ import { alarmRollbackTable } from './alarm-rollback';
 import { bakeTable } from './bake';
 import { cliStartTable } from './cli-start';
 import { coldStartTable } from './cold-start';
+import { drainTable } from './drain';
 import { blueGreenTable } from './rollback';
 import { rolloutTable } from './rollout';
 
 const sections = new Set(
-  (process.env.KILN_BENCH_SECTIONS ?? 'cold,cli,bake,rollout,alarms,fleet').split(','),
+  (process.env.KILN_BENCH_SECTIONS ?? 'cold,cli,bake,rollout,alarms,drain,fleet').split(','),
 );
 const rounds = Number(process.env.KILN_BENCH_ROUNDS ?? 11);
 const environment = process.env.KILN_BENCH_ENV === 'clean' ? 'clean' : 'inherit';
@@ -154,6 +155,7 @@ async function main(): Promise<void> {
     console.log(`${await blueGreenTable(SEED, ROLLOUT_FLEETS)}\n`);
   }
   if (sections.has('alarms')) console.log(`${await alarmRollbackTable(SEED, ALARM_FLEETS)}\n`);
+  if (sections.has('drain')) console.log(`${await drainTable(SEED)}\n`);
   if (sections.has('fleet')) await fleetTable();
 }
 

@@ -10,6 +10,9 @@ import type { AddressInfo } from 'node:net';
 
 export const BENCH_DEPLOY_STATE_MACHINE_ARN =
   'arn:aws:states:us-east-1:123456789012:stateMachine:kiln-bench-deploy';
+/** The lifecycle machine on-lifecycle starts (answered the same way). */
+export const BENCH_LIFECYCLE_STATE_MACHINE_ARN =
+  'arn:aws:states:us-east-1:123456789012:stateMachine:kiln-bench-lifecycle';
 
 export interface StubSfn {
   endpoint: string;

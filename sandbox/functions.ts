@@ -7,10 +7,12 @@
  */
 import { createOnAlarmHandler } from '../functions/on-alarm';
 import { createOnArtifactHandler } from '../functions/on-artifact';
+import { createOnLifecycleHandler } from '../functions/on-lifecycle';
 import { createOnProgressHandler } from '../functions/on-progress';
 import { createReconcileHandler } from '../functions/reconcile';
 import { createRetainImagesHandler } from '../functions/retain-images';
 import { createBakeStepsHandler } from '../functions/steps/bake';
+import { createLifecycleStepsHandler } from '../functions/steps/lifecycle';
 import { createRolloutStepsHandler } from '../functions/steps/rollout';
 import { createSweepBakesHandler } from '../functions/sweep-bakes';
 import { Ec2Bake } from '../shared/aws/ec2';
@@ -118,7 +120,28 @@ export const sandboxFunctions: Record<string, SandboxFunctionFactory> = {
     }));
     return (event, context) => handler(event, context);
   },
-  // -- issue 11: onLifecycle (and its steps) go here --
+  onLifecycle: async (env) => {
+    const lifecycleStateMachineArn = env.stateMachineArns.get('LifecycleStateMachine');
+    if (lifecycleStateMachineArn === undefined) {
+      throw new Error(
+        'onLifecycle: no lifecycle state machine (serverless.yml resources.LifecycleStateMachine)',
+      );
+    }
+    const handler = createOnLifecycleHandler(() => ({ sfn: env.clients.sfn, lifecycleStateMachineArn }));
+    return (event, context) => handler(event, context);
+  },
+  lifecycleSteps: async (env) => {
+    const handler = createLifecycleStepsHandler(() => ({
+      documentClient: env.clients.doc,
+      tableName: env.tableName,
+      ids: env.ids,
+      autoScalingFor: (region) => env.clientsIn(region).autoScaling,
+      ec2For: (region) => env.clientsIn(region).ec2,
+      elbFor: (region) => env.clientsIn(region).elbv2,
+      ssmFor: (region) => env.clientsIn(region).ssm,
+    }));
+    return (event, context) => handler(event, context);
+  },
 
   onAlarm: async (env) => {
     const { deployStateMachineArn } = env;

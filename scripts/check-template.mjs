@@ -42,6 +42,8 @@ const STAR_ONLY_ACTIONS = new Set([
   'ec2:DescribeLaunchTemplates',
   'ec2:DescribeLaunchTemplateVersions',
   'elasticloadbalancing:DescribeTargetHealth',
+  // Lifecycle handling reads each target group's deregistration delay (ELB's Describe* likewise).
+  'elasticloadbalancing:DescribeTargetGroupAttributes',
   'cloudwatch:DescribeAlarms',
   'cloudwatch:DescribeAlarmHistory',
 ]);

@@ -28,6 +28,10 @@ export const storyCatalog = {
     'a release serving 5xx on blue/green: the rollout alarm stops it during the watch, blue is restored and recorded',
   'alarm-rollback':
     'a release starts serving 5xx after it completed: its alarm fires in the watch window and on-alarm restores the previous release, once',
+  drain:
+    'a scale-in of 6 instances: each deregistered and drained (300 s delay, heartbeats) and stopped before Kiln completes its hook',
+  'drain-storm':
+    '1,000 instances terminate at once under AWS request rates: every hook completed by Kiln before its timeout, none lost',
   'lost-events':
     '30 % of events lost and duplicates on, the fleet scaled, a rollout killed mid-way: the reconciler converges, nothing stuck',
 } as const;

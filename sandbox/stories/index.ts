@@ -3,6 +3,7 @@ import { alarmRollbackStory } from './alarm-rollback';
 import { bakeCacheStory, bakeFailureStory, bakeStory, bakeTimeoutStory } from './bake';
 import { badReleaseBlueGreenStory, blueGreenStory, scaleDuringSwitchStory } from './blue-green';
 import { defaultStory } from './default';
+import { drainStormStory, drainStory } from './drain';
 import { instanceRefreshStory } from './instance-refresh';
 import { lostEventsStory } from './lost-events';
 import {
@@ -29,5 +30,7 @@ export const stories: Record<StoryName, Story> = {
   'scale-during-switch': scaleDuringSwitchStory,
   'bad-release-blue-green': badReleaseBlueGreenStory,
   'alarm-rollback': alarmRollbackStory,
+  drain: drainStory,
+  'drain-storm': drainStormStory,
   'lost-events': lostEventsStory,
 };

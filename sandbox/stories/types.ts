@@ -32,6 +32,6 @@ export interface Story {
    * misbehaves; `faults`: the fault plan it is about); the caller's region options win where both
    * say something, except that bad versions and fault rules of both are joined.
    */
-  region?: Pick<RegionOptions, 'badVersions' | 'faults'>;
+  region?: Pick<RegionOptions, 'badVersions' | 'rateLimits' | 'limits' | 'faults'>;
   run(region: Region, options: StoryOptions): Promise<StoryResult>;
 }

@@ -3,7 +3,12 @@ import type { Context } from 'aws-lambda';
 import { seedFreshTable } from '../../../bench/cold-start';
 import { readDeployedSettings } from '../../../bench/deployed-functions';
 import { firstInvocations } from '../../../bench/first-invocations';
-import { BENCH_DEPLOY_STATE_MACHINE_ARN, startStubSfn, type StubSfn } from '../../../bench/stub-sfn';
+import {
+  BENCH_DEPLOY_STATE_MACHINE_ARN,
+  BENCH_LIFECYCLE_STATE_MACHINE_ARN,
+  startStubSfn,
+  type StubSfn,
+} from '../../../bench/stub-sfn';
 import { startDynalite, type LocalDynamo } from '../../support/dynalite';
 
 const ROOT = join(__dirname, '..', '..', '..');
@@ -33,6 +38,7 @@ describe("the cold-start bench's first invocations", () => {
       AWS_ENDPOINT_URL_EC2: 'http://127.0.0.1:9',
       AWS_ENDPOINT_URL_SSM: 'http://127.0.0.1:9',
       KILN_DEPLOY_STATE_MACHINE_ARN: BENCH_DEPLOY_STATE_MACHINE_ARN,
+      KILN_LIFECYCLE_STATE_MACHINE_ARN: BENCH_LIFECYCLE_STATE_MACHINE_ARN,
       KILN_STAGE: 'bench',
       POWERTOOLS_LOG_LEVEL: 'SILENT',
     });

@@ -1,0 +1,52 @@
+/**
+ * Lifecycle hooks under load (`KILN_BENCH_SECTIONS=drain`): the `drain` story (6 instances, 300 s
+ * deregistration delay, 60 s heartbeat timeout, a graceful-stop command) and `drain-storm` (1,000
+ * instances terminating at once with AWS's published request rates on). Figures from the timeline:
+ * virtual seconds from Terminating:Wait to the completion (Terminating:Proceed), and the API calls
+ * the handling made (on-lifecycle and lifecycle-steps) per instance, by service, and how many of
+ * them were throttled (and retried).
+ */
+import { runSandbox } from '../sandbox/run';
+import { renderTable } from './paired';
+
+const SERVICES = ['Auto Scaling', 'Elastic Load Balancing v2', 'EC2', 'SSM', 'SFN', 'DynamoDB'];
+
+export async function drainTable(seed: number): Promise<string> {
+  const rows: string[][] = [];
+  for (const scenario of ['drain', 'drain-storm']) {
+    const started = performance.now();
+    const result = await runSandbox({ seed, fleet: 6, scenario });
+    const f = result.figures;
+    const byService = (service: string) => String(f[`calls per instance: ${service}`] ?? 0);
+    rows.push([
+      scenario,
+      result.ok ? 'pass' : 'FAIL',
+      String(f.instances),
+      String(Math.round(Number(f['completion p50 (s)']))),
+      String(Math.round(Number(f['completion p99 (s)']))),
+      String(Math.round(Number(f['completion max (s)']))),
+      String(f['API calls per instance']),
+      ...SERVICES.map(byService),
+      String(f['throttled calls']),
+      String(Math.round(performance.now() - started)),
+    ]);
+  }
+  return [
+    `lifecycle hooks: drain before terminate (seed ${seed}; completion = virtual s from Terminating:Wait to CompleteLifecycleAction)`,
+    renderTable(
+      [
+        'scenario',
+        'checks',
+        'instances',
+        'completion p50 (s)',
+        'p99 (s)',
+        'max (s)',
+        'API calls / instance',
+        ...SERVICES.map((s) => `${s} / inst.`),
+        'throttled',
+        'wall (ms)',
+      ],
+      rows,
+    ),
+  ].join('\n');
+}
