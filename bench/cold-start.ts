@@ -156,6 +156,8 @@ export async function coldStartTable(root: string, options: ColdStartOptions): P
         AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
         // on-artifact starts the deploy: a local stand-in answers StartExecution (bench/stub-sfn.ts).
         AWS_ENDPOINT_URL_SFN: sfn.endpoint,
+        // The reconciler looks for Kiln's groups: the same stand-in answers "none".
+        AWS_ENDPOINT_URL_AUTO_SCALING: sfn.endpoint,
         KILN_DEPLOY_STATE_MACHINE_ARN: BENCH_DEPLOY_STATE_MACHINE_ARN,
         KILN_LIFECYCLE_STATE_MACHINE_ARN: BENCH_LIFECYCLE_STATE_MACHINE_ARN,
         AWS_LAMBDA_FUNCTION_NAME: fn.deployedName,

@@ -215,8 +215,9 @@ export const firstInvocations: Record<string, FirstInvocation> = {
         : `expected { outcome: 'no-deployment' }, got ${JSON.stringify(result)}`,
   },
   // A minute's reconciler run with nothing to heal (the commonest run): its claim taken and
-  // released, one GSI query for the services and one for the task tokens; no EC2 (the bake sweep
-  // runs on quarter hours only) and no Step Functions call.
+  // released; the alarms' healing lists the services (none), the lifecycle hooks' lists them and
+  // asks Auto Scaling for Kiln's tagged groups (none: bench/stub-sfn.ts answers); no records scan
+  // (every fifth minute), no EC2 (quarter hours) and no Step Functions call.
   reconcile: {
     event: (run) => ({
       version: '0',

@@ -4,6 +4,11 @@
  * as Step Functions does, so on-artifact's first invocation includes its start. The bench times
  * the function, not Step Functions: the answer is immediate.
  * https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html
+ *
+ * It also stands in for Auto Scaling's DescribeAutoScalingGroups (AWS's query protocol: a form
+ * body `Action=DescribeAutoScalingGroups`, an XML answer), with no group, so the reconciler's first
+ * run finds no lifecycle action waiting, as in an account with nothing scaling.
+ * https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_DescribeAutoScalingGroups.html
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -27,6 +32,16 @@ export async function startStubSfn(): Promise<StubSfn> {
     let body = '';
     request.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
     request.on('end', () => {
+      if (new URLSearchParams(body).get('Action') === 'DescribeAutoScalingGroups') {
+        response.setHeader('content-type', 'text/xml');
+        response.end(
+          '<DescribeAutoScalingGroupsResponse xmlns="http://autoscaling.amazonaws.com/doc/2011-01-01/">' +
+            '<DescribeAutoScalingGroupsResult><AutoScalingGroups/></DescribeAutoScalingGroupsResult>' +
+            '<ResponseMetadata><RequestId>bench</RequestId></ResponseMetadata>' +
+            '</DescribeAutoScalingGroupsResponse>',
+        );
+        return;
+      }
       const target = String(request.headers['x-amz-target'] ?? '');
       response.setHeader('content-type', 'application/x-amz-json-1.0');
       if (target !== 'AWSStepFunctions.StartExecution') {

@@ -9,13 +9,16 @@
  * minute's run is the retry (serverless.yml sets no Lambda retries, which would only overlap the
  * schedule and find the run's claim held).
  */
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
+import { AutoScalingGroups } from '../shared/aws/autoscaling';
 import { Alarms } from '../shared/aws/cloudwatch';
 import { Ec2Bake } from '../shared/aws/ec2';
+import { LifecycleActions, LifecycleExecutions } from '../shared/aws/lifecycle';
 import { DeployExecutions, SfnTasks } from '../shared/aws/sfn';
 import type { ServiceManifest } from '../shared/domain/manifest/schema';
 import * as z from '../shared/domain/zod';
@@ -28,6 +31,7 @@ import { createLogger } from '../shared/runtime/logger';
 import { KilnStore } from '../shared/store';
 import { reconcileAlarms } from '../shared/usecases/alarms/reconcile';
 import { loggedAlarmNotices } from '../shared/usecases/alarms/notices';
+import { healLifecycleActions } from '../shared/usecases/lifecycle/heal';
 import { reconcile, type HealPort, type ReconcileDeps } from '../shared/usecases/reconcile/reconcile';
 
 export const RECONCILER_ACTOR = 'reconciler';
@@ -39,24 +43,31 @@ export interface ReconcileHandlerDeps {
   ec2For: (region: string) => EC2Client;
   /** The CloudWatch client for a Region (the alarms' healing describes alarms where they live). */
   cloudWatchFor: (region: string) => CloudWatchClient;
+  /** The Auto Scaling client for a Region (the lifecycle hooks' healing). */
+  autoScalingFor: (region: string) => AutoScalingClient;
+  /** The function's own Region: lifecycle actions are healed where their state machine runs. */
+  region: string;
+  /** The lifecycle state machine (KILN_LIFECYCLE_STATE_MACHINE_ARN), whose executions handle actions. */
+  lifecycleStateMachineArn: string;
   sfn: SFNClient;
   /** The deploy state machine (KILN_DEPLOY_STATE_MACHINE_ARN): whose executions are deployments. */
   deployStateMachineArn: string;
-  /** The lifecycle hooks' healing (issue 11 part A), when deployed with it. */
-  healLifecycleActions?: HealPort;
   ids?: IdSource;
   now?: () => number;
 }
 
-export const ReconcileConfigSchema = z.extend(BaseConfigSchema, {
-  KILN_DEPLOY_STATE_MACHINE_ARN: z
-    .string()
-    .check(
-      z.regex(
-        /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[^:]+$/,
-        'must be a state machine ARN (arn:aws:states:REGION:ACCOUNT:stateMachine:NAME)',
-      ),
+const StateMachineArn = z
+  .string()
+  .check(
+    z.regex(
+      /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[^:]+$/,
+      'must be a state machine ARN (arn:aws:states:REGION:ACCOUNT:stateMachine:NAME)',
     ),
+  );
+
+export const ReconcileConfigSchema = z.extend(BaseConfigSchema, {
+  KILN_DEPLOY_STATE_MACHINE_ARN: StateMachineArn,
+  KILN_LIFECYCLE_STATE_MACHINE_ARN: StateMachineArn,
 });
 
 export function createReconcileHandler(deps: () => ReconcileHandlerDeps) {
@@ -98,6 +109,20 @@ export function createReconcileHandler(deps: () => ReconcileHandlerDeps) {
         acted: result.acted.length,
       };
     };
+    // The lifecycle hooks' own healing (shared/usecases/lifecycle/heal.ts): an instance waiting in
+    // a hook nobody handles (its event was lost) gets the handling the event would have started.
+    const lifecycle: HealPort = async () => {
+      const autoScaling = d.autoScalingFor(d.region);
+      const report = await healLifecycleActions({
+        store,
+        region: d.region,
+        groups: () => new AutoScalingGroups(autoScaling),
+        actions: () => new LifecycleActions(autoScaling),
+        executions: new LifecycleExecutions(d.sfn, d.lifecycleStateMachineArn),
+        now,
+      });
+      return { ...report };
+    };
     return {
       base: {
         store,
@@ -108,7 +133,7 @@ export function createReconcileHandler(deps: () => ReconcileHandlerDeps) {
         ec2: (region: string) =>
           ec2.get(region) ?? ec2.set(region, new Ec2Bake(d.ec2For(region))).get(region)!,
         reconcileAlarms: alarms,
-        ...(d.healLifecycleActions === undefined ? {} : { healLifecycleActions: d.healLifecycleActions }),
+        healLifecycleActions: lifecycle,
       },
     };
   };
@@ -153,14 +178,19 @@ export const handler = createReconcileHandler(() => {
     const config = loadConfig(ReconcileConfigSchema);
     const ec2 = new Map<string, EC2Client>();
     const cloudWatch = new Map<string, CloudWatchClient>();
+    const autoScaling = new Map<string, AutoScalingClient>();
     defaults = {
       documentClient: defaultDocumentClient(),
       tableName: config.KILN_TABLE,
       ec2For: (region) => ec2.get(region) ?? ec2.set(region, new EC2Client({ region })).get(region)!,
       cloudWatchFor: (region) =>
         cloudWatch.get(region) ?? cloudWatch.set(region, new CloudWatchClient({ region })).get(region)!,
+      autoScalingFor: (region) =>
+        autoScaling.get(region) ?? autoScaling.set(region, new AutoScalingClient({ region })).get(region)!,
+      region: config.AWS_REGION,
       sfn: new SFNClient({}),
       deployStateMachineArn: config.KILN_DEPLOY_STATE_MACHINE_ARN,
+      lifecycleStateMachineArn: config.KILN_LIFECYCLE_STATE_MACHINE_ARN,
     };
   }
   return defaults;

@@ -166,14 +166,23 @@ export const sandboxFunctions: Record<string, SandboxFunctionFactory> = {
     if (deployStateMachineArn === undefined) {
       throw new Error('reconcile: no deploy state machine (serverless.yml custom.deployStateMachineName)');
     }
+    const lifecycleStateMachineArn = env.stateMachineArns.get('LifecycleStateMachine');
+    if (lifecycleStateMachineArn === undefined) {
+      throw new Error(
+        'reconcile: no lifecycle state machine (serverless.yml resources.LifecycleStateMachine)',
+      );
+    }
     const handler = createReconcileHandler(() => ({
       documentClient: env.clients.doc,
       tableName: env.tableName,
       ids: env.ids,
       ec2For: (region) => env.clientsIn(region).ec2,
       cloudWatchFor: (region) => env.clientsIn(region).cloudWatch,
+      autoScalingFor: (region) => env.clientsIn(region).autoScaling,
+      region: env.region,
       sfn: env.clients.sfn,
       deployStateMachineArn,
+      lifecycleStateMachineArn,
     }));
     return (event, context) => handler(event, context);
   },

@@ -35,6 +35,7 @@ describe("the cold-start bench's first invocations", () => {
       AWS_SECRET_ACCESS_KEY: 'bench',
       AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
       AWS_ENDPOINT_URL_SFN: sfn.endpoint,
+      AWS_ENDPOINT_URL_AUTO_SCALING: sfn.endpoint,
       AWS_ENDPOINT_URL_EC2: 'http://127.0.0.1:9',
       AWS_ENDPOINT_URL_SSM: 'http://127.0.0.1:9',
       KILN_DEPLOY_STATE_MACHINE_ARN: BENCH_DEPLOY_STATE_MACHINE_ARN,

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
+import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
@@ -13,6 +14,7 @@ import { startDynalite, type LocalDynamo } from '../../support/dynalite';
 
 const ROOT = join(__dirname, '../../..');
 const DEPLOY_MACHINE = 'arn:aws:states:us-east-1:123456789012:stateMachine:kiln-test-deploy';
+const LIFECYCLE_MACHINE = 'arn:aws:states:us-east-1:123456789012:stateMachine:kiln-test-lifecycle';
 const T0 = Date.parse('2026-03-01T12:01:00.000Z');
 
 const scheduled = (): Record<string, unknown> =>
@@ -23,6 +25,7 @@ const scheduled = (): Record<string, unknown> =>
 
 const context = { functionName: 'kiln-test-reconcile', awsRequestId: 'req-1' } as Context;
 const sfnMock = mockClient(SFNClient);
+const autoScalingMock = mockClient(AutoScalingClient);
 
 describe('the reconcile function', () => {
   let dynamo: LocalDynamo;
@@ -41,11 +44,16 @@ describe('the reconcile function', () => {
     store = new KilnStore({ client: dynamo.client, tableName, now: () => T0 });
     sfnMock.reset();
     sfnMock.on(DescribeExecutionCommand).resolves({ status: 'ABORTED' });
+    autoScalingMock.reset();
+    autoScalingMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [] });
     handler = createReconcileHandler(() => ({
       documentClient: dynamo.client,
       tableName,
       ec2For: () => new EC2Client({ region: 'us-east-1' }),
       cloudWatchFor: () => new CloudWatchClient({ region: 'us-east-1' }),
+      autoScalingFor: () => new AutoScalingClient({ region: 'us-east-1' }),
+      region: 'us-east-1',
+      lifecycleStateMachineArn: LIFECYCLE_MACHINE,
       sfn: new SFNClient({ region: 'us-east-1', maxAttempts: 1 }),
       deployStateMachineArn: DEPLOY_MACHINE,
       now: () => T0,
@@ -66,7 +74,7 @@ describe('the reconcile function', () => {
       locks: [],
       woken: [],
       deleted: [],
-      lifecycle: 'unavailable',
+      lifecycle: { groups: 0, waiting: 0, started: 0, inProgress: 0, completed: 0, deferred: 0 },
       alarms: { environments: 0, alarms: 0, inAlarm: 0, acted: 0 },
       truncated: false,
       errors: [],
@@ -120,23 +128,43 @@ describe("the reconcile function's IAM role", () => {
         'ec2:DeleteSnapshot',
         'cloudwatch:DescribeAlarms',
         'states:StartExecution',
+        'autoscaling:DescribeAutoScalingGroups',
+        'autoscaling:DescribeLifecycleHooks',
+        'autoscaling:CompleteLifecycleAction',
       ]),
     );
   });
 
-  it('never fails or stops an execution, and never touches Auto Scaling', () => {
+  it('never fails or stops an execution, and touches Auto Scaling only to describe and complete lifecycle actions', () => {
     const forbidden = granted().filter(
       (action) =>
-        action.startsWith('autoscaling:') ||
+        (action.startsWith('autoscaling:') &&
+          ![
+            'autoscaling:DescribeAutoScalingGroups',
+            'autoscaling:DescribeLifecycleHooks',
+            'autoscaling:CompleteLifecycleAction',
+          ].includes(action)) ||
         ['states:SendTaskFailure', 'states:StopExecution'].includes(action) ||
         action.includes('*'),
     );
     expect(forbidden).toEqual([]);
   });
 
-  it("starts only the deploy state machine's executions (an alarm's rollback)", () => {
+  it('completes lifecycle actions only on groups tagged for Kiln', () => {
+    const completes = reconcileStatements().filter((s) =>
+      actionsOf(s).includes('autoscaling:CompleteLifecycleAction'),
+    );
+    expect(completes.map((s) => s.Condition?.StringEquals?.['aws:ResourceTag/kiln:managed'])).toEqual([
+      'true',
+    ]);
+  });
+
+  it("starts only the deploy state machine's executions (an alarm's rollback) and the lifecycle machine's (a lost action's handling)", () => {
     const starts = reconcileStatements().filter((s) => actionsOf(s).includes('states:StartExecution'));
-    expect(starts.map((s) => s.Resource)).toEqual(['${self:custom.deployStateMachineArn}']);
+    expect(starts.map((s) => s.Resource).sort()).toEqual([
+      '${self:custom.deployStateMachineArn}',
+      '${self:custom.lifecycleStateMachineArn}',
+    ]);
   });
 
   it('terminates, deregisters and deletes only what Kiln tagged as its builders and images', () => {
