@@ -5,7 +5,9 @@
  *
  * The service `shop` runs in staging and production (N instances each, on 1.0.0), tagged for
  * Kiln; production needs an approval. The story:
- * 1. scales staging out by two and back in (the fleet moving under lost events);
+ * 1. scales staging out by two and back in, twice (the fleet moving under lost events): Kiln's drain hook
+ *    holds each instance leaving in Terminating:Wait until Kiln completes it, and the first of those
+ *    actions' events is lost, so the reconciler starts its handling;
  * 2. deploys 2.0.0 to staging; while it refreshes, 2.1.0 is deployed to staging and production
  *    and waits for staging's lock;
  * 3. the operator stops 2.0.0's execution (StopExecution: a run killed mid-rollout, holding the
@@ -25,13 +27,14 @@
  */
 import {
   DescribeAutoScalingGroupsCommand,
-  DescribeLifecycleHooksCommand,
+  PutLifecycleHookCommand,
   UpdateAutoScalingGroupCommand,
   type AutoScalingGroup,
 } from '@aws-sdk/client-auto-scaling';
 import { StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { DeployExecutions } from '../../shared/aws/sfn';
 import { isFinal } from '../../shared/domain/deployment';
+import { globalTimeoutSeconds } from '../../shared/domain/lifecycle';
 import type { ServiceManifest } from '../../shared/domain/manifest/schema';
 import type { Deployment, KilnStore } from '../../shared/store';
 import { startDeployment } from '../../shared/usecases/deployments/start';
@@ -39,6 +42,7 @@ import type { SandboxClients } from '../core/sdk';
 import type { Region } from '../region';
 import { operatorStore, seedBaseImage } from './bake-kit';
 import { storyCatalog } from './catalog';
+import { DRAIN_HOOK, drainRecords } from './drain';
 import { required, sleep, waitUntilHealthy } from './fleet';
 import {
   provisionRolloutEnvironment,
@@ -66,8 +70,8 @@ const SETTINGS: StorySettings = storySettings({
   },
 });
 
-/** Lifecycle wait states (API_Instance.html, LifecycleState). */
-const WAIT_STATES = new Set(['Pending:Wait', 'Terminating:Wait']);
+/** Kiln's terminate hook on staging (drained before it completes, issue 11 item 1). */
+const HEARTBEAT_TIMEOUT_SECONDS = 300;
 
 interface World {
   region: Region;
@@ -102,6 +106,18 @@ async function world(region: Region, options: Parameters<Story['run']>[1]): Prom
         }),
       );
     }
+    // Kiln's drain hook on staging: every instance that leaves it (the scale-in, the refreshes)
+    // waits in Terminating:Wait until Kiln's lifecycle handling, started by the event or, when the
+    // event is lost, by the reconciler, completes it.
+    await aws.autoScaling.send(
+      new PutLifecycleHookCommand({
+        AutoScalingGroupName: GROUP,
+        LifecycleHookName: DRAIN_HOOK,
+        LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING',
+        HeartbeatTimeout: HEARTBEAT_TIMEOUT_SECONDS,
+        DefaultResult: 'ABANDON',
+      }),
+    );
     await waitUntilHealthy(aws, made, 1800);
     await store.putServiceManifest(
       rolloutManifest(region, SERVICE, made, options.settings, { production: { approval: true } }),
@@ -201,56 +217,38 @@ async function stuck(w: World): Promise<{ open: Deployment[]; locked: string[]; 
   return { open, locked, tokens };
 }
 
-/**
- * Lifecycle waits of the group from the timeline: [instance, from, to] in virtual seconds (to:
- * Infinity while still waiting). A wait that lasts its hook's heartbeat timeout was ended by the
- * timeout, not by Kiln.
- */
-function lifecycleWaits(
-  region: Region,
-): Array<{ instance: string; state: string; from: number; to: number }> {
-  const open = new Map<string, { instance: string; state: string; from: number; to: number }>();
-  const waits: Array<{ instance: string; state: string; from: number; to: number }> = [];
-  const prefix = `autoscaling:${GROUP}/`;
-  for (const entry of region.engine.timeline.entries) {
-    if (entry.kind !== 'state' || !entry.resource.startsWith(prefix)) continue;
-    const instance = entry.resource.slice(prefix.length);
-    const waiting = open.get(instance);
-    if (waiting) {
-      waiting.to = entry.t;
-      open.delete(instance);
-    }
-    if (typeof entry.to === 'string' && WAIT_STATES.has(entry.to)) {
-      const wait = { instance, state: entry.to, from: entry.t, to: Infinity };
-      waits.push(wait);
-      open.set(instance, wait);
-    }
-  }
-  return waits;
-}
-
 async function checks(w: World, killed: Deployment, next: Deployment, end: number): Promise<StoryCheck[]> {
   const left = await stuck(w);
   const all = await deployments(w);
   const killedNow = all.find((d) => d.id === killed.id);
   const nextNow = all.find((d) => d.id === next.id);
-  const { LifecycleHooks = [] } = await w.aws.autoScaling.send(
-    new DescribeLifecycleHooksCommand({ AutoScalingGroupName: GROUP }),
+  const audits = (await w.store.listAudit({ service: SERVICE }, { limit: 1000 })).items;
+  const waits = drainRecords(
+    w.region,
+    GROUP,
+    w.environment.targetGroupArn,
+    audits.filter((entry) => entry.action.startsWith('lifecycle.')),
   );
-  const timeout = Math.min(...LifecycleHooks.map((h) => h.HeartbeatTimeout ?? 3600), Infinity);
-  const waits = lifecycleWaits(w.region);
-  const tooLong = waits.filter((wait) => Math.min(wait.to, end) - wait.from >= timeout);
+  const global = globalTimeoutSeconds(HEARTBEAT_TIMEOUT_SECONDS);
+  // Stuck: still waiting, waited to the global timeout, or left to a timeout rather than
+  // completed by Kiln (its lifecycle handling audits each completion).
+  const stuckWaits = waits.filter((wait) => {
+    const after = wait.audit?.after;
+    const completed =
+      typeof after === 'object' && after !== null && (after as { outcome?: unknown }).outcome === 'completed';
+    return (
+      wait.proceedAt === undefined || Math.min(wait.proceedAt, end) - wait.waitAt >= global || !completed
+    );
+  });
   const recorded = await w.store.getEnvironmentState(SERVICE, ENVIRONMENT);
   const group = await w.group();
   const version = recorded.launchTemplate?.version;
   const onVersion = (group.Instances ?? []).filter(
     (i) => i.LifecycleState === 'InService' && i.LaunchTemplate?.Version === String(version),
   ).length;
-  const byReconciler = [
-    ...(await w.store.listAudit({ service: SERVICE }, { limit: 1000 })).items.filter(
-      (entry) => entry.actor === 'reconciler',
-    ),
-  ].map((entry) => `${entry.action} ${entry.target}`);
+  const byReconciler = audits
+    .filter((entry) => entry.actor === 'reconciler')
+    .map((entry) => `${entry.action} ${entry.target}`);
   return [
     {
       name: 'no deployment is left non-final',
@@ -271,12 +269,18 @@ async function checks(w: World, killed: Deployment, next: Deployment, end: numbe
       detail: left.tokens.length > 0 ? `left: ${left.tokens.join(', ')}` : 'none stored',
     },
     {
-      name: 'no instance waited in a lifecycle hook until its timeout',
-      ok: tooLong.length === 0,
+      name: 'no instance was left waiting in a lifecycle hook: Kiln completed each before its timeout',
+      ok: waits.length > 0 && stuckWaits.length === 0,
       detail:
-        tooLong.length > 0
-          ? tooLong.map((wait) => `${wait.instance} ${wait.state} from ${wait.from} s`).join(', ')
-          : `${waits.length} lifecycle waits, ${LifecycleHooks.length} hooks on ${GROUP}`,
+        stuckWaits.length > 0
+          ? `${stuckWaits.length} of ${waits.length} not completed by Kiln in time: ${stuckWaits
+              .slice(0, 5)
+              .map((wait) => `${wait.instanceId} (Terminating:Wait at ${wait.waitAt} s)`)
+              .join(', ')}`
+          : `${waits.length} Terminating:Wait, each completed by Kiln; longest ${Math.max(
+              0,
+              ...waits.map((wait) => (wait.proceedAt ?? 0) - wait.waitAt),
+            )} s`,
     },
     {
       name: 'Kiln records staging on 2.1.0, and staging runs exactly that launch template version',
@@ -303,14 +307,24 @@ export const lostEventsStory: Story = {
       { kind: 'event-loss', probability: 0.3 },
       // The event sweep-bakes would have healed the killed run from is lost too (see above).
       { kind: 'event-loss', source: 'aws.states', probability: 1 },
+      // And the scale-in's first terminate action (whatever the draw), so a drain hook is left to
+      // the reconciler (healLifecycleActions) at least once.
+      {
+        kind: 'event-loss',
+        source: 'aws.autoscaling',
+        detailType: 'EC2 Instance-terminate Lifecycle Action',
+        count: 1,
+      },
       { kind: 'event-duplicate', probability: 0.5 },
     ],
   },
   async run(region, options): Promise<StoryResult> {
     const w = await world(region, options);
     return step('lost events', async () => {
-      await scaleTo(w, w.environment.size + 2);
-      await scaleTo(w, w.environment.size);
+      for (let cycle = 0; cycle < 2; cycle++) {
+        await scaleTo(w, w.environment.size + 2);
+        await scaleTo(w, w.environment.size);
+      }
       const killed = await w.deploy('2.0.0', [ENVIRONMENT]);
       await until(`${killed.id} refreshing`, async () =>
         (await phaseOf(w, killed.id)) === 'refreshing' ? true : undefined,

@@ -1,8 +1,8 @@
 import { runSandbox } from '../../sandbox/run';
 
 /**
- * `kiln sandbox --scenario lost-events`: 30 % of events lost, duplicates on, the fleet scaled and
- * two deploy executions killed; the reconciler converges the region. Its checks read Kiln's
+ * `kiln sandbox --scenario lost-events`: 30 % of events lost, duplicates on, the fleet scaled under
+ * Kiln's drain hook and two deploy executions killed; the reconciler converges the region. Its checks read Kiln's
  * records and the timeline, and they fail when the reconciler does nothing (the same story with
  * the `reconcile` function replaced by one that does nothing).
  */
@@ -12,6 +12,7 @@ const NOTHING_STUCK = [
   'no deployment is left non-final',
   'no lock is held',
   'no orphaned task token is left',
+  'no instance was left waiting in a lifecycle hook: Kiln completed each before its timeout',
   'what the reconciler healed is audited as reconciler',
 ];
 
