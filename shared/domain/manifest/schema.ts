@@ -414,16 +414,17 @@ export type NotificationEvent = (typeof NOTIFICATION_EVENTS)[number];
 export const NOTIFICATION_PARAMETER_PREFIX = '/kiln/notifications/';
 
 // SSM parameter names: https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_GetParameter.html
-const SsmParameterName = z.string().check(
-  z.minLength(1),
-  z.maxLength(2048),
-  z.regex(/^[a-zA-Z0-9_.\-/]+$/, 'must be an SSM parameter name (letters, digits and _ . - /)'),
-  z.refine(
-    (name) =>
-      name.startsWith(NOTIFICATION_PARAMETER_PREFIX) && name.length > NOTIFICATION_PARAMETER_PREFIX.length,
-    `must be a parameter under ${NOTIFICATION_PARAMETER_PREFIX} (the only path Kiln may read webhook URLs from)`,
-  ),
-);
+const SsmParameterName = z
+  .string()
+  .check(
+    z.minLength(1),
+    z.maxLength(2048),
+    z.regex(/^[a-zA-Z0-9_.\-/]+$/, 'must be an SSM parameter name (letters, digits and _ . - /)'),
+    z.regex(
+      /^\/kiln\/notifications\/./,
+      `must be a parameter under ${NOTIFICATION_PARAMETER_PREFIX} (the only path Kiln may read webhook URLs from)`,
+    ),
+  );
 // https://docs.aws.amazon.com/sns/latest/api/API_Publish.html (TopicArn)
 const SnsTopicArn = z
   .string()

@@ -108,10 +108,18 @@ export function notifyEnding(
       if (lastName !== undefined) {
         const recorded = await deps.store.getEnvironmentState(state.service, lastName);
         const side = await sideOf(state, lastName, deps);
-        const previous = recorded.previousRelease;
+        // What a rollback would restore: the record beneath the current one (a release Kiln did not
+        // record is named by its exact launch template version, which is what a rollback restores).
+        const before = recorded.history?.[1];
+        const previous =
+          before === undefined
+            ? undefined
+            : before.release === UNRECORDED_RELEASE
+              ? `launch template version ${before.launchTemplate.version}`
+              : before.release;
         return endingNotice(facts, kind, status, reason, {
           ...side,
-          ...(previous === undefined || previous === UNRECORDED_RELEASE ? {} : { previous }),
+          ...(previous === undefined ? {} : { previous }),
         });
       }
     }

@@ -1,4 +1,8 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import fc from 'fast-check';
+import { parse } from 'yaml';
+import { safeParseManifest } from '../../../shared/domain/manifest/schema';
 import { CHAT_ACTIONS } from '../../../shared/domain/chat-actions';
 import {
   alarmNotice,
@@ -117,6 +121,33 @@ describe('notifications', () => {
         key: `alarm/shop-5xx/${at}`,
         headline: 'shop production: alarm shop-5xx is ALARM',
       });
+    });
+  });
+
+  describe("the manifest's notifications block", () => {
+    const withNotifications = (notifications: unknown) => {
+      const doc = parse(readFileSync(join(__dirname, '../../../examples/checkout.yml'), 'utf8')) as object;
+      return safeParseManifest({ ...doc, notifications });
+    };
+
+    it('accepts a webhook parameter under /kiln/notifications/ and an SNS topic', () => {
+      const outcome = withNotifications({
+        slackWebhookParameter: '/kiln/notifications/checkout',
+        snsTopicArn: 'arn:aws:sns:us-east-1:123456789012:deploys',
+      });
+      expect(outcome.success && outcome.data.notifications.events).toContain('alarm');
+    });
+
+    it('refuses a webhook parameter anywhere else, naming the field', () => {
+      const outcome = withNotifications({ slackWebhookParameter: '/prod/database/password' });
+      expect(outcome.success).toBe(false);
+      if (outcome.success) return;
+      expect(outcome.issues).toEqual([
+        expect.objectContaining({
+          path: ['notifications', 'slackWebhookParameter'],
+          message: expect.stringContaining('must be a parameter under /kiln/notifications/'),
+        }),
+      ]);
     });
   });
 });

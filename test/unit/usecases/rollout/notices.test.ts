@@ -163,15 +163,9 @@ describe('rollout notifications', () => {
   });
 
   describe('finish', () => {
-    it('announces success with a Roll back button for the last environment, showing what it restores', async () => {
+    it('announces success with a Roll back button for the last environment, showing the record it restores', async () => {
       const w = await notifying();
       const state = await staged(w);
-      await w.store.updateEnvironmentState(
-        'checkout',
-        'staging',
-        { currentRelease: '1.4.2', previousRelease: '1.4.1' },
-        (await w.store.getEnvironmentState('checkout', 'staging')).version,
-      );
       w.sent.length = 0;
       const last = { ...state, rollout: { ...(state.rollout as RolloutCursor), environments: ['staging'] } };
       await finish(last, 'succeeded', w.deps);
@@ -185,7 +179,7 @@ describe('rollout notifications', () => {
         [
           CHAT_ACTIONS.rollback,
           { kind: 'rollback', service: 'checkout', environment: 'staging', fromVersion: '1.4.2' },
-          'checkout staging: 1.4.2 → 1.4.1 on 4 instances.',
+          'checkout staging: 1.4.2 → launch template version 1 on 4 instances.',
         ],
       ]);
     });
