@@ -22,13 +22,15 @@ const processIo: EventsIo = {
   readFile: (path) => readFile(path, 'utf8'),
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
-  // The package's own serverless.yml (dist/.. in the bundle, the repository root from sources), not
-  // the working directory's: a CI team runs this in its own repository, whose serverless.yml (if
-  // any) is not Kiln's.
+  // The package's own serverless.yml (dist/.. in the bundle, the repository root from sources)
+  // before the working directory's: a CI team runs this in its own repository, whose serverless.yml
+  // (if any) is not Kiln's. The working directory's only when the CLI was copied away from it.
   defaultServerlessFile: () =>
-    [join(__dirname, '..', 'serverless.yml'), join(__dirname, '..', '..', 'serverless.yml')].find((file) =>
-      existsSync(file),
-    ),
+    [
+      join(__dirname, '..', 'serverless.yml'),
+      join(__dirname, '..', '..', 'serverless.yml'),
+      join(process.cwd(), 'serverless.yml'),
+    ].find((file) => existsSync(file)),
 };
 
 function parameter(value: string, previous: Record<string, string> | undefined): Record<string, string> {
