@@ -22,8 +22,7 @@ import { perRegion, stepError } from '../../shared/aws/aws-errors';
 import { Alarms } from '../../shared/aws/cloudwatch';
 import { TargetGroups } from '../../shared/aws/elbv2';
 import { LaunchTemplates } from '../../shared/aws/launch-templates';
-import { SecureParameters } from '../../shared/aws/parameters';
-import { SnsTopics } from '../../shared/aws/sns';
+import { notifyAdapters } from '../../shared/aws/notify-adapters';
 import { SfnTasks } from '../../shared/aws/sfn';
 import type { ServiceManifest } from '../../shared/domain/manifest/schema';
 import * as z from '../../shared/domain/zod';
@@ -32,7 +31,7 @@ import { BaseConfigSchema, loadConfig } from '../../shared/runtime/config';
 import { kilnHandler } from '../../shared/runtime/handler';
 import type { IdSource } from '../../shared/runtime/ids';
 import { createLogger } from '../../shared/runtime/logger';
-import { SlackIncomingWebhook, type WebhookPoster } from '../../shared/slack/incoming-webhook';
+import type { WebhookPoster } from '../../shared/slack/incoming-webhook';
 import { KilnStore } from '../../shared/store';
 import { notify } from '../../shared/usecases/notify';
 import * as blueGreen from '../../shared/usecases/rollout/blue-green';
@@ -119,14 +118,14 @@ export function createRolloutStepsHandler(deps: () => RolloutStepsDeps) {
       tableName: d.tableName,
       ...(d.ids === undefined ? {} : { ids: d.ids }),
     });
-    const parameters = new SecureParameters(d.ssm, { now });
     const notifyDeps = {
       store,
-      slack: new SlackIncomingWebhook({
-        secret: (name: string, signal: AbortSignal) => parameters.value(name, signal),
-        ...(d.postWebhook === undefined ? {} : { post: d.postWebhook }),
+      ...notifyAdapters({
+        ssm: d.ssm,
+        snsFor: d.snsFor,
+        now,
+        ...(d.postWebhook === undefined ? {} : { postWebhook: d.postWebhook }),
       }),
-      sns: new SnsTopics(d.snsFor),
       now,
       actor: 'deploy:rollout',
       log: logger,
