@@ -73,6 +73,12 @@ export const commandCatalog: readonly CommandEntry[] = [
     load: async () => (await import('./commands/dead-letters')).registerDeadLetters,
   },
   {
+    name: 'events',
+    term: 'events',
+    description: 'Check events against the patterns and schemas Kiln deploys.',
+    load: async () => (await import('./commands/events')).registerEvents,
+  },
+  {
     name: 'sandbox',
     term: 'sandbox [options]',
     description: 'Run Kiln end to end against a simulated AWS region (no AWS account needed)',

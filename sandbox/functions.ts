@@ -17,6 +17,7 @@ import { createRolloutStepsHandler } from '../functions/steps/rollout';
 import { createSweepBakesHandler } from '../functions/sweep-bakes';
 import { Ec2Bake } from '../shared/aws/ec2';
 import type { IdSource } from '../shared/runtime/ids';
+import type { WebhookPoster } from '../shared/slack/incoming-webhook';
 import type { LambdaHandler } from './services/lambda';
 import type { SandboxClients } from './core/sdk';
 
@@ -37,6 +38,8 @@ export interface SandboxFunctionEnv {
    * as the sandbox resolves it (undefined when serverless.yml names none).
    */
   deployStateMachineArn?: string;
+  /** Slack incoming webhook POSTs go to the region's recorder (sandbox/services/slack-webhooks.ts), never the network. */
+  postWebhook: WebhookPoster;
 }
 
 export type SandboxFunctionFactory = (env: SandboxFunctionEnv) => Promise<LambdaHandler>;
@@ -79,6 +82,9 @@ export const sandboxFunctions: Record<string, SandboxFunctionFactory> = {
       elbFor: (region) => env.clientsIn(region).elbv2,
       cloudWatchFor: (region) => env.clientsIn(region).cloudWatch,
       sfn: env.clients.sfn,
+      ssm: env.clients.ssm,
+      snsFor: (region) => env.clientsIn(region).sns,
+      postWebhook: env.postWebhook,
     }));
     return (event, context) => handler(event, context);
   },

@@ -24,6 +24,8 @@ import { DEFAULT_APP_BEHAVIOUR, Ec2Regions, Ec2Sim } from './services/ec2';
 import { Elbv2Sim } from './services/elbv2';
 import { EventBridgeSim } from './services/eventbridge';
 import { LambdaSim } from './services/lambda';
+import { SlackWebhooks } from './services/slack-webhooks';
+import { SnsSim } from './services/sns';
 import { SqsSim } from './services/sqs';
 import { SsmSim } from './services/ssm';
 import { startHttpApi, type RunningHttpApi } from './http-api';
@@ -77,6 +79,10 @@ export interface Region {
   readonly artifacts: ArtifactStores;
   readonly lambda: LambdaSim;
   readonly sqs: SqsSim;
+  /** Topics Kiln's notifications are published to (services/sns.ts). */
+  readonly sns: SnsSim;
+  /** Slack's incoming webhooks, recorded (services/slack-webhooks.ts): no request leaves the machine. */
+  readonly slack: SlackWebhooks;
   /** URLs of the SQS queues deployed from serverless.yml, by logical id (e.g. KilnDeadLetterQueue). */
   readonly queueUrls: ReadonlyMap<string, string>;
   readonly stepFunctions: StepFunctionsSim;
@@ -167,6 +173,8 @@ export async function createRegion(options: RegionOptions): Promise<Region> {
       `arn:aws:lambda:${regionName}:${engine.accountId}:function:${deployedName.get(key) ?? key}`;
     // Failed deliveries and failed async invocations land on SQS queues, as AWS's do.
     const sqs = new SqsSim(ctx);
+    const sns = new SnsSim(ctx);
+    const slack = new SlackWebhooks(ctx);
     const events = new EventBridgeSim(ctx, {
       sendToQueue: (queueArn, body, attributes) => sqs.sendFromService(queueArn, body, attributes),
       targetArn: functionArn,
@@ -180,7 +188,7 @@ export async function createRegion(options: RegionOptions): Promise<Region> {
       runAs,
       invokeFunction: (name, payload) => lambda.invoke(name, payload),
     });
-    for (const service of [ec2, ssm, cloudWatch, elbv2, autoScaling, events, stepFunctions, sqs, lambda])
+    for (const service of [ec2, ssm, cloudWatch, elbv2, autoScaling, events, stepFunctions, sqs, sns, lambda])
       engine.register(service);
     engine.onEmit((event) => {
       events.putEvent(event);
@@ -252,6 +260,7 @@ export async function createRegion(options: RegionOptions): Promise<Region> {
                 ? engine.clientsFor(`fn:${fn.functionName}`)
                 : engine.clientsFor(`fn:${fn.functionName}`, { region: other }),
             ...(deployStateMachineArn === undefined ? {} : { deployStateMachineArn }),
+            postWebhook: async (url, request) => slack.receive(url, request.body, `fn:${fn.functionName}`),
           }),
       });
     }
@@ -314,6 +323,8 @@ export async function createRegion(options: RegionOptions): Promise<Region> {
       artifacts: new ArtifactStores(ctx),
       lambda,
       sqs,
+      sns,
+      slack,
       queueUrls,
       stepFunctions,
       stateMachineArns,

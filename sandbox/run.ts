@@ -62,6 +62,12 @@ function describeEntry(entry: TimelineEntry & { t: number }): string | undefined
     return `state  ${entry.resource}: ${entry.from ?? '∅'} → ${entry.to}`;
   }
   if (entry.kind === 'log' && /failed|dropped|fault/i.test(entry.message)) return `log    ${entry.message}`;
+  // What people would have read: Slack webhook posts (sandbox/services/slack-webhooks.ts).
+  if (entry.kind === 'api' && entry.service === 'Slack') {
+    const { text, buttons } = entry as { text?: unknown; buttons?: unknown };
+    const shown = Array.isArray(buttons) && buttons.length > 0 ? ` [${buttons.join(', ')}]` : '';
+    return `slack  ${typeof text === 'string' ? text : '(no text)'}${shown}${entry.ok ? '' : ` (not delivered: ${entry.error ?? '?'})`}`;
+  }
   return undefined;
 }
 

@@ -14,12 +14,15 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { AutoScalingGroups } from '../../shared/aws/autoscaling';
 import { perRegion, stepError } from '../../shared/aws/aws-errors';
 import { Alarms } from '../../shared/aws/cloudwatch';
 import { TargetGroups } from '../../shared/aws/elbv2';
 import { LaunchTemplates } from '../../shared/aws/launch-templates';
+import { notifyAdapters } from '../../shared/aws/notify-adapters';
 import { SfnTasks } from '../../shared/aws/sfn';
 import type { ServiceManifest } from '../../shared/domain/manifest/schema';
 import * as z from '../../shared/domain/zod';
@@ -28,7 +31,9 @@ import { BaseConfigSchema, loadConfig } from '../../shared/runtime/config';
 import { kilnHandler } from '../../shared/runtime/handler';
 import type { IdSource } from '../../shared/runtime/ids';
 import { createLogger } from '../../shared/runtime/logger';
+import type { WebhookPoster } from '../../shared/slack/incoming-webhook';
 import { KilnStore } from '../../shared/store';
+import { notify } from '../../shared/usecases/notify';
 import * as blueGreen from '../../shared/usecases/rollout/blue-green';
 import type { RolloutDeps, RolloutState } from '../../shared/usecases/rollout/deps';
 import * as steps from '../../shared/usecases/rollout/steps';
@@ -92,6 +97,11 @@ export interface RolloutStepsDeps {
   elbFor: (region: string) => ElasticLoadBalancingV2Client;
   cloudWatchFor: (region: string) => CloudWatchClient;
   sfn: SFNClient;
+  /** Notifications: the webhook URL's SecureString (Kiln's own Region), SNS in the topic's Region. */
+  ssm: SSMClient;
+  snsFor: (region: string) => SNSClient;
+  /** How a Slack webhook POST goes out (default: fetch; the sandbox records instead). */
+  postWebhook?: WebhookPoster;
   ids?: IdSource;
   now?: () => number;
 }
@@ -102,12 +112,26 @@ export function createRolloutStepsHandler(deps: () => RolloutStepsDeps) {
   const build = (): RolloutDeps => {
     const d = deps();
     const tasks = new SfnTasks(d.sfn);
-    return {
-      store: new KilnStore<ServiceManifest>({
-        client: d.documentClient,
-        tableName: d.tableName,
-        ...(d.ids === undefined ? {} : { ids: d.ids }),
+    const now = d.now ?? Date.now;
+    const store = new KilnStore<ServiceManifest>({
+      client: d.documentClient,
+      tableName: d.tableName,
+      ...(d.ids === undefined ? {} : { ids: d.ids }),
+    });
+    const notifyDeps = {
+      store,
+      ...notifyAdapters({
+        ssm: d.ssm,
+        snsFor: d.snsFor,
+        now,
+        ...(d.postWebhook === undefined ? {} : { postWebhook: d.postWebhook }),
       }),
+      now,
+      actor: 'deploy:rollout',
+      log: logger,
+    };
+    return {
+      store,
       autoScaling: perRegion((region) => new AutoScalingGroups(d.autoScalingFor(region))),
       launchTemplates: perRegion((region) => new LaunchTemplates(d.ec2For(region))),
       loadBalancing: perRegion((region) => new TargetGroups(d.elbFor(region))),
@@ -116,8 +140,9 @@ export function createRolloutStepsHandler(deps: () => RolloutStepsDeps) {
       wake: async (taskToken, output) => {
         await tasks.succeed(taskToken, output);
       },
-      now: d.now ?? Date.now,
+      now,
       actor: 'deploy:rollout',
+      notify: (notice) => notify(notice, notifyDeps),
     };
   };
   return kilnHandler({
@@ -220,6 +245,8 @@ export const handler = createRolloutStepsHandler(() => {
       elbFor: perRegion((region) => new ElasticLoadBalancingV2Client({ region })),
       cloudWatchFor: perRegion((region) => new CloudWatchClient({ region })),
       sfn: new SFNClient({}),
+      ssm: new SSMClient({}),
+      snsFor: perRegion((region) => new SNSClient({ region })),
     };
   }
   return defaults;

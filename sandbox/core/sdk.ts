@@ -35,6 +35,7 @@ import { LambdaClient, LambdaServiceException } from '@aws-sdk/client-lambda';
 import { SFNClient, SFNServiceException } from '@aws-sdk/client-sfn';
 import { SQSClient, SQSServiceException } from '@aws-sdk/client-sqs';
 import { SSMClient, SSMServiceException } from '@aws-sdk/client-ssm';
+import { SNSClient, SNSServiceException } from '@aws-sdk/client-sns';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { documentClientFor } from '../../shared/runtime/clients';
 import type {
@@ -162,6 +163,13 @@ const SERVICE_ERRORS: Record<string, ServiceErrors> = {
   CloudWatch: { exception: CloudWatchServiceException, throttle: QUERY_THROTTLE, unavailable: UNAVAILABLE },
   SSM: { exception: SSMServiceException, throttle: JSON_THROTTLE, unavailable: UNAVAILABLE },
   SFN: { exception: SFNServiceException, throttle: JSON_THROTTLE, unavailable: UNAVAILABLE },
+  // SNS (Query protocol) throttles with Throttled (HTTP 429) and fails with InternalError (500):
+  // https://docs.aws.amazon.com/sns/latest/api/API_Publish.html#API_Publish_Errors
+  SNS: {
+    exception: SNSServiceException,
+    throttle: { name: 'Throttled', status: 429, message: 'Rate exceeded' },
+    unavailable: { name: 'InternalError', status: 500, message: 'Internal error' },
+  },
   // SQS (JSON protocol) and EventBridge throttle with ThrottlingException; Lambda with
   // TooManyRequestsException (429) and fails with ServiceException (500):
   // https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/CommonErrors.html,
@@ -389,6 +397,7 @@ export interface SandboxClients {
   readonly ssm: SSMClient;
   readonly sfn: SFNClient;
   readonly sqs: SQSClient;
+  readonly sns: SNSClient;
   readonly lambda: LambdaClient;
   readonly dynamodb: DynamoDBClient;
   /** Shares the `dynamodb` client's middleware stack. */
@@ -473,6 +482,10 @@ export function createSandboxClients(
     () => new SQSClient(base),
     (c) => attachSandbox(c, runtime, options),
   );
+  const sns = lazy(
+    () => new SNSClient(base),
+    (c) => attachSandbox(c, runtime, options),
+  );
   const lambda = lazy(
     () => new LambdaClient(base),
     (c) => attachSandbox(c, runtime, options),
@@ -506,6 +519,9 @@ export function createSandboxClients(
     },
     get sqs() {
       return sqs();
+    },
+    get sns() {
+      return sns();
     },
     get lambda() {
       return lambda();

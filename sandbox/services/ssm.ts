@@ -134,6 +134,8 @@ interface ParameterRecord {
   version: number;
   lastModified: VirtualMs;
   history: Map<number, string>;
+  /** SecureString: the KMS key it is encrypted with. */
+  keyId?: string;
 }
 
 const TERMINAL: readonly CommandInvocationStatus[] = ['Success', 'Failed', 'TimedOut', 'Cancelled'];
@@ -417,12 +419,6 @@ export class SsmSim implements SimService {
     }
     if (value.length > 4096)
       throw validation('Standard tier parameters support a maximum parameter value of 4096 characters.');
-    if (input.Type === 'SecureString') {
-      throw new UnsupportedParameterType({
-        message: 'The sandbox simulates String and StringList parameters only.',
-        ...badRequest(),
-      });
-    }
     const existing = this.parameters.get(name);
     if (existing && input.Overwrite !== true) {
       throw new ParameterAlreadyExists({
@@ -433,10 +429,20 @@ export class SsmSim implements SimService {
     }
     if (!existing && input.Type === undefined)
       throw validation('A parameter type is required when you create a parameter.');
+    const type = input.Type ?? existing?.type ?? 'String';
+    // KeyId applies to SecureString only; without it AWS encrypts with the account's aws/ssm key.
+    // https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_PutParameter.html (KeyId)
+    if (input.KeyId !== undefined && type !== 'SecureString') {
+      throw new UnsupportedParameterType({
+        message: 'KeyId is only valid for SecureString parameters.',
+        ...badRequest(),
+      });
+    }
     const version = (existing?.version ?? 0) + 1;
     const record: ParameterRecord = {
       name,
-      type: input.Type ?? existing?.type ?? 'String',
+      type,
+      ...(type === 'SecureString' ? { keyId: input.KeyId ?? existing?.keyId ?? 'alias/aws/ssm' } : {}),
       value,
       version,
       lastModified: this.ctx.clock.now(),
@@ -450,7 +456,7 @@ export class SsmSim implements SimService {
   // https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_GetParameter.html
   getParameter(input: GetParameterCommandInput): Out<GetParameterCommandOutput> {
     const name = required(input.Name, 'name');
-    const parameter = this.lookup(name);
+    const parameter = this.lookup(name, input.WithDecryption === true);
     if (!parameter) throw new ParameterNotFound({ message: `Parameter ${name} not found.`, ...badRequest() });
     return { Parameter: parameter };
   }
@@ -466,7 +472,7 @@ export class SsmSim implements SimService {
     const Parameters: Parameter[] = [];
     const InvalidParameters: string[] = [];
     for (const name of names) {
-      const parameter = this.lookup(name);
+      const parameter = this.lookup(name, input.WithDecryption === true);
       if (parameter) Parameters.push(parameter);
       else InvalidParameters.push(name);
     }
@@ -780,7 +786,12 @@ export class SsmSim implements SimService {
   // ---------------------------------------------------------------- internals: parameters
 
   /** A parameter by name, with an optional `:version` selector; public AMI names resolve to images. */
-  private lookup(nameWithSelector: string): Parameter | undefined {
+  /**
+   * A SecureString's value is returned decrypted only WithDecryption ("This flag is ignored for
+   * String and StringList parameter types", API_GetParameter.html); otherwise as its ciphertext,
+   * here an opaque base64 stand-in. No KMS is simulated: every caller may decrypt.
+   */
+  private lookup(nameWithSelector: string, decrypt = false): Parameter | undefined {
     const match = /^(.*?)(?::(\d+))?$/.exec(nameWithSelector);
     const name = match?.[1] ?? nameWithSelector;
     const selector = match?.[2];
@@ -813,6 +824,11 @@ export class SsmSim implements SimService {
         });
       }
       value = old;
+    }
+    if (record.type === 'SecureString' && !decrypt) {
+      value = Buffer.from(`sandbox-kms:${record.keyId ?? 'alias/aws/ssm'}:${version}:${value}`).toString(
+        'base64',
+      );
     }
     const arnName = name.startsWith('/') ? name : `/${name}`;
     return {

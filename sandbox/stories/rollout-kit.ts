@@ -12,6 +12,8 @@ import {
   StartExecutionCommand,
   type DescribeExecutionCommandOutput,
 } from '@aws-sdk/client-sfn';
+import { CreateTopicCommand } from '@aws-sdk/client-sns';
+import { PutParameterCommand } from '@aws-sdk/client-ssm';
 import type { DeployExecutionInput } from '../../shared/domain/deploy-execution';
 import { parseManifest, type ServiceManifest, type Strategy } from '../../shared/domain/manifest/schema';
 import type { KilnStore } from '../../shared/store';
@@ -85,17 +87,45 @@ export interface GateSpec {
 }
 
 /** A manifest whose environments are these fleets, rolled with `settings.strategy` (rolling or blue/green). */
+/** A manifest's `notifications` block as a story writes it. */
+export interface NotificationsSpec {
+  slackWebhookParameter?: string;
+  snsTopicArn?: string;
+}
+
+/**
+ * What a platform team sets up for a service's notifications: a Slack incoming webhook (issued by
+ * the workspace: registered with the region's recorder, so posts are kept, never sent) whose URL
+ * goes into a SecureString under /kiln/notifications/, and an SNS topic. Returns the manifest block.
+ */
+export async function provisionNotifications(
+  region: Region,
+  aws: SandboxClients,
+  service: string,
+): Promise<Required<NotificationsSpec>> {
+  const url = `https://hooks.slack.com/services/T0SANDBOX/B0${service.toUpperCase()}/sandbox-webhook-secret`;
+  region.slack.register(url);
+  const parameter = `/kiln/notifications/${service}`;
+  await aws.ssm.send(
+    new PutParameterCommand({ Name: parameter, Value: url, Type: 'SecureString', Overwrite: true }),
+  );
+  const topic = await aws.sns.send(new CreateTopicCommand({ Name: `${service}-deploys` }));
+  return { slackWebhookParameter: parameter, snsTopicArn: topic.TopicArn ?? '' };
+}
+
 export function rolloutManifest(
   region: Region,
   service: string,
   environments: readonly RolloutEnvironment[],
   settings: { strategy: Strategy },
   gates: Record<string, GateSpec> = {},
+  notifications?: NotificationsSpec,
 ): ServiceManifest {
   return parseManifest({
     apiVersion: 'kiln.dev/v1',
     kind: 'Service',
     name: service,
+    ...(notifications === undefined ? {} : { notifications }),
     artifact: s3ArtifactSection(service),
     bake: bakeSection(region, { service, copyToRegions: [] }),
     environments: environments.map((env) => {

@@ -32,6 +32,7 @@ import { storyCatalog } from './catalog';
 import { required, sleep, waitUntilHealthy } from './fleet';
 import {
   overlappingRefreshes,
+  provisionNotifications,
   provisionRolloutEnvironment,
   recordRelease,
   refreshSpans,
@@ -70,7 +71,7 @@ interface World {
 async function world(
   region: Region,
   options: StoryOptions,
-  setup: { releases: string[]; gates?: Record<string, GateSpec> },
+  setup: { releases: string[]; gates?: Record<string, GateSpec>; notifications?: boolean },
 ): Promise<World> {
   const aws = region.clientsFor('story:platform-team', 'operator');
   const store = operatorStore(region);
@@ -96,8 +97,11 @@ async function world(
       );
     }
     await waitUntilHealthy(aws, made, 1800);
+    const notifications = setup.notifications
+      ? await provisionNotifications(region, aws, SERVICE)
+      : undefined;
     const stored = await store.putServiceManifest(
-      rolloutManifest(region, SERVICE, made, options.settings, setup.gates ?? {}),
+      rolloutManifest(region, SERVICE, made, options.settings, setup.gates ?? {}, notifications),
       {
         actor: 'kiln-cli:platform-team',
       },
@@ -197,6 +201,49 @@ function noOverlapCheck(region: Region): StoryCheck {
   };
 }
 
+/**
+ * The rolling story's notifications (README "Notifications"): Slack's recorder and the SNS topic
+ * each got every notice once, in order, the approval one with its buttons before the approval.
+ */
+function notificationChecks(region: Region, approvedAt: number): StoryCheck[] {
+  const expected = [
+    ['shop 2.0.0: deployment started', []],
+    ['shop 2.0.0: waiting for approval to promote to production', ['kiln.approve', 'kiln.refuse']],
+    ['shop 2.0.0: promoted from staging to production', []],
+    ['shop 2.0.0: deployment succeeded', ['kiln.rollback']],
+  ] as const;
+  const posts = region.slack.posts;
+  const seen = posts.map((post) => {
+    const actions = (post.message?.blocks ?? []).flatMap((block) =>
+      typeof block === 'object' && block !== null && 'elements' in block && Array.isArray(block.elements)
+        ? block.elements.map((e: { action_id?: unknown }) => String(e.action_id))
+        : [],
+    );
+    return `${post.status} ${post.message?.text ?? '?'}${actions.length > 0 ? ` [${actions.join(', ')}]` : ''}`;
+  });
+  const wanted = expected.map(
+    ([text, actions]) => `200 ${text}${actions.length > 0 ? ` [${actions.join(', ')}]` : ''}`,
+  );
+  const approval = posts.find((post) => post.message?.text?.includes('waiting for approval'));
+  const topic = `arn:aws:sns:${region.engine.context.region}:${region.engine.accountId}:${SERVICE}-deploys`;
+  const published = region.sns.messages(topic).map((m) => m.subject ?? '');
+  return [
+    {
+      name: 'Slack got each notice once, in order; the approval one with Approve/Refuse before anyone approved',
+      ok:
+        JSON.stringify(seen) === JSON.stringify(wanted) &&
+        approval !== undefined &&
+        approval.at <= approvedAt,
+      detail: seen.join('; ') || 'no post',
+    },
+    {
+      name: `SNS topic ${SERVICE}-deploys got the same notices once`,
+      ok: JSON.stringify(published) === JSON.stringify(expected.map(([text]) => `Kiln: ${text}`)),
+      detail: published.join('; ') || 'no message',
+    },
+  ];
+}
+
 function statusCheck(deployment: Deployment, status: Deployment['status'], what: string): StoryCheck {
   return {
     name: `${what}: deployment ${status}`,
@@ -213,6 +260,7 @@ export const rollingStory: Story = {
     const w = await world(region, options, {
       releases: ['2.0.0'],
       gates: { production: { bakeTimeMinutes: 15, approval: true } },
+      notifications: true,
     });
     return step('rollout', async () => {
       const started = await w.deploy('2.0.0', ['staging', 'production']);
@@ -252,6 +300,7 @@ export const rollingStory: Story = {
           await recordedAndRunning(w, 'staging', '2.0.0'),
           await recordedAndRunning(w, 'production', '2.0.0'),
           noOverlapCheck(region),
+          ...notificationChecks(region, approvedAt),
         ],
         figures: { 'staging instances': options.fleet, 'production instances': options.fleet * 2 },
       };

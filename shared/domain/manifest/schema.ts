@@ -401,8 +401,17 @@ export const NOTIFICATION_EVENTS = [
   'succeeded',
   'failed',
   'rolled-back',
+  // An alarm of the service's that moved outside any rollout or watch window (on-alarm).
+  'alarm',
 ] as const;
 export type NotificationEvent = (typeof NOTIFICATION_EVENTS)[number];
+
+/**
+ * Where Slack webhook URLs live: rollout-steps may read (ssm:GetParameter) only parameters under
+ * this path (serverless.yml; test/unit/functions/rollout-steps-iam.test.ts holds the two equal),
+ * so a manifest cannot make Kiln read any other secret of the account.
+ */
+export const NOTIFICATION_PARAMETER_PREFIX = '/kiln/notifications/';
 
 // SSM parameter names: https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_GetParameter.html
 const SsmParameterName = z
@@ -411,6 +420,10 @@ const SsmParameterName = z
     z.minLength(1),
     z.maxLength(2048),
     z.regex(/^[a-zA-Z0-9_.\-/]+$/, 'must be an SSM parameter name (letters, digits and _ . - /)'),
+    z.regex(
+      /^\/kiln\/notifications\/./,
+      `must be a parameter under ${NOTIFICATION_PARAMETER_PREFIX} (the only path Kiln may read webhook URLs from)`,
+    ),
   );
 // https://docs.aws.amazon.com/sns/latest/api/API_Publish.html (TopicArn)
 const SnsTopicArn = z

@@ -15,6 +15,7 @@
 import { rolloutCourse } from '../../domain/rollout';
 import type { Environment, ServiceManifest } from '../../domain/manifest/schema';
 import type { RolloutCursor, RolloutDeps, RolloutState } from './deps';
+import { carriedTarget } from './notices';
 
 export async function beginRollout(state: RolloutState, deps: RolloutDeps): Promise<RolloutCursor> {
   const release = await releaseOf(state, deps);
@@ -46,7 +47,14 @@ export async function beginRollout(state: RolloutState, deps: RolloutDeps): Prom
       );
     }
   }
-  return { mode, environments, index: 0, done: environments.length === 0 };
+  const notifications = carriedTarget(manifest.notifications);
+  return {
+    mode,
+    environments,
+    index: 0,
+    done: environments.length === 0,
+    ...(notifications === undefined ? {} : { notifications }),
+  };
 }
 
 /** The release the deployment carries: `$.release`, or the store's record of `$.version`. */

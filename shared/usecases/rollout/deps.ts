@@ -9,6 +9,7 @@
  * fakes a port with a plain object.
  */
 import type { ServiceManifest } from '../../domain/manifest/schema';
+import type { Notice, NotificationTarget } from '../../domain/notifications';
 import type { KilnStore } from '../../store';
 import type { EnvironmentRecord } from '../../store/schemas';
 
@@ -252,6 +253,11 @@ export interface RolloutDeps {
   now: () => number;
   /** Who the store records as acting (the state machine's step function). */
   actor: string;
+  /**
+   * Sends a notice (shared/usecases/notify `notify`, bound to its adapters); never throws. Absent:
+   * the steps notify nobody (tests of other concerns, tools that drive steps by hand).
+   */
+  notify?: (notice: Notice) => Promise<unknown>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -265,6 +271,11 @@ export interface RolloutCursor {
   index: number;
   /** Every environment done: the ASL goes to `RolloutSucceeded`. */
   done: boolean;
+  /**
+   * The manifest's `notifications` block, set by `rollout-begin` only when it names a destination,
+   * so the steps know without a read whether to notify anyone (./notices.ts).
+   */
+  notifications?: NotificationTarget;
   /** Set by `environment-done` when another environment follows. */
   gate?: {
     /** The next environment's bakeTimeMinutes, in seconds: how long the ASL's `BakeGate` waits. */

@@ -16,6 +16,7 @@
 import { finalStatusOf, movesTo, stepFailure, type RolloutEnding } from '../../domain/rollout';
 import type { RolloutDeps, RolloutState } from './deps';
 import { moveOrAccept, releaseLock } from './lock';
+import { notifyEnding } from './notices';
 import { deploymentOf } from './progress';
 import { UNRECORDED_RELEASE } from './prepare';
 import { recordRestored } from './rollback';
@@ -47,6 +48,9 @@ export async function finish(
   if (ending !== 'rollback-failed' && environment !== undefined) {
     await releaseLock(state.service, environment, state.deploymentId, deps);
   }
+  // Last: the news goes out once the records say what it says. (A deployment already final when
+  // this ran, e.g. superseded, says its own status.)
+  await notifyEnding(state, deployment.status, deployment.reason ?? reason, deps);
   return { status: deployment.status, reason };
 }
 

@@ -12,6 +12,7 @@ import { tokenKeys } from './deps';
 import { recordCurrent } from './environment-state';
 import { moveOrAccept, releaseLock } from './lock';
 import { abortRequest, deploymentOf, recordProgress, ROLLOUT_LEASE_MS, runOf } from './progress';
+import { notifyApproval, notifyPromoted } from './notices';
 import { abortReason } from './rolling';
 
 /**
@@ -122,6 +123,7 @@ export async function waitForApproval(
     phase: 'waiting-approval',
     detail: `${run.name} runs ${run.target.release}; approval for ${gate.next} until ${new Date(deadline).toISOString()}`,
   });
+  if (!deployment.abort) await notifyApproval(state, gate.next, deadline, deps);
   if (
     deployment.abort &&
     (await deps.store.takeTaskToken('approval', tokenKeys.approval(state.deploymentId)))
@@ -145,6 +147,8 @@ export async function passGate(state: RolloutState, deps: RolloutDeps): Promise<
           : `promoting to ${cursor.gate?.next ?? 'the next environment'}`,
     });
   }
+  const next = cursor.environments[cursor.index + 1];
+  if (next !== undefined) await notifyPromoted(state, done, next, deps);
   const { gate: _gate, ...rest } = cursor;
   return { ...rest, index: cursor.index + 1, done: false };
 }

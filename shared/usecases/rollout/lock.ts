@@ -16,6 +16,7 @@ import { isFinal } from '../../domain/deployment';
 import { LockHeldError, StaleStatusError, type Deployment } from '../../store';
 import { currentEnvironment, environmentIn, manifestOf } from './course';
 import { tokenKeys, type LockOutcome, type RolloutDeps, type RolloutState } from './deps';
+import { notifyStarted } from './notices';
 import { deploymentOf, ROLLOUT_LEASE_MS } from './progress';
 
 /** How long WaitLock's task waits before it polls (its TimeoutSeconds in deploy.asl.json). */
@@ -54,6 +55,9 @@ export async function takeLock(state: RolloutState, deps: RolloutDeps): Promise<
       reason: `holds the lock of ${environment}`,
     });
   }
+  // The first environment's lock is where the deployment starts changing things. (A retried
+  // TakeLock finds the deployment rolling-out already; the notice's claim keeps it to one.)
+  if (state.rollout?.index === 0) await notifyStarted(state, state.rollout, deps);
   return { outcome: 'acquired', holder: state.deploymentId, until };
 }
 

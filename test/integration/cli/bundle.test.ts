@@ -56,6 +56,7 @@ describe('the bundled kiln command', () => {
       'kiln-approve.cjs',
       'kiln-dead-letters.cjs',
       'kiln-deploy.cjs',
+      'kiln-events.cjs',
       'kiln-history.cjs',
       'kiln-rollback.cjs',
       'kiln-sandbox.cjs',
@@ -82,6 +83,7 @@ describe('the bundled kiln command', () => {
       'approve',
       'abort',
       'dead-letters',
+      'events',
       'sandbox',
     ])
       expect(result.stdout).toMatch(new RegExp(`^  ${command}\\b`, 'm'));
@@ -96,6 +98,21 @@ describe('the bundled kiln command', () => {
     const result = kiln(dir, ['validate', 'examples/checkout.yml']);
 
     expect(result).toEqual({ stdout: 'examples/checkout.yml: ok\n', stderr: '', status: 0 });
+  });
+
+  it('checks events from its own bundle, with only that bundle present', () => {
+    const dir = install(
+      'events-only',
+      (file) => file.startsWith('kiln.cjs') || file.startsWith('kiln-events.'),
+    );
+
+    const result = kiln(dir, ['events', 'check', 'test/fixtures/events/ec2/ami-state-change-available.json']);
+
+    expect(result).toEqual({
+      stdout: 'test/fixtures/events/ec2/ami-state-change-available.json: onProgress parses it\n',
+      stderr: '',
+      status: 0,
+    });
   });
 
   it('bakes in kiln sandbox from the bundle: the bake steps’ error names survive minifying', () => {

@@ -16,6 +16,7 @@ import type { ServiceManifest, Strategy } from '../../../shared/domain/manifest/
 import type { Deployment, EnvironmentState, KilnStore } from '../../../shared/store';
 import type { BadVersion } from '../../../sandbox/fault-options';
 import type { FaultPlan } from '../../../sandbox/core/faults';
+import type { SandboxFunctionFactory } from '../../../sandbox/functions';
 import { createRegion, type Region } from '../../../sandbox/region';
 import { operatorStore, seedBaseImage } from '../../../sandbox/stories/bake-kit';
 import { waitUntilHealthy } from '../../../sandbox/stories/fleet';
@@ -23,6 +24,7 @@ import {
   executionEnd,
   provisionRolloutEnvironment,
   recordRelease,
+  provisionNotifications,
   rolloutManifest,
   seedReleaseImage,
   startRollout,
@@ -83,10 +85,18 @@ export async function stage(
     /** The environments' strategy in the manifest, in place of `settings.strategy` (blue/green). */
     strategy?: Strategy;
     releases?: string[];
+    /**
+     * The manifest's notifications: `working` (a registered Slack webhook and an SNS topic, as
+     * provisionNotifications sets them up), `broken` (a parameter and a topic that do not exist).
+     */
+    notifications?: 'working' | 'broken';
+    /** Function factories in place of Kiln's own (sandbox/functions.ts), by serverless.yml key. */
+    functions?: Record<string, SandboxFunctionFactory>;
   } = {},
 ): Promise<Stage> {
   const region = await createRegion({
     seed: options.seed ?? 23,
+    ...(options.functions === undefined ? {} : { functions: options.functions }),
     ...(options.faults === undefined ? {} : { faults: options.faults }),
     ...(options.badVersions === undefined ? {} : { badVersions: options.badVersions }),
   });
@@ -112,6 +122,15 @@ export async function stage(
       );
     }
     await waitUntilHealthy(aws, environments, 1800);
+    const notifications =
+      options.notifications === 'working'
+        ? await provisionNotifications(region, aws, SERVICE)
+        : options.notifications === 'broken'
+          ? {
+              slackWebhookParameter: `/kiln/notifications/${SERVICE}-missing`,
+              snsTopicArn: `arn:aws:sns:${region.engine.context.region}:${region.engine.accountId}:missing`,
+            }
+          : undefined;
     const { version: manifestVersion } = await store.putServiceManifest(
       rolloutManifest(
         region,
@@ -119,6 +138,7 @@ export async function stage(
         environments,
         { strategy: options.strategy ?? settings.strategy },
         options.gates ?? {},
+        notifications,
       ),
       { actor: 'test' },
     );

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseServerlessDocument } from '../../../sandbox/core/routes';
+import { NOTIFICATION_PARAMETER_PREFIX } from '../../../shared/domain/manifest/schema';
 
 interface Statement {
   Effect: string;
@@ -67,6 +68,46 @@ describe("rollout-steps' IAM role", () => {
           'Fn::Sub': expect.stringMatching(/:autoscaling:\*:\$\{AWS::AccountId\}:scalingPolicy:\*$/),
         }),
       },
+    });
+  });
+
+  describe('notifications', () => {
+    it.each([
+      ['sns.ts', 'sns'],
+      ['parameters.ts', 'ssm'],
+    ])('allows every operation %s calls', (file, prefix) => {
+      const granted = new Set(
+        rolloutStatements()
+          .filter((s) => s.Effect === 'Allow')
+          .flatMap(actionsOf),
+      );
+      const actions = adapterActions(file, prefix);
+      expect(actions.length).toBeGreaterThan(0);
+      expect(actions.filter((action) => !granted.has(action))).toEqual([]);
+    });
+
+    it('reads parameters only under the path manifests may name the webhook in', () => {
+      const reading = rolloutStatements().filter((s) => actionsOf(s).includes('ssm:GetParameter'));
+      expect(reading).toHaveLength(1);
+      expect(resourcesText(reading[0]!)).toContain(`:parameter${NOTIFICATION_PARAMETER_PREFIX}*`);
+    });
+
+    it('decrypts through SSM only, and only those parameters', () => {
+      const decrypting = rolloutStatements().filter((s) => actionsOf(s).includes('kms:Decrypt'));
+      expect(decrypting).toHaveLength(1);
+      const condition = decrypting[0]!.Condition;
+      expect(JSON.stringify(condition?.StringEquals?.['kms:ViaService'])).toContain(
+        'ssm.${AWS::Region}.amazonaws.com',
+      );
+      expect(JSON.stringify(condition?.StringLike?.['kms:EncryptionContext:PARAMETER_ARN'])).toContain(
+        `:parameter${NOTIFICATION_PARAMETER_PREFIX}*`,
+      );
+    });
+
+    it("publishes only to the account's own topics", () => {
+      const publishing = rolloutStatements().filter((s) => actionsOf(s).includes('sns:Publish'));
+      expect(publishing).toHaveLength(1);
+      expect(resourcesText(publishing[0]!)).toMatch(/:sns:\*:\$\{AWS::AccountId\}:\*/);
     });
   });
 

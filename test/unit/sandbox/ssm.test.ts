@@ -391,6 +391,40 @@ describe('SsmSim', () => {
       });
     });
 
+    describe('SecureString', () => {
+      it('returns the value decrypted only WithDecryption, its ciphertext otherwise', () => {
+        const s = setup();
+        s.ssm.putParameter({
+          Name: '/kiln/notifications/web',
+          Value: 'https://hooks.example/T1',
+          Type: 'SecureString',
+        });
+        expect(
+          s.ssm.getParameter({ Name: '/kiln/notifications/web', WithDecryption: true }).Parameter,
+        ).toMatchObject({ Type: 'SecureString', Value: 'https://hooks.example/T1' });
+        const encrypted = s.ssm.getParameter({ Name: '/kiln/notifications/web' }).Parameter?.Value;
+        expect(encrypted).not.toContain('hooks.example');
+        expect(
+          s.ssm.getParameters({ Names: ['/kiln/notifications/web'], WithDecryption: true }).Parameters?.[0]
+            ?.Value,
+        ).toBe('https://hooks.example/T1');
+      });
+
+      it('ignores WithDecryption for a String parameter', () => {
+        const s = setup();
+        s.ssm.putParameter({ Name: 'p1', Value: 'a', Type: 'String' });
+        expect(s.ssm.getParameter({ Name: 'p1', WithDecryption: true }).Parameter?.Value).toBe('a');
+      });
+
+      it('refuses a KeyId on a String parameter', async () => {
+        const s = setup();
+        const error = await errorOf(
+          s.ssm.handle('PutParameter', { Name: 'p1', Value: 'a', Type: 'String', KeyId: 'alias/mine' }),
+        );
+        expect(error.name).toBe('UnsupportedParameterType');
+      });
+    });
+
     it('returns found and invalid names separately from GetParameters', () => {
       const s = setup();
       s.ssm.putParameter({ Name: 'p1', Value: 'a', Type: 'String' });
