@@ -15,6 +15,7 @@ import { createLifecycleStepsHandler } from '../functions/steps/lifecycle';
 import { createRolloutStepsHandler } from '../functions/steps/rollout';
 import { createSweepBakesHandler } from '../functions/sweep-bakes';
 import { Ec2Bake } from '../shared/aws/ec2';
+import { notifyAdapters } from '../shared/aws/notify-adapters';
 import type { IdSource } from '../shared/runtime/ids';
 import type { WebhookPoster } from '../shared/slack/incoming-webhook';
 import type { LambdaHandler } from './services/lambda';
@@ -160,6 +161,12 @@ export const sandboxFunctions: Record<string, SandboxFunctionFactory> = {
       sfn: env.clients.sfn,
       deployStateMachineArn,
       ids: env.ids,
+      destinations: async () =>
+        notifyAdapters({
+          ssm: env.clients.ssm,
+          snsFor: (region) => env.clientsIn(region).sns,
+          postWebhook: env.postWebhook,
+        }),
     }));
     return (event, context) => handler(event, context);
   },

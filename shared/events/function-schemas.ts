@@ -6,8 +6,10 @@
  * EventBridge pattern or schedule: a new function adds its line here.
  */
 import type * as z from '../domain/zod';
+import { AlarmEventSchema } from './alarm';
 import { ArtifactEventSchema } from './artifact-facts';
 import { SweepEventSchema } from './execution-status';
+import { LifecycleActionEvent } from './lifecycle';
 import { ProgressEventSchema } from './progress';
 import { ScheduledEventSchema } from './scheduled';
 
@@ -22,4 +24,6 @@ export const functionEventSchemas: Readonly<Record<string, FunctionEventSchema>>
   onProgress: { what: 'progress event', schema: ProgressEventSchema },
   sweepBakes: { what: 'execution status change or scheduled event', schema: SweepEventSchema },
   retainImages: { what: 'scheduled event', schema: ScheduledEventSchema },
+  onLifecycle: { what: 'lifecycle action event', schema: LifecycleActionEvent },
+  onAlarm: { what: 'alarm event', schema: AlarmEventSchema },
 };
