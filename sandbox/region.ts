@@ -24,6 +24,7 @@ import { DEFAULT_APP_BEHAVIOUR, Ec2Regions, Ec2Sim } from './services/ec2';
 import { Elbv2Sim } from './services/elbv2';
 import { EventBridgeSim } from './services/eventbridge';
 import { LambdaSim } from './services/lambda';
+import { SlackResponses } from './services/slack';
 import { SqsSim } from './services/sqs';
 import { SsmSim } from './services/ssm';
 import { startHttpApi, type RunningHttpApi } from './http-api';
@@ -82,6 +83,8 @@ export interface Region {
   readonly stepFunctions: StepFunctionsSim;
   /** ARNs of the state machines deployed from serverless.yml, by logical id. */
   readonly stateMachineArns: ReadonlyMap<string, string>;
+  /** What Kiln posted back to Slack (chat's response_url answers), recorded instead of sent. */
+  readonly slack: SlackResponses;
   /**
    * SDK clients for one actor (the timeline names it as the caller). Kiln's own code keeps the
    * SDK's default retries ('sdk-defaults'); a story's infrastructure and polling calls are an
@@ -219,6 +222,7 @@ export async function createRegion(options: RegionOptions): Promise<Region> {
       routes.deployStateMachineName === undefined
         ? undefined
         : `arn:aws:states:${regionName}:${engine.accountId}:stateMachine:${routes.deployStateMachineName}`;
+    const slack = new SlackResponses(ctx.timeline, () => ctx.clock.now());
     const factories = { ...sandboxFunctions, ...options.functions };
     for (const fn of routes.functions) {
       const factory = factories[fn.functionName];
@@ -247,6 +251,7 @@ export async function createRegion(options: RegionOptions): Promise<Region> {
             region: regionName,
             stage,
             stateMachineArns,
+            slack,
             clientsIn: (other) =>
               other === regionName
                 ? engine.clientsFor(`fn:${fn.functionName}`)
@@ -317,6 +322,7 @@ export async function createRegion(options: RegionOptions): Promise<Region> {
       queueUrls,
       stepFunctions,
       stateMachineArns,
+      slack,
       clientsFor: (caller, profile = 'sdk-defaults') =>
         engine.clientsFor(caller, profile === 'operator' ? OPERATOR_CLIENT_CONFIG : {}),
       async startHttpApi(port = 0) {

@@ -6,6 +6,7 @@
  * Instance states come from EC2 through `Ec2Fleet`; tag targets and public AMI parameters need the
  * optional `InstanceDirectory` and `PublicAmiCatalog` (Ec2Sim offers both).
  */
+import { createHash } from 'node:crypto';
 import {
   InvalidCommandId,
   InvalidDocument,
@@ -417,9 +418,12 @@ export class SsmSim implements SimService {
     }
     if (value.length > 4096)
       throw validation('Standard tier parameters support a maximum parameter value of 4096 characters.');
-    if (input.Type === 'SecureString') {
+    // SecureString values are kept as given and handed out decrypted only with WithDecryption
+    // (below); the KMS key is not modelled (AWS encrypts with alias/aws/ssm unless KeyId names one).
+    // https://docs.aws.amazon.com/systems-manager/latest/userguide/secure-string-parameter-kms-encryption.html
+    if (input.Type === 'SecureString' && input.KeyId !== undefined && input.KeyId !== 'alias/aws/ssm') {
       throw new UnsupportedParameterType({
-        message: 'The sandbox simulates String and StringList parameters only.',
+        message: 'The sandbox simulates SecureString parameters under the AWS managed key (alias/aws/ssm) only.',
         ...badRequest(),
       });
     }
@@ -450,7 +454,7 @@ export class SsmSim implements SimService {
   // https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_GetParameter.html
   getParameter(input: GetParameterCommandInput): Out<GetParameterCommandOutput> {
     const name = required(input.Name, 'name');
-    const parameter = this.lookup(name);
+    const parameter = this.lookup(name, input.WithDecryption === true);
     if (!parameter) throw new ParameterNotFound({ message: `Parameter ${name} not found.`, ...badRequest() });
     return { Parameter: parameter };
   }
@@ -466,7 +470,7 @@ export class SsmSim implements SimService {
     const Parameters: Parameter[] = [];
     const InvalidParameters: string[] = [];
     for (const name of names) {
-      const parameter = this.lookup(name);
+      const parameter = this.lookup(name, input.WithDecryption === true);
       if (parameter) Parameters.push(parameter);
       else InvalidParameters.push(name);
     }
@@ -780,7 +784,7 @@ export class SsmSim implements SimService {
   // ---------------------------------------------------------------- internals: parameters
 
   /** A parameter by name, with an optional `:version` selector; public AMI names resolve to images. */
-  private lookup(nameWithSelector: string): Parameter | undefined {
+  private lookup(nameWithSelector: string, decrypt = false): Parameter | undefined {
     const match = /^(.*?)(?::(\d+))?$/.exec(nameWithSelector);
     const name = match?.[1] ?? nameWithSelector;
     const selector = match?.[2];
@@ -815,6 +819,13 @@ export class SsmSim implements SimService {
       value = old;
     }
     const arnName = name.startsWith('/') ? name : `/${name}`;
+    // "WithDecryption: Return decrypted values for secure string parameters. This flag is ignored
+    // for String and StringList parameter types." Without it a SecureString reads as its
+    // ciphertext (base64); the stand-in here is a digest, so it reveals nothing of the value.
+    // https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_GetParameter.html
+    if (record.type === 'SecureString' && !decrypt) {
+      value = createHash('sha256').update(`${name}:${version}:${value}`).digest('base64');
+    }
     return {
       Name: name,
       Type: record.type,
