@@ -26,6 +26,8 @@ export const storyCatalog = {
     'a scale-out alarm fires during the blue/green switch: neither group resizes under it, then the scale-out reaches green only',
   'bad-release-blue-green':
     'a release serving 5xx on blue/green: the rollout alarm stops it during the watch, blue is restored and recorded',
+  chatops:
+    'Slack drives Kiln through POST /slack: an Approve button resumes a waiting promotion, a signed /kiln rollback by an allowed user restores the previous release; unsigned, unauthorized and replayed requests change nothing',
 } as const;
 
 export type StoryName = keyof typeof storyCatalog;

@@ -1,6 +1,7 @@
 import type { StoryName } from './catalog';
 import { bakeCacheStory, bakeFailureStory, bakeStory, bakeTimeoutStory } from './bake';
 import { badReleaseBlueGreenStory, blueGreenStory, scaleDuringSwitchStory } from './blue-green';
+import { chatopsStory } from './chatops';
 import { defaultStory } from './default';
 import { instanceRefreshStory } from './instance-refresh';
 import {
@@ -26,4 +27,5 @@ export const stories: Record<StoryName, Story> = {
   'blue-green': blueGreenStory,
   'scale-during-switch': scaleDuringSwitchStory,
   'bad-release-blue-green': badReleaseBlueGreenStory,
+  chatops: chatopsStory,
 };
