@@ -43,14 +43,20 @@ export interface ChatopsDeps {
   responder?: ChatResponder;
   /** Group memberships (default: Slack's Web API when the secret holds a bot token). */
   userGroups?: (secrets: SlackSecrets) => UserGroupDirectory | undefined;
+  /** Epoch milliseconds (default Date.now; tests pass a fixed clock). */
+  now?: () => number;
 }
 
 export const ChatopsConfigSchema = z.extend(BaseConfigSchema, {
   KILN_DEPLOY_STATE_MACHINE_ARN: z
     .string()
-    .check(z.regex(/^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[^:]+$/, 'must be a state machine ARN')),
+    .check(
+      z.regex(/^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[^:]+$/, 'must be a state machine ARN'),
+    ),
   // The parameter's name, never the secret: SSM SecureString, or /aws/reference/secretsmanager/ID.
-  KILN_SLACK_SECRET_PARAMETER: z.string().check(z.regex(/^\/[a-zA-Z0-9_.\-/]+$/, 'must be a parameter name starting with /')),
+  KILN_SLACK_SECRET_PARAMETER: z
+    .string()
+    .check(z.regex(/^\/[a-zA-Z0-9_.\-/]+$/, 'must be a parameter name starting with /')),
 });
 
 const ChatopsEventSchema = z.union([ChatWorkSchema, HttpApiEventSchema]);
@@ -64,9 +70,11 @@ export function createChatopsHandler(deps: () => ChatopsDeps) {
     onInvalid: 'drop',
     useCase: async (input, context) => {
       const d = deps();
+      const now = d.now ?? Date.now;
       const store = new KilnStore<ServiceManifest>({
         client: d.documentClient,
         tableName: d.tableName,
+        now,
         ...(d.ids === undefined ? {} : { ids: d.ids }),
       });
       if ('kind' in input) {
@@ -77,7 +85,7 @@ export function createChatopsHandler(deps: () => ChatopsDeps) {
           executions: new DeployExecutions(d.sfn, d.deployStateMachineArn),
           tasks: new SfnTasks(d.sfn),
           ids: d.ids ?? randomIds,
-          now: Date.now,
+          now,
           responder: d.responder ?? new SlackResponseUrl(),
           ...(directory === undefined ? {} : { userGroups: directory }),
           log: (message, facts) => logger.info(message, facts),
@@ -90,7 +98,7 @@ export function createChatopsHandler(deps: () => ChatopsDeps) {
         signingSecret: async () => (await d.secrets.get()).signingSecret,
         store,
         queue: { enqueue: (work) => invoker.invokeAsync(context.invokedFunctionArn, work) },
-        now: Date.now,
+        now,
         holder: context.awsRequestId,
       });
       if (outcome === 'queued') logger.info('slack request acknowledged', { outcome });
@@ -100,8 +108,13 @@ export function createChatopsHandler(deps: () => ChatopsDeps) {
   });
 }
 
+let directory: SlackUserGroups | undefined;
+
+/** Slack's Web API when the secret holds a bot token; one per container, so its cache is shared. */
 function defaultUserGroups(secrets: SlackSecrets): UserGroupDirectory | undefined {
-  return secrets.botToken === undefined ? undefined : new SlackUserGroups(secrets.botToken, Date.now);
+  if (secrets.botToken === undefined) return undefined;
+  directory ??= new SlackUserGroups(secrets.botToken, Date.now);
+  return directory;
 }
 
 let defaults: ChatopsDeps | undefined;

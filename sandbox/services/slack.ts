@@ -40,7 +40,10 @@ export class SlackResponses implements ChatResponder {
     }
     const response = { at: this.now(), responseUrl, message: structuredClone(message) };
     this.responses.push(response);
-    this.timeline.record({ kind: 'log', message: `slack response (${message.response_type}): ${message.text}` });
+    this.timeline.record({
+      kind: 'log',
+      message: `slack response (${message.response_type}): ${message.text}`,
+    });
     for (const listener of this.listeners) listener(response);
   }
 

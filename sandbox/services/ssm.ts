@@ -423,7 +423,8 @@ export class SsmSim implements SimService {
     // https://docs.aws.amazon.com/systems-manager/latest/userguide/secure-string-parameter-kms-encryption.html
     if (input.Type === 'SecureString' && input.KeyId !== undefined && input.KeyId !== 'alias/aws/ssm') {
       throw new UnsupportedParameterType({
-        message: 'The sandbox simulates SecureString parameters under the AWS managed key (alias/aws/ssm) only.',
+        message:
+          'The sandbox simulates SecureString parameters under the AWS managed key (alias/aws/ssm) only.',
         ...badRequest(),
       });
     }

@@ -47,7 +47,9 @@ export function chatManifest(
 /** Puts the signing secret where chatops reads it (a SecureString, as on AWS). */
 export async function putSigningSecret(aws: SandboxClients, secret: string): Promise<string> {
   const name = sandboxSlackSecretParameter('sandbox');
-  await aws.ssm.send(new PutParameterCommand({ Name: name, Type: 'SecureString', Value: secret, Overwrite: true }));
+  await aws.ssm.send(
+    new PutParameterCommand({ Name: name, Type: 'SecureString', Value: secret, Overwrite: true }),
+  );
   return name;
 }
 

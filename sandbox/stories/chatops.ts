@@ -30,9 +30,22 @@ import type { TimedEntry } from '../core/timeline';
 import type { Region } from '../region';
 import { operatorStore, seedBaseImage } from './bake-kit';
 import { storyCatalog } from './catalog';
-import { chatManifest, putSigningSecret, SANDBOX_TEAM, SANDBOX_USERS, SlackClient, type SentRequest } from './chat-kit';
+import {
+  chatManifest,
+  putSigningSecret,
+  SANDBOX_TEAM,
+  SANDBOX_USERS,
+  SlackClient,
+  type SentRequest,
+} from './chat-kit';
 import { required, sleep, waitUntilHealthy } from './fleet';
-import { provisionRolloutEnvironment, recordRelease, seedReleaseImage, until, type RolloutEnvironment } from './rollout-kit';
+import {
+  provisionRolloutEnvironment,
+  recordRelease,
+  seedReleaseImage,
+  until,
+  type RolloutEnvironment,
+} from './rollout-kit';
 import { storySettings } from './settings';
 import { step } from './steps';
 import type { Story, StoryCheck, StoryOptions, StoryResult } from './types';
@@ -52,7 +65,12 @@ export const chatopsStory: Story = {
   name: 'chatops',
   description: storyCatalog.chatops,
   settings: storySettings({
-    strategy: { type: 'rolling', minHealthyPercentage: 50, maxHealthyPercentage: 100, instanceWarmupSeconds: 60 },
+    strategy: {
+      type: 'rolling',
+      minHealthyPercentage: 50,
+      maxHealthyPercentage: 100,
+      instanceWarmupSeconds: 60,
+    },
   }),
   async run(region: Region, options: StoryOptions): Promise<StoryResult> {
     const { print } = options;
@@ -69,7 +87,13 @@ export const chatopsStory: Story = {
         ['production', options.fleet * 2],
       ] as const) {
         made.push(
-          await provisionRolloutEnvironment(region, aws, { service: SERVICE, name, size, imageId: images['1.0.0'] ?? '', settings: options.settings }),
+          await provisionRolloutEnvironment(region, aws, {
+            service: SERVICE,
+            name,
+            size,
+            imageId: images['1.0.0'] ?? '',
+            settings: options.settings,
+          }),
         );
       }
       await waitUntilHealthy(aws, made, 1800);
@@ -80,33 +104,58 @@ export const chatopsStory: Story = {
       for (const version of ['1.5.0', '2.0.0'])
         await recordRelease(store, region, { service: SERVICE, version, imageId: images[version] ?? '' });
       await putSigningSecret(aws, SECRET);
-      print(`platform: ${made.map((e) => `${e.groupName} (${e.size})`).join(', ')} on 1.0.0; signing secret in Parameter Store`);
+      print(
+        `platform: ${made.map((e) => `${e.groupName} (${e.size})`).join(', ')} on 1.0.0; signing secret in Parameter Store`,
+      );
       return made;
     });
     const staging = required(environments[0], 'staging');
     const api = await region.startHttpApi();
     const slack = new SlackClient(api, SECRET);
-    const executions = new DeployExecutions(aws.sfn, required(region.stateMachineArns.get('DeployStateMachine'), 'deploy state machine'));
+    const executions = new DeployExecutions(
+      aws.sfn,
+      required(region.stateMachineArns.get('DeployStateMachine'), 'deploy state machine'),
+    );
     const cliDeploy = async (version: string, names: string[]): Promise<Deployment> =>
       (
         await startDeployment(
-          { service: SERVICE, version, environments: names, mode: 'deploy', trigger: 'cli', actor: 'cli:story' },
+          {
+            service: SERVICE,
+            version,
+            environments: names,
+            mode: 'deploy',
+            trigger: 'cli',
+            actor: 'cli:story',
+          },
           { store, executions, ids: region.engine.kilnIds, now: () => Date.now() },
         )
       ).deployment;
     const follow = (id: string, until_: (d: Deployment) => boolean) =>
-      until(`deployment ${id}`, async () => {
-        const d = await store.getDeployment(id);
-        return d !== undefined && until_(d) ? d : undefined;
-      }, { everySeconds: 30, limitSeconds: 4 * 3600 });
+      until(
+        `deployment ${id}`,
+        async () => {
+          const d = await store.getDeployment(id);
+          return d !== undefined && until_(d) ? d : undefined;
+        },
+        { everySeconds: 30, limitSeconds: 4 * 3600 },
+      );
     /** Sends, then waits (virtual time) for the worker's answer to that response_url. */
-    const converse = async (rawBody: string, headers: Record<string, string>, responseUrl: string, answers = 1) => {
+    const converse = async (
+      rawBody: string,
+      headers: Record<string, string>,
+      responseUrl: string,
+      answers = 1,
+    ) => {
       const sent = await slack.send(rawBody, headers);
       if (sent.status === 200) {
-        await until(`Kiln's answer to ${responseUrl}`, async () => (region.slack.to(responseUrl).length >= answers ? true : undefined), {
-          everySeconds: 1,
-          limitSeconds: 120,
-        });
+        await until(
+          `Kiln's answer to ${responseUrl}`,
+          async () => (region.slack.to(responseUrl).length >= answers ? true : undefined),
+          {
+            everySeconds: 1,
+            limitSeconds: 120,
+          },
+        );
       } else {
         await sleep(5); // anything a refused request might have set off gets the chance to show
       }
@@ -118,7 +167,10 @@ export const chatopsStory: Story = {
     await step('first release', async () => {
       const first = await cliDeploy('1.5.0', ['staging', 'production']);
       await follow(first.id, (d) => d.status === 'waiting-approval' || isFinal(d.status));
-      await approveDeployment({ deploymentId: first.id, actor: 'cli:story', approved: true }, { store, tasks: new SfnTasks(aws.sfn) });
+      await approveDeployment(
+        { deploymentId: first.id, actor: 'cli:story', approved: true },
+        { store, tasks: new SfnTasks(aws.sfn) },
+      );
       const done = await follow(first.id, (d) => isFinal(d.status));
       print(`kiln deploy: ${first.id} 1.5.0 → staging, production (kiln approve): ${done.status}`);
     });
@@ -138,7 +190,12 @@ export const chatopsStory: Story = {
       const preview = pressed.answer;
       const confirmValue = confirmValueOf(preview?.blocks);
       const confirmUrl = slack.newResponseUrl();
-      const confirmBody = slack.buttonBody(SANDBOX_USERS.lead, 'kiln.confirm', confirmValue ?? '', confirmUrl);
+      const confirmBody = slack.buttonBody(
+        SANDBOX_USERS.lead,
+        'kiln.confirm',
+        confirmValue ?? '',
+        confirmUrl,
+      );
       const confirmed = await converse(confirmBody, slack.headersFor(confirmBody), confirmUrl);
       print(`slack: ${preview?.text ?? 'no preview'} → ${confirmed.answer?.text ?? 'no answer'}`);
       const final = await follow(second.id, (x) => isFinal(x.status));
@@ -161,7 +218,13 @@ export const chatopsStory: Story = {
     });
     const forgedConfirm = await step('unauthorized confirm', async () => {
       const url = slack.newResponseUrl();
-      const proposal = JSON.stringify({ action: 'rollback', service: SERVICE, environment: 'staging', version: '1.5.0', from: '2.0.0' });
+      const proposal = JSON.stringify({
+        action: 'rollback',
+        service: SERVICE,
+        environment: 'staging',
+        version: '1.5.0',
+        from: '2.0.0',
+      });
       const body = slack.buttonBody(SANDBOX_USERS.viewer, 'kiln.confirm', proposal, url);
       return measured(region, () => converse(body, slack.headersFor(body), url));
     });
@@ -173,13 +236,21 @@ export const chatopsStory: Story = {
       const body = slack.slashBody(SANDBOX_USERS.dev, refusedCommand, url);
       const asked = await converse(body, slack.headersFor(body), url);
       const confirmUrl = slack.newResponseUrl();
-      const confirmBody = slack.buttonBody(SANDBOX_USERS.dev, 'kiln.confirm', confirmValueOf(asked.answer?.blocks) ?? '', confirmUrl);
+      const confirmBody = slack.buttonBody(
+        SANDBOX_USERS.dev,
+        'kiln.confirm',
+        confirmValueOf(asked.answer?.blocks) ?? '',
+        confirmUrl,
+      );
       const confirmed = await converse(confirmBody, slack.headersFor(confirmBody), confirmUrl);
       print(`slack: ${asked.answer?.text ?? 'no preview'} → ${confirmed.answer?.text ?? 'no answer'}`);
       const replay = await measured(region, () => slack.send(confirmed.sent.rawBody, confirmed.sent.headers));
-      const started = (await store.listDeployments(SERVICE, { limit: 5 })).items.filter((d) => d.mode === 'rollback');
+      const started = (await store.listDeployments(SERVICE, { limit: 5 })).items.filter(
+        (d) => d.mode === 'rollback',
+      );
       const deployment = started[0];
-      const final = deployment === undefined ? undefined : await follow(deployment.id, (x) => isFinal(x.status));
+      const final =
+        deployment === undefined ? undefined : await follow(deployment.id, (x) => isFinal(x.status));
       return { preview: asked.answer?.text ?? '', replay, rollbacks: started.length, final };
     });
 
@@ -208,7 +279,7 @@ export const chatopsStory: Story = {
           /may not roll back shop\/staging/,
         ),
         refusedCheck(
-          "a Confirm pressed by a user the access lists do not name",
+          'a Confirm pressed by a user the access lists do not name',
           forgedConfirm,
           200,
           (calls) => calls.every((c) => !ACTING_SERVICES.includes(c.service)),
@@ -233,7 +304,11 @@ export const chatopsStory: Story = {
           ok:
             rollback.replay.result.status === 409 &&
             rollback.rollbacks === 1 &&
-            rollback.replay.calls.every((c) => c.service === 'DynamoDB' && (c.operation === 'PutItem' ? c.ok === false : c.operation === 'GetItem')),
+            rollback.replay.calls.every(
+              (c) =>
+                c.service === 'DynamoDB' &&
+                (c.operation === 'PutItem' ? c.ok === false : c.operation === 'GetItem'),
+            ),
           detail: `HTTP ${rollback.replay.result.status}; ${rollback.rollbacks} rollback deployment(s); chatops calls: ${describeCalls(rollback.replay.calls)}`,
         },
       ];
@@ -245,7 +320,10 @@ export const chatopsStory: Story = {
 type ApiEntry = Extract<TimedEntry, { kind: 'api' }>;
 
 /** Runs `send` and collects the calls chatops made meanwhile (its caller name in the timeline). */
-async function measured<T>(region: Region, send: () => Promise<T>): Promise<{ result: T; calls: ApiEntry[] }> {
+async function measured<T>(
+  region: Region,
+  send: () => Promise<T>,
+): Promise<{ result: T; calls: ApiEntry[] }> {
   const from = region.engine.timeline.entries.length;
   const result = await send();
   const calls = region.engine.timeline.entries
@@ -268,16 +346,27 @@ function refusedCheck(
   const { sent, answer: said } = measured_.result;
   return {
     name: `${what} was refused and made no call that acts (Step Functions, Auto Scaling, EC2, ELB)`,
-    ok: sent.status === status && callsOk(measured_.calls) && (answer === undefined || answer.test(said?.text ?? '')),
+    ok:
+      sent.status === status &&
+      callsOk(measured_.calls) &&
+      (answer === undefined || answer.test(said?.text ?? '')),
     detail: `HTTP ${sent.status}${said ? `, answered "${said.text}"` : ''}; chatops calls: ${describeCalls(measured_.calls)}`,
   };
 }
 
 async function snapshot(store: KilnStore<ServiceManifest>, environment: string) {
-  const deployments = (await store.listDeployments(SERVICE, { limit: 100 })).items.map((d) => `${d.id}:${d.status}`);
+  const deployments = (await store.listDeployments(SERVICE, { limit: 100 })).items.map(
+    (d) => `${d.id}:${d.status}`,
+  );
   const audit = (await store.listAudit({ service: SERVICE }, { limit: 100 })).items.length;
   const state = await store.getEnvironmentState(SERVICE, environment);
-  return { deployments, audit, stateVersion: state.version, current: state.currentRelease, lock: state.lock?.holder };
+  return {
+    deployments,
+    audit,
+    stateVersion: state.version,
+    current: state.currentRelease,
+    lock: state.lock?.holder,
+  };
 }
 
 function confirmValueOf(blocks: unknown[] | undefined): string | undefined {

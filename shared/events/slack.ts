@@ -19,10 +19,12 @@ const SlackUserId = z.string().check(z.regex(/^[UW][A-Z0-9]{2,40}$/, 'must be a 
  * Where Kiln posts its answers. Slack's response URLs are on hooks.slack.com; holding them to it
  * keeps a forged (but somehow signed) body from making Kiln post elsewhere.
  */
-export const ResponseUrl = z.string().check(
-  z.maxLength(2048),
-  z.regex(/^https:\/\/hooks\.slack\.com\/[A-Za-z0-9/_\-.%]+$/, 'must be a https://hooks.slack.com/ URL'),
-);
+export const ResponseUrl = z
+  .string()
+  .check(
+    z.maxLength(2048),
+    z.regex(/^https:\/\/hooks\.slack\.com\/[A-Za-z0-9/_\-.%]+$/, 'must be a https://hooks.slack.com/ URL'),
+  );
 
 /** The HTTP API's payload 2.0 event, the parts Kiln reads (the raw body stays as sent). */
 export const HttpApiEventSchema = z.object({

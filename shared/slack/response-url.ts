@@ -7,7 +7,10 @@
 import type { ChatMessage } from '../domain/chatops/messages';
 import type { ChatResponder } from '../usecases/chatops/ports';
 
-export type Fetch = (url: string, init: { method: string; headers: Record<string, string>; body: string; signal: AbortSignal }) => Promise<{ ok: boolean; status: number }>;
+export type Fetch = (
+  url: string,
+  init: { method: string; headers: Record<string, string>; body: string; signal: AbortSignal },
+) => Promise<{ ok: boolean; status: number }>;
 
 export class SlackResponseUrl implements ChatResponder {
   constructor(

@@ -7,7 +7,10 @@
  */
 import type { UserGroupDirectory } from '../usecases/chatops/ports';
 
-export type GetJson = (url: string, init: { headers: Record<string, string>; signal: AbortSignal }) => Promise<unknown>;
+export type GetJson = (
+  url: string,
+  init: { headers: Record<string, string>; signal: AbortSignal },
+) => Promise<unknown>;
 
 const CACHE_MS = 60_000;
 

@@ -29,11 +29,19 @@ describe('chatops scenario', () => {
             const handler = await real(env);
             return (event, context) => {
               const e = event as APIGatewayProxyEventV2;
-              if (e.headers !== undefined && e.headers['x-slack-signature'] === undefined && e.body !== undefined) {
+              if (
+                e.headers !== undefined &&
+                e.headers['x-slack-signature'] === undefined &&
+                e.body !== undefined
+              ) {
                 const timestamp = String(Math.floor(Date.now() / 1000));
                 const raw = e.isBase64Encoded ? Buffer.from(e.body, 'base64') : Buffer.from(e.body);
                 e.headers['x-slack-request-timestamp'] = timestamp;
-                e.headers['x-slack-signature'] = slackSignature('sandbox-signing-secret-0123456789', timestamp, raw);
+                e.headers['x-slack-signature'] = slackSignature(
+                  'sandbox-signing-secret-0123456789',
+                  timestamp,
+                  raw,
+                );
               }
               return handler(e, context);
             };

@@ -28,8 +28,7 @@ export interface ChatUser {
 }
 
 export type Authorization =
-  | { allowed: true; via: 'anyone' | 'user' | `group ${string}` }
-  | { allowed: false; message: string };
+  { allowed: true; via: 'anyone' | 'user' | `group ${string}` } | { allowed: false; message: string };
 
 const VERBS: Record<Exclude<Permission, 'read'>, string> = {
   deploy: 'deploy to',
@@ -72,7 +71,11 @@ export function authorize(
 }
 
 /** The user groups a permission's list names in an environment: the only ones worth resolving. */
-export function groupsNamed(manifest: ServiceManifest, permission: Permission, environment?: string): string[] {
+export function groupsNamed(
+  manifest: ServiceManifest,
+  permission: Permission,
+  environment?: string,
+): string[] {
   if (permission === 'read') return [];
   const env = manifest.environments.find((e) => e.name === environment);
   return env === undefined ? [] : env.access[permission].filter((id) => id.startsWith('S'));

@@ -73,7 +73,10 @@ export function parseCommandText(text: string): CommandParse {
     case 'rollback':
       return {
         ok: true,
-        command: c === undefined ? { name, service: a, environment: b } : { name, service: a, environment: b, version: c },
+        command:
+          c === undefined
+            ? { name, service: a, environment: b }
+            : { name, service: a, environment: b, version: c },
       };
     default:
       return { ok: true, command: { name: name as 'approve' | 'abort', deploymentId: a } };

@@ -13,7 +13,10 @@ export interface ChatMessage {
   replace_original?: boolean;
 }
 
-export function textMessage(text: string, options: { replace?: boolean; inChannel?: boolean } = {}): ChatMessage {
+export function textMessage(
+  text: string,
+  options: { replace?: boolean; inChannel?: boolean } = {},
+): ChatMessage {
   return {
     response_type: options.inChannel === true ? 'in_channel' : 'ephemeral',
     text,
@@ -22,8 +25,12 @@ export function textMessage(text: string, options: { replace?: boolean; inChanne
 }
 
 /** What a proposal will change, in one sentence (the preview's text, and the audit's reason). */
-export function describeProposal(proposal: Proposal, facts: { instances?: number; release?: string }): string {
-  const on = facts.instances === undefined ? '' : ` on ${facts.instances} instance${facts.instances === 1 ? '' : 's'}`;
+export function describeProposal(
+  proposal: Proposal,
+  facts: { instances?: number; release?: string },
+): string {
+  const on =
+    facts.instances === undefined ? '' : ` on ${facts.instances} instance${facts.instances === 1 ? '' : 's'}`;
   switch (proposal.action) {
     case 'deploy':
       return `deploy ${proposal.service} ${proposal.version} to ${proposal.environment}: ${proposal.from ?? 'nothing recorded'} → ${proposal.version}${on}`;

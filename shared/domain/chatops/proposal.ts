@@ -47,4 +47,3 @@ export const KNOWN_ACTION_IDS: readonly string[] = [
   ...Object.values(CHAT_ACTIONS),
   ...Object.values(CONFIRM_ACTIONS),
 ];
-

@@ -42,7 +42,10 @@ export async function proposalFor(
       }
       const state = await store.getEnvironmentState(command.service, command.environment);
       if (state.currentRelease === command.version) {
-        throw new DeploymentRequestError(`${command.service}/${command.environment} runs ${command.version} already`, 'version');
+        throw new DeploymentRequestError(
+          `${command.service}/${command.environment} runs ${command.version} already`,
+          'version',
+        );
       }
       return {
         proposal: {
@@ -96,13 +99,19 @@ export async function proposalFor(
       const state = await store.getEnvironmentState(deployment.service, environment);
       return {
         proposal: { action: command.name, deploymentId: deployment.id, environment },
-        facts: { ...instances(state.capacity?.desired), release: `${deployment.service} ${state.currentRelease ?? 'nothing recorded'} → ${deployment.releaseVersion}` },
+        facts: {
+          ...instances(state.capacity?.desired),
+          release: `${deployment.service} ${state.currentRelease ?? 'nothing recorded'} → ${deployment.releaseVersion}`,
+        },
       };
     }
     case 'abort': {
       const deployment = await deploymentOf(command.deploymentId, store);
       if (isFinal(deployment.status)) {
-        throw new DeploymentRequestError(`deployment ${deployment.id} has ended (${deployment.status}); nothing to abort`, 'deploymentId');
+        throw new DeploymentRequestError(
+          `deployment ${deployment.id} has ended (${deployment.status}); nothing to abort`,
+          'deploymentId',
+        );
       }
       const environment = deployment.rollout?.environment ?? deployment.environments[0] ?? '';
       const state = await store.getEnvironmentState(deployment.service, environment);
@@ -135,7 +144,8 @@ export async function authorizeProposal(
   store: Store,
   directory: UserGroupDirectory | undefined,
 ): Promise<Authorization> {
-  const service = 'service' in proposal ? proposal.service : (await deploymentOf(proposal.deploymentId, store)).service;
+  const service =
+    'service' in proposal ? proposal.service : (await deploymentOf(proposal.deploymentId, store)).service;
   const record = await store.getService(service);
   if (record === undefined) return { allowed: false, message: `no service named "${service}"` };
   const permission = PERMISSION[proposal.action];
@@ -153,17 +163,27 @@ export async function authorizeProposal(
       groupsResolved = false;
     }
   }
-  return authorize({ permission, environment: proposal.environment }, record.manifest, { userId, groups, groupsResolved });
+  return authorize({ permission, environment: proposal.environment }, record.manifest, {
+    userId,
+    groups,
+    groupsResolved,
+  });
 }
 
 async function environmentOf(service: string, environment: string, store: Store): Promise<void> {
   const record = await store.getService(service);
   if (record === undefined) {
-    throw new DeploymentRequestError(`no service named "${service}" (\`/kiln status\` lists them)`, 'service');
+    throw new DeploymentRequestError(
+      `no service named "${service}" (\`/kiln status\` lists them)`,
+      'service',
+    );
   }
   const names = record.manifest.environments.map((e) => e.name);
   if (!names.includes(environment)) {
-    throw new DeploymentRequestError(`${service} has no environment "${environment}" (its environments: ${names.join(', ')})`, 'environments');
+    throw new DeploymentRequestError(
+      `${service} has no environment "${environment}" (its environments: ${names.join(', ')})`,
+      'environments',
+    );
   }
 }
 

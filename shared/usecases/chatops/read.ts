@@ -22,9 +22,13 @@ export async function statusMessage(service: string | undefined, store: Store): 
   const record = await store.getService(service);
   if (record === undefined) throw new DeploymentRequestError(`no service named "${service}"`, 'service');
   const lines = await serviceLines(record.manifest, store);
-  const running = (await store.listDeployments(service, { limit: 20 })).items.filter((d) => !isFinal(d.status));
+  const running = (await store.listDeployments(service, { limit: 20 })).items.filter(
+    (d) => !isFinal(d.status),
+  );
   for (const d of running) {
-    lines.push(`  running: ${d.id} ${d.mode ?? 'deploy'} ${d.releaseVersion} — ${d.status}${d.rollout ? ` (${d.rollout.environment}: ${d.rollout.phase})` : ''}`);
+    lines.push(
+      `  running: ${d.id} ${d.mode ?? 'deploy'} ${d.releaseVersion} — ${d.status}${d.rollout ? ` (${d.rollout.environment}: ${d.rollout.phase})` : ''}`,
+    );
   }
   return textMessage(lines.join('\n'));
 }
@@ -34,7 +38,8 @@ async function serviceLines(manifest: ServiceManifest, store: Store): Promise<st
   for (const env of manifest.environments) {
     const state = await store.getEnvironmentState(manifest.name, env.name);
     const capacity = state.capacity === undefined ? '' : `, ${state.capacity.desired} instances`;
-    const lock = state.lock === undefined ? '' : `, locked by ${state.lock.deploymentId ?? state.lock.holder}`;
+    const lock =
+      state.lock === undefined ? '' : `, locked by ${state.lock.deploymentId ?? state.lock.holder}`;
     lines.push(
       `  ${env.name}: ${state.currentRelease ?? 'nothing recorded'} (previous ${state.previousRelease ?? 'none'}${capacity}${lock})`,
     );

@@ -44,14 +44,7 @@ export interface HttpReply {
 }
 
 export type ReceiveOutcome =
-  | 'queued'
-  | 'unsigned'
-  | 'bad-signature'
-  | 'stale'
-  | 'malformed'
-  | 'not-kiln'
-  | 'replayed'
-  | 'queue-failed';
+  'queued' | 'unsigned' | 'bad-signature' | 'stale' | 'malformed' | 'not-kiln' | 'replayed' | 'queue-failed';
 
 /** How long a request's claim is kept: past the window in which its timestamp is still accepted. */
 export const REQUEST_CLAIM_SECONDS = 2 * SLACK_MAX_AGE_SECONDS;
@@ -76,12 +69,23 @@ export async function receiveSlackRequest(
   if (timestamp === undefined || signature === undefined) {
     return {
       outcome: 'unsigned',
-      reply: json(401, { error: 'not signed by Slack: X-Slack-Request-Timestamp and X-Slack-Signature are required' }),
+      reply: json(401, {
+        error: 'not signed by Slack: X-Slack-Request-Timestamp and X-Slack-Signature are required',
+      }),
     };
   }
-  const verdict = verifySlackSignature({ timestamp, signature, rawBody }, await deps.signingSecret(), deps.now());
+  const verdict = verifySlackSignature(
+    { timestamp, signature, rawBody },
+    await deps.signingSecret(),
+    deps.now(),
+  );
   if (!verdict.ok) {
-    const outcome = verdict.reason === 'stale' ? 'stale' : verdict.reason === 'bad-signature' ? 'bad-signature' : 'unsigned';
+    const outcome =
+      verdict.reason === 'stale'
+        ? 'stale'
+        : verdict.reason === 'bad-signature'
+          ? 'bad-signature'
+          : 'unsigned';
     return { outcome, reply: json(401, { error: verdict.message }) };
   }
 
@@ -96,7 +100,10 @@ export async function receiveSlackRequest(
     expiresAt: deps.now() + REQUEST_CLAIM_SECONDS * 1000,
   });
   if (!claimed.claimed) {
-    return { outcome: 'replayed', reply: json(409, { error: 'this request was already received; nothing done' }) };
+    return {
+      outcome: 'replayed',
+      reply: json(409, { error: 'this request was already received; nothing done' }),
+    };
   }
   const work: ChatWork = { kind: 'kiln.chatops.work', claimKey, holder: deps.holder, ...read.work };
   try {
@@ -104,9 +111,13 @@ export async function receiveSlackRequest(
   } catch (error) {
     await deps.store.releaseClaim('slack-request', claimKey, { holder: deps.holder });
     const why = error instanceof Error ? error.message : String(error);
-    return { outcome: 'queue-failed', reply: ephemeral(`Kiln could not start on this (${why}); nothing was done, try again.`) };
+    return {
+      outcome: 'queue-failed',
+      reply: ephemeral(`Kiln could not start on this (${why}); nothing was done, try again.`),
+    };
   }
-  if (work.ask.type === 'button') return { outcome: 'queued', reply: { statusCode: 200, headers: {}, body: '' }, work };
+  if (work.ask.type === 'button')
+    return { outcome: 'queued', reply: { statusCode: 200, headers: {}, body: '' }, work };
   return { outcome: 'queued', reply: ephemeral(`Working on \`/kiln ${work.ask.text}\`…`), work };
 }
 
@@ -124,25 +135,40 @@ function readRequest(rawBody: Buffer): Read {
   const payload = form.get('payload');
   if (payload === null) {
     const parsed = z.safeParse(SlashCommandSchema, Object.fromEntries(form));
-    if (!parsed.success) return { ok: false, outcome: 'malformed', message: problems(parsed.error, 'slash command') };
+    if (!parsed.success)
+      return { ok: false, outcome: 'malformed', message: problems(parsed.error, 'slash command') };
     const c = parsed.data;
     return {
       ok: true,
-      work: { teamId: c.team_id, userId: c.user_id, responseUrl: c.response_url, ask: { type: 'command', text: c.text.trim() } },
+      work: {
+        teamId: c.team_id,
+        userId: c.user_id,
+        responseUrl: c.response_url,
+        ask: { type: 'command', text: c.text.trim() },
+      },
     };
   }
   let value: unknown;
   try {
     value = JSON.parse(payload);
   } catch {
-    return { ok: false, outcome: 'malformed', message: 'Kiln could not read this interaction: payload: is not JSON' };
+    return {
+      ok: false,
+      outcome: 'malformed',
+      message: 'Kiln could not read this interaction: payload: is not JSON',
+    };
   }
   const parsed = z.safeParse(BlockActionsSchema, value);
-  if (!parsed.success) return { ok: false, outcome: 'malformed', message: problems(parsed.error, 'interaction') };
+  if (!parsed.success)
+    return { ok: false, outcome: 'malformed', message: problems(parsed.error, 'interaction') };
   const p = parsed.data;
   const [action] = p.actions as [(typeof p.actions)[number]];
   if (!KNOWN_ACTION_IDS.includes(action.action_id)) {
-    return { ok: false, outcome: 'not-kiln', message: `Kiln does not answer the button "${action.action_id}"` };
+    return {
+      ok: false,
+      outcome: 'not-kiln',
+      message: `Kiln does not answer the button "${action.action_id}"`,
+    };
   }
   return {
     ok: true,
@@ -150,7 +176,11 @@ function readRequest(rawBody: Buffer): Read {
       teamId: p.team.id,
       userId: p.user.id,
       responseUrl: p.response_url,
-      ask: { type: 'button', actionId: action.action_id, ...(action.value === undefined ? {} : { value: action.value }) },
+      ask: {
+        type: 'button',
+        actionId: action.action_id,
+        ...(action.value === undefined ? {} : { value: action.value }),
+      },
     },
   };
 }

@@ -19,8 +19,18 @@
 import type { DeployExecutions, SfnTasks } from '../../aws/sfn';
 import { CHAT_ACTIONS } from '../../domain/chat-actions';
 import { parseCommandText, COMMAND_USAGE } from '../../domain/chatops/commands';
-import { describeProposal, previewMessage, textMessage, type ChatMessage } from '../../domain/chatops/messages';
-import { ChatActionValueSchema, CONFIRM_ACTIONS, ProposalSchema, type Proposal } from '../../domain/chatops/proposal';
+import {
+  describeProposal,
+  previewMessage,
+  textMessage,
+  type ChatMessage,
+} from '../../domain/chatops/messages';
+import {
+  ChatActionValueSchema,
+  CONFIRM_ACTIONS,
+  ProposalSchema,
+  type Proposal,
+} from '../../domain/chatops/proposal';
 import type { ServiceManifest } from '../../domain/manifest/schema';
 import * as z from '../../domain/zod';
 import type { ChatWork } from '../../events/slack';
@@ -46,15 +56,7 @@ export interface ChatWorkDeps {
 }
 
 export type WorkOutcome =
-  | 'duplicate'
-  | 'answered'
-  | 'previewed'
-  | 'refused'
-  | 'invalid'
-  | 'cancelled'
-  | 'done'
-  | 'stale'
-  | 'failed';
+  'duplicate' | 'answered' | 'previewed' | 'refused' | 'invalid' | 'cancelled' | 'done' | 'stale' | 'failed';
 
 export async function handleChatWork(work: ChatWork, deps: ChatWorkDeps): Promise<{ outcome: WorkOutcome }> {
   const claim = await deps.store.getClaim('slack-request', work.claimKey);
@@ -71,7 +73,9 @@ export async function handleChatWork(work: ChatWork, deps: ChatWorkDeps): Promis
     deps.log('chat request failed', { actor: actorOf(work), error: why });
     result = {
       outcome: 'failed',
-      message: textMessage(`Kiln failed on this request (${why}); \`/kiln status\` shows where things stand.`),
+      message: textMessage(
+        `Kiln failed on this request (${why}); \`/kiln status\` shows where things stand.`,
+      ),
     };
   }
   try {
@@ -80,13 +84,20 @@ export async function handleChatWork(work: ChatWork, deps: ChatWorkDeps): Promis
     // The action (if any) stands and is audited; only the answer is lost.
     deps.log('could not answer Slack', { error: error instanceof Error ? error.message : String(error) });
   }
-  await deps.store.settleClaim('slack-request', work.claimKey, { holder: work.holder, outcome: result.outcome });
+  await deps.store.settleClaim('slack-request', work.claimKey, {
+    holder: work.holder,
+    outcome: result.outcome,
+  });
   return { outcome: result.outcome };
 }
 
-export const actorOf = (work: Pick<ChatWork, 'teamId' | 'userId'>): string => `slack:${work.teamId}/${work.userId}`;
+export const actorOf = (work: Pick<ChatWork, 'teamId' | 'userId'>): string =>
+  `slack:${work.teamId}/${work.userId}`;
 
-async function answer(work: ChatWork, deps: ChatWorkDeps): Promise<{ outcome: WorkOutcome; message: ChatMessage }> {
+async function answer(
+  work: ChatWork,
+  deps: ChatWorkDeps,
+): Promise<{ outcome: WorkOutcome; message: ChatMessage }> {
   try {
     if (work.ask.type === 'command') {
       const parsed = parseCommandText(work.ask.text);
@@ -94,7 +105,10 @@ async function answer(work: ChatWork, deps: ChatWorkDeps): Promise<{ outcome: Wo
       const { command } = parsed;
       switch (command.name) {
         case 'help':
-          return { outcome: 'answered', message: textMessage(`Kiln's commands:\n${COMMAND_USAGE.join('\n')}`) };
+          return {
+            outcome: 'answered',
+            message: textMessage(`Kiln's commands:\n${COMMAND_USAGE.join('\n')}`),
+          };
         case 'status':
           return { outcome: 'answered', message: await statusMessage(command.service, deps.store) };
         case 'history':
@@ -143,7 +157,10 @@ function parseJson(value: string | undefined): unknown {
 }
 
 function invalidButton(actionId: string): { outcome: WorkOutcome; message: ChatMessage } {
-  return { outcome: 'invalid', message: textMessage(`Kiln could not read the value of the button "${actionId}"; nothing changed.`) };
+  return {
+    outcome: 'invalid',
+    message: textMessage(`Kiln could not read the value of the button "${actionId}"; nothing changed.`),
+  };
 }
 
 async function propose(
@@ -156,7 +173,10 @@ async function propose(
     deps.log('refused a chat request; nothing changed', { actor: actorOf(work), refusal: verdict.message });
     return { outcome: 'refused', message: textMessage(verdict.message) };
   }
-  return { outcome: 'previewed', message: previewMessage(preview.proposal, describeProposal(preview.proposal, preview.facts)) };
+  return {
+    outcome: 'previewed',
+    message: previewMessage(preview.proposal, describeProposal(preview.proposal, preview.facts)),
+  };
 }
 
 async function confirm(
@@ -223,7 +243,10 @@ async function confirm(
         outcome === 'already-final'
           ? `deployment ${proposal.deploymentId} had already ended; nothing changed.`
           : `<@${work.userId}> asked deployment ${proposal.deploymentId} to stop; ${proposal.environment} goes back to its previous release.`;
-      return { outcome: 'done', message: textMessage(said, { replace: true, inChannel: outcome !== 'already-final' }) };
+      return {
+        outcome: 'done',
+        message: textMessage(said, { replace: true, inChannel: outcome !== 'already-final' }),
+      };
     }
   }
 }

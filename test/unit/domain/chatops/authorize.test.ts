@@ -21,26 +21,37 @@ const user = (userId: string, groups: string[] = [], groupsResolved = true): Cha
 describe('chat authorization', () => {
   describe('reads', () => {
     it('lets anyone read status and history, even a user no list names', () => {
-      expect(authorize({ permission: 'read' }, checkout(), user('U0NOBODY'))).toEqual({ allowed: true, via: 'anyone' });
+      expect(authorize({ permission: 'read' }, checkout(), user('U0NOBODY'))).toEqual({
+        allowed: true,
+        via: 'anyone',
+      });
     });
   });
 
   describe('a user listed by id', () => {
     it('may deploy to production', () => {
-      expect(authorize({ permission: 'deploy', environment: 'production' }, checkout(), user('U04ALICE01'))).toEqual({
+      expect(
+        authorize({ permission: 'deploy', environment: 'production' }, checkout(), user('U04ALICE01')),
+      ).toEqual({
         allowed: true,
         via: 'user',
       });
     });
 
     it('may approve promotions to production', () => {
-      expect(authorize({ permission: 'approve', environment: 'production' }, checkout(), user('U05BOBBY02'))).toMatchObject({
+      expect(
+        authorize({ permission: 'approve', environment: 'production' }, checkout(), user('U05BOBBY02')),
+      ).toMatchObject({
         allowed: true,
       });
     });
 
     it('may not roll back production, whose list names only groups, and the refusal says what and where', () => {
-      const verdict = authorize({ permission: 'rollback', environment: 'production' }, checkout(), user('U04ALICE01'));
+      const verdict = authorize(
+        { permission: 'rollback', environment: 'production' },
+        checkout(),
+        user('U04ALICE01'),
+      );
       expect(verdict).toEqual({
         allowed: false,
         message:
@@ -52,7 +63,11 @@ describe('chat authorization', () => {
   describe('a user in a listed group', () => {
     it('may roll back production through the group', () => {
       expect(
-        authorize({ permission: 'rollback', environment: 'production' }, checkout(), user('U0CAROL', ['S03ONCALL'])),
+        authorize(
+          { permission: 'rollback', environment: 'production' },
+          checkout(),
+          user('U0CAROL', ['S03ONCALL']),
+        ),
       ).toEqual({ allowed: true, via: 'group S03ONCALL' });
     });
 
@@ -80,10 +95,15 @@ describe('chat authorization', () => {
 
   describe('lists and environments', () => {
     it('refuses everyone when the list is empty, saying the manifest lists nobody', () => {
-      const verdict = authorize({ permission: 'approve', environment: 'staging' }, checkout(), user('U04ALICE01'));
+      const verdict = authorize(
+        { permission: 'approve', environment: 'staging' },
+        checkout(),
+        user('U04ALICE01'),
+      );
       expect(verdict).toEqual({
         allowed: false,
-        message: '<@U04ALICE01> may not approve promotions to checkout/staging: the manifest lists nobody in environments[staging].access.approve',
+        message:
+          '<@U04ALICE01> may not approve promotions to checkout/staging: the manifest lists nobody in environments[staging].access.approve',
       });
     });
 

@@ -9,9 +9,15 @@ describe('/kiln command text', () => {
       ['status shop', { name: 'status', service: 'shop' }],
       ['  STATUS\u00a0shop ', { name: 'status', service: 'shop' }],
       ['history shop', { name: 'history', service: 'shop' }],
-      ['deploy shop 2.0.0 production', { name: 'deploy', service: 'shop', version: '2.0.0', environment: 'production' }],
+      [
+        'deploy shop 2.0.0 production',
+        { name: 'deploy', service: 'shop', version: '2.0.0', environment: 'production' },
+      ],
       ['rollback shop production', { name: 'rollback', service: 'shop', environment: 'production' }],
-      ['rollback shop production 1.0.0', { name: 'rollback', service: 'shop', environment: 'production', version: '1.0.0' }],
+      [
+        'rollback shop production 1.0.0',
+        { name: 'rollback', service: 'shop', environment: 'production', version: '1.0.0' },
+      ],
       ['approve 01JABC', { name: 'approve', deploymentId: '01JABC' }],
       ['abort 01JABC', { name: 'abort', deploymentId: '01JABC' }],
     ])('%j', (text, command) => {

@@ -19,7 +19,9 @@ describe('Slack request signature (v0)', () => {
   describe("on Slack's documented example", () => {
     it('computes the signature Slack shows', () => {
       const ex = example();
-      expect(slackSignature(ex.signing_secret, ex.x_slack_request_timestamp, ex.rawBody)).toBe(ex.x_slack_signature);
+      expect(slackSignature(ex.signing_secret, ex.x_slack_request_timestamp, ex.rawBody)).toBe(
+        ex.x_slack_signature,
+      );
     });
 
     it('accepts the example at its own timestamp', () => {
@@ -104,7 +106,11 @@ describe('Slack request signature (v0)', () => {
     it('refuses a signature in upper-case hex (Slack sends lower case; the comparison is exact)', () => {
       const ex = example();
       const verdict = verifySlackSignature(
-        { timestamp: ex.x_slack_request_timestamp, signature: ex.x_slack_signature.toUpperCase(), rawBody: ex.rawBody },
+        {
+          timestamp: ex.x_slack_request_timestamp,
+          signature: ex.x_slack_signature.toUpperCase(),
+          rawBody: ex.rawBody,
+        },
         ex.signing_secret,
         ex.atMs,
       );
