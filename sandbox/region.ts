@@ -56,6 +56,8 @@ export interface RegionOptions {
    * clients made for them. Defaults to us-east-1, us-west-2 and eu-west-1, without this Region.
    */
   otherRegions?: string[];
+  /** Where the virtual clock starts (EngineOptions.epochMs; `kiln sandbox --serve` only). */
+  epochMs?: number;
 }
 
 const DEFAULT_OTHER_REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1'];
@@ -133,6 +135,7 @@ export async function createRegion(options: RegionOptions): Promise<Region> {
     ...(options.faults ? { faults: options.faults } : {}),
     ...(options.rateLimits !== undefined ? { rateLimits: options.rateLimits } : {}),
     ...(options.limits ? { limits: options.limits } : {}),
+    ...(options.epochMs === undefined ? {} : { epochMs: options.epochMs }),
   });
   try {
     const ctx = engine.context;

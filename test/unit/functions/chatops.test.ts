@@ -42,7 +42,7 @@ type World = Awaited<ReturnType<typeof chatopsWorld>>;
 const queued = (): unknown[] =>
   lambda
     .commandCalls(InvokeCommand)
-    .map((call) => JSON.parse(new TextDecoder().decode(call.args[0].input.Payload)) as unknown);
+    .map((call) => JSON.parse(new TextDecoder().decode(call.args[0].input.Payload as Uint8Array)) as unknown);
 
 let requests = 0;
 /** Slack posts `body`; Kiln acknowledges; the queued work runs; Kiln's answer is returned. */
