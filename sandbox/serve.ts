@@ -45,6 +45,8 @@ export interface ServeOptions {
   signal: AbortSignal;
   /** Called once the API listens, with its URL and the region (tests send requests then). */
   onListening?: (url: string, region: Region) => void;
+  /** Log level of Kiln's functions (Powertools); default WARN keeps the answers readable. */
+  functionLogLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
 }
 
 /** How far behind the wall clock the virtual clock starts: room for the setup's virtual time. */
@@ -55,6 +57,9 @@ export async function serveSandbox(options: ServeOptions): Promise<void> {
   const perfStart = performance.now();
   // The wall clock while Date is virtual: performance.now() is not faked (sandbox/core/clock.ts).
   const wallNow = () => wallStart + (performance.now() - perfStart);
+  // Functions build their loggers when first invoked, reading the level from the environment.
+  const previousLevel = process.env.POWERTOOLS_LOG_LEVEL;
+  process.env.POWERTOOLS_LOG_LEVEL = options.functionLogLevel ?? 'WARN';
   const region = await createRegion({
     seed: options.seed,
     epochMs: Math.floor((wallStart - HEAD_START_MS) / 1000) * 1000,
@@ -88,6 +93,8 @@ export async function serveSandbox(options: ServeOptions): Promise<void> {
     });
   } finally {
     await region.dispose();
+    if (previousLevel === undefined) delete process.env.POWERTOOLS_LOG_LEVEL;
+    else process.env.POWERTOOLS_LOG_LEVEL = previousLevel;
   }
 }
 
@@ -100,7 +107,7 @@ function printWelcome(url: string, options: ServeOptions): void {
     `  team ${SANDBOX_TEAM}; users: ${SANDBOX_USERS.lead} deploys, rolls back and approves everywhere; ${SANDBOX_USERS.dev} deploys and rolls back staging; anyone else reads status and history`,
   );
   p(
-    '  requests must be signed with KILN_SANDBOX_SLACK_SECRET (README "`kiln sandbox --serve`"); answers to response_url are printed here',
+    '  requests must be signed with KILN_SANDBOX_SLACK_SECRET (README "ChatOps: `/kiln` in Slack"); answers to response_url are printed here',
   );
 }
 

@@ -82,7 +82,7 @@ function scenarioOption(value: string): string {
  */
 async function serve(
   port: number,
-  options: { seed: number; fleet: number },
+  options: { seed: number; fleet: number; verbose?: boolean },
   io: SandboxCommandIo,
 ): Promise<void> {
   const secret = process.env.KILN_SANDBOX_SLACK_SECRET;
@@ -108,6 +108,7 @@ async function serve(
       fleet: options.fleet,
       print: (line) => io.stdout(`${line}\n`),
       signal: stop.signal,
+      functionLogLevel: options.verbose ? 'INFO' : 'WARN',
     });
     io.stdout('kiln sandbox: stopped\n');
   } finally {
