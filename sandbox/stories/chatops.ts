@@ -56,11 +56,6 @@ const SECRET = 'sandbox-signing-secret-0123456789';
 /** Calls a refused request may not cause: anything that acts on the fleet or a deployment. */
 const ACTING_SERVICES = ['SFN', 'Auto Scaling', 'EC2', 'Elastic Load Balancing v2'];
 
-interface Window {
-  from: number;
-  to: number;
-}
-
 export const chatopsStory: Story = {
   name: 'chatops',
   description: storyCatalog.chatops,
