@@ -58,7 +58,9 @@ export class Claims {
   }
 
   async get(scope: ClaimScope, key: string): Promise<Claim | undefined> {
-    const item = await this.core.getItem(keys.claim(field('scope', ClaimScope, scope), field('key', KeyName, key)));
+    const item = await this.core.getItem(
+      keys.claim(field('scope', ClaimScope, scope), field('key', KeyName, key)),
+    );
     return item === undefined ? undefined : fromItem(Claim, item, 'claim');
   }
 

@@ -348,7 +348,13 @@ export type TaskToken = z.infer<typeof TaskToken>;
  * - `notification`: a notification already sent (key `<deployment>/<event>`);
  * - `reconcile`: one reconciler run at a time (key `run`).
  */
-export const ClaimScope = z.enum(['lifecycle', 'alarm-rollback', 'slack-request', 'notification', 'reconcile']);
+export const ClaimScope = z.enum([
+  'lifecycle',
+  'alarm-rollback',
+  'slack-request',
+  'notification',
+  'reconcile',
+]);
 export type ClaimScope = z.infer<typeof ClaimScope>;
 
 export const ClaimInput = z.object({

@@ -345,7 +345,10 @@ export class KilnStore<M extends NamedManifest = ServiceManifest> {
     return this.claims.release(scope, key, request);
   }
 
-  listClaims(scope: ClaimScope, options: PageRequest & { expiringBefore?: number } = {}): Promise<Page<Claim>> {
+  listClaims(
+    scope: ClaimScope,
+    options: PageRequest & { expiringBefore?: number } = {},
+  ): Promise<Page<Claim>> {
     return this.claims.list(scope, options);
   }
 

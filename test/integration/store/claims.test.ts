@@ -31,9 +31,11 @@ describe('KilnStore claims', () => {
       const store = newStore(dynamo);
       const key = uniqueName('k');
       await store.claim({ scope: 'lifecycle', key, holder: 'a', expiresAt: T0 + HOUR });
-      expect(await store.claim({ scope: 'lifecycle', key, holder: 'a', expiresAt: T0 + HOUR })).toMatchObject({
-        claimed: true,
-      });
+      expect(await store.claim({ scope: 'lifecycle', key, holder: 'a', expiresAt: T0 + HOUR })).toMatchObject(
+        {
+          claimed: true,
+        },
+      );
     });
 
     it('takes over a held claim whose holder let it expire', async () => {
@@ -41,11 +43,13 @@ describe('KilnStore claims', () => {
       const store = newStore(dynamo, clock);
       const key = uniqueName('k');
       await store.claim({ scope: 'alarm-rollback', key, holder: 'a', expiresAt: T0 + 1000 });
-      expect((await store.claim({ scope: 'alarm-rollback', key, holder: 'b', expiresAt: T0 + HOUR })).claimed).toBe(
-        false,
-      );
+      expect(
+        (await store.claim({ scope: 'alarm-rollback', key, holder: 'b', expiresAt: T0 + HOUR })).claimed,
+      ).toBe(false);
       clock.advance(1001);
-      expect(await store.claim({ scope: 'alarm-rollback', key, holder: 'b', expiresAt: T0 + HOUR })).toMatchObject({
+      expect(
+        await store.claim({ scope: 'alarm-rollback', key, holder: 'b', expiresAt: T0 + HOUR }),
+      ).toMatchObject({
         claimed: true,
         claim: { holder: 'b' },
       });
@@ -59,7 +63,10 @@ describe('KilnStore claims', () => {
       expect(await store.settleClaim('slack-request', key, { holder: 'a', outcome: 'answered' })).toBe(true);
       clock.advance(5000);
       const again = await store.claim({ scope: 'slack-request', key, holder: 'b', expiresAt: T0 + HOUR });
-      expect(again).toMatchObject({ claimed: false, existing: { status: 'done', outcome: 'answered', holder: 'a' } });
+      expect(again).toMatchObject({
+        claimed: false,
+        existing: { status: 'done', outcome: 'answered', holder: 'a' },
+      });
     });
 
     it('refuses a malformed claim naming the field, writing nothing', async () => {
@@ -96,7 +103,9 @@ describe('KilnStore claims', () => {
       await store.claim({ scope, key: soon, holder: 'a', expiresAt: T0 + HOUR });
       const all = (await store.listClaims(scope)).items.map((claim) => claim.key);
       expect(all.indexOf(soon)).toBeLessThan(all.indexOf(late));
-      const overdue = (await store.listClaims(scope, { expiringBefore: T0 + HOUR + 1 })).items.map((c) => c.key);
+      const overdue = (await store.listClaims(scope, { expiringBefore: T0 + HOUR + 1 })).items.map(
+        (c) => c.key,
+      );
       expect(overdue).toContain(soon);
       expect(overdue).not.toContain(late);
     });
