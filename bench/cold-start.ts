@@ -20,7 +20,12 @@ import { KilnStore } from '../shared/store';
 import { startDynalite, type LocalDynamo } from '../test/support/dynalite';
 import { readDeployedSettings, type DeployedFunction } from './deployed-functions';
 import { firstInvocations, type FirstInvocation } from './first-invocations';
-import { BENCH_DEPLOY_STATE_MACHINE_ARN, BENCH_LIFECYCLE_STATE_MACHINE_ARN, startStubSfn } from './stub-sfn';
+import {
+  BENCH_DEPLOY_STATE_MACHINE_ARN,
+  BENCH_LIFECYCLE_STATE_MACHINE_ARN,
+  BENCH_SLACK_SECRET_PARAMETER,
+  startStubSfn,
+} from './stub-sfn';
 import {
   pairedRuns,
   renderTable,
@@ -62,7 +67,7 @@ function zippedSize(files: readonly string[], base: string): number {
   return total;
 }
 
-async function bundleFunction(
+export async function bundleFunction(
   fn: DeployedFunction,
   root: string,
   outDir: string,
@@ -156,6 +161,10 @@ export async function coldStartTable(root: string, options: ColdStartOptions): P
         AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
         // on-artifact starts the deploy: a local stand-in answers StartExecution (bench/stub-sfn.ts).
         AWS_ENDPOINT_URL_SFN: sfn.endpoint,
+        // chatops reads its signing secret and queues its work: the same stand-in answers both.
+        AWS_ENDPOINT_URL_SSM: sfn.endpoint,
+        AWS_ENDPOINT_URL_LAMBDA: sfn.endpoint,
+        KILN_SLACK_SECRET_PARAMETER: BENCH_SLACK_SECRET_PARAMETER,
         // The reconciler looks for Kiln's groups: the same stand-in answers "none".
         AWS_ENDPOINT_URL_AUTO_SCALING: sfn.endpoint,
         KILN_DEPLOY_STATE_MACHINE_ARN: BENCH_DEPLOY_STATE_MACHINE_ARN,

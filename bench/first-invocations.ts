@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { validateManifestSource } from '../shared/domain/manifest/yaml';
 import { recipeHash } from '../shared/domain/bake';
 import type { KilnStore } from '../shared/store';
-import { BENCH_DEPLOY_STATE_MACHINE_ARN } from './stub-sfn';
+import { slackSignature } from '../shared/domain/chatops/signature';
+import { BENCH_DEPLOY_STATE_MACHINE_ARN, BENCH_SLACK_SECRET } from './stub-sfn';
 
 export interface FirstInvocation {
   /** Writes what the function reads on its first call (on a table of its own: bench/cold-start.ts). */
@@ -351,7 +352,49 @@ export const firstInvocations: Record<string, FirstInvocation> = {
         ? undefined
         : `expected the deadline's { result: 'ABANDON' }, got ${JSON.stringify(result)}`,
   },
+  // A signed `/kiln status checkout` as API Gateway delivers it: the acknowledgement only (the
+  // signing secret from Parameter Store, the request's claim, the asynchronous invoke of the
+  // worker, each answered by bench/stub-sfn.ts or dynalite). Signed when the run starts, with a
+  // user id of its own per run, so every run is a first delivery, never a replay.
+  chatops: {
+    event: (run) => slashCommandEvent(run),
+    check: (result) =>
+      typeof result === 'object' &&
+      result !== null &&
+      'statusCode' in result &&
+      result.statusCode === 200 &&
+      'body' in result &&
+      String(result.body).includes('Working on')
+        ? undefined
+        : `expected a 200 "Working on …" acknowledgement, got ${JSON.stringify(result)}`,
+  },
 };
+
+/** A signed slash command (Slack's form body, base64 as API Gateway passes it), signed now. */
+export function slashCommandEvent(run: number) {
+  const body = new URLSearchParams({
+    team_id: 'T0BENCH',
+    user_id: `U0BENCH${run}`,
+    command: '/kiln',
+    text: 'status checkout',
+    response_url: `https://hooks.slack.com/commands/T0BENCH/${run}/bench`,
+  }).toString();
+  const timestamp = String(Math.floor(Date.now() / 1000));
+  return {
+    version: '2.0',
+    routeKey: 'POST /slack',
+    rawPath: '/slack',
+    rawQueryString: '',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      'x-slack-request-timestamp': timestamp,
+      'x-slack-signature': slackSignature(BENCH_SLACK_SECRET, timestamp, body),
+    },
+    body: Buffer.from(body).toString('base64'),
+    isBase64Encoded: true,
+    requestContext: { requestId: `bench-${run}`, http: { method: 'POST', path: '/slack' } },
+  };
+}
 
 /** The manifest version the bake bench's seed stored (1 on a fresh table). */
 let benchManifestVersion = 1;

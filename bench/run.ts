@@ -2,7 +2,7 @@
  * Kiln's measurements. Prints tables; never passes or fails (CI does not time anything).
  *
  *   npm run bench                                  # every section
- *   KILN_BENCH_SECTIONS=cold,cli npm run bench     # some of them (cold, cli, bake, rollout, alarms, drain, fleet)
+ *   KILN_BENCH_SECTIONS=cold,cli npm run bench     # some of them (cold, cli, bake, rollout, alarms, drain, chatops, fleet)
  *   KILN_BENCH_ROLLOUT_FLEETS=10,100 npm run bench # the rollout section's fleet sizes (default 10,100)
  *   KILN_BENCH_ROUNDS=21 npm run bench             # more paired rounds for cold and cli (default 11)
  *   KILN_BENCH_ENV=clean npm run bench             # measured processes start from PATH and HOME only
@@ -19,6 +19,9 @@
  * alarms: virtual seconds from an alarm's move into ALARM to the rollback's StartExecution and
  * first AWS call, with the alarm's event delivered and lost (bench/alarm-rollback.ts).
  *
+ * chatops: a signed `/kiln` slash command's acknowledgement with a cold handler, wall p50/p99 over
+ * fresh processes (bench/chatops-ack.ts; KILN_BENCH_CHATOPS_ROUNDS, default 21).
+ *
  * Fleet table: the instance-refresh story (checkpoints 25/50/100 %, MinHealthy 90 %, warmup 60 s)
  * at several fleet sizes, each a fresh region in this process, smallest first. Figures are the
  * virtual time the refresh took, the wall time the simulation took (the refresh, and the whole
@@ -31,6 +34,7 @@ import { join } from 'node:path';
 import { runSandbox } from '../sandbox/run';
 import { alarmRollbackTable } from './alarm-rollback';
 import { bakeTable } from './bake';
+import { chatopsAckTable } from './chatops-ack';
 import { cliStartTable } from './cli-start';
 import { coldStartTable } from './cold-start';
 import { drainTable } from './drain';
@@ -38,7 +42,7 @@ import { blueGreenTable } from './rollback';
 import { rolloutTable } from './rollout';
 
 const sections = new Set(
-  (process.env.KILN_BENCH_SECTIONS ?? 'cold,cli,bake,rollout,alarms,drain,fleet').split(','),
+  (process.env.KILN_BENCH_SECTIONS ?? 'cold,cli,bake,rollout,alarms,drain,chatops,fleet').split(','),
 );
 const rounds = Number(process.env.KILN_BENCH_ROUNDS ?? 11);
 const environment = process.env.KILN_BENCH_ENV === 'clean' ? 'clean' : 'inherit';
@@ -156,6 +160,8 @@ async function main(): Promise<void> {
   }
   if (sections.has('alarms')) console.log(`${await alarmRollbackTable(SEED, ALARM_FLEETS)}\n`);
   if (sections.has('drain')) console.log(`${await drainTable(SEED)}\n`);
+  if (sections.has('chatops'))
+    console.log(`${await chatopsAckTable(root, Number(process.env.KILN_BENCH_CHATOPS_ROUNDS ?? 21))}\n`);
   if (sections.has('fleet')) await fleetTable();
 }
 

@@ -18,7 +18,8 @@ import { randomIds, type IdSource } from '../shared/runtime/ids';
 import { createLogger } from '../shared/runtime/logger';
 import { KilnStore } from '../shared/store';
 import { handleAlarm } from '../shared/usecases/alarms/handle';
-import { loggedAlarmNotices, type AlarmNotices } from '../shared/usecases/alarms/notices';
+import { notifyingAlarmNotices, type AlarmNotices } from '../shared/usecases/alarms/notices';
+import type { NotifyDeps } from '../shared/usecases/notify';
 
 export interface OnAlarmDeps {
   documentClient: DynamoDBDocumentClient;
@@ -28,8 +29,13 @@ export interface OnAlarmDeps {
   deployStateMachineArn: string;
   /** Deployment ids and the store's writer id; random when deployed, the seeded source in the sandbox. */
   ids?: IdSource;
-  /** Where notices go; logged and audited until the notifier is wired in. */
+  /** Where notices go (tests); default: logged, audited and sent to the manifest's destinations. */
   notices?: AlarmNotices;
+  /**
+   * The notifier's Slack and SNS adapters, built only when a notice is sent: loading the SSM and
+   * SNS clients for every alarm event would cost every cold start (most alarms need no notice).
+   */
+  destinations: () => Promise<Pick<NotifyDeps, 'slack' | 'sns'>>;
   now?: () => number;
 }
 
@@ -53,7 +59,8 @@ export function createOnAlarmHandler(deps: () => OnAlarmDeps) {
     schema: AlarmEventSchema,
     onInvalid: 'drop',
     useCase: async (signal, context) => {
-      const { documentClient, tableName, sfn, deployStateMachineArn, ids, notices, now } = deps();
+      const { documentClient, tableName, sfn, deployStateMachineArn, ids, notices, now, destinations } =
+        deps();
       const store = new KilnStore<ServiceManifest>({
         client: documentClient,
         tableName,
@@ -65,7 +72,15 @@ export function createOnAlarmHandler(deps: () => OnAlarmDeps) {
         executions: new DeployExecutions(sfn, deployStateMachineArn),
         ids: ids ?? randomIds,
         now: now ?? Date.now,
-        notices: notices ?? loggedAlarmNotices({ store, logger }),
+        notices:
+          notices ??
+          notifyingAlarmNotices({
+            store,
+            logger,
+            destinations,
+            now: now ?? Date.now,
+            holder: `on-alarm:${context.awsRequestId}`,
+          }),
         // Lambda keeps the request id across its retries of one event: a retry may re-take its claim.
         holder: `on-alarm:${context.awsRequestId}`,
       });
@@ -94,7 +109,27 @@ export const handler = createOnAlarmHandler(() => {
       tableName: config.KILN_TABLE,
       sfn: new SFNClient({}),
       deployStateMachineArn: config.KILN_DEPLOY_STATE_MACHINE_ARN,
+      destinations: lazyDestinations,
     };
   }
   return defaults;
 });
+
+let destinations: Promise<Pick<NotifyDeps, 'slack' | 'sns'>> | undefined;
+
+/** The deployed adapters, loaded on the first notice (esbuild keeps the modules unevaluated until then). */
+function lazyDestinations(): Promise<Pick<NotifyDeps, 'slack' | 'sns'>> {
+  destinations ??= (async () => {
+    const [{ SSMClient }, { SNSClient }, { notifyAdapters }, { perRegion }] = await Promise.all([
+      import('@aws-sdk/client-ssm'),
+      import('@aws-sdk/client-sns'),
+      import('../shared/aws/notify-adapters'),
+      import('../shared/aws/aws-errors'),
+    ]);
+    return notifyAdapters({
+      ssm: new SSMClient({}),
+      snsFor: perRegion((region) => new SNSClient({ region })),
+    });
+  })();
+  return destinations;
+}

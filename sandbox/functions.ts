@@ -6,6 +6,7 @@
  * costs more than it saves in the CLI's bundle); each handler is still built on first invocation.
  */
 import { createOnAlarmHandler } from '../functions/on-alarm';
+import { createChatopsHandler } from '../functions/chatops';
 import { createOnArtifactHandler } from '../functions/on-artifact';
 import { createOnLifecycleHandler } from '../functions/on-lifecycle';
 import { createOnProgressHandler } from '../functions/on-progress';
@@ -16,10 +17,13 @@ import { createLifecycleStepsHandler } from '../functions/steps/lifecycle';
 import { createRolloutStepsHandler } from '../functions/steps/rollout';
 import { createSweepBakesHandler } from '../functions/sweep-bakes';
 import { Ec2Bake } from '../shared/aws/ec2';
+import { notifyAdapters } from '../shared/aws/notify-adapters';
+import { SlackSecretsParameter } from '../shared/aws/secrets';
 import type { IdSource } from '../shared/runtime/ids';
 import type { WebhookPoster } from '../shared/slack/incoming-webhook';
 import type { LambdaHandler } from './services/lambda';
 import type { SandboxClients } from './core/sdk';
+import type { SlackResponses } from './services/slack';
 
 export interface SandboxFunctionEnv {
   /** Clients whose calls the timeline attributes to this function. */
@@ -40,7 +44,16 @@ export interface SandboxFunctionEnv {
   deployStateMachineArn?: string;
   /** Slack incoming webhook POSTs go to the region's recorder (sandbox/services/slack-webhooks.ts), never the network. */
   postWebhook: WebhookPoster;
+  /** Where chat's answers to Slack go: recorded, never sent. */
+  slack: SlackResponses;
 }
+
+/**
+ * The Slack signing secret's parameter in the sandbox: serverless.yml's default
+ * `params.default.slackSecretParameter` for stage sandbox (a test holds the two equal).
+ * `kiln sandbox --serve` puts KILN_SANDBOX_SLACK_SECRET there as a SecureString.
+ */
+export const sandboxSlackSecretParameter = (stage: string): string => `/kiln/${stage}/slack`;
 
 export type SandboxFunctionFactory = (env: SandboxFunctionEnv) => Promise<LambdaHandler>;
 
@@ -161,11 +174,38 @@ export const sandboxFunctions: Record<string, SandboxFunctionFactory> = {
       sfn: env.clients.sfn,
       deployStateMachineArn,
       ids: env.ids,
+      destinations: async () =>
+        notifyAdapters({
+          ssm: env.clients.ssm,
+          snsFor: (region) => env.clientsIn(region).sns,
+          postWebhook: env.postWebhook,
+        }),
     }));
     return (event, context) => handler(event, context);
   },
 
-  // -- issue 11: chatops goes here --
+  chatops: async (env) => {
+    const { deployStateMachineArn } = env;
+    if (deployStateMachineArn === undefined) {
+      throw new Error('chatops: no deploy state machine (serverless.yml custom.deployStateMachineName)');
+    }
+    // Read through the simulated Parameter Store, as the deployed function reads it: a missing
+    // parameter fails the request (500), as it would on AWS.
+    const secrets = new SlackSecretsParameter(env.clients.ssm, sandboxSlackSecretParameter(env.stage));
+    const handler = createChatopsHandler(() => ({
+      documentClient: env.clients.doc,
+      tableName: env.tableName,
+      ids: env.ids,
+      sfn: env.clients.sfn,
+      lambda: env.clients.lambda,
+      secrets,
+      deployStateMachineArn,
+      responder: env.slack,
+      // No Slack Web API in the sandbox: user groups in access lists grant nothing there.
+      userGroups: () => undefined,
+    }));
+    return (event, context) => handler(event, context);
+  },
 
   reconcile: async (env) => {
     const { deployStateMachineArn } = env;

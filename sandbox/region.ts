@@ -26,6 +26,7 @@ import { EventBridgeSim } from './services/eventbridge';
 import { LambdaSim } from './services/lambda';
 import { SlackWebhooks } from './services/slack-webhooks';
 import { SnsSim } from './services/sns';
+import { SlackResponses } from './services/slack';
 import { SqsSim } from './services/sqs';
 import { SsmSim } from './services/ssm';
 import { startHttpApi, type RunningHttpApi } from './http-api';
@@ -57,6 +58,8 @@ export interface RegionOptions {
    * clients made for them. Defaults to us-east-1, us-west-2 and eu-west-1, without this Region.
    */
   otherRegions?: string[];
+  /** Where the virtual clock starts (EngineOptions.epochMs; `kiln sandbox --serve` only). */
+  epochMs?: number;
 }
 
 const DEFAULT_OTHER_REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1'];
@@ -88,6 +91,8 @@ export interface Region {
   readonly stepFunctions: StepFunctionsSim;
   /** ARNs of the state machines deployed from serverless.yml, by logical id. */
   readonly stateMachineArns: ReadonlyMap<string, string>;
+  /** What Kiln posted back to Slack (chat's response_url answers), recorded instead of sent. */
+  readonly slackResponses: SlackResponses;
   /**
    * SDK clients for one actor (the timeline names it as the caller). Kiln's own code keeps the
    * SDK's default retries ('sdk-defaults'); a story's infrastructure and polling calls are an
@@ -136,6 +141,7 @@ export async function createRegion(options: RegionOptions): Promise<Region> {
     ...(options.faults ? { faults: options.faults } : {}),
     ...(options.rateLimits !== undefined ? { rateLimits: options.rateLimits } : {}),
     ...(options.limits ? { limits: options.limits } : {}),
+    ...(options.epochMs === undefined ? {} : { epochMs: options.epochMs }),
   });
   try {
     const ctx = engine.context;
@@ -227,6 +233,7 @@ export async function createRegion(options: RegionOptions): Promise<Region> {
       routes.deployStateMachineName === undefined
         ? undefined
         : `arn:aws:states:${regionName}:${engine.accountId}:stateMachine:${routes.deployStateMachineName}`;
+    const slackResponses = new SlackResponses(ctx.timeline, () => ctx.clock.now());
     const factories = { ...sandboxFunctions, ...options.functions };
     for (const fn of routes.functions) {
       const factory = factories[fn.functionName];
@@ -255,6 +262,7 @@ export async function createRegion(options: RegionOptions): Promise<Region> {
             region: regionName,
             stage,
             stateMachineArns,
+            slack: slackResponses,
             clientsIn: (other) =>
               other === regionName
                 ? engine.clientsFor(`fn:${fn.functionName}`)
@@ -328,6 +336,7 @@ export async function createRegion(options: RegionOptions): Promise<Region> {
       queueUrls,
       stepFunctions,
       stateMachineArns,
+      slackResponses,
       clientsFor: (caller, profile = 'sdk-defaults') =>
         engine.clientsFor(caller, profile === 'operator' ? OPERATOR_CLIENT_CONFIG : {}),
       async startHttpApi(port = 0) {

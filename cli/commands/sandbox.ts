@@ -13,6 +13,7 @@ import { isStoryName, storyCatalog } from '../../sandbox/stories/catalog';
 // SDK client it reaches in lazy module initialisers, which run each client package's every module
 // (its 600-odd commands included) instead of the few the sandbox uses.
 import { runSandbox } from '../../sandbox/run';
+import { serveSandbox } from '../../sandbox/serve';
 import { parseStorySettingsText, type StorySettingsOverrides } from '../../sandbox/stories/settings';
 
 export interface SandboxCommandIo {
@@ -76,6 +77,47 @@ function scenarioOption(value: string): string {
 }
 
 /**
+ * `kiln sandbox --serve PORT`: needs the signing secret (bad input otherwise: exit 1, nothing
+ * started); serves until SIGINT or SIGTERM, then exits 0.
+ */
+async function serve(
+  port: number,
+  options: { seed: number; fleet: number; verbose?: boolean },
+  io: SandboxCommandIo,
+): Promise<void> {
+  const secret = process.env.KILN_SANDBOX_SLACK_SECRET;
+  if (secret === undefined || secret.trim() === '') {
+    io.stderr(
+      'error: --serve needs the Slack signing secret in KILN_SANDBOX_SLACK_SECRET (any string; sign requests with it)\n',
+    );
+    process.exitCode = 1;
+    return;
+  }
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    io.stdout(
+      `kiln sandbox --serve ${port}: starting checkout in staging and production (seed ${options.seed}, fleet ${options.fleet})…\n`,
+    );
+    await serveSandbox({
+      port,
+      secret,
+      seed: options.seed,
+      fleet: options.fleet,
+      print: (line) => io.stdout(`${line}\n`),
+      signal: stop.signal,
+      functionLogLevel: options.verbose ? 'INFO' : 'WARN',
+    });
+    io.stdout('kiln sandbox: stopped\n');
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+/**
  * `kiln sandbox`: runs Kiln end to end against a simulated AWS region on a virtual clock and
  * exits 0 when the story's checks all pass, 1 when one fails (injected faults included: a step
  * they make impossible is a failed check naming the fault) or an option is bad. Anything else that
@@ -125,6 +167,11 @@ export function registerSandbox(program: Command, io: SandboxCommandIo = process
       '--settings <file>',
       "the story's rollout strategy and target group settings, manifest-shaped YAML or JSON (see the README)",
     )
+    .option(
+      '--serve <port>',
+      "keep the default story's service running with the HTTP API (POST /slack) on 127.0.0.1:PORT until interrupted; signing secret from KILN_SANDBOX_SLACK_SECRET",
+      integerOption('--serve', 0, 65535),
+    )
     .action(
       async (options: {
         seed: number;
@@ -138,7 +185,12 @@ export function registerSandbox(program: Command, io: SandboxCommandIo = process
         badVersion: BadVersion[];
         rateLimits?: boolean;
         settings?: string;
+        serve?: number;
       }) => {
+        if (options.serve !== undefined) {
+          await serve(options.serve, options, io);
+          return;
+        }
         let faults: FaultRule[];
         let settings: StorySettingsOverrides | undefined;
         try {

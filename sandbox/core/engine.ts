@@ -43,6 +43,12 @@ export interface EngineOptions {
   rateLimits?: boolean;
   /** Defaults for every run's guards. */
   limits?: SchedulerLimits;
+  /**
+   * Where the virtual clock starts (default SANDBOX_EPOCH, so one seed is one timeline). Only
+   * `kiln sandbox --serve` moves it, near the wall clock, so requests Slack (or a person) signs
+   * with the real time are judged against a clock that agrees.
+   */
+  epochMs?: number;
 }
 
 export type EventSink = (event: SimEventInput) => void;
@@ -96,7 +102,7 @@ export async function createEngine(options: EngineOptions): Promise<SandboxEngin
     throw new TypeError(`createEngine: accountId must be 12 digits, got '${accountId}'`);
   const plan = parseFaultPlan(options.faults ?? []);
 
-  const clock = installClock(SANDBOX_EPOCH);
+  const clock = installClock(options.epochMs ?? SANDBOX_EPOCH);
   const originalRandom = Math.random;
   const mathRng = createRng(subSeed(seed, 2));
   // The SDK's retry jitter draws Math.random; seeded, backoff delays repeat run to run.
@@ -108,7 +114,7 @@ export async function createEngine(options: EngineOptions): Promise<SandboxEngin
   const ids: SimIds = createIds(rng);
   const requestIds = createIds(createRng(subSeed(seed, 4)));
   const kilnIds = createIdSource(createRng(subSeed(seed, 5)));
-  const timeline = new Timeline(() => clock.now(), SANDBOX_EPOCH);
+  const timeline = new Timeline(() => clock.now(), options.epochMs ?? SANDBOX_EPOCH);
   const faults = createFaults(plan, { rng: createRng(subSeed(seed, 3)), clock, timeline });
   const scheduler = new Scheduler({
     clock,

@@ -2,6 +2,7 @@ import type { StoryName } from './catalog';
 import { alarmRollbackStory } from './alarm-rollback';
 import { bakeCacheStory, bakeFailureStory, bakeStory, bakeTimeoutStory } from './bake';
 import { badReleaseBlueGreenStory, blueGreenStory, scaleDuringSwitchStory } from './blue-green';
+import { chatopsStory } from './chatops';
 import { defaultStory } from './default';
 import { drainStormStory, drainStory } from './drain';
 import { instanceRefreshStory } from './instance-refresh';
@@ -32,5 +33,6 @@ export const stories: Record<StoryName, Story> = {
   'alarm-rollback': alarmRollbackStory,
   drain: drainStory,
   'drain-storm': drainStormStory,
+  chatops: chatopsStory,
   'lost-events': lostEventsStory,
 };

@@ -6,8 +6,10 @@
  * EventBridge pattern or schedule: a new function adds its line here.
  */
 import type * as z from '../domain/zod';
+import { AlarmEventSchema } from './alarm';
 import { ArtifactEventSchema } from './artifact-facts';
 import { SweepEventSchema } from './execution-status';
+import { LifecycleActionEvent } from './lifecycle';
 import { ProgressEventSchema } from './progress';
 import { ScheduledEventSchema } from './scheduled';
 
@@ -20,6 +22,9 @@ export interface FunctionEventSchema {
 export const functionEventSchemas: Readonly<Record<string, FunctionEventSchema>> = {
   onArtifact: { what: 'artifact event', schema: ArtifactEventSchema },
   onProgress: { what: 'progress event', schema: ProgressEventSchema },
-  sweepBakes: { what: 'execution status change or scheduled event', schema: SweepEventSchema },
+  sweepBakes: { what: 'execution status change', schema: SweepEventSchema },
   retainImages: { what: 'scheduled event', schema: ScheduledEventSchema },
+  onLifecycle: { what: 'lifecycle action event', schema: LifecycleActionEvent },
+  onAlarm: { what: 'alarm event', schema: AlarmEventSchema },
+  reconcile: { what: 'scheduled event', schema: ScheduledEventSchema },
 };

@@ -6,6 +6,7 @@ import { firstInvocations } from '../../../bench/first-invocations';
 import {
   BENCH_DEPLOY_STATE_MACHINE_ARN,
   BENCH_LIFECYCLE_STATE_MACHINE_ARN,
+  BENCH_SLACK_SECRET_PARAMETER,
   startStubSfn,
   type StubSfn,
 } from '../../../bench/stub-sfn';
@@ -17,9 +18,10 @@ const ROOT = join(__dirname, '..', '..', '..');
  * The cold-start bench times each function's first invocation; a figure is only worth reading if
  * that invocation does what bench/first-invocations.ts says it does. Here each deployed handler
  * (unbundled, in this process) gets its first invocation exactly as the bench prepares it, one
- * after the other in serverless.yml's order, as the bench runs them. EC2 and SSM point at a port
- * nobody listens on: a first invocation that reaches for them fails at once instead of waiting on
- * the network (the bench has no stand-in for them).
+ * after the other in serverless.yml's order, as the bench runs them. EC2 points at a port nobody
+ * listens on: a first invocation that reaches for it fails at once instead of waiting on the
+ * network (the bench has no stand-in for it). SSM and Lambda reach the bench's stand-in, which
+ * answers GetParameter (chatops' signing secret) and Invoke (its worker) and nothing else.
  */
 describe("the cold-start bench's first invocations", () => {
   let dynamo: LocalDynamo;
@@ -37,7 +39,9 @@ describe("the cold-start bench's first invocations", () => {
       AWS_ENDPOINT_URL_SFN: sfn.endpoint,
       AWS_ENDPOINT_URL_AUTO_SCALING: sfn.endpoint,
       AWS_ENDPOINT_URL_EC2: 'http://127.0.0.1:9',
-      AWS_ENDPOINT_URL_SSM: 'http://127.0.0.1:9',
+      AWS_ENDPOINT_URL_SSM: sfn.endpoint,
+      AWS_ENDPOINT_URL_LAMBDA: sfn.endpoint,
+      KILN_SLACK_SECRET_PARAMETER: BENCH_SLACK_SECRET_PARAMETER,
       KILN_DEPLOY_STATE_MACHINE_ARN: BENCH_DEPLOY_STATE_MACHINE_ARN,
       KILN_LIFECYCLE_STATE_MACHINE_ARN: BENCH_LIFECYCLE_STATE_MACHINE_ARN,
       KILN_STAGE: 'bench',

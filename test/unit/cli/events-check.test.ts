@@ -10,7 +10,8 @@ const ROOT = join(__dirname, '..', '..', '..');
 const AMI = 'test/fixtures/events/ec2/ami-state-change-available.json';
 const S3 = 'test/fixtures/events/s3/object-created.json';
 const ECR = 'test/fixtures/events/ecr/image-action-push.json';
-const CLOUDWATCH = 'test/fixtures/events/cloudwatch/alarm-state-change-metric-ok-to-alarm.json';
+// No Kiln function listens to instance state changes.
+const UNROUTED = 'test/fixtures/events/ec2/instance-state-change-terminated.json';
 
 /** Runs `kiln events check …` in-process with captured output; `files` adds or replaces files. */
 async function runCheck(args: string[], files: Record<string, string> = {}) {
@@ -96,9 +97,9 @@ describe('kiln events check', () => {
 
   describe('several files', () => {
     it('checks every file and exits 1 when any one fails', async () => {
-      const result = await runCheck([AMI, CLOUDWATCH]);
+      const result = await runCheck([AMI, UNROUTED]);
       expect(result.stdout).toBe(`${AMI}: onProgress parses it\n`);
-      expect(result.stderr).toContain(`${CLOUDWATCH}: reaches no Kiln function`);
+      expect(result.stderr).toContain(`${UNROUTED}: reaches no Kiln function`);
       expect(result.exitCode).toBe(1);
     });
 

@@ -76,6 +76,8 @@ describe('on-alarm', () => {
   let store: KilnStore<ServiceManifest>;
   let clock: Clock;
   let handler: ReturnType<typeof createOnAlarmHandler>;
+  /** What the notifier sent, by destination (the Slack webhook's parameter, the SNS topic). */
+  let sent: Array<{ to: string; text: string }>;
 
   beforeAll(async () => {
     process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
@@ -104,7 +106,19 @@ describe('on-alarm', () => {
       deployStateMachineArn: STATE_MACHINE_ARN,
       ids,
       now: clock.now,
+      destinations: async () => ({
+        slack: {
+          post: async (parameterName, message) => void sent.push({ to: parameterName, text: message.text }),
+        },
+        sns: {
+          publish: async (topicArn, message) => {
+            sent.push({ to: topicArn, text: message.subject });
+            return { messageId: `m-${sent.length}` };
+          },
+        },
+      }),
     }));
+    sent = [];
     jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
   });
   afterEach(() => jest.restoreAllMocks());
@@ -253,6 +267,41 @@ describe('on-alarm', () => {
           reason: expect.stringContaining('outside the 15-minute watch window'),
         }),
       ]);
+    });
+
+    it("sends the notice to the manifest's Slack webhook and SNS topic, once per state change", async () => {
+      const manifest = watchingManifest();
+      await store.putServiceManifest(
+        {
+          ...manifest,
+          notifications: {
+            slackWebhookParameter: '/kiln/notifications/checkout',
+            snsTopicArn: 'arn:aws:sns:us-east-1:123456789012:checkout-deploys',
+            events: ['alarm'],
+          },
+        },
+        { actor: 'cli:platform' },
+      );
+      const event = alarmEvent(METRIC, SINCE + 16 * MINUTE);
+
+      await handler(event, context);
+      await handler(structuredClone(event), { ...context, awsRequestId: 'a-redelivery' });
+
+      expect(sent).toEqual([
+        {
+          to: '/kiln/notifications/checkout',
+          text: expect.stringContaining('alarm ServerCpuTooHigh is ALARM'),
+        },
+        {
+          to: 'arn:aws:sns:us-east-1:123456789012:checkout-deploys',
+          text: expect.stringContaining('ServerCpuTooHigh'),
+        },
+      ]);
+    });
+
+    it('sends nothing when the manifest names no destination', async () => {
+      await handler(alarmEvent(METRIC, SINCE + 16 * MINUTE), context);
+      expect(sent).toEqual([]);
     });
 
     it('does nothing for an alarm of the same name in another Region', async () => {

@@ -20,10 +20,16 @@ const ROOT = join(__dirname, '../../..');
 function rolloutStatements(): Statement[] {
   const doc = parseServerlessDocument(readFileSync(join(ROOT, 'serverless.yml'), 'utf8')) as {
     functions: Record<string, { iamRoleStatements?: unknown[] }>;
+    custom: Record<string, unknown>;
   };
-  return (doc.functions.rolloutSteps?.iamRoleStatements ?? []).filter(
-    (s): s is Statement => typeof s === 'object' && s !== null && 'Effect' in s,
-  );
+  // Statements several functions share live in `custom` (e.g. custom.notifyPublishStatement).
+  const resolve = (s: unknown) => {
+    const shared = typeof s === 'string' ? /^\$\{self:custom\.(\w+)\}$/.exec(s) : null;
+    return shared ? doc.custom[shared[1]!] : s;
+  };
+  return (doc.functions.rolloutSteps?.iamRoleStatements ?? [])
+    .map(resolve)
+    .filter((s): s is Statement => typeof s === 'object' && s !== null && 'Effect' in s);
 }
 
 const actionsOf = (s: Statement): string[] => [s.Action].flat();
