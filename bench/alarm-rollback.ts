@@ -47,11 +47,7 @@ export async function alarmRollbackRow(
   const region = await createRegion({ seed, ...(lost ? { faults: LOSE_ALARM_EVENTS } : {}) });
   try {
     const result = await region.engine.run(() =>
-      runAlarmRollback(
-        region,
-        { fleet, print: () => undefined, settings: alarmRollbackStory.settings },
-        { reconcileEveryMinute: lost },
-      ),
+      runAlarmRollback(region, { fleet, print: () => undefined, settings: alarmRollbackStory.settings }),
     );
     return {
       fleet,

@@ -165,6 +165,8 @@ export async function coldStartTable(root: string, options: ColdStartOptions): P
         AWS_ENDPOINT_URL_SSM: sfn.endpoint,
         AWS_ENDPOINT_URL_LAMBDA: sfn.endpoint,
         KILN_SLACK_SECRET_PARAMETER: BENCH_SLACK_SECRET_PARAMETER,
+        // The reconciler looks for Kiln's groups: the same stand-in answers "none".
+        AWS_ENDPOINT_URL_AUTO_SCALING: sfn.endpoint,
         KILN_DEPLOY_STATE_MACHINE_ARN: BENCH_DEPLOY_STATE_MACHINE_ARN,
         KILN_LIFECYCLE_STATE_MACHINE_ARN: BENCH_LIFECYCLE_STATE_MACHINE_ARN,
         AWS_LAMBDA_FUNCTION_NAME: fn.deployedName,

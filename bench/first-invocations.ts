@@ -215,6 +215,33 @@ export const firstInvocations: Record<string, FirstInvocation> = {
         ? undefined
         : `expected { outcome: 'no-deployment' }, got ${JSON.stringify(result)}`,
   },
+  // A minute's reconciler run with nothing to heal (the commonest run): its claim taken and
+  // released; the alarms' healing lists the services (none), the lifecycle hooks' lists them and
+  // asks Auto Scaling for Kiln's tagged groups (none: bench/stub-sfn.ts answers); no records scan
+  // (every fifth minute), no EC2 (quarter hours) and no Step Functions call.
+  reconcile: {
+    event: (run) => ({
+      version: '0',
+      id: `bench-${run}`,
+      'detail-type': 'Scheduled Event',
+      source: 'aws.events',
+      account: '123456789012',
+      time: '2026-01-01T00:01:00Z',
+      region: 'us-east-1',
+      resources: ['arn:aws:events:us-east-1:123456789012:rule/kiln-bench-reconcile'],
+      detail: {},
+    }),
+    check: (result) =>
+      typeof result === 'object' &&
+      result !== null &&
+      'outcome' in result &&
+      result.outcome === 'reconciled' &&
+      'errors' in result &&
+      Array.isArray(result.errors) &&
+      result.errors.length === 0
+        ? undefined
+        : `expected { outcome: 'reconciled', errors: [] }, got ${JSON.stringify(result)}`,
+  },
   // An image of someone else's pipeline becomes available: the commonest delivery (every AMI event
   // in the account arrives), one conditional DeleteItem that finds no waiting task. The path that
   // wakes a task adds one SendTaskSuccess, which the bench has no endpoint for.

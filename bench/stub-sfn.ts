@@ -11,6 +11,11 @@
  * 202 with no body).
  * https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_GetParameter.html
  * https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html
+ *
+ * It also stands in for Auto Scaling's DescribeAutoScalingGroups (AWS's query protocol: a form
+ * body `Action=DescribeAutoScalingGroups`, an XML answer), with no group, so the reconciler's first
+ * run finds no lifecycle action waiting, as in an account with nothing scaling.
+ * https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_DescribeAutoScalingGroups.html
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -38,6 +43,16 @@ export async function startStubSfn(): Promise<StubSfn> {
     let body = '';
     request.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
     request.on('end', () => {
+      if (new URLSearchParams(body).get('Action') === 'DescribeAutoScalingGroups') {
+        response.setHeader('content-type', 'text/xml');
+        response.end(
+          '<DescribeAutoScalingGroupsResponse xmlns="http://autoscaling.amazonaws.com/doc/2011-01-01/">' +
+            '<DescribeAutoScalingGroupsResult><AutoScalingGroups/></DescribeAutoScalingGroupsResult>' +
+            '<ResponseMetadata><RequestId>bench</RequestId></ResponseMetadata>' +
+            '</DescribeAutoScalingGroupsResponse>',
+        );
+        return;
+      }
       const target = String(request.headers['x-amz-target'] ?? '');
       if (
         request.method === 'POST' &&

@@ -2,14 +2,14 @@
  * sweep-bakes: the deploy machine's catch-all for executions that ended without running their own
  * `CleanUp` or `finish` (StopExecution, an execution timeout, a failure outside every Catch): the
  * bake's builder and images, and the environment locks a rollout held (released, their waiters
- * woken, the deployment recorded failed). Two triggers:
- * - the deploy state machine's "Step Functions Execution Status Change" for ABORTED, TIMED_OUT and
- *   FAILED (serverless.yml's rule matches that machine only): cleans up that one deployment;
- * - a schedule (rate(15 minutes)), for events lost on the way (Step Functions delivers them best
- *   effort): sweeps every deployment that left a builder or an image behind.
- * Both run the same use case (shared/usecases/bake/sweep.ts), which asks Step Functions how the
- * execution ended rather than trusting the event, and is idempotent: a duplicate delivery finds
- * nothing left and writes nothing. The reconciler (issue 11) will absorb the schedule.
+ * woken, the deployment recorded failed). Its trigger is the deploy state machine's "Step
+ * Functions Execution Status Change" for ABORTED, TIMED_OUT and FAILED (serverless.yml's rule
+ * matches that machine only): it cleans up that one deployment. Step Functions delivers those
+ * events best effort; what a lost one leaves, the reconciler finds (functions/reconcile.ts runs the
+ * same use case for every dead run, and its tag scan, sweepAllBakes, every quarter hour).
+ * The use case (shared/usecases/bake/sweep.ts) asks Step Functions how the execution ended rather
+ * than trusting the event, and is idempotent: a duplicate delivery finds nothing left and writes
+ * nothing.
  *
  * Why a function of its own and not bake-steps or on-progress: its role holds only what cleaning
  * up needs (describe, terminate Kiln's builders, deregister Kiln's images and delete their
@@ -31,7 +31,7 @@ import { kilnHandler } from '../shared/runtime/handler';
 import type { IdSource } from '../shared/runtime/ids';
 import { createLogger } from '../shared/runtime/logger';
 import { KilnStore } from '../shared/store';
-import { sweepAllBakes, sweepDeployment, type SweepDeps } from '../shared/usecases/bake/sweep';
+import { sweepDeployment, type SweepDeps } from '../shared/usecases/bake/sweep';
 
 export interface SweepBakesDeps {
   documentClient: DynamoDBDocumentClient;
@@ -82,20 +82,12 @@ export function createSweepBakesHandler(deps: () => SweepBakesDeps) {
   };
   return kilnHandler({
     logger,
-    what: 'execution status change or scheduled event',
+    what: 'execution status change',
     schema: SweepEventSchema,
     onInvalid: 'drop',
-    correlationId: (request) => (request.kind === 'execution' ? request.deploymentId : undefined),
+    correlationId: (request) => request.deploymentId,
     useCase: async (request) => {
       sweepDeps ??= build();
-      if (request.kind === 'schedule') {
-        const result = await sweepAllBakes(sweepDeps);
-        logger.info('swept abandoned bakes', {
-          regions: result.regions,
-          cleaned: result.deployments.map((d) => `${d.deploymentId} (${d.execution} -> ${d.status ?? '?'})`),
-        });
-        return { kind: 'schedule', regions: result.regions, cleaned: result.deployments.length };
-      }
       if (request.stateMachineArn !== deps().deployStateMachineArn) {
         // The rule matches the deploy machine only; anything else is not a bake.
         logger.info('not the deploy state machine; nothing to clean up', { ...request });

@@ -10,6 +10,7 @@ import { createChatopsHandler } from '../functions/chatops';
 import { createOnArtifactHandler } from '../functions/on-artifact';
 import { createOnLifecycleHandler } from '../functions/on-lifecycle';
 import { createOnProgressHandler } from '../functions/on-progress';
+import { createReconcileHandler } from '../functions/reconcile';
 import { createRetainImagesHandler } from '../functions/retain-images';
 import { createBakeStepsHandler } from '../functions/steps/bake';
 import { createLifecycleStepsHandler } from '../functions/steps/lifecycle';
@@ -206,5 +207,29 @@ export const sandboxFunctions: Record<string, SandboxFunctionFactory> = {
     return (event, context) => handler(event, context);
   },
 
-  // -- issue 11: reconcile goes here --
+  reconcile: async (env) => {
+    const { deployStateMachineArn } = env;
+    if (deployStateMachineArn === undefined) {
+      throw new Error('reconcile: no deploy state machine (serverless.yml custom.deployStateMachineName)');
+    }
+    const lifecycleStateMachineArn = env.stateMachineArns.get('LifecycleStateMachine');
+    if (lifecycleStateMachineArn === undefined) {
+      throw new Error(
+        'reconcile: no lifecycle state machine (serverless.yml resources.LifecycleStateMachine)',
+      );
+    }
+    const handler = createReconcileHandler(() => ({
+      documentClient: env.clients.doc,
+      tableName: env.tableName,
+      ids: env.ids,
+      ec2For: (region) => env.clientsIn(region).ec2,
+      cloudWatchFor: (region) => env.clientsIn(region).cloudWatch,
+      autoScalingFor: (region) => env.clientsIn(region).autoScaling,
+      region: env.region,
+      sfn: env.clients.sfn,
+      deployStateMachineArn,
+      lifecycleStateMachineArn,
+    }));
+    return (event, context) => handler(event, context);
+  },
 };

@@ -111,6 +111,8 @@ export async function runSandbox(options: SandboxRunOptions): Promise<SandboxRun
     ...options.region,
     // The story's misbehaving releases and the caller's (`--bad-version`) together.
     badVersions: [...(story.region?.badVersions ?? []), ...(options.region?.badVersions ?? [])],
+    // The story's fault rules first, then the caller's (`--fault`), so both strike.
+    faults: [...(story.region?.faults ?? []), ...(options.region?.faults ?? [])],
   });
   try {
     const { timeline } = region.engine;

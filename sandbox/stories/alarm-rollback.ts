@@ -15,17 +15,14 @@
  * AWS outside Kiln's table came after the alarm's state change.
  *
  * The bench reuses `runAlarmRollback` with the alarm's events lost (the sandbox's `event-loss`
- * fault scoped to "CloudWatch Alarm State Change") and `reconcileEveryMinute`, which calls
- * `reconcileAlarms` on the reconciler's schedule (rate(1 minute)) from here, as the reconciler
- * function will.
+ * fault scoped to "CloudWatch Alarm State Change"): the reconcile function (rate(1 minute)), which
+ * calls `reconcileAlarms` every minute, then starts the rollback.
  */
 import { DescribeAutoScalingGroupsCommand, type AutoScalingGroup } from '@aws-sdk/client-auto-scaling';
-import { Alarms } from '../../shared/aws/cloudwatch';
-import { DeployExecutions, SfnTasks } from '../../shared/aws/sfn';
+import { DeployExecutions } from '../../shared/aws/sfn';
 import { isFinal } from '../../shared/domain/deployment';
 import type { ServiceManifest } from '../../shared/domain/manifest/schema';
-import { KilnStore, type Deployment } from '../../shared/store';
-import { reconcileAlarms } from '../../shared/usecases/alarms/reconcile';
+import type { Deployment, KilnStore } from '../../shared/store';
 import { startDeployment } from '../../shared/usecases/deployments/start';
 import { SANDBOX_EPOCH } from '../core/context';
 import type { SandboxClients } from '../core/sdk';
@@ -63,21 +60,12 @@ const SETTINGS: StorySettings = storySettings({
   },
 });
 
-export interface AlarmRollbackVariant {
-  /** Call reconcileAlarms every virtual minute (the reconciler's schedule) while the story runs. */
-  reconcileEveryMinute?: boolean;
-}
-
 export interface AlarmRollbackResult extends StoryResult {
   /** Virtual seconds from the alarm's move into ALARM to the rollback's StartExecution / first AWS call. */
   latency?: { startSeconds: number; firstCallSeconds: number };
 }
 
-export async function runAlarmRollback(
-  region: Region,
-  options: StoryOptions,
-  variant: AlarmRollbackVariant = {},
-): Promise<AlarmRollbackResult> {
+export async function runAlarmRollback(region: Region, options: StoryOptions): Promise<AlarmRollbackResult> {
   const aws = region.clientsFor('story:platform-team', 'operator');
   const store = operatorStore(region);
   const { print } = options;
@@ -103,47 +91,35 @@ export async function runAlarmRollback(
     return deployment;
   };
 
-  let reconciling = false;
-  const reconciler = variant.reconcileEveryMinute ? reconcileLoop(region, () => reconciling) : undefined;
-  try {
-    return await step('rollout', async () => {
-      const first = await follow((await deploy(GOOD)).id);
-      const second = await follow((await deploy(BAD)).id);
-      const completedAt = virtualSeconds();
-      // From here on, the release fails its users: every instance booted from 2.0.0's AMI answers
-      // a quarter of its requests with 5xx (the knob `--bad-version` uses, turned after the fact).
-      region.ec2.setBehaviourResolver((image) =>
-        image.tags['kiln:version'] === BAD
-          ? { ...DEFAULT_APP_BEHAVIOUR, mode: 'errors', errorRate: 0.25 }
-          : { ...DEFAULT_APP_BEHAVIOUR },
-      );
-      print(`${SERVICE}@${BAD} starts answering 25 % of requests with 5xx`);
-      reconciling = true;
-      const rollback = await until(
-        'a rollback of production',
-        async () =>
-          (await store.listDeployments(SERVICE, { environment: ENVIRONMENT })).items.find(
-            (d) => d.mode === 'rollback',
-          ),
-        { everySeconds: 15, limitSeconds: 30 * 60 },
-      );
-      print(`kiln: ${rollback.id} rollback to ${rollback.releaseVersion} by ${rollback.actor}`);
-      const rolledBack = await follow(rollback.id);
-      // The alarm keeps evaluating while 2.0.0's instances leave; a flap must not start another.
-      await sleep(10 * 60);
-      reconciling = false;
-      const all = (await store.listDeployments(SERVICE, { environment: ENVIRONMENT })).items;
-      return {
-        ...(await checksOf(region, aws, store, env, { first, second, rolledBack, all, completedAt })),
-      };
-    });
-  } finally {
-    reconciling = false;
-    if (reconciler !== undefined) {
-      reconciler.stop();
-      await reconciler.done;
-    }
-  }
+  return step('rollout', async () => {
+    const first = await follow((await deploy(GOOD)).id);
+    const second = await follow((await deploy(BAD)).id);
+    const completedAt = virtualSeconds();
+    // From here on, the release fails its users: every instance booted from 2.0.0's AMI answers
+    // a quarter of its requests with 5xx (the knob `--bad-version` uses, turned after the fact).
+    region.ec2.setBehaviourResolver((image) =>
+      image.tags['kiln:version'] === BAD
+        ? { ...DEFAULT_APP_BEHAVIOUR, mode: 'errors', errorRate: 0.25 }
+        : { ...DEFAULT_APP_BEHAVIOUR },
+    );
+    print(`${SERVICE}@${BAD} starts answering 25 % of requests with 5xx`);
+    const rollback = await until(
+      'a rollback of production',
+      async () =>
+        (await store.listDeployments(SERVICE, { environment: ENVIRONMENT })).items.find(
+          (d) => d.mode === 'rollback',
+        ),
+      { everySeconds: 15, limitSeconds: 30 * 60 },
+    );
+    print(`kiln: ${rollback.id} rollback to ${rollback.releaseVersion} by ${rollback.actor}`);
+    const rolledBack = await follow(rollback.id);
+    // The alarm keeps evaluating while 2.0.0's instances leave; a flap must not start another.
+    await sleep(10 * 60);
+    const all = (await store.listDeployments(SERVICE, { environment: ENVIRONMENT })).items;
+    return {
+      ...(await checksOf(region, aws, store, env, { first, second, rolledBack, all, completedAt })),
+    };
+  });
 }
 
 export const alarmRollbackStory: Story = {
@@ -211,50 +187,6 @@ async function followDeployment(
     },
     { everySeconds: 30, limitSeconds: 8 * 3600 },
   );
-}
-
-/**
- * The reconciler's schedule, driven from the story: every virtual minute (while `active` says so),
- * reconcileAlarms with clients the timeline attributes to `fn:reconcile`. A run that fails is
- * logged on the timeline and the next minute tries again, as the scheduled function would.
- */
-function reconcileLoop(region: Region, active: () => boolean): { stop(): void; done: Promise<void> } {
-  let stopped = false;
-  const clients = region.clientsFor('fn:reconcile');
-  const deps = {
-    store: new KilnStore<ServiceManifest>({
-      client: clients.doc,
-      tableName: region.tableName,
-      ids: region.engine.kilnIds,
-    }),
-    tasks: new SfnTasks(clients.sfn),
-    executions: new DeployExecutions(
-      clients.sfn,
-      required(region.stateMachineArns.get('DeployStateMachine'), 'deploy state machine'),
-    ),
-    ids: region.engine.kilnIds,
-    now: () => Date.now(),
-    notices: { alarmNotice: async () => undefined },
-    holder: 'reconciler',
-    alarms: () => new Alarms(clients.cloudWatch),
-  };
-  const done = (async () => {
-    while (!stopped) {
-      await sleep(60);
-      if (stopped || !active()) continue;
-      try {
-        await reconcileAlarms(deps);
-      } catch (error) {
-        region.engine.timeline.record({ kind: 'log', message: `reconcileAlarms failed: ${String(error)}` });
-      }
-    }
-  })();
-  return {
-    stop: () => {
-      stopped = true;
-    },
-    done,
-  };
 }
 
 async function checksOf(

@@ -34,6 +34,8 @@ export const storyCatalog = {
     '1,000 instances terminate at once under AWS request rates: every hook completed by Kiln before its timeout, none lost',
   chatops:
     'Slack drives Kiln through POST /slack: an Approve button resumes a waiting promotion, a signed /kiln rollback by an allowed user restores the previous release; unsigned, unauthorized and replayed requests change nothing',
+  'lost-events':
+    '30 % of events lost and duplicates on, the fleet scaled, a rollout killed mid-way: the reconciler converges, nothing stuck',
 } as const;
 
 export type StoryName = keyof typeof storyCatalog;

@@ -6,6 +6,7 @@ import { chatopsStory } from './chatops';
 import { defaultStory } from './default';
 import { drainStormStory, drainStory } from './drain';
 import { instanceRefreshStory } from './instance-refresh';
+import { lostEventsStory } from './lost-events';
 import {
   badReleaseStory,
   concurrentArtifactsStory,
@@ -33,4 +34,5 @@ export const stories: Record<StoryName, Story> = {
   drain: drainStory,
   'drain-storm': drainStormStory,
   chatops: chatopsStory,
+  'lost-events': lostEventsStory,
 };

@@ -29,8 +29,9 @@ export interface Story {
   settings: StorySettings;
   /**
    * What the story's region needs beyond the seed (e.g. `badVersions`: the release it rolls out
-   * misbehaves); the caller's region options win where both say something.
+   * misbehaves; `faults`: the fault plan it is about); the caller's region options win where both
+   * say something, except that bad versions and fault rules of both are joined.
    */
-  region?: Pick<RegionOptions, 'badVersions' | 'rateLimits' | 'limits'>;
+  region?: Pick<RegionOptions, 'badVersions' | 'rateLimits' | 'limits' | 'faults'>;
   run(region: Region, options: StoryOptions): Promise<StoryResult>;
 }

@@ -1,6 +1,5 @@
 import * as z from '../domain/zod';
 import { eventBridgeEvent } from './envelope';
-import { ScheduledEventSchema } from './scheduled';
 
 /**
  * Step Functions' "Step Functions Execution Status Change": the `detail` is what
@@ -38,26 +37,24 @@ export const ExecutionStatusChangeEvent = z.extend(
 );
 export type ExecutionStatusChangeEvent = z.infer<typeof ExecutionStatusChangeEvent>;
 
-/** What sweep-bakes is asked to do: one deployment (its execution ended), or every one (the schedule). */
-export type SweepRequest =
-  { kind: 'execution'; deploymentId: string; stateMachineArn: string; status: string } | { kind: 'schedule' };
-
-const KINDS = ['Step Functions Execution Status Change', 'Scheduled Event'] as const;
+/**
+ * What sweep-bakes is asked to do: clean up the one deployment whose execution ended. (Its old
+ * rate(15 minutes) schedule is the reconciler's now: shared/usecases/reconcile/reconcile.ts.)
+ */
+export interface SweepRequest {
+  kind: 'execution';
+  deploymentId: string;
+  stateMachineArn: string;
+  status: string;
+}
 
 /**
- * Parses by detail-type first (so errors name the fields of the right schema, not of a union),
- * then reduces the event to the request.
+ * Parses the detail-type first (so another event is refused naming `detail-type`, not every field
+ * it lacks), then the event, reduced to the request.
  */
 export const SweepEventSchema = z.pipe(
-  z.looseObject({ 'detail-type': z.enum(KINDS) }),
+  z.looseObject({ 'detail-type': z.literal('Step Functions Execution Status Change') }),
   z.transform((event, payload): SweepRequest => {
-    if (event['detail-type'] === 'Scheduled Event') {
-      const parsed = z.safeParse(ScheduledEventSchema, event);
-      if (parsed.success) return { kind: 'schedule' };
-      for (const issue of parsed.error.issues)
-        payload.issues.push({ ...issue, code: 'custom', input: event });
-      return z.NEVER;
-    }
     const parsed = z.safeParse(ExecutionStatusChangeEvent, event);
     if (!parsed.success) {
       for (const issue of parsed.error.issues)

@@ -22,8 +22,9 @@ export interface FunctionEventSchema {
 export const functionEventSchemas: Readonly<Record<string, FunctionEventSchema>> = {
   onArtifact: { what: 'artifact event', schema: ArtifactEventSchema },
   onProgress: { what: 'progress event', schema: ProgressEventSchema },
-  sweepBakes: { what: 'execution status change or scheduled event', schema: SweepEventSchema },
+  sweepBakes: { what: 'execution status change', schema: SweepEventSchema },
   retainImages: { what: 'scheduled event', schema: ScheduledEventSchema },
   onLifecycle: { what: 'lifecycle action event', schema: LifecycleActionEvent },
   onAlarm: { what: 'alarm event', schema: AlarmEventSchema },
+  reconcile: { what: 'scheduled event', schema: ScheduledEventSchema },
 };

@@ -27,7 +27,13 @@ import {
 const NonEmpty = z.string().check(z.minLength(1));
 const UpdateOptions = z.extend(OptionalActor, { lockHolder: z.optional(NonEmpty) });
 const RenewRequest = z.omit(LockRequest, { deploymentId: true });
-const ReleaseRequest = z.object({ holder: NonEmpty });
+const ReleaseRequest = z.object({ holder: NonEmpty, actor: z.optional(NonEmpty) });
+const ExpiredRelease = z.object({
+  holder: NonEmpty,
+  expiresAt: z.number().check(z.int()),
+  actor: NonEmpty,
+  reason: z.optional(z.string()),
+});
 
 /**
  * Lock writes try again when what they saw on re-read had changed hands in between (the lock they
@@ -254,10 +260,14 @@ export class Environments {
     }
   }
 
-  async releaseLock(service: string, environment: string, request: { holder: string }): Promise<LockRelease> {
+  async releaseLock(
+    service: string,
+    environment: string,
+    request: { holder: string; actor?: string },
+  ): Promise<LockRelease> {
     const name = field('service', KeyName, service);
     const env = field('environment', KeyName, environment);
-    const { holder } = parseOrThrow(ReleaseRequest, request, 'lock release');
+    const { holder, actor } = parseOrThrow(ReleaseRequest, request, 'lock release');
     for (let attempt = 1; ; attempt++) {
       const e = new Expr();
       let previous: EnvironmentLock | undefined;
@@ -293,7 +303,7 @@ export class Environments {
       const released: LockRelease = { outcome: 'released', lock: previous };
       return this.audit.change(
         {
-          actor: holder,
+          actor: actor ?? holder,
           action: 'lock.release',
           target: auditTarget.environment(name, env),
           service: name,
@@ -303,6 +313,59 @@ export class Environments {
         released,
       );
     }
+  }
+  /**
+   * Lets go of a lease that ran out, on behalf of `actor` (the reconciler), only if it is still
+   * exactly the lease the caller saw expire (same holder, same expiry): a holder that renewed in
+   * between, or another that took the lock over, keeps it (`changed`, nothing written).
+   */
+  async releaseExpiredLock(
+    service: string,
+    environment: string,
+    request: { holder: string; expiresAt: number; actor: string; reason?: string },
+  ): Promise<{ outcome: 'released'; lock: EnvironmentLock } | { outcome: 'changed' }> {
+    const name = field('service', KeyName, service);
+    const env = field('environment', KeyName, environment);
+    const { holder, expiresAt, actor, reason } = parseOrThrow(
+      ExpiredRelease,
+      request,
+      'expired lock release',
+    );
+    const now = this.core.now();
+    if (expiresAt > now) return { outcome: 'changed' };
+    const e = new Expr();
+    let previous: EnvironmentLock | undefined;
+    try {
+      const result = await this.core.client.send(
+        new UpdateCommand({
+          TableName: this.core.tableName,
+          Key: keys.environment(name, env),
+          UpdateExpression: `REMOVE ${e.n('lock')}`,
+          ConditionExpression: `${e.n('lock.holder')} = ${e.v(holder)} AND ${e.n('lock.expiresAt')} = ${e.v(expiresAt)}`,
+          ReturnValues: 'ALL_OLD',
+          ...e.params(),
+        }),
+      );
+      previous = result.Attributes
+        ? fromItem(EnvironmentState, result.Attributes, 'environment state').lock
+        : undefined;
+    } catch (error) {
+      if (isConditionFailure(error)) return { outcome: 'changed' };
+      throw error;
+    }
+    if (!previous) throw new Error(`releaseExpiredLock on ${name}/${env} returned no old lock`);
+    return this.audit.change(
+      {
+        actor,
+        action: 'lock.release-expired',
+        target: auditTarget.environment(name, env),
+        service: name,
+        deploymentId: previous.deploymentId,
+        before: previous,
+        ...(reason === undefined ? {} : { reason }),
+      },
+      { outcome: 'released' as const, lock: previous },
+    );
   }
 }
 

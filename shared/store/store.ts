@@ -276,10 +276,27 @@ export class KilnStore<M extends NamedManifest = ServiceManifest> {
    * Lets go of the lock, idempotently: `released` (and audited) when `holder` held it, even past
    * its expiry; `already-free` (nothing changed, nothing audited) when nobody holds it, as after
    * a repeated release; LockNotHeldError naming the holder when someone else holds it (the
-   * caller's lease ran out and was taken over), and nothing changes.
+   * caller's lease ran out and was taken over), and nothing changes. Audited as `actor` when given
+   * (one that frees a dead holder's lock, such as the sweep or the reconciler), else as the holder.
    */
-  releaseLock(service: string, environment: string, request: { holder: string }): Promise<LockRelease> {
+  releaseLock(
+    service: string,
+    environment: string,
+    request: { holder: string; actor?: string },
+  ): Promise<LockRelease> {
     return this.environments.releaseLock(service, environment, request);
+  }
+
+  /**
+   * Lets go of a lease that ran out (the reconciler, for a holder that is gone), audited as
+   * `actor`; only if it is still the lease seen expiring (same holder and expiry), else `changed`.
+   */
+  releaseExpiredLock(
+    service: string,
+    environment: string,
+    request: { holder: string; expiresAt: number; actor: string; reason?: string },
+  ): Promise<{ outcome: 'released'; lock: EnvironmentLock } | { outcome: 'changed' }> {
+    return this.environments.releaseExpiredLock(service, environment, request);
   }
 
   // task tokens

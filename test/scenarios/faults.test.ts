@@ -16,6 +16,10 @@ import { INSTANCE_REFRESH_SETTINGS } from '../../sandbox/stories/instance-refres
  * 15 seeds × 5 faults × 2 scenarios; these are a few of the runs that used to crash.
  */
 
+// Whole stories run here, as in the other scenario files (the per-minute reconciler adds about a
+// third to a story's calls, past the default 30 s on a loaded machine).
+jest.setTimeout(180_000);
+
 /** Runs `kiln sandbox …` in-process with captured output, the way the CLI does. */
 async function runSandboxCommand(args: string[]) {
   const out: string[] = [];

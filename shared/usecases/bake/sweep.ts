@@ -23,7 +23,8 @@
  *
  * `sweepAbandonedBakes` is the fallback for lost events: it finds the bakes' leftovers by their
  * tags (live builders, images) in every Region the manifests bake in or copy to, and runs
- * `sweepDeployment` for each deployment they name. The reconciler (issue 11) will absorb it.
+ * `sweepDeployment` for each deployment they name. The reconciler runs it every quarter hour
+ * (shared/usecases/reconcile/reconcile.ts), and `sweepDeployment` for every dead run it finds.
  */
 import { BUILDER_ROLE, IMAGE_ROLE, TAG } from '../../domain/bake';
 import { isFinal } from '../../domain/deployment';
@@ -182,8 +183,8 @@ export async function sweepAbandonedBakes(regions: readonly string[], deps: Swee
 }
 
 /**
- * The schedule's sweep: every Region a service's manifest bakes in or copies to (the newest
- * manifest of each; a Region dropped since keeps its leftovers until the reconciler looks wider).
+ * The reconciler's quarter-hour sweep: every Region a service's manifest bakes in or copies to
+ * (the newest manifest of each; a Region dropped since keeps its leftovers).
  */
 export async function sweepAllBakes(deps: SweepDeps): Promise<SweepResult & { regions: string[] }> {
   const regions = new Set<string>();

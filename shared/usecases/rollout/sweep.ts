@@ -27,7 +27,11 @@ export async function sweepRollout(
   for (const environment of deployment.environments) {
     const { lock } = await deps.store.getEnvironmentState(deployment.service, environment);
     if (lock?.holder !== deployment.id) continue;
-    await deps.store.releaseLock(deployment.service, environment, { holder: deployment.id });
+    // Audited as the sweeper: the holder is dead and did not let go itself.
+    await deps.store.releaseLock(deployment.service, environment, {
+      holder: deployment.id,
+      actor: deps.actor,
+    });
     released.push(environment);
     await wakeLockWaiters(deployment.service, environment, deps);
   }

@@ -406,7 +406,8 @@ describe('deploy state machine: bake phase', () => {
   /**
    * StopExecution skips every Catch, so the execution's own CleanUp never runs: the deploy
    * machine's ABORTED status-change event reaches sweep-bakes (serverless.yml's rule), which
-   * cleans up that deployment; a lost event is healed by its schedule (rate(15 minutes)).
+   * cleans up that deployment; a lost event is healed by the reconciler (rate(1 minute)), which
+   * runs the same use case for a deployment with no progress for five minutes.
    */
   describe('an execution stopped mid-bake is cleaned up through its status-change event', () => {
     const MINUTE = 60_000;
@@ -515,7 +516,7 @@ describe('deploy state machine: bake phase', () => {
       expect(deniedOnAws(bake)).toEqual([]);
     });
 
-    it('is healed by the schedule when the event is lost', async () => {
+    it('is healed by the reconciler when the event is lost', async () => {
       b = await bakery({ region: { faults: [{ kind: 'event-loss' }] } });
       const bake = b;
       const outcome = await bake.region.engine.run(async () => {
@@ -531,11 +532,13 @@ describe('deploy state machine: bake phase', () => {
         return { minuteLater, healedAfter: Date.now() - stoppedAt, ...(await leftovers(bake, deploymentId)) };
       });
       expect(outcome.minuteLater).toHaveLength(1);
-      expect(outcome.healedAfter).toBeLessThanOrEqual(16 * MINUTE);
+      // Five minutes without progress, then the next minute's run (was: the 15-minute schedule).
+      expect(outcome.healedAfter).toBeLessThanOrEqual(7 * MINUTE);
       expect(outcome.builders).toEqual([]);
       expect(outcome.images).toEqual({ 'us-east-1': [], [COPY_REGION]: [] });
       expect(outcome.deployment?.status).toBe('aborted');
       expect(statusEventsToSweeper(bake)).toBe(0);
+      expect(outcome.cleanUps.map((entry) => entry.actor)).toEqual(['reconciler']);
     });
 
     it('cleans up once when the event is delivered twice', async () => {

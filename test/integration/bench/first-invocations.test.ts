@@ -37,6 +37,7 @@ describe("the cold-start bench's first invocations", () => {
       AWS_SECRET_ACCESS_KEY: 'bench',
       AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
       AWS_ENDPOINT_URL_SFN: sfn.endpoint,
+      AWS_ENDPOINT_URL_AUTO_SCALING: sfn.endpoint,
       AWS_ENDPOINT_URL_EC2: 'http://127.0.0.1:9',
       AWS_ENDPOINT_URL_SSM: sfn.endpoint,
       AWS_ENDPOINT_URL_LAMBDA: sfn.endpoint,

@@ -132,7 +132,7 @@ describe('deploy state machine: one rollout per environment at a time', () => {
       expect(outcome.staging.currentRelease).toBe('3.0.0');
     });
 
-    it('has its lease run out when the status event is lost, and the next rollout then proceeds', async () => {
+    it('is healed by the reconciler when the status event is lost: the dead run failed and its lock released before its lease runs out', async () => {
       s = await stage({
         releases: ['2.0.0', '3.0.0'],
         faults: [{ kind: 'event-loss', source: 'aws.states' }],
@@ -157,17 +157,25 @@ describe('deploy state machine: one rollout per environment at a time', () => {
             e.caller === 'fn:rolloutSteps' &&
             e.ok,
         );
+        const audit = await st.store.listAudit({ target: 'deployment:d-killed' });
         return {
           lease,
           secondRefreshAt: refreshes[1]?.t ?? 0,
           end,
+          killed: await st.deployment('d-killed'),
+          failedBy: audit.items.filter((e) => e.action === 'deployment.move').map((e) => e.actor),
           staging: await st.environment('staging'),
         };
       });
       expect(outcome.end.status).toBe('SUCCEEDED');
       expect(outcome.staging.currentRelease).toBe('3.0.0');
-      // Not before the killed holder's lease ran out (timeline t is seconds since the epoch).
-      expect(outcome.secondRefreshAt * 1000 + Date.UTC(2026, 0, 1)).toBeGreaterThanOrEqual(outcome.lease);
+      expect(outcome.killed).toMatchObject({
+        status: 'failed',
+        reason: expect.stringMatching(/ended ABORTED during the rollout .*; the lock of staging released$/),
+      });
+      expect(outcome.failedBy).toContain('reconciler');
+      // Sooner than the killed holder's lease would have let it (timeline t is seconds since the epoch).
+      expect(outcome.secondRefreshAt * 1000 + Date.UTC(2026, 0, 1)).toBeLessThan(outcome.lease);
     });
   });
 });

@@ -159,7 +159,7 @@ describe('kiln sandbox', () => {
     [['--seed', '-1'], /--seed must be a whole number/],
     [
       ['--scenario', 'nope'],
-      /--scenario must be one of: default, instance-refresh, bake, bake-cache, bake-failure, bake-timeout, rolling, bad-release, rollback-after-complete, concurrent-artifacts, blue-green, scale-during-switch, bad-release-blue-green, alarm-rollback, drain, drain-storm/,
+      /--scenario must be one of: default, instance-refresh, bake, bake-cache, bake-failure, bake-timeout, rolling, bad-release, rollback-after-complete, concurrent-artifacts, blue-green, scale-during-switch, bad-release-blue-green, alarm-rollback, drain, drain-storm, chatops, lost-events/,
     ],
     [['--fault', 'meteor'], /--fault meteor: kind/],
     [['--bad-version', '1.1.0:slow'], /mode must be errors or failing-health/],

@@ -53,10 +53,10 @@ describe('sweep-bakes events', () => {
     });
   });
 
-  describe('Scheduled Event', () => {
-    it('reads the documented sample as a request to sweep every bake', () => {
-      expect(parse(fixture('events/scheduled-event.json'))).toEqual({ kind: 'schedule' });
-    });
+  it('refuses a scheduled event, naming the field: the schedule is the reconciler’s now', () => {
+    expect(refusal(fixture('events/scheduled-event.json')).issues.map((i) => i.field)).toEqual([
+      'detail-type',
+    ]);
   });
 
   it('refuses any other detail-type, naming the field', () => {

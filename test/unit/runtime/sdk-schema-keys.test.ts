@@ -113,7 +113,7 @@ describe('the AWS SDK schemas in the deployed bundles (scripts/esbuild/plugins.c
 
     it.each(
       readDeployedSettings(ROOT)
-        .functions.filter((fn) => ['bakeSteps', 'retainImages', 'sweepBakes'].includes(fn.key))
+        .functions.filter((fn) => ['bakeSteps', 'retainImages', 'sweepBakes', 'reconcile'].includes(fn.key))
         .map((fn) => [fn.key, fn.entry] as const),
     )(
       'keeps in %s only the EC2 schemas its commands reach, not the whole service',
