@@ -383,7 +383,13 @@ describe('the rollout adapters against moto', () => {
       const states = await w.alarms.states(['web-5xx', 'missing']);
 
       expect(states).toEqual([
-        { name: 'web-5xx', kind: 'metric', state: 'ALARM', reason: '5xx above 10', updatedAt: expect.any(Number) },
+        {
+          name: 'web-5xx',
+          kind: 'metric',
+          state: 'ALARM',
+          reason: '5xx above 10',
+          updatedAt: expect.any(Number),
+        },
       ]);
     });
   });
