@@ -19,7 +19,7 @@ import type { ServiceManifest } from '../shared/domain/manifest/schema';
 import * as z from '../shared/domain/zod';
 import { ChatWorkSchema, HttpApiEventSchema } from '../shared/events/slack';
 import { defaultDocumentClient } from '../shared/runtime/clients';
-import { BaseConfigSchema, loadConfig } from '../shared/runtime/config';
+import { BaseConfigSchema, loadConfig, StateMachineArn } from '../shared/runtime/config';
 import { kilnHandler } from '../shared/runtime/handler';
 import { randomIds, type IdSource } from '../shared/runtime/ids';
 import { createLogger } from '../shared/runtime/logger';
@@ -48,11 +48,7 @@ export interface ChatopsDeps {
 }
 
 export const ChatopsConfigSchema = z.extend(BaseConfigSchema, {
-  KILN_DEPLOY_STATE_MACHINE_ARN: z
-    .string()
-    .check(
-      z.regex(/^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[^:]+$/, 'must be a state machine ARN'),
-    ),
+  KILN_DEPLOY_STATE_MACHINE_ARN: StateMachineArn,
   // The parameter's name, never the secret: SSM SecureString, or /aws/reference/secretsmanager/ID.
   KILN_SLACK_SECRET_PARAMETER: z
     .string()

@@ -11,7 +11,7 @@ import { DeployExecutions, SfnTasks } from '../shared/aws/sfn';
 import type { ServiceManifest } from '../shared/domain/manifest/schema';
 import { AlarmEventSchema } from '../shared/events/alarm';
 import * as z from '../shared/domain/zod';
-import { BaseConfigSchema, loadConfig } from '../shared/runtime/config';
+import { BaseConfigSchema, loadConfig, StateMachineArn } from '../shared/runtime/config';
 import { defaultDocumentClient } from '../shared/runtime/clients';
 import { kilnHandler } from '../shared/runtime/handler';
 import { randomIds, type IdSource } from '../shared/runtime/ids';
@@ -41,14 +41,7 @@ export interface OnAlarmDeps {
 
 /** on-alarm's variables: the base ones and the deploy state machine a rollback starts. */
 export const OnAlarmConfigSchema = z.extend(BaseConfigSchema, {
-  KILN_DEPLOY_STATE_MACHINE_ARN: z
-    .string()
-    .check(
-      z.regex(
-        /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[^:]+$/,
-        'must be a state machine ARN (arn:aws:states:REGION:ACCOUNT:stateMachine:NAME)',
-      ),
-    ),
+  KILN_DEPLOY_STATE_MACHINE_ARN: StateMachineArn,
 });
 
 export function createOnAlarmHandler(deps: () => OnAlarmDeps) {

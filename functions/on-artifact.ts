@@ -13,7 +13,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DeployExecutions } from '../shared/aws/sfn';
 import * as z from '../shared/domain/zod';
 import { ArtifactEventSchema } from '../shared/events/artifact-facts';
-import { BaseConfigSchema, loadConfig } from '../shared/runtime/config';
+import { BaseConfigSchema, loadConfig, StateMachineArn } from '../shared/runtime/config';
 import { defaultDocumentClient } from '../shared/runtime/clients';
 import { kilnHandler } from '../shared/runtime/handler';
 import type { IdSource } from '../shared/runtime/ids';
@@ -34,14 +34,7 @@ export interface OnArtifactDeps {
 
 /** on-artifact's variables: the base ones and the deploy state machine it starts. */
 export const OnArtifactConfigSchema = z.extend(BaseConfigSchema, {
-  KILN_DEPLOY_STATE_MACHINE_ARN: z
-    .string()
-    .check(
-      z.regex(
-        /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[^:]+$/,
-        'must be a state machine ARN (arn:aws:states:REGION:ACCOUNT:stateMachine:NAME)',
-      ),
-    ),
+  KILN_DEPLOY_STATE_MACHINE_ARN: StateMachineArn,
 });
 
 export function createOnArtifactHandler(deps: () => OnArtifactDeps) {

@@ -11,15 +11,13 @@ import { LifecycleExecutions } from '../shared/aws/lifecycle';
 import { TRANSITIONS, type LifecycleAction } from '../shared/domain/lifecycle';
 import * as z from '../shared/domain/zod';
 import { LifecycleActionEvent } from '../shared/events/lifecycle';
-import { BaseConfigSchema, loadConfig } from '../shared/runtime/config';
+import { BaseConfigSchema, loadConfig, StateMachineArn } from '../shared/runtime/config';
 import { kilnHandler } from '../shared/runtime/handler';
 import { createLogger } from '../shared/runtime/logger';
 import { startLifecycleHandling } from '../shared/usecases/lifecycle/start';
 
 export const OnLifecycleConfigSchema = z.extend(BaseConfigSchema, {
-  KILN_LIFECYCLE_STATE_MACHINE_ARN: z
-    .string()
-    .check(z.regex(/^arn:aws[a-z-]*:states:/, 'must be a state machine ARN')),
+  KILN_LIFECYCLE_STATE_MACHINE_ARN: StateMachineArn,
 });
 
 export interface OnLifecycleDeps {

@@ -24,7 +24,7 @@ import type { ServiceManifest } from '../shared/domain/manifest/schema';
 import * as z from '../shared/domain/zod';
 import { ScheduledEventSchema } from '../shared/events/scheduled';
 import { defaultDocumentClient } from '../shared/runtime/clients';
-import { BaseConfigSchema, loadConfig } from '../shared/runtime/config';
+import { BaseConfigSchema, loadConfig, StateMachineArn } from '../shared/runtime/config';
 import { kilnHandler } from '../shared/runtime/handler';
 import { randomIds, type IdSource } from '../shared/runtime/ids';
 import { createLogger } from '../shared/runtime/logger';
@@ -55,15 +55,6 @@ export interface ReconcileHandlerDeps {
   ids?: IdSource;
   now?: () => number;
 }
-
-const StateMachineArn = z
-  .string()
-  .check(
-    z.regex(
-      /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[^:]+$/,
-      'must be a state machine ARN (arn:aws:states:REGION:ACCOUNT:stateMachine:NAME)',
-    ),
-  );
 
 export const ReconcileConfigSchema = z.extend(BaseConfigSchema, {
   KILN_DEPLOY_STATE_MACHINE_ARN: StateMachineArn,

@@ -25,7 +25,7 @@ import { DeployExecutions, SfnTasks } from '../shared/aws/sfn';
 import type { ServiceManifest } from '../shared/domain/manifest/schema';
 import * as z from '../shared/domain/zod';
 import { SweepEventSchema } from '../shared/events/execution-status';
-import { BaseConfigSchema, loadConfig } from '../shared/runtime/config';
+import { BaseConfigSchema, loadConfig, StateMachineArn } from '../shared/runtime/config';
 import { defaultDocumentClient } from '../shared/runtime/clients';
 import { kilnHandler } from '../shared/runtime/handler';
 import type { IdSource } from '../shared/runtime/ids';
@@ -46,14 +46,7 @@ export interface SweepBakesDeps {
 }
 
 export const SweepBakesConfigSchema = z.extend(BaseConfigSchema, {
-  KILN_DEPLOY_STATE_MACHINE_ARN: z
-    .string()
-    .check(
-      z.regex(
-        /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[^:]+$/,
-        'must be a state machine ARN (arn:aws:states:REGION:ACCOUNT:stateMachine:NAME)',
-      ),
-    ),
+  KILN_DEPLOY_STATE_MACHINE_ARN: StateMachineArn,
 });
 
 export function createSweepBakesHandler(deps: () => SweepBakesDeps) {

@@ -55,16 +55,24 @@ export interface SandboxFunctionEnv {
  */
 export const sandboxSlackSecretParameter = (stage: string): string => `/kiln/${stage}/slack`;
 
+/**
+ * The deploy state machine a function starts; fails loudly, as the deployed function does on a
+ * missing variable: an event that cannot start its deployment must not look handled.
+ */
+function deployStateMachineOf(env: SandboxFunctionEnv, functionName: string): string {
+  if (env.deployStateMachineArn === undefined) {
+    throw new Error(
+      `${functionName}: no deploy state machine (serverless.yml custom.deployStateMachineName)`,
+    );
+  }
+  return env.deployStateMachineArn;
+}
+
 export type SandboxFunctionFactory = (env: SandboxFunctionEnv) => Promise<LambdaHandler>;
 
 export const sandboxFunctions: Record<string, SandboxFunctionFactory> = {
   onArtifact: async (env) => {
-    const { deployStateMachineArn } = env;
-    // Fails loudly, as the deployed function does on a missing variable: an artifact that cannot
-    // start its deployment must not look received.
-    if (deployStateMachineArn === undefined) {
-      throw new Error('onArtifact: no deploy state machine (serverless.yml custom.deployStateMachineName)');
-    }
+    const deployStateMachineArn = deployStateMachineOf(env, 'onArtifact');
     const handler = createOnArtifactHandler(() => ({
       documentClient: env.clients.doc,
       tableName: env.tableName,
@@ -116,10 +124,7 @@ export const sandboxFunctions: Record<string, SandboxFunctionFactory> = {
     return (event, context) => handler(event, context);
   },
   sweepBakes: async (env) => {
-    const { deployStateMachineArn } = env;
-    if (deployStateMachineArn === undefined) {
-      throw new Error('sweepBakes: no deploy state machine (serverless.yml custom.deployStateMachineName)');
-    }
+    const deployStateMachineArn = deployStateMachineOf(env, 'sweepBakes');
     const handler = createSweepBakesHandler(() => ({
       documentClient: env.clients.doc,
       tableName: env.tableName,
@@ -163,11 +168,7 @@ export const sandboxFunctions: Record<string, SandboxFunctionFactory> = {
   },
 
   onAlarm: async (env) => {
-    const { deployStateMachineArn } = env;
-    // As on-artifact: a rollback that cannot start must not look handled.
-    if (deployStateMachineArn === undefined) {
-      throw new Error('onAlarm: no deploy state machine (serverless.yml custom.deployStateMachineName)');
-    }
+    const deployStateMachineArn = deployStateMachineOf(env, 'onAlarm');
     const handler = createOnAlarmHandler(() => ({
       documentClient: env.clients.doc,
       tableName: env.tableName,
@@ -185,10 +186,7 @@ export const sandboxFunctions: Record<string, SandboxFunctionFactory> = {
   },
 
   chatops: async (env) => {
-    const { deployStateMachineArn } = env;
-    if (deployStateMachineArn === undefined) {
-      throw new Error('chatops: no deploy state machine (serverless.yml custom.deployStateMachineName)');
-    }
+    const deployStateMachineArn = deployStateMachineOf(env, 'chatops');
     // Read through the simulated Parameter Store, as the deployed function reads it: a missing
     // parameter fails the request (500), as it would on AWS.
     const secrets = new SlackSecretsParameter(env.clients.ssm, sandboxSlackSecretParameter(env.stage));
@@ -208,10 +206,7 @@ export const sandboxFunctions: Record<string, SandboxFunctionFactory> = {
   },
 
   reconcile: async (env) => {
-    const { deployStateMachineArn } = env;
-    if (deployStateMachineArn === undefined) {
-      throw new Error('reconcile: no deploy state machine (serverless.yml custom.deployStateMachineName)');
-    }
+    const deployStateMachineArn = deployStateMachineOf(env, 'reconcile');
     const lifecycleStateMachineArn = env.stateMachineArns.get('LifecycleStateMachine');
     if (lifecycleStateMachineArn === undefined) {
       throw new Error(

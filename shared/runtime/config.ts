@@ -24,3 +24,13 @@ export const BaseConfigSchema = z.object({
   AWS_REGION: z.string().check(z.minLength(1)),
 });
 export type BaseConfig = z.infer<typeof BaseConfigSchema>;
+
+/** A Step Functions state machine ARN, as serverless.yml hands it to the functions that start one. */
+export const StateMachineArn = z
+  .string()
+  .check(
+    z.regex(
+      /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[^:]+$/,
+      'must be a state machine ARN (arn:aws:states:REGION:ACCOUNT:stateMachine:NAME)',
+    ),
+  );
