@@ -27,25 +27,9 @@ import {
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import { Elbv2Sim } from '../../sandbox/services/elbv2';
-import { createTestContext, SANDBOX_EPOCH } from '../../sandbox/core/testing';
-import type { SimInstance } from '../../sandbox/services/fleet';
+import { createTestContext } from '../../sandbox/core/testing';
 import { motoClientConfig, resetMoto } from './moto';
-
-/** A running instance the sim's ELB can register (the test stands in for EC2). */
-function runningInstance(instanceId: string): SimInstance {
-  return {
-    instanceId,
-    imageId: 'ami-12c6146b',
-    instanceType: 't3.micro',
-    state: 'running',
-    availabilityZone: 'us-east-1a',
-    subnetId: 'subnet-0123456789abcdef0',
-    privateIpAddress: '10.0.0.10',
-    launchTime: SANDBOX_EPOCH,
-    runningSince: SANDBOX_EPOCH,
-    tags: {},
-  };
-}
+import { runningInstance } from './support/differential';
 
 function simClient(vpcId: string, instanceIds: readonly string[] = []): ElasticLoadBalancingV2Client {
   const sim = new Elbv2Sim(createTestContext(1), {

@@ -29,41 +29,12 @@ import {
   RunInstancesCommand,
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
-import { createTestContext, SANDBOX_EPOCH } from '../../sandbox/core/testing';
+import { createTestContext } from '../../sandbox/core/testing';
 import { Elbv2Sim } from '../../sandbox/services/elbv2';
-import type { SimInstance } from '../../sandbox/services/fleet';
 import { InstanceViews, TargetDrain } from '../../shared/aws/lifecycle';
 import { AwsRequestRefusedError } from '../../shared/domain/step-errors';
 import { motoClientConfig, resetMoto } from './moto';
-
-type Outcome = { ok: true; value: Record<string, unknown> } | { ok: false; name: string; message: string };
-
-async function outcome(call: () => Promise<object>): Promise<Outcome> {
-  try {
-    const value = { ...(await call()) } as Record<string, unknown>;
-    delete value.$metadata;
-    return { ok: true, value };
-  } catch (error) {
-    if (error instanceof Error) return { ok: false, name: error.name, message: error.message };
-    throw error;
-  }
-}
-
-/** A running instance the sim's ELB can register (the test stands in for EC2). */
-function runningInstance(instanceId: string): SimInstance {
-  return {
-    instanceId,
-    imageId: 'ami-12c6146b',
-    instanceType: 't3.micro',
-    state: 'running',
-    availabilityZone: 'us-east-1a',
-    subnetId: 'subnet-0123456789abcdef0',
-    privateIpAddress: '10.0.0.10',
-    launchTime: SANDBOX_EPOCH,
-    runningSince: SANDBOX_EPOCH,
-    tags: {},
-  };
-}
+import { outcome, runningInstance, type Outcome } from './support/differential';
 
 function elbv2Sim(vpcId: string, instanceIds: readonly string[]): Elbv2Sim {
   return new Elbv2Sim(createTestContext(1), {

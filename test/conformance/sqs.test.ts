@@ -20,19 +20,7 @@ import { SqsSim } from '../../sandbox/services/sqs';
 import { DeadLetterQueue } from '../../shared/aws/sqs';
 import { readDeadLetter } from '../../shared/domain/dead-letter';
 import { motoClientConfig, resetMoto } from './moto';
-
-type Outcome = { ok: true; value: Record<string, unknown> } | { ok: false; name: string; message: string };
-
-async function outcome(call: () => Promise<object>): Promise<Outcome> {
-  try {
-    const value = { ...(await call()) } as Record<string, unknown>;
-    delete value.$metadata;
-    return { ok: true, value };
-  } catch (error) {
-    if (error instanceof Error) return { ok: false, name: error.name, message: error.message };
-    throw error;
-  }
-}
+import { outcome, type Outcome } from './support/differential';
 
 /** Key paths of a value, arrays as `[]`. */
 function paths(value: unknown, prefix = ''): string[] {
