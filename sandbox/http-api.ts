@@ -199,6 +199,12 @@ export async function startHttpApi(options: HttpApiOptions, port = 0): Promise<R
   const { port: bound } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${bound}`,
-    close: () => new Promise<void>((resolve, reject) => server.close((e) => (e ? reject(e) : resolve()))),
+    // server.close() waits for open connections; a request whose function never answers (a run
+    // that failed mid-request) would keep it open, and the process alive, for good.
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((e) => (e ? reject(e) : resolve()));
+        server.closeAllConnections();
+      }),
   };
 }

@@ -317,6 +317,9 @@ export async function createRegion(options: RegionOptions): Promise<Region> {
     }
 
     const httpApis: RunningHttpApi[] = [];
+    // A story's requests to the HTTP API, by id: the hold on the clock while each is on the wire.
+    const storyRequests = new Map<string, () => void>();
+    let storyRequestCount = 0;
     return {
       engine,
       routes,
@@ -351,11 +354,25 @@ export async function createRegion(options: RegionOptions): Promise<Region> {
             accountId: engine.accountId,
             region: regionName,
             invoke: async (functionName, event) => {
+              // The request came over real I/O the scheduler cannot see: virtual time stands still
+              // until its invocation is a task the scheduler tracks (the story's own request held
+              // the clock until then: `request` below). From then on the function is like any other
+              // actor, its SDK calls granted and its timers virtual: held any longer, a function
+              // waiting on a timer (the SDK's retry backoff) would wait for a clock that cannot move.
+              // Its answer goes back over real I/O again, held until the story has it.
+              const requestId = event.headers[SANDBOX_REQUEST_HEADER];
               const release = engine.scheduler.holdClock();
               try {
-                return await engine.spawn(`http:${functionName}`, () => lambda.invoke(functionName, event));
+                return await engine.spawn(`http:${functionName}`, () => {
+                  release();
+                  if (requestId !== undefined) storyRequests.get(requestId)?.();
+                  return lambda.invoke(functionName, event);
+                });
               } finally {
                 release();
+                if (requestId !== undefined && storyRequests.has(requestId)) {
+                  storyRequests.set(requestId, engine.scheduler.holdClock());
+                }
               }
             },
           },
@@ -365,15 +382,17 @@ export async function createRegion(options: RegionOptions): Promise<Region> {
         return {
           ...api,
           async request(method, path, init = {}) {
-            const release = engine.scheduler.holdClock();
+            const requestId = String(++storyRequestCount);
+            storyRequests.set(requestId, engine.scheduler.holdClock());
             try {
               return await fetch(`${api.url}${path}`, {
                 method,
-                ...(init.headers ? { headers: init.headers } : {}),
+                headers: { ...init.headers, [SANDBOX_REQUEST_HEADER]: requestId },
                 ...(init.body !== undefined ? { body: init.body } : {}),
               });
             } finally {
-              release();
+              storyRequests.get(requestId)?.();
+              storyRequests.delete(requestId);
             }
           },
         };
@@ -388,6 +407,9 @@ export async function createRegion(options: RegionOptions): Promise<Region> {
     throw error;
   }
 }
+
+/** Tells the HTTP API which of a story's requests an invocation answers (see `request`). */
+const SANDBOX_REQUEST_HEADER = 'x-kiln-sandbox-request';
 
 /** The event a scheduled rule delivers, for `rate(...)` and `cron(...)` alike. */
 function scheduledEvent(id: string, now: number, region: string, account: string) {

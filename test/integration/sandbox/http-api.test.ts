@@ -16,6 +16,12 @@ describe('the sandbox HTTP API', () => {
         chatops: async (env) => async (event) => {
           const request = event as APIGatewayProxyEventV2;
           seen.push(request);
+          // `wait`: the function waits on a virtual timer first, as the SDK's retry backoff does.
+          if (request.body === 'wait') {
+            await new Promise((resolve) => setTimeout(resolve, 5000));
+          }
+          // `hang`: the function never answers (a run that fails while it works).
+          if (request.body === 'hang') await new Promise(() => undefined);
           const out = await env.clients.ec2.send(new DescribeInstancesCommand({}));
           return { statusCode: 200, body: `instances=${(out.Reservations ?? []).length}` };
         },
@@ -55,6 +61,31 @@ describe('the sandbox HTTP API', () => {
         ok: true,
       }),
     ]);
+  });
+
+  it('lets virtual time move while the function itself waits on a timer (no deadlock on a retry backoff)', async () => {
+    const api = await region.startHttpApi();
+    const before = region.engine.clock.now();
+    const status = await region.engine.run(
+      async () => (await api.request('POST', '/slack', { body: 'wait' })).status,
+    );
+    expect(status).toBe(200);
+    expect(region.engine.clock.now()).toBe(before + 5000);
+  });
+
+  it('closes with a request still in flight (a failed run disposes the region mid-request)', async () => {
+    const api = await region.startHttpApi();
+    let pending: Promise<string> | undefined;
+    await region.engine.run(async () => {
+      pending = api.request('POST', '/slack', { body: 'hang' }).then(
+        () => 'answered',
+        () => 'dropped',
+      );
+      // Real turns of the event loop (not virtual time): until the function has the request.
+      while (seen.length === 0) await new Promise((resolve) => setImmediate(resolve));
+    });
+    await region.dispose();
+    expect(await pending).toBe('dropped');
   });
 
   it('answers 404 for a route serverless.yml does not declare', async () => {
