@@ -260,7 +260,9 @@ export const chatopsStory: Story = {
           name: "the Approve button showed what would change, and its Confirm resumed the deployment's approval wait",
           ok:
             approval.ack === 200 &&
-            /promotes shop 1\.5\.0 → 2\.0\.0 to production on 2 instances/.test(approval.preview) &&
+            approval.preview.includes(
+              `promotes shop 1.5.0 → 2.0.0 to production on ${options.fleet * 2} instances`,
+            ) &&
             approval.final.status === 'succeeded' &&
             approveAudit.some((a) => a.actor === lead),
           detail: `preview "${approval.preview}"; deployment ${approval.final.status}; approvals audited by ${approveAudit.map((a) => a.actor).join(', ') || 'nobody'}`,
