@@ -47,7 +47,12 @@ export async function alarmRollbackRow(
   const region = await createRegion({ seed, ...(lost ? { faults: LOSE_ALARM_EVENTS } : {}) });
   try {
     const result = await region.engine.run(() =>
-      runAlarmRollback(region, { fleet, print: () => undefined, settings: alarmRollbackStory.settings }),
+      runAlarmRollback(region, {
+        fleet,
+        print: () => undefined,
+        settings: alarmRollbackStory.settings,
+        declareEnvironment: () => undefined,
+      }),
     );
     return {
       fleet,

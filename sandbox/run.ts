@@ -5,6 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import type { TimelineEntry } from './core/context';
 import { SANDBOX_EPOCH } from './core/context';
+import { RunObserver, type RunRecord } from './observe/record';
 import { createRegion, type Region, type RegionOptions } from './region';
 import { stories } from './stories';
 import { parseStorySettings, withOverrides, type StorySettingsInput } from './stories/settings';
@@ -28,6 +29,17 @@ export interface SandboxRunOptions {
   functionLogLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
   /** The stories to pick `scenario` from (default: those `kiln sandbox --scenario` knows). */
   stories?: Readonly<Record<string, Story>>;
+  /**
+   * Called once the region exists, before the story starts: schedule disturbances on the virtual
+   * clock (the chaos runner kills an execution or flaps an alarm this way).
+   */
+  prepare?: (region: Region) => void;
+  /**
+   * Called after the story, still inside the simulation (virtual time can pass, the store can be
+   * read): the chaos runner lets the region settle and checks its invariants here. What it returns
+   * is the result's `inspection`. Its API calls are on the timeline, after the story's.
+   */
+  inspect?: (region: Region, record: RunRecord) => Promise<unknown>;
 }
 
 export interface SandboxRunResult extends StoryResult {
@@ -43,6 +55,10 @@ export interface SandboxRunResult extends StoryResult {
   schedulerSteps: number;
   /** The timeline as JSON Lines (byte-identical for the same seed and options). */
   timeline: string;
+  /** The run for the report, preview and chaos (sandbox/observe/record.ts). */
+  record: RunRecord;
+  /** What `inspect` returned, if given. */
+  inspection?: unknown;
 }
 
 export function formatVirtualTime(seconds: number): string {
@@ -114,6 +130,8 @@ export async function runSandbox(options: SandboxRunOptions): Promise<SandboxRun
     // The story's fault rules first, then the caller's (`--fault`), so both strike.
     faults: [...(story.region?.faults ?? []), ...(options.region?.faults ?? [])],
   });
+  const observer = new RunObserver(region);
+  options.prepare?.(region);
   try {
     const { timeline } = region.engine;
     const at = () => formatVirtualTime((region.engine.clock.now() - SANDBOX_EPOCH) / 1000);
@@ -131,6 +149,7 @@ export async function runSandbox(options: SandboxRunOptions): Promise<SandboxRun
             region.engine.timeline.record({ kind: 'log', message: line });
             print(`[${at()}] ${line}`);
           },
+          declareEnvironment: (environment) => observer.declare(environment),
         }),
       );
     } catch (error) {
@@ -142,6 +161,10 @@ export async function runSandbox(options: SandboxRunOptions): Promise<SandboxRun
       }
       result = failed;
     }
+    // After the story, whatever its outcome: a failed step is exactly when the invariants matter.
+    const inspect = options.inspect;
+    const inspection =
+      inspect === undefined ? undefined : await region.engine.run(() => inspect(region, observer.record()));
     const entries = timeline.entries;
     const last = entries[entries.length - 1];
     const text = timeline.toJsonLines();
@@ -156,6 +179,8 @@ export async function runSandbox(options: SandboxRunOptions): Promise<SandboxRun
       eventsDelivered: entries.reduce((n, e) => n + (e.kind === 'event' ? e.deliveredTo.length : 0), 0),
       schedulerSteps: region.engine.steps,
       timeline: text,
+      record: observer.record(),
+      ...(inspection === undefined ? {} : { inspection }),
     };
   } finally {
     // Written whatever the outcome, a Kiln bug included: the timeline is how one finds it.

@@ -50,7 +50,7 @@ export class Timeline implements SimTimeline {
 
   constructor(
     private readonly now: () => VirtualMs,
-    private readonly epochMs: VirtualMs = SANDBOX_EPOCH,
+    readonly epochMs: VirtualMs = SANDBOX_EPOCH,
   ) {}
 
   /** Entries recorded so far, oldest first. */

@@ -118,6 +118,15 @@ export const defaultStory: Story = {
           name,
         };
         made.push(env);
+        options.declareEnvironment({
+          service: SERVICE,
+          environment: name,
+          groups: [env.groupName],
+          targetGroupArns: [env.targetGroupArn],
+          alarmNames: [env.alarmName],
+          minHealthyPercentage:
+            settings.strategy.type === 'rolling' ? settings.strategy.minHealthyPercentage : 100,
+        });
         print(
           `platform: ${env.groupName}: ${size} instances behind ${env.loadBalancerName}, alarm ${env.alarmName}`,
         );

@@ -1,3 +1,4 @@
+import type { EnvironmentDeclaration } from '../observe/record';
 import type { Region, RegionOptions } from '../region';
 import type { StorySettings } from './settings';
 
@@ -8,6 +9,12 @@ export interface StoryOptions {
   print: (line: string) => void;
   /** The rollout and target group settings to run with (the story's own unless overridden). */
   settings: StorySettings;
+  /**
+   * Declares an environment the story made (its groups, target groups, alarms) as soon as it
+   * exists, for the run's record: the HTML report draws it, `kiln preview` and the chaos
+   * invariants measure it, even when a later step fails.
+   */
+  declareEnvironment: (environment: EnvironmentDeclaration) => void;
 }
 
 export interface StoryCheck {

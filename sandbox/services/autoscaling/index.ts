@@ -198,9 +198,11 @@ export class AutoScalingSim implements SimService {
   readonly serviceId = 'Auto Scaling';
   private readonly operations: OperationTable;
   private readonly policyExecution: PolicyExecution;
+  private readonly parts: AutoScalingParts;
 
   constructor(ctx: SimContext, ec2: Ec2Fleet, elb: ElbFleet, options: AutoScalingSimOptions = {}) {
     const asg = new AutoScalingParts(ctx, ec2, elb, options);
+    this.parts = asg;
     ec2.onStateChange((instance, from, to) => asg.instances.onEc2StateChange(instance, from, to));
     this.operations = operationsOf(asg);
     this.policyExecution = new PolicyExecution(asg);
@@ -209,6 +211,18 @@ export class AutoScalingSim implements SimService {
   /** An alarm's Auto Scaling action (CloudWatch calls it; the region wires the two). */
   runPolicy(policyArn: string, alarm: { name: string; breach?: number }): void {
     this.policyExecution.run(policyArn, alarm);
+  }
+
+  /**
+   * A group's tags and target groups as they are now, or undefined when there is no such group.
+   * For observers (sandbox/observe/): no API call, nothing recorded, nothing shared with the sim.
+   */
+  peekGroup(name: string): { tags: Record<string, string>; targetGroupArns: string[] } | undefined {
+    const group = this.parts.groups.all().find((g) => g.name === name);
+    if (group === undefined) return undefined;
+    const tags: Record<string, string> = {};
+    for (const tag of group.tags) if (tag.Key !== undefined) tags[tag.Key] = tag.Value ?? '';
+    return { tags, targetGroupArns: [...group.targetGroupArns] };
   }
 
   handle(operation: string, input: unknown): Promise<object> {

@@ -203,6 +203,16 @@ export class Ec2Sim implements SimService, Ec2Fleet, PublicAmiCatalog {
     return this.instances.idsTagged(key, value);
   }
 
+  /**
+   * The image an instance was launched from, with its tags as they were then (`kiln:version` tells
+   * which release it runs). For observers (sandbox/observe/): no API call, nothing recorded.
+   */
+  launchImageOf(
+    instanceId: string,
+  ): { imageId: string; name: string; tags: Readonly<Record<string, string>> } | undefined {
+    return this.instances.launchImage(instanceId);
+  }
+
   stateOf(instanceId: string): InstanceState | undefined {
     return this.instances.stateOf(instanceId);
   }

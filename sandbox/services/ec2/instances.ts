@@ -325,6 +325,13 @@ export class Instances {
     return [...this.store.instances.values()].map((record) => this.toSim(record));
   }
 
+  /** The image an instance was launched from, as it was then (an observer's read: nothing is copied). */
+  launchImage(
+    instanceId: string,
+  ): { imageId: string; name: string; tags: Readonly<Record<string, string>> } | undefined {
+    return this.store.instances.get(instanceId)?.image;
+  }
+
   get(instanceId: string): SimInstance | undefined {
     const record = this.store.instances.get(instanceId);
     return record ? this.toSim(record) : undefined;

@@ -1,0 +1,91 @@
+import type { TimedEntry } from '../../../../sandbox/core/timeline';
+import type { InstanceFacts, RunRecord } from '../../../../sandbox/observe/record';
+import { fleetSeries, healthyIn } from '../../../../sandbox/observe/series';
+
+const TG = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/abc';
+const ALARM = 'arn:aws:cloudwatch:us-east-1:123456789012:alarm:web-5xx';
+
+function state(t: number, resource: string, from: string | null, to: string): TimedEntry {
+  return { t, kind: 'state', resource, from, to };
+}
+
+function instance(id: string, version: string): [string, InstanceFacts] {
+  return [id, { instanceId: id, imageId: `ami-${version}`, version, group: 'web', launchedAt: 0 }];
+}
+
+function recordOf(entries: TimedEntry[]): RunRecord {
+  return {
+    entries,
+    instances: new Map([instance('i-1', '1.0.0'), instance('i-2', '2.0.0')]),
+    groups: new Map(),
+    environments: [
+      {
+        service: 'web',
+        environment: 'production',
+        groups: ['web', 'web-2.0.0'],
+        targetGroupArns: [TG],
+        alarmNames: ['web-5xx'],
+        alarmArns: [ALARM],
+      },
+    ],
+    region: 'us-east-1',
+    accountId: '123456789012',
+  };
+}
+
+describe('fleetSeries', () => {
+  it('counts InService instances by the release they launched with, over every group of the environment', () => {
+    const [series] = fleetSeries(
+      recordOf([
+        state(0, 'autoscaling:web/i-1', null, 'Pending'),
+        state(30, 'autoscaling:web/i-1', 'Pending', 'InService'),
+        state(40, 'autoscaling:web-2.0.0/i-2', null, 'Pending'),
+        state(70, 'autoscaling:web-2.0.0/i-2', 'Pending', 'InService'),
+      ]),
+    );
+    expect(series?.samples.map((s) => [s.t, s.inServiceByVersion, s.launching, s.instances])).toEqual([
+      [0, {}, 1, 1],
+      [30, { '1.0.0': 1 }, 0, 1],
+      [40, { '1.0.0': 1 }, 1, 2],
+      [70, { '1.0.0': 1, '2.0.0': 1 }, 0, 2],
+    ]);
+  });
+
+  it('makes one sample of several changes at one instant, and none when nothing it counts changed', () => {
+    const [series] = fleetSeries(
+      recordOf([
+        state(10, `${TG}/i-1`, null, 'initial'),
+        state(20, `${TG}/i-1`, 'initial', 'healthy'),
+        state(20, ALARM, 'OK', 'ALARM'),
+        state(25, 'autoscaling:other-group/i-9', null, 'Pending'),
+        state(30, `${TG}/i-1#deregistration`, 'in-progress', 'complete'),
+      ]),
+    );
+    expect(series?.samples).toHaveLength(2);
+    expect(series?.samples[1]).toMatchObject({
+      t: 20,
+      targets: { healthy: 1 },
+      alarms: { 'web-5xx': 'ALARM' },
+    });
+    expect(healthyIn(series!.samples[1]!)).toBe(1);
+  });
+
+  it('forgets a target once it has left the group (unused) and an instance once Terminated', () => {
+    const [series] = fleetSeries(
+      recordOf([
+        state(0, 'autoscaling:web/i-1', null, 'InService'),
+        state(0, `${TG}/i-1`, null, 'healthy'),
+        state(50, `${TG}/i-1`, 'healthy', 'draining'),
+        state(50, 'autoscaling:web/i-1', 'InService', 'Terminating:Wait'),
+        state(350, `${TG}/i-1`, 'draining', 'unused'),
+        state(360, 'autoscaling:web/i-1', 'Terminating:Proceed', 'Terminated'),
+      ]),
+    );
+    expect(series?.samples.map((s) => [s.t, s.targets, s.waiting, s.terminating, s.instances])).toEqual([
+      [0, { healthy: 1 }, 0, 0, 1],
+      [50, { draining: 1 }, 1, 1, 1],
+      [350, {}, 1, 1, 1],
+      [360, {}, 0, 0, 0],
+    ]);
+  });
+});
