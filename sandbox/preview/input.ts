@@ -68,7 +68,9 @@ export function previewInput(input: {
   }
   const fleet = input.fleet ?? DEFAULT_PREVIEW_FLEET;
   if (!Number.isInteger(fleet) || fleet < 1 || fleet > MAX_PREVIEW_FLEET) {
-    throw new PreviewInputError(`--fleet: must be a whole number from 1 to ${MAX_PREVIEW_FLEET}, not ${fleet}`);
+    throw new PreviewInputError(
+      `--fleet: must be a whole number from 1 to ${MAX_PREVIEW_FLEET}, not ${fleet}`,
+    );
   }
   return {
     manifest,

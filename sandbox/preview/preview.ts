@@ -129,7 +129,9 @@ export async function previewRollout(options: PreviewOptions): Promise<PreviewRe
   const spans = environmentSpans(result.record);
   const deploySpan = spanOf(spans, log.deploy);
   if (deploySpan === undefined) {
-    throw new RehearsalIncompleteError(`the rehearsal could not finish: ${log.deploy.id} never reached the environment`);
+    throw new RehearsalIncompleteError(
+      `the rehearsal could not finish: ${log.deploy.id} never reached the environment`,
+    );
   }
   const rollout = rolloutFigures(result.record, key, deploySpan, NEW_RELEASE);
   const floor = healthyFloor(input);
@@ -139,7 +141,9 @@ export async function previewRollout(options: PreviewOptions): Promise<PreviewRe
   if (bad) {
     const alarm = firstAlarm(result.record, key, deploySpan.from);
     const restored =
-      alarm === undefined ? undefined : restoredAfter(result.record, key, alarm.t, PREVIOUS_RELEASE, input.fleet);
+      alarm === undefined
+        ? undefined
+        : restoredAfter(result.record, key, alarm.t, PREVIOUS_RELEASE, input.fleet);
     rollback = {
       kind: 'automatic',
       seconds: undefined,

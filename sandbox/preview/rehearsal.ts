@@ -55,7 +55,9 @@ export interface RehearsalLog {
 /** The capacity a rollout must keep healthy: the rolling minimum, or all of it for blue/green. */
 export function healthyFloor(input: Pick<PreviewInput, 'environment' | 'fleet'>): number {
   const { strategy } = input.environment;
-  return strategy.type === 'rolling' ? minHealthyCount(input.fleet, strategy.minHealthyPercentage) : input.fleet;
+  return strategy.type === 'rolling'
+    ? minHealthyCount(input.fleet, strategy.minHealthyPercentage)
+    : input.fleet;
 }
 
 /** The manifest Kiln gets in the rehearsal: the environment's own settings on the sandbox's fleet. */
@@ -152,7 +154,9 @@ export function rehearsalStory(input: PreviewInput, bad: boolean, log: Rehearsal
           targetGroupArns: [made.targetGroupArn],
           alarmNames: [made.alarmName],
           minHealthyPercentage:
-            input.environment.strategy.type === 'rolling' ? input.environment.strategy.minHealthyPercentage : 100,
+            input.environment.strategy.type === 'rolling'
+              ? input.environment.strategy.minHealthyPercentage
+              : 100,
         });
         log.group = made.groupName;
         log.alarmName = made.alarmName;
@@ -227,7 +231,9 @@ export function rehearsalStory(input: PreviewInput, bad: boolean, log: Rehearsal
           }),
         );
       } else if (log.deploy.status === 'succeeded') {
-        log.rollback = await step('rollback', async () => follow(store, await start('rollback'), options.print));
+        log.rollback = await step('rollback', async () =>
+          follow(store, await start('rollback'), options.print),
+        );
       }
       return { checks: [], figures: {} };
     },
