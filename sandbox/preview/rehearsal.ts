@@ -134,7 +134,7 @@ export function rehearsalStory(input: PreviewInput, bad: boolean, log: Rehearsal
     async run(region: Region, options: StoryOptions): Promise<StoryResult> {
       const aws = region.clientsFor('story:platform-team', 'operator');
       const store = operatorStore(region);
-      const environment = await step('setup', async () => {
+      await step('setup', async () => {
         const base = seedBaseImage(region);
         const images = {
           previous: seedReleaseImage(region, service, PREVIOUS_RELEASE, base),
@@ -190,7 +190,6 @@ export function rehearsalStory(input: PreviewInput, bad: boolean, log: Rehearsal
           { actor: 'story:platform-team' },
         );
         options.print(`platform: ${made.groupName} (${options.fleet}) on ${PREVIOUS_RELEASE}`);
-        return made;
       });
       const executions = new DeployExecutions(
         aws.sfn,
