@@ -225,7 +225,7 @@ export function formatPreview(report: PreviewReport): string {
     `kiln preview: ${report.service}/${report.environment}, ${strategyLine(report.strategy)}`,
     ...report.assumptions.map((a) => `  assumed ${a}`),
     '',
-    `rollout of a new release (${PREVIOUS_RELEASE} → ${NEW_RELEASE}): ${rollout.status}${rollout.reason ? ` (${rollout.reason})` : ''}`,
+    `rollout of a new release (${PREVIOUS_RELEASE} → ${NEW_RELEASE}): ${rollout.status}${rollout.reason && rollback.kind === 'kiln rollback' ? ` (${rollout.reason})` : ''}`,
     `  duration           ${formatSeconds(rollout.durationSeconds)}`,
     `  least healthy      ${rollout.leastHealthy.count} of ${report.fleet} targets, ${formatSeconds(rollout.leastHealthy.at)} in (the strategy keeps ${report.healthyFloor})`,
     `  peak instances     ${rollout.peakInstances.count} (${rollout.peakInstances.count - report.fleet >= 0 ? '+' : ''}${rollout.peakInstances.count - report.fleet} over the fleet), ${formatSeconds(rollout.peakInstances.at)} in`,
