@@ -79,6 +79,12 @@ export const commandCatalog: readonly CommandEntry[] = [
     load: async () => (await import('./commands/events')).registerEvents,
   },
   {
+    name: 'preview',
+    term: 'preview [options]',
+    description: "Rehearse an environment's rollout in the sandbox and report what it will be like.",
+    load: async () => (await import('./commands/preview')).registerPreview,
+  },
+  {
     name: 'sandbox',
     term: 'sandbox [options]',
     description: 'Run Kiln end to end against a simulated AWS region (no AWS account needed)',

@@ -58,6 +58,7 @@ describe('the bundled kiln command', () => {
       'kiln-deploy.cjs',
       'kiln-events.cjs',
       'kiln-history.cjs',
+      'kiln-preview.cjs',
       'kiln-rollback.cjs',
       'kiln-sandbox.cjs',
       'kiln-services.cjs',
