@@ -147,6 +147,10 @@ export function registerSandbox(program: Command, io: SandboxCommandIo = process
       'default',
     )
     .option('--timeline <file>', 'write everything that happened as JSON Lines')
+    .option(
+      '--report <file>',
+      'write a self-contained HTML page of the run: fleets by release, health, alarms, and what Kiln did (whatever the outcome)',
+    )
     .option('--quiet', 'print only the summary')
     .option('--verbose', "also print the functions' own log lines (Powertools JSON)")
     .option(
@@ -178,6 +182,7 @@ export function registerSandbox(program: Command, io: SandboxCommandIo = process
         fleet: number;
         scenario: string;
         timeline?: string;
+        report?: string;
         quiet?: boolean;
         verbose?: boolean;
         fault: FaultRule[];
@@ -215,6 +220,7 @@ export function registerSandbox(program: Command, io: SandboxCommandIo = process
           scenario: options.scenario,
           ...(settings !== undefined ? { settings } : {}),
           ...(options.timeline !== undefined ? { timelineFile: options.timeline } : {}),
+          ...(options.report !== undefined ? { reportFile: options.report } : {}),
           ...(options.quiet ? {} : { print: (line: string) => io.stdout(`${line}\n`) }),
           functionLogLevel: options.verbose ? 'INFO' : 'WARN',
           region: {
@@ -239,6 +245,7 @@ export function registerSandbox(program: Command, io: SandboxCommandIo = process
         const struck = result.faultsStruck.map((f) => `${f.rule} ×${f.strikes}`).join(', ');
         if (struck !== '') io.stdout(`faults that struck: ${struck}\n`);
         if (options.timeline) io.stdout(`timeline: ${options.timeline}\n`);
+        if (options.report) io.stdout(`report: ${options.report}\n`);
         if (!result.ok) {
           const failed = result.checks.filter((c) => !c.ok).map((c) => c.name);
           io.stderr(
