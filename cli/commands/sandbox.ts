@@ -1,5 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import type { FaultRule } from '../../sandbox/core/faults';
 import {
   parseBadVersion,
@@ -56,6 +57,23 @@ function readSettingsFile(file: string): StorySettingsOverrides {
     );
   }
   return parseStorySettingsText(text, `--settings ${file}`);
+}
+
+/**
+ * `--report FILE`: the page is written after the run, so a path it cannot be written to is bad
+ * input found before the run starts, not an error after minutes of it.
+ */
+function checkReportPath(file: string): void {
+  const path = resolve(file);
+  const where = dirname(path);
+  try {
+    if (!statSync(where).isDirectory()) throw new Error(`${where} is not a directory`);
+    accessSync(where, constants.W_OK);
+    if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) throw new Error(`${path} is a directory`);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(`--report ${file}: cannot write there (${reason})`);
+  }
 }
 
 /** Commander option parser for a repeatable option; bad values become commander's usage errors. */
@@ -204,6 +222,7 @@ export function registerSandbox(program: Command, io: SandboxCommandIo = process
             ...(options.faults ? parseFaultPlanText(readFaultsFile(options.faults), options.faults) : []),
           ];
           if (options.settings !== undefined) settings = readSettingsFile(options.settings);
+          if (options.report !== undefined) checkReportPath(options.report);
         } catch (error) {
           // Bad input changes nothing: no region is started.
           io.stderr(`error: ${error instanceof Error ? error.message : String(error)}\n`);

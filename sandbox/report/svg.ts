@@ -11,7 +11,7 @@ import { STEP_KINDS, type KnownStepKey } from './steps';
 
 export const WIDTH = 1200;
 /** Left margin: row labels; every chart's plot starts here so their times line up. */
-export const LEFT = 210;
+export const LEFT = 230;
 const RIGHT = 16;
 const PLOT = WIDTH - LEFT - RIGHT;
 
@@ -193,8 +193,9 @@ export function deploymentsChart(
     y += ROW;
   }
   if (hooks.some((h) => h.running > 0)) {
-    rows.push(rowLabel(y + ROW / 2 - 4, 'lifecycle hook handler', 'instances it is holding'));
-    rows.push(countStrip(scale, hooks, y, ROW - 8, '#e15759'));
+    const most = Math.max(...hooks.map((h) => h.running));
+    rows.push(rowLabel(y + ROW / 2 - 4, 'lifecycle hook handler', `instances it holds (most ${most})`));
+    rows.push(countStrip(scale, hooks, y, ROW - 8, '#e15759', 'holding'));
     y += ROW;
   }
   // Alarms that fired or cleared (not the first OK of a new alarm), Slack messages, faults.
@@ -239,6 +240,7 @@ function countStrip(
   y: number,
   height: number,
   colour: string,
+  what: string,
 ): string {
   const max = Math.max(1, ...points.map((p) => p.running));
   const parts = [`<line class="lane" x1="${LEFT}" y1="${y + height}" x2="${LEFT + PLOT}" y2="${y + height}"/>`];
@@ -249,10 +251,9 @@ function countStrip(
     const w = Math.max(scale.x(next?.t ?? scale.end) - x0, 1);
     const h = round((p.running / max) * height);
     parts.push(
-      `<rect x="${x0}" y="${round(y + height - h)}" width="${round(w)}" height="${h}" fill="${colour}"><title>${clock(p.t)}: ${p.running}</title></rect>`,
+      `<rect x="${x0}" y="${round(y + height - h)}" width="${round(w)}" height="${h}" fill="${colour}"><title>${clock(p.t)}: ${p.running} ${what}</title></rect>`,
     );
   });
-  parts.push(`<text class="row-sub" x="${LEFT + PLOT - 2}" y="${y + 8}" text-anchor="end">peak ${max}</text>`);
   return parts.join('');
 }
 
@@ -363,20 +364,36 @@ export function environmentChart(
   let y = plotBottom + 26;
   for (const name of environment.alarmNames) {
     parts.push(rowLabel(y + 6, name, undefined));
-    samples.forEach((s, i) => {
-      const state = s.alarms[name];
-      if (state === undefined) return;
-      const x0 = scale.x(s.t);
-      const w = Math.max(scale.x(samples[i + 1]?.t ?? scale.end) - x0, 0.5);
+    // One bar per stretch in one state (samples change for other reasons too).
+    const stretches: Array<{ t: number; state: string }> = [];
+    for (const sample of samples) {
+      const state = sample.alarms[name];
+      if (state !== undefined && stretches[stretches.length - 1]?.state !== state) {
+        stretches.push({ t: sample.t, state });
+      }
+    }
+    stretches.forEach(({ t, state }, i) => {
+      const x0 = scale.x(t);
+      const w = Math.max(scale.x(stretches[i + 1]?.t ?? scale.end) - x0, 0.5);
       parts.push(
-        `<rect class="alarm-state alarm-${escapeText(state)}" x="${x0}" y="${y}" width="${round(w)}" height="12" fill="${ALARM_COLOURS[state] ?? '#999999'}"><title>${escapeText(`${name}: ${state} from ${clock(s.t)}`)}</title></rect>`,
+        `<rect class="alarm-state alarm-${escapeText(state)}" x="${x0}" y="${y}" width="${round(w)}" height="12" fill="${ALARM_COLOURS[state] ?? '#999999'}"><title>${escapeText(`${name}: ${state} from ${clock(t)}`)}</title></rect>`,
       );
     });
     y += 18;
   }
+  // Several groups (blue/green's green beside blue): how many each one has in service.
+  if (environment.groups.length > 1) {
+    for (const group of environment.groups) {
+      const counts = samples.map((s) => ({ t: s.t, running: s.inServiceByGroup[group] ?? 0 }));
+      if (!counts.some((c) => c.running > 0)) continue;
+      parts.push(rowLabel(y + 6, `${group} (most ${Math.max(...counts.map((c) => c.running))})`, undefined));
+      parts.push(countStrip(scale, counts, y, 14, '#7a8fa6', 'in service'));
+      y += 20;
+    }
+  }
   // Instances held in a lifecycle hook (draining before they stop, or being checked as they start).
   if (samples.some((s) => s.waiting > 0)) {
-    parts.push(rowLabel(y + 6, 'in a lifecycle hook', undefined));
+    parts.push(rowLabel(y + 6, `in a lifecycle hook (most ${Math.max(...samples.map((s) => s.waiting))})`, undefined));
     parts.push(
       countStrip(
         scale,
@@ -384,6 +401,7 @@ export function environmentChart(
         y,
         14,
         '#e15759',
+        'waiting',
       ),
     );
     y += 20;
