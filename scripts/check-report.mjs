@@ -7,10 +7,12 @@
  * console error, no request leaving the page. Then writes a screenshot.
  *
  *   node scripts/check-report.mjs [--scenario NAME] [--fleet N] [--out DIR] [--screenshot FILE]
+ *   node scripts/check-report.mjs --html FILE   (check a page already written, run nothing)
  *
  * Exit 0 when every assertion holds, 1 when one fails (each printed), 2 when it cannot run
  * (no chromium on PATH: CI installs it first and never skips this).
  */
+/* global document, window -- the page.evaluate callbacks below run in the browser, not in Node */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,11 +28,12 @@ const { values } = parseArgs({
     fleet: { type: 'string', default: '2' },
     out: { type: 'string' },
     screenshot: { type: 'string' },
+    html: { type: 'string' },
   },
 });
 const out = resolve(values.out ?? mkdtempSync(join(tmpdir(), 'kiln-report-')));
 mkdirSync(out, { recursive: true });
-const reportFile = join(out, 'report.html');
+const reportFile = values.html !== undefined ? resolve(values.html) : join(out, 'report.html');
 const screenshotFile = resolve(values.screenshot ?? join(out, 'report.png'));
 
 function chromiumPath() {
@@ -50,36 +53,44 @@ if (executablePath === undefined || !existsSync(executablePath)) {
   process.exit(2);
 }
 
-console.log(`check-report: ${execFileSync(executablePath, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()} (${executablePath})`);
+console.log(
+  `check-report: ${execFileSync(executablePath, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()} (${executablePath})`,
+);
 
 // 1. The report of a short run, through the CLI a user runs.
-const started = Date.now();
-const run = spawnSync(
-  process.execPath,
-  [
-    join(root, 'bin/kiln.cjs'),
-    'sandbox',
-    '--scenario',
-    values.scenario,
-    '--fleet',
-    values.fleet,
-    '--quiet',
-    '--report',
-    reportFile,
-  ],
-  {
-    cwd: root,
-    encoding: 'utf8',
-    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
-  },
-);
-if (!existsSync(reportFile)) {
-  console.error(`check-report: kiln sandbox wrote no report (exit ${run.status})\n${run.stdout}${run.stderr}`);
-  process.exit(1);
+if (values.html === undefined) runStory();
+
+function runStory() {
+  const started = Date.now();
+  const run = spawnSync(
+    process.execPath,
+    [
+      join(root, 'bin/kiln.cjs'),
+      'sandbox',
+      '--scenario',
+      values.scenario,
+      '--fleet',
+      values.fleet,
+      '--quiet',
+      '--report',
+      reportFile,
+    ],
+    {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    },
+  );
+  if (!existsSync(reportFile)) {
+    console.error(
+      `check-report: kiln sandbox wrote no report (exit ${run.status})\n${run.stdout}${run.stderr}`,
+    );
+    process.exit(1);
+  }
+  console.log(
+    `check-report: ${values.scenario} (fleet ${values.fleet}) ran in ${((Date.now() - started) / 1000).toFixed(1)} s, exit ${run.status}; report ${reportFile}`,
+  );
 }
-console.log(
-  `check-report: ${values.scenario} (fleet ${values.fleet}) ran in ${((Date.now() - started) / 1000).toFixed(1)} s, exit ${run.status}; report ${reportFile}`,
-);
 
 // 2. The page in headless Chromium.
 const failures = [];
@@ -144,7 +155,10 @@ try {
   });
 
   expect(seen.title.startsWith('Kiln sandbox run'), `the page's title: ${seen.title}`);
-  expect(seen.environments.length >= 1, `environment sections: ${seen.environments.map((e) => e.name).join(', ')}`);
+  expect(
+    seen.environments.length >= 1,
+    `environment sections: ${seen.environments.map((e) => e.name).join(', ')}`,
+  );
   for (const env of seen.environments) {
     expect(
       env.chart !== null && env.chart.width > 600 && env.chart.height > 150,
@@ -162,7 +176,10 @@ try {
   expect(seen.deployments.steps >= 2, `steps drawn: ${seen.deployments.steps}`);
   expect(seen.moments > 5, `what happened, in order: ${seen.moments} lines`);
   expect(seen.checks >= 1, `checks listed: ${seen.checks} (${seen.verdict})`);
-  expect(consoleErrors.length === 0, `no console errors${consoleErrors.length ? `: ${consoleErrors.join(' | ')}` : ''}`);
+  expect(
+    consoleErrors.length === 0,
+    `no console errors${consoleErrors.length ? `: ${consoleErrors.join(' | ')}` : ''}`,
+  );
   expect(leaving.length === 0, `no request left the page${leaving.length ? `: ${leaving.join(', ')}` : ''}`);
 
   // 3. The screenshot: the top of the page, down to the end of the first two environments.
@@ -172,7 +189,10 @@ try {
     return Math.ceil(last.getBoundingClientRect().bottom + window.scrollY + 8);
   });
   mkdirSync(dirname(screenshotFile), { recursive: true });
-  await page.screenshot({ path: screenshotFile, clip: { x: 0, y: 0, width: 1280, height: Math.min(bottom, 2400) } });
+  await page.screenshot({
+    path: screenshotFile,
+    clip: { x: 0, y: 0, width: 1280, height: Math.min(bottom, 2400) },
+  });
   console.log(`check-report: screenshot ${screenshotFile}`);
 } finally {
   await browser.close();

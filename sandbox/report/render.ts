@@ -11,7 +11,14 @@
 import type { RunRecord } from '../observe/record';
 import { fleetSeries } from '../observe/series';
 import type { StoryCheck } from '../stories/types';
-import { deploymentsOf, lifecycleActivity, momentsOf, STEP_KINDS, type Deployment, type KnownStepKey } from './steps';
+import {
+  deploymentsOf,
+  lifecycleActivity,
+  momentsOf,
+  STEP_KINDS,
+  type Deployment,
+  type KnownStepKey,
+} from './steps';
 import {
   clock,
   deploymentsChart,
@@ -56,9 +63,7 @@ export function renderReport(record: RunRecord, run: ReportRun): string {
 
   const environmentSections = series.map((s) => {
     const env = s.environment;
-    const steps = deployments.flatMap((d) =>
-      d.steps.filter((step) => step.environment === env.environment),
-    );
+    const steps = deployments.flatMap((d) => d.steps.filter((step) => step.environment === env.environment));
     const releases = [...colours.entries()].filter(([r]) =>
       s.samples.some((sample) => (sample.inServiceByVersion[r] ?? 0) > 0),
     );
@@ -66,9 +71,11 @@ export function renderReport(record: RunRecord, run: ReportRun): string {
     const now =
       last === undefined
         ? 'no instance was seen'
-        : `at the end: ${Object.entries(last.inServiceByVersion)
-            .map(([r, n]) => `${n} on ${r}`)
-            .join(', ') || 'no instance in service'}, ${last.targets.healthy ?? 0} healthy targets`;
+        : `at the end: ${
+            Object.entries(last.inServiceByVersion)
+              .map(([r, n]) => `${n} on ${r}`)
+              .join(', ') || 'no instance in service'
+          }, ${last.targets.healthy ?? 0} healthy targets`;
     const groups = env.groups
       .map((g) => {
         const facts = record.groups.get(g);
@@ -136,8 +143,9 @@ ${sharedDefs()}
       return swatch(colour, `${STEP_KINDS[k].label}: ${STEP_KINDS[k].explain}`, wait);
     })
     .join('')}
-    <span class="item"><svg class="mark" viewBox="0 0 12 12"><path d="M6 0 L12 12 L0 12 Z" fill="#d62728"/></svg>an alarm went into ALARM</span>
-    <span class="item"><svg class="mark" viewBox="0 0 12 12"><circle cx="6" cy="6" r="5" fill="#4a154b"/></svg>a Slack message</span>
+    ${moments.some((m) => m.kind === 'alarm' && /ALARM/.test(m.text)) ? '<span class="item"><svg class="mark" viewBox="0 0 12 12"><path d="M6 0 L12 12 L0 12 Z" fill="#d62728"/></svg>an alarm went into ALARM (grey: back to OK)</span>' : ''}
+    ${moments.some((m) => m.kind === 'slack') ? '<span class="item"><svg class="mark" viewBox="0 0 12 12"><circle cx="6" cy="6" r="5" fill="#4a154b"/></svg>a Slack message</span>' : ''}
+    ${moments.some((m) => m.kind === 'fault') ? '<span class="item"><svg class="mark" viewBox="0 0 12 12"><path d="M6 0 L12 12 L0 12 Z" fill="#999999"/></svg>an injected fault</span>' : ''}
   </div>
   ${deployments.length > 0 ? deploymentTable(deployments) : ''}
 </section>

@@ -231,7 +231,8 @@ function isLifecycleMachine(stateMachine: string): boolean {
 function stepFor(state: string): { key: string; label: string; kind: StepKind } | undefined {
   if (NEUTRAL_STATES.has(state) || FINAL_STATES.has(state)) return undefined;
   const known = STEP_OF_STATE[state];
-  if (known !== undefined) return { key: known, label: STEP_KINDS[known].label, kind: STEP_KINDS[known].kind };
+  if (known !== undefined)
+    return { key: known, label: STEP_KINDS[known].label, kind: STEP_KINDS[known].kind };
   return { key: `state:${state}`, label: state, kind: 'work' };
 }
 
@@ -251,7 +252,11 @@ function environmentByGroup(record: RunRecord): Map<string, string> {
  * after the step began (entries from `from` on). Rollouts of one environment are serialized by
  * Kiln's lock, so the next such entry is this deployment's.
  */
-function groupActedOn(entries: readonly TimedEntry[], from: number, step: DeploymentStep): string | undefined {
+function groupActedOn(
+  entries: readonly TimedEntry[],
+  from: number,
+  step: DeploymentStep,
+): string | undefined {
   for (let i = from; i < entries.length; i += 1) {
     const e = entries[i] as TimedEntry;
     // The next step's refresh may start at the very instant this one ends: not this step's.
@@ -388,7 +393,9 @@ function releaseOf(record: RunRecord, d: Deployment, envOfGroup: Map<string, str
     if (facts.version === undefined || facts.group === undefined || !envOfGroup.has(facts.group)) continue;
     const during = d.steps.some(
       (s) =>
-        (s.key === 'rolling' || s.key === 'green') && facts.launchedAt >= s.start && facts.launchedAt <= s.end,
+        (s.key === 'rolling' || s.key === 'green') &&
+        facts.launchedAt >= s.start &&
+        facts.launchedAt <= s.end,
     );
     if (during) counts.set(facts.version, (counts.get(facts.version) ?? 0) + 1);
   }
@@ -449,7 +456,11 @@ export function momentsOf(record: RunRecord, deployments: readonly Deployment[])
       moments.push({ t: e.t, kind, text: e.message });
     } else if (e.kind === 'api' && e.service === 'Slack') {
       const { text } = e as { text?: unknown };
-      moments.push({ t: e.t, kind: 'slack', text: typeof text === 'string' ? text : '(a message without text)' });
+      moments.push({
+        t: e.t,
+        kind: 'slack',
+        text: typeof text === 'string' ? text : '(a message without text)',
+      });
     } else if (e.kind === 'state' && alarmNames.has(e.resource) && e.from !== null) {
       moments.push({
         t: e.t,
@@ -476,5 +487,8 @@ export function momentsOf(record: RunRecord, deployments: readonly Deployment[])
     }
   }
   // Stable: moments at one instant keep the order they were added in.
-  return moments.map((m, i) => ({ m, i })).sort((a, b) => a.m.t - b.m.t || a.i - b.i).map(({ m }) => m);
+  return moments
+    .map((m, i) => ({ m, i }))
+    .sort((a, b) => a.m.t - b.m.t || a.i - b.i)
+    .map(({ m }) => m);
 }

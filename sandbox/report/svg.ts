@@ -243,7 +243,9 @@ function countStrip(
   what: string,
 ): string {
   const max = Math.max(1, ...points.map((p) => p.running));
-  const parts = [`<line class="lane" x1="${LEFT}" y1="${y + height}" x2="${LEFT + PLOT}" y2="${y + height}"/>`];
+  const parts = [
+    `<line class="lane" x1="${LEFT}" y1="${y + height}" x2="${LEFT + PLOT}" y2="${y + height}"/>`,
+  ];
   points.forEach((p, i) => {
     if (p.running === 0) return;
     const next = points[i + 1];
@@ -312,7 +314,11 @@ function stepLine(
   return `<polyline class="${cls}" points="${points.join(' ')}"/>`;
 }
 
-const ALARM_COLOURS: Record<string, string> = { OK: '#cfe8cf', ALARM: '#d62728', INSUFFICIENT_DATA: '#dddddd' };
+const ALARM_COLOURS: Record<string, string> = {
+  OK: '#cfe8cf',
+  ALARM: '#d62728',
+  INSUFFICIENT_DATA: '#dddddd',
+};
 
 /** An environment's chart: its steps on top, instances by release, healthy targets, alarms, hooks. */
 export function environmentChart(
@@ -328,7 +334,9 @@ export function environmentChart(
   const plotBottom = plotTop + plotHeight;
   const max = Math.max(
     1,
-    ...samples.map((s) => Math.max(s.instances, healthyIn(s), sum(s.inServiceByVersion) + s.launching + s.terminating)),
+    ...samples.map((s) =>
+      Math.max(s.instances, healthyIn(s), sum(s.inServiceByVersion) + s.launching + s.terminating),
+    ),
   );
   const yOf = (n: number) => round(plotBottom - (n / max) * plotHeight);
   const parts: string[] = [];
@@ -393,7 +401,9 @@ export function environmentChart(
   }
   // Instances held in a lifecycle hook (draining before they stop, or being checked as they start).
   if (samples.some((s) => s.waiting > 0)) {
-    parts.push(rowLabel(y + 6, `in a lifecycle hook (most ${Math.max(...samples.map((s) => s.waiting))})`, undefined));
+    parts.push(
+      rowLabel(y + 6, `in a lifecycle hook (most ${Math.max(...samples.map((s) => s.waiting))})`, undefined),
+    );
     parts.push(
       countStrip(
         scale,

@@ -6,8 +6,10 @@ import type { TimedEntry } from '../../../../sandbox/core/timeline';
 import type { InstanceFacts, RunRecord } from '../../../../sandbox/observe/record';
 
 export const EXECUTION = 'arn:aws:states:us-east-1:123456789012:execution:kiln-sandbox-deploy:web-1_1_0-abc';
-export const LIFECYCLE = 'arn:aws:states:us-east-1:123456789012:execution:kiln-sandbox-lifecycle:i-1-terminate';
-export const TG = (env: string) => `arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-${env}/abc`;
+export const LIFECYCLE =
+  'arn:aws:states:us-east-1:123456789012:execution:kiln-sandbox-lifecycle:i-1-terminate';
+export const TG = (env: string) =>
+  `arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-${env}/abc`;
 export const ALARM = (env: string) => `arn:aws:cloudwatch:us-east-1:123456789012:alarm:web-${env}-5xx`;
 
 export function state(t: number, resource: string, from: string | null, to: string): TimedEntry {
@@ -35,13 +37,34 @@ export function deploymentRecord(extra: TimedEntry[] = []): RunRecord {
     log(60, 'ci: uploaded s3://artifacts/web-1.1.0.tar.gz'),
     state(60, EXECUTION, null, 'RUNNING'),
     ...transitions(60, 'Start', 'Begin', 'BakeCache', 'LaunchBuilder'),
-    ...transitions(400, 'RecordRelease', 'RolloutBegin', 'NextEnvironment', 'TakeLock', 'LockTaken', 'PrepareEnvironment', 'Strategy', 'StartRefresh'),
+    ...transitions(
+      400,
+      'RecordRelease',
+      'RolloutBegin',
+      'NextEnvironment',
+      'TakeLock',
+      'LockTaken',
+      'PrepareEnvironment',
+      'Strategy',
+      'StartRefresh',
+    ),
     state(400, 'instance-refresh:web-staging/r-1', null, 'Pending'),
     state(410, 'autoscaling:web-staging/i-3', null, 'Pending'),
     state(440, 'autoscaling:web-staging/i-3', 'Pending', 'InService'),
     state(500, 'autoscaling:web-staging/i-1', 'InService', 'Terminated'),
     ...transitions(600, 'RefreshDone', 'EnvironmentDone', 'Promote', 'BakeGate'),
-    ...transitions(1200, 'CheckGate', 'GateClear', 'PassGate', 'NextEnvironment', 'TakeLock', 'LockTaken', 'PrepareEnvironment', 'Strategy', 'StartRefresh'),
+    ...transitions(
+      1200,
+      'CheckGate',
+      'GateClear',
+      'PassGate',
+      'NextEnvironment',
+      'TakeLock',
+      'LockTaken',
+      'PrepareEnvironment',
+      'Strategy',
+      'StartRefresh',
+    ),
     state(1200, 'instance-refresh:web-production/r-2', null, 'Pending'),
     state(1210, 'autoscaling:web-production/i-4', null, 'Pending'),
     state(1240, 'autoscaling:web-production/i-4', 'Pending', 'InService'),

@@ -15,7 +15,9 @@ function run(overrides: Partial<ReportRun> = {}): ReportRun {
 describe('renderReport', () => {
   it('draws one section with a chart per environment the run declared, in its order', () => {
     const html = renderReport(deploymentRecord(), run());
-    const sections = [...html.matchAll(/<section class="environment"[^>]*data-environment="([^"]+)"/g)].map((m) => m[1]);
+    const sections = [...html.matchAll(/<section class="environment"[^>]*data-environment="([^"]+)"/g)].map(
+      (m) => m[1],
+    );
     expect(sections).toEqual(['staging', 'production']);
     expect(html.match(/<svg class="chart environment"/g)).toHaveLength(2);
   });

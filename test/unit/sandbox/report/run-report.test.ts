@@ -10,7 +10,12 @@ const buggyStory: Story = {
   name: 'buggy',
   description: 'declares web, then throws',
   settings: storySettings({
-    strategy: { type: 'rolling', minHealthyPercentage: 90, maxHealthyPercentage: 100, instanceWarmupSeconds: 60 },
+    strategy: {
+      type: 'rolling',
+      minHealthyPercentage: 90,
+      maxHealthyPercentage: 100,
+      instanceWarmupSeconds: 60,
+    },
   }),
   async run(_region, options) {
     options.declareEnvironment({
@@ -31,7 +36,13 @@ describe('runSandbox with reportFile', () => {
     try {
       const file = join(dir, 'run.html');
       await expect(
-        runSandbox({ seed: 1, fleet: 1, scenario: 'buggy', stories: { buggy: buggyStory }, reportFile: file }),
+        runSandbox({
+          seed: 1,
+          fleet: 1,
+          scenario: 'buggy',
+          stories: { buggy: buggyStory },
+          reportFile: file,
+        }),
       ).rejects.toThrow('a bug in the story');
       const html = readFileSync(file, 'utf8');
       expect(html).toContain('The run stopped with an error');

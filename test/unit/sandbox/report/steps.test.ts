@@ -10,12 +10,22 @@ describe('deploymentsOf', () => {
       ['bake time', 'wait', 600, 1200],
       ['rolling replace', 'work', 1200, 1400],
     ]);
-    expect(deployment).toMatchObject({ name: 'web-1_1_0-abc', status: 'SUCCEEDED', lastState: 'Done', end: 1400 });
+    expect(deployment).toMatchObject({
+      name: 'web-1_1_0-abc',
+      status: 'SUCCEEDED',
+      lastState: 'Done',
+      end: 1400,
+    });
   });
 
   it('names the environment of each step from the refresh it started; a bake time belongs to the environment rolled before it', () => {
     const [deployment] = deploymentsOf(deploymentRecord());
-    expect(deployment?.steps.map((s) => s.environment)).toEqual([undefined, 'staging', 'staging', 'production']);
+    expect(deployment?.steps.map((s) => s.environment)).toEqual([
+      undefined,
+      'staging',
+      'staging',
+      'production',
+    ]);
   });
 
   it('names the release the deployment launched from the instances its rollout started', () => {
@@ -26,9 +36,15 @@ describe('deploymentsOf', () => {
     const second = EXECUTION.replace('web-1_1_0-abc', 'web-1_2_0-def');
     const waited = deploymentRecord([
       state(1500, second, null, 'RUNNING'),
-      ...transitions(1500, 'Start', 'RolloutBegin', 'NextEnvironment', 'TakeLock', 'LockTaken', 'WaitLock').map(
-        (e) => ({ ...e, resource: `${second}#state` }),
-      ),
+      ...transitions(
+        1500,
+        'Start',
+        'RolloutBegin',
+        'NextEnvironment',
+        'TakeLock',
+        'LockTaken',
+        'WaitLock',
+      ).map((e) => ({ ...e, resource: `${second}#state` })),
       log(1800, 'story: gave up waiting'),
     ]);
     expect(deploymentsOf(deploymentRecord())[0]?.steps.some((s) => s.key === 'lock')).toBe(false);
@@ -59,7 +75,9 @@ describe('deploymentsOf', () => {
 
 describe('momentsOf', () => {
   it("puts the story's lines, alarm changes and the deployment's steps in time order", () => {
-    const record = deploymentRecord([state(900, 'arn:aws:cloudwatch:us-east-1:123456789012:alarm:web-staging-5xx', 'OK', 'ALARM')]);
+    const record = deploymentRecord([
+      state(900, 'arn:aws:cloudwatch:us-east-1:123456789012:alarm:web-staging-5xx', 'OK', 'ALARM'),
+    ]);
     const moments = momentsOf(record, deploymentsOf(record));
     expect(moments.map((m) => m.t)).toEqual([...moments.map((m) => m.t)].sort((a, b) => a - b));
     expect(moments.map((m) => [m.kind, m.text])).toEqual(
@@ -74,9 +92,15 @@ describe('momentsOf', () => {
 
   it("leaves out the simulator's own chatter (function retries, refresh batches)", () => {
     const record = deploymentRecord([
-      { t: 70, kind: 'log', message: 'lambda kiln-sandbox-bake-steps (sync, attempt 1) failed: InstanceNotReadyError' },
+      {
+        t: 70,
+        kind: 'log',
+        message: 'lambda kiln-sandbox-bake-steps (sync, attempt 1) failed: InstanceNotReadyError',
+      },
       { t: 410, kind: 'log', message: 'instance-refresh r-1: batch of 1 (1 launched first)' },
     ]);
-    expect(momentsOf(record, []).map((m) => m.text)).toEqual(['ci: uploaded s3://artifacts/web-1.1.0.tar.gz']);
+    expect(momentsOf(record, []).map((m) => m.text)).toEqual([
+      'ci: uploaded s3://artifacts/web-1.1.0.tar.gz',
+    ]);
   });
 });
