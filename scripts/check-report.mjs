@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * CI's check that `kiln sandbox --report` renders in a real browser: makes the report of a short
- * run, opens it in headless Chromium (Debian's `chromium`, driven with puppeteer-core, which
+ * run, opens it in headless Chromium (Debian's `chromium`, driven with playwright-core, which
  * downloads no browser) and asserts what a reader sees: one chart per environment with its
  * instances drawn, the control plane's timeline with its steps, what happened in order; no
  * console error, no request leaving the page. Then writes a screenshot.
@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import puppeteer from 'puppeteer-core';
+import { chromium } from 'playwright-core';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
@@ -99,26 +99,26 @@ const expect = (ok, what) => {
   if (!ok) failures.push(what);
 };
 const reportUrl = pathToFileURL(reportFile).href;
-const browser = await puppeteer.launch({
+const browser = await chromium.launch({
   executablePath,
   headless: true,
   // As root (CI containers) Chromium needs --no-sandbox; the page is our own file.
   args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
 });
 try {
-  const page = await browser.newPage();
-  await page.setViewport({ width: 1280, height: 900, deviceScaleFactor: 1 });
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1 });
   const consoleErrors = [];
   const leaving = [];
   page.on('console', (message) => {
     if (message.type() === 'error') consoleErrors.push(message.text());
   });
   page.on('pageerror', (error) => consoleErrors.push(String(error)));
-  await page.setRequestInterception(true);
-  page.on('request', (request) => {
-    if (request.url() === reportUrl) return void request.continue();
-    leaving.push(request.url());
-    void request.abort();
+  // Every request the page makes passes here: only the report itself may load.
+  await page.route('**/*', (route) => {
+    const url = route.request().url();
+    if (url === reportUrl) return route.continue();
+    leaving.push(url);
+    return route.abort();
   });
   await page.goto(reportUrl, { waitUntil: 'load' });
 

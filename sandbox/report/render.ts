@@ -93,6 +93,8 @@ export function renderReport(record: RunRecord, run: ReportRun): string {
     ${swatch('#b8b8b8', 'starting (launching, in a lifecycle hook)', true)}
     ${swatch('#6f6f6f', 'stopping (draining, terminating)', true)}
     <span class="item"><span class="line healthy"></span>targets the load balancer sees healthy</span>
+    ${s.samples.some((sample) => sample.waiting > 0) ? swatch('#e15759', 'in a hook: instances held in a lifecycle hook (drained before they stop, checked before they serve)') : ''}
+    ${env.groups.length > 1 ? swatch('#7a8fa6', 'in service per Auto Scaling group (blue/green: blue and green)') : ''}
     ${swatch('#cfe8cf', 'alarm OK')}${swatch('#d62728', 'alarm ALARM')}${swatch('#dddddd', 'alarm has no data yet')}
   </div>
   <details><summary>Auto Scaling groups of this environment (${env.groups.length})</summary><ul>${groups}</ul></details>

@@ -357,13 +357,14 @@ function nameEnvironments(record: RunRecord, all: Deployment[], envOfGroup: Map<
       if (group !== undefined) s.environment = envOfGroup.get(group) ?? group;
     }
     // Steps that start no refresh and make no group (a lock, a bake time, an approval, the watch)
-    // belong to the environment of the rollout step around them: the one before (a wait after a
-    // rollout is about what was just rolled), except a lock, which is taken for the one after.
+    // belong to the environment of the rollout step around them: the one before (a bake time or
+    // a watch is about what was just rolled), except a lock and an approval, which are for the
+    // environment after them (the manifest asks approval on the environment it guards).
     const steps = d.steps;
     for (let i = 0; i < steps.length; i += 1) {
       const s = steps[i] as DeploymentStep;
       if (s.environment !== undefined || !isPerEnvironment(s.key)) continue;
-      const before = s.key === 'lock' ? undefined : findEnvironment(steps, i, -1);
+      const before = s.key === 'lock' || s.key === 'approval' ? undefined : findEnvironment(steps, i, -1);
       s.environment = before ?? findEnvironment(steps, i, 1) ?? findEnvironment(steps, i, -1);
     }
     d.release = releaseOf(record, d, envOfGroup);
@@ -436,7 +437,9 @@ export interface Moment {
 }
 
 /** Log lines the simulator writes about itself (not the story): noise for a reader. */
-const SIMULATOR_CHATTER = /^(lambda |instance-refresh |slack response )/;
+const SIMULATOR_CHATTER = /^(lambda |instance-refresh )/;
+/** What Kiln answered in Slack (sandbox/services/slack.ts records each response_url post). */
+const SLACK_RESPONSE = /^slack response \(([^)]*)\): /;
 
 /** The moments worth a line, in timeline order. */
 export function momentsOf(record: RunRecord, deployments: readonly Deployment[]): Moment[] {
@@ -448,6 +451,16 @@ export function momentsOf(record: RunRecord, deployments: readonly Deployment[])
   for (const e of record.entries) {
     if (e.kind === 'log') {
       if (SIMULATOR_CHATTER.test(e.message)) continue;
+      const response = SLACK_RESPONSE.exec(e.message);
+      if (response !== null) {
+        const seenBy = response[1] === 'in_channel' ? 'everyone in the channel' : 'only the one who asked';
+        moments.push({
+          t: e.t,
+          kind: 'slack',
+          text: `Kiln answered (${seenBy}): ${e.message.slice(response[0].length)}`,
+        });
+        continue;
+      }
       const kind: MomentKind = /fault/i.test(e.message)
         ? 'fault'
         : /failed|a bug/i.test(e.message) && /^(story step|run failed)/.test(e.message)

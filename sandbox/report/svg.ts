@@ -401,9 +401,7 @@ export function environmentChart(
   }
   // Instances held in a lifecycle hook (draining before they stop, or being checked as they start).
   if (samples.some((s) => s.waiting > 0)) {
-    parts.push(
-      rowLabel(y + 6, `in a lifecycle hook (most ${Math.max(...samples.map((s) => s.waiting))})`, undefined),
-    );
+    parts.push(rowLabel(y + 6, `in a hook (most ${Math.max(...samples.map((s) => s.waiting))})`, undefined));
     parts.push(
       countStrip(
         scale,

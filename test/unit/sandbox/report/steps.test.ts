@@ -28,6 +28,24 @@ describe('deploymentsOf', () => {
     ]);
   });
 
+  it('gives an approval wait to the environment it guards, the one after it', () => {
+    const gated = deploymentRecord();
+    const asApproval: Record<string, string> = { BakeGate: 'WaitApproval', CheckGate: 'Approved' };
+    const record = {
+      ...gated,
+      entries: gated.entries.map((e) =>
+        e.kind === 'state' && asApproval[e.to] !== undefined ? { ...e, to: asApproval[e.to] ?? e.to } : e,
+      ),
+    };
+    const steps = deploymentsOf(record)[0]?.steps ?? [];
+    expect(steps.map((s) => [s.label, s.kind, s.environment])).toEqual([
+      ['bake the image', 'work', undefined],
+      ['rolling replace', 'work', 'staging'],
+      ['wait for approval', 'wait', 'production'],
+      ['rolling replace', 'work', 'production'],
+    ]);
+  });
+
   it('names the release the deployment launched from the instances its rollout started', () => {
     expect(deploymentsOf(deploymentRecord())[0]?.release).toBe('1.1.0');
   });
@@ -88,6 +106,21 @@ describe('momentsOf', () => {
         ['deployment', 'deployment web-1_1_0-abc ended succeeded (Done)'],
       ]),
     );
+  });
+
+  it("shows Kiln's answers in Slack, saying who could see them", () => {
+    const record = deploymentRecord([
+      log(650, 'slack response (ephemeral): Kiln will approve deployment d-1. Confirm?'),
+      log(651, 'slack response (in_channel): <@U1> approved deployment d-1 into production.'),
+    ]);
+    expect(
+      momentsOf(record, [])
+        .filter((m) => m.kind === 'slack')
+        .map((m) => m.text),
+    ).toEqual([
+      'Kiln answered (only the one who asked): Kiln will approve deployment d-1. Confirm?',
+      'Kiln answered (everyone in the channel): <@U1> approved deployment d-1 into production.',
+    ]);
   });
 
   it("leaves out the simulator's own chatter (function retries, refresh batches)", () => {
