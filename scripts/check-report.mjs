@@ -191,6 +191,8 @@ try {
   mkdirSync(dirname(screenshotFile), { recursive: true });
   await page.screenshot({
     path: screenshotFile,
+    // The clip reaches below the 900 px viewport: it is taken from the full page.
+    fullPage: true,
     clip: { x: 0, y: 0, width: 1280, height: Math.min(bottom, 2400) },
   });
   console.log(`check-report: screenshot ${screenshotFile}`);
