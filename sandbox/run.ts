@@ -6,6 +6,7 @@ import { writeFileSync } from 'node:fs';
 import type { TimelineEntry } from './core/context';
 import { SANDBOX_EPOCH } from './core/context';
 import { RunObserver, type RunRecord } from './observe/record';
+import { renderReport } from './report/render';
 import { createRegion, type Region, type RegionOptions } from './region';
 import { stories } from './stories';
 import { parseStorySettings, withOverrides, type StorySettingsInput } from './stories/settings';
@@ -17,6 +18,8 @@ export interface SandboxRunOptions {
   fleet: number;
   scenario: string;
   timelineFile?: string;
+  /** Writes the HTML report of the run here (sandbox/report/), whatever the outcome, like the timeline. */
+  reportFile?: string;
   /**
    * Rollout and target group settings in place of the story's own (manifest-shaped, see
    * stories/settings.ts); invalid ones throw StorySettingsError before anything runs.
@@ -131,6 +134,8 @@ export async function runSandbox(options: SandboxRunOptions): Promise<SandboxRun
     faults: [...(story.region?.faults ?? []), ...(options.region?.faults ?? [])],
   });
   const observer = new RunObserver(region);
+  let finished: SandboxRunResult | undefined;
+  let failure: unknown;
   options.prepare?.(region);
   try {
     const { timeline } = region.engine;
@@ -168,7 +173,7 @@ export async function runSandbox(options: SandboxRunOptions): Promise<SandboxRun
     const entries = timeline.entries;
     const last = entries[entries.length - 1];
     const text = timeline.toJsonLines();
-    return {
+    finished = {
       ...result,
       ok: result.checks.every((c) => c.ok),
       faultsStruck: region.engine.faults.struck().map(({ rule, strikes }) => ({ rule, strikes })),
@@ -182,9 +187,33 @@ export async function runSandbox(options: SandboxRunOptions): Promise<SandboxRun
       record: observer.record(),
       ...(inspection === undefined ? {} : { inspection }),
     };
+    return finished;
+  } catch (error) {
+    failure = error;
+    throw error;
   } finally {
     // Written whatever the outcome, a Kiln bug included: the timeline is how one finds it.
     if (options.timelineFile) writeFileSync(options.timelineFile, region.engine.timeline.toJsonLines());
+    if (options.reportFile) {
+      writeFileSync(
+        options.reportFile,
+        renderReport(observer.record(), {
+          scenario: options.scenario,
+          description: story.description,
+          seed: options.seed,
+          fleet: options.fleet,
+          wallMs: performance.now() - wallStart,
+          ...(finished !== undefined
+            ? { checks: finished.checks, figures: finished.figures, faultsStruck: finished.faultsStruck }
+            : {
+                error:
+                  failure instanceof Error
+                    ? `${failure.name}: ${failure.message}`
+                    : String(failure ?? 'the run stopped before its checks'),
+              }),
+        }),
+      );
+    }
     await region.dispose();
     if (previousLevel === undefined) delete process.env.POWERTOOLS_LOG_LEVEL;
     else process.env.POWERTOOLS_LOG_LEVEL = previousLevel;

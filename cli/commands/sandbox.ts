@@ -1,5 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import type { FaultRule } from '../../sandbox/core/faults';
 import {
   parseBadVersion,
@@ -56,6 +57,23 @@ function readSettingsFile(file: string): StorySettingsOverrides {
     );
   }
   return parseStorySettingsText(text, `--settings ${file}`);
+}
+
+/**
+ * `--report FILE`: the page is written after the run, so a path it cannot be written to is bad
+ * input found before the run starts, not an error after minutes of it.
+ */
+function checkReportPath(file: string): void {
+  const path = resolve(file);
+  const where = dirname(path);
+  try {
+    if (!statSync(where).isDirectory()) throw new Error(`${where} is not a directory`);
+    accessSync(where, constants.W_OK);
+    if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) throw new Error(`${path} is a directory`);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(`--report ${file}: cannot write there (${reason})`);
+  }
 }
 
 /** Commander option parser for a repeatable option; bad values become commander's usage errors. */
@@ -147,6 +165,10 @@ export function registerSandbox(program: Command, io: SandboxCommandIo = process
       'default',
     )
     .option('--timeline <file>', 'write everything that happened as JSON Lines')
+    .option(
+      '--report <file>',
+      'write a self-contained HTML page of the run: fleets by release, health, alarms, and what Kiln did (whatever the outcome)',
+    )
     .option('--quiet', 'print only the summary')
     .option('--verbose', "also print the functions' own log lines (Powertools JSON)")
     .option(
@@ -178,6 +200,7 @@ export function registerSandbox(program: Command, io: SandboxCommandIo = process
         fleet: number;
         scenario: string;
         timeline?: string;
+        report?: string;
         quiet?: boolean;
         verbose?: boolean;
         fault: FaultRule[];
@@ -199,6 +222,7 @@ export function registerSandbox(program: Command, io: SandboxCommandIo = process
             ...(options.faults ? parseFaultPlanText(readFaultsFile(options.faults), options.faults) : []),
           ];
           if (options.settings !== undefined) settings = readSettingsFile(options.settings);
+          if (options.report !== undefined) checkReportPath(options.report);
         } catch (error) {
           // Bad input changes nothing: no region is started.
           io.stderr(`error: ${error instanceof Error ? error.message : String(error)}\n`);
@@ -215,6 +239,7 @@ export function registerSandbox(program: Command, io: SandboxCommandIo = process
           scenario: options.scenario,
           ...(settings !== undefined ? { settings } : {}),
           ...(options.timeline !== undefined ? { timelineFile: options.timeline } : {}),
+          ...(options.report !== undefined ? { reportFile: options.report } : {}),
           ...(options.quiet ? {} : { print: (line: string) => io.stdout(`${line}\n`) }),
           functionLogLevel: options.verbose ? 'INFO' : 'WARN',
           region: {
@@ -239,6 +264,7 @@ export function registerSandbox(program: Command, io: SandboxCommandIo = process
         const struck = result.faultsStruck.map((f) => `${f.rule} ×${f.strikes}`).join(', ');
         if (struck !== '') io.stdout(`faults that struck: ${struck}\n`);
         if (options.timeline) io.stdout(`timeline: ${options.timeline}\n`);
+        if (options.report) io.stdout(`report: ${options.report}\n`);
         if (!result.ok) {
           const failed = result.checks.filter((c) => !c.ok).map((c) => c.name);
           io.stderr(

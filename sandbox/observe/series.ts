@@ -14,6 +14,8 @@ export interface FleetSample {
   t: number;
   /** InService instances by release (`unknown` when the image carries no `kiln:version`). */
   inServiceByVersion: Record<string, number>;
+  /** InService instances by Auto Scaling group (blue/green: blue beside green); groups with none are left out. */
+  inServiceByGroup: Record<string, number>;
   /** Instances in any group of the environment that exist and are not yet terminated (what is paid for). */
   instances: number;
   /** Instances in Pending or Pending:Wait/Proceed. */
@@ -47,13 +49,14 @@ function environmentSamples(record: RunRecord, env: EnvironmentView): FleetSampl
   const groupPrefixes = env.groups.map((g) => `autoscaling:${g}/`);
   const alarmNameOf = new Map(env.alarmArns.map((arn, i) => [arn, env.alarmNames[i] ?? arn]));
   const members = new Map<string, string>(); // instance → Auto Scaling lifecycle state
+  const groupOf = new Map<string, string>(); // instance → its group in this environment
   const targets = new Map<string, string>(); // `${tg}/${instance}` → target state
   const alarms: Record<string, string> = {};
   const samples: FleetSample[] = [];
   let lastKey = '';
 
   const sampleAt = (t: number): void => {
-    const sample = summarize(t, record, members, targets, alarms);
+    const sample = summarize(t, record, members, groupOf, targets, alarms);
     const { t: _t, ...rest } = sample;
     const key = JSON.stringify(rest);
     if (key === lastKey) return;
@@ -76,9 +79,15 @@ function environmentSamples(record: RunRecord, env: EnvironmentView): FleetSampl
     if (resource.startsWith('autoscaling:')) {
       if (resource.includes('#') || resource.includes('/traffic-source:')) continue;
       if (!groupPrefixes.some((p) => resource.startsWith(p))) continue;
-      const instanceId = resource.slice(resource.lastIndexOf('/') + 1);
-      if (to === 'Terminated' || to === 'Detached') members.delete(instanceId);
-      else members.set(instanceId, to);
+      const cut = resource.lastIndexOf('/');
+      const instanceId = resource.slice(cut + 1);
+      if (to === 'Terminated' || to === 'Detached') {
+        members.delete(instanceId);
+        groupOf.delete(instanceId);
+      } else {
+        members.set(instanceId, to);
+        groupOf.set(instanceId, resource.slice('autoscaling:'.length, cut));
+      }
       changed = true;
     } else if (resource.startsWith('arn:aws:elasticloadbalancing:')) {
       if (resource.includes('#')) continue;
@@ -103,10 +112,12 @@ function summarize(
   t: number,
   record: RunRecord,
   members: ReadonlyMap<string, string>,
+  groupOf: ReadonlyMap<string, string>,
   targets: ReadonlyMap<string, string>,
   alarms: Record<string, string>,
 ): FleetSample {
   const inServiceByVersion: Record<string, number> = {};
+  const inServiceByGroup: Record<string, number> = {};
   let launching = 0;
   let terminating = 0;
   let waiting = 0;
@@ -114,6 +125,8 @@ function summarize(
     if (state === 'InService') {
       const version = record.instances.get(instanceId)?.version ?? UNKNOWN_VERSION;
       inServiceByVersion[version] = (inServiceByVersion[version] ?? 0) + 1;
+      const group = groupOf.get(instanceId) ?? UNKNOWN_VERSION;
+      inServiceByGroup[group] = (inServiceByGroup[group] ?? 0) + 1;
     } else if (state.startsWith('Pending')) launching += 1;
     else if (state.startsWith('Terminating')) terminating += 1;
     if (state.endsWith(':Wait')) waiting += 1;
@@ -123,6 +136,7 @@ function summarize(
   return {
     t,
     inServiceByVersion: sortedKeys(inServiceByVersion),
+    inServiceByGroup: sortedKeys(inServiceByGroup),
     instances: members.size,
     launching,
     terminating,

@@ -145,6 +145,7 @@ async function setUp(
     size: options.fleet,
     imageId: images['1.0.0'] ?? '',
     settings: options.settings,
+    declare: options.declareEnvironment,
   });
   await waitUntilHealthy(aws, [env], 1800);
   const stored = await store.putServiceManifest(rolloutManifest(region, SERVICE, [env], options.settings), {

@@ -9,6 +9,7 @@
  * HealthGate/Wait 15 s → SwitchTraffic), from the `$.env` prepare-environment leaves: for
  * test/integration/sandbox/blue-green.test.ts, which stops a rollout at a chosen point.
  */
+import type { EnvironmentDeclaration } from '../observe/record';
 import { CreateOrUpdateTagsCommand, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import { AutoScalingGroups } from '../../shared/aws/autoscaling';
 import { Alarms } from '../../shared/aws/cloudwatch';
@@ -313,7 +314,14 @@ export interface BlueGreenService {
 /** Blue `web-production` (size instances of 1.0.0, tagged kiln:managed=true), releases recorded. */
 export async function blueGreenService(
   region: Region,
-  options: { size: number; settings: StorySettings; releases: string[]; print: (line: string) => void },
+  options: {
+    size: number;
+    settings: StorySettings;
+    releases: string[];
+    print: (line: string) => void;
+    /** The story's StoryOptions.declareEnvironment: production is declared as soon as it exists. */
+    declare?: (environment: EnvironmentDeclaration) => void;
+  },
 ): Promise<BlueGreenService> {
   const aws = region.clientsFor('story:platform-team', 'operator');
   const store = operatorStore(region);
@@ -328,6 +336,7 @@ export async function blueGreenService(
     size: options.size,
     imageId: images['1.0.0'] ?? '',
     settings: options.settings,
+    ...(options.declare !== undefined ? { declare: options.declare } : {}),
   });
   await waitUntilHealthy(aws, [environment], 1800);
   const stored = await store.putServiceManifest(

@@ -111,6 +111,7 @@ export const blueGreenStory: Story = {
         settings: options.settings,
         releases: ['2.0.0'],
         print: options.print,
+        declare: options.declareEnvironment,
       }),
     );
     const deployment = await step('rollout', async () => service.follow((await service.deploy('2.0.0')).id));
@@ -187,6 +188,7 @@ export const scaleDuringSwitchStory: Story = {
         settings: options.settings,
         releases: ['2.0.0'],
         print: options.print,
+        declare: options.declareEnvironment,
       }),
     );
     const { aws, environment } = service;
@@ -357,6 +359,7 @@ export const badReleaseBlueGreenStory: Story = {
         settings: options.settings,
         releases: ['2.0.0'],
         print: options.print,
+        declare: options.declareEnvironment,
       }),
     );
     const before = await service.store.getEnvironmentState('web', 'production');

@@ -88,6 +88,7 @@ export const chatopsStory: Story = {
             size,
             imageId: images['1.0.0'] ?? '',
             settings: options.settings,
+            declare: options.declareEnvironment,
           }),
         );
       }

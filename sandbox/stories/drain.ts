@@ -72,6 +72,7 @@ export async function runDrain(region: Region, options: StoryOptions, spec: Drai
       size: spec.from,
       imageId,
       settings: options.settings,
+      declare: options.declareEnvironment,
     });
     await aws.autoScaling.send(
       new PutLifecycleHookCommand({

@@ -20,6 +20,7 @@
  *   last, reporting only the highest one a batch carries it past (same page);
  * - the group never drops below MinHealthy % (rounded up) of its capacity healthy.
  */
+import type { EnvironmentDeclaration } from '../observe/record';
 import { DescribeInstanceRefreshesCommand, StartInstanceRefreshCommand } from '@aws-sdk/client-auto-scaling';
 import { CreateLaunchTemplateVersionCommand } from '@aws-sdk/client-ec2';
 import { SANDBOX_EPOCH } from '../core/context';
@@ -121,6 +122,7 @@ export async function runMeasuredRefresh(
   fleet: number,
   print: (line: string) => void,
   settings: StorySettings = INSTANCE_REFRESH_SETTINGS,
+  declare?: (environment: EnvironmentDeclaration) => void,
 ) {
   const aws = region.clientsFor('story:refresh', 'operator');
   const ami = (version: string) =>
@@ -137,6 +139,15 @@ export async function runMeasuredRefresh(
     }),
   );
   const { launchTemplateId, targetGroupArn } = web;
+  // Not Kiln's fleet (no alarm, no manifest): declared so the report draws the refresh.
+  declare?.({
+    service: 'web',
+    environment: 'web',
+    groups: [web.groupName],
+    targetGroupArns: [targetGroupArn],
+    alarmNames: [],
+    minHealthyPercentage: rollingStrategy(settings).minHealthyPercentage,
+  });
   await step('fleet healthy', () => waitUntilHealthy(aws, [web]));
   print(
     `web: ${fleet} instances healthy; refreshing to launch template version 2 (${describeStrategy(rollingStrategy(settings))})`,
@@ -253,7 +264,13 @@ export const instanceRefreshStory: Story = {
   settings: INSTANCE_REFRESH_SETTINGS,
   async run(region: Region, options: StoryOptions): Promise<StoryResult> {
     const strategy = rollingStrategy(options.settings);
-    const m = await runMeasuredRefresh(region, options.fleet, options.print, options.settings);
+    const m = await runMeasuredRefresh(
+      region,
+      options.fleet,
+      options.print,
+      options.settings,
+      options.declareEnvironment,
+    );
     const expected = expectedBatches(options.fleet, strategy);
     const pausesDue = expectedPauses(options.fleet, strategy);
     const delay = strategy.checkpointDelaySeconds ?? DEFAULT_CHECKPOINT_DELAY_SECONDS;

@@ -103,6 +103,7 @@ async function world(region: Region, options: Parameters<Story['run']>[1]): Prom
           size: options.fleet,
           imageId: images['1.0.0'] ?? '',
           settings: options.settings,
+          declare: options.declareEnvironment,
         }),
       );
     }

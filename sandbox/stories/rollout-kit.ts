@@ -18,6 +18,7 @@ import type { DeployExecutionInput } from '../../shared/domain/deploy-execution'
 import { parseManifest, type ServiceManifest, type Strategy } from '../../shared/domain/manifest/schema';
 import type { KilnStore } from '../../shared/store';
 import type { SandboxClients } from '../core/sdk';
+import type { EnvironmentDeclaration } from '../observe/record';
 import type { Region } from '../region';
 import { bakeSection, s3ArtifactSection, seedBaseImage } from './bake-kit';
 import { provisionFleet, sleep, type Fleet } from './fleet';
@@ -44,11 +45,22 @@ export function seedReleaseImage(region: Region, service: string, version: strin
   });
 }
 
-/** One environment's fleet, tagged for Kiln, with its 5xx alarm (the rollout alarm). */
+/**
+ * One environment's fleet, tagged for Kiln, with its 5xx alarm (the rollout alarm). With `declare`
+ * (a story's StoryOptions.declareEnvironment) the environment is declared for the run's record as
+ * soon as it exists, so the report draws it even when a later step fails.
+ */
 export async function provisionRolloutEnvironment(
   region: Region,
   aws: SandboxClients,
-  spec: { service: string; name: string; size: number; imageId: string; settings: StorySettings },
+  spec: {
+    service: string;
+    name: string;
+    size: number;
+    imageId: string;
+    settings: StorySettings;
+    declare?: (environment: EnvironmentDeclaration) => void;
+  },
 ): Promise<RolloutEnvironment> {
   const fleet = await provisionFleet(region, aws, {
     name: `${spec.service}-${spec.name}`,
@@ -77,7 +89,20 @@ export async function provisionRolloutEnvironment(
       TreatMissingData: 'notBreaching',
     }),
   );
+  spec.declare?.({
+    service: spec.service,
+    environment: spec.name,
+    groups: [fleet.groupName],
+    targetGroupArns: [fleet.targetGroupArn],
+    alarmNames: [alarmName],
+    minHealthyPercentage: minHealthyOf(spec.settings),
+  });
   return { ...fleet, name: spec.name, alarmName };
+}
+
+/** The capacity floor Kiln keeps while it changes an environment: rolling's minimum, or all of it (blue/green). */
+export function minHealthyOf(settings: StorySettings): number {
+  return settings.strategy.type === 'rolling' ? settings.strategy.minHealthyPercentage : 100;
 }
 
 export interface GateSpec {

@@ -93,6 +93,7 @@ async function world(
           size,
           imageId: images['1.0.0'] ?? '',
           settings: options.settings,
+          declare: options.declareEnvironment,
         }),
       );
     }

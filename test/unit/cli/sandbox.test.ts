@@ -74,6 +74,41 @@ describe('kiln sandbox', () => {
     expect(result.stderr).toMatch(/the story did not run as expected: refresh succeeded/);
   });
 
+  describe('--report', () => {
+    it('writes the page of a run whose checks failed, naming the failed check and drawing its environment', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'kiln-report-'));
+      try {
+        const file = join(dir, 'run.html');
+        const result = await runSandboxCommand([
+          '--scenario',
+          'instance-refresh',
+          '--fleet',
+          '2',
+          '--quiet',
+          '--bad-version',
+          '1.1.0:failing-health',
+          '--report',
+          file,
+        ]);
+        expect(result.exitCode).toBe(1);
+        expect(result.stdout).toContain(`report: ${file}`);
+        const html = readFileSync(file, 'utf8');
+        expect(html).toMatch(/^<!DOCTYPE html>/);
+        expect(html).toContain('<tr class="fail"><td>FAIL</td><td>refresh succeeded</td>');
+        expect(html).toContain('data-environment="web"');
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it('refuses a report path in a directory that does not exist, exits 1 and runs nothing', async () => {
+      const result = await runSandboxCommand(['--report', '/nonexistent/dir/run.html']);
+      expect(result.exitCode).toBe(1);
+      expect(result.stderr).toMatch(/--report \/nonexistent\/dir\/run\.html: cannot write there/);
+      expect(result.stdout).not.toContain('scenario default');
+    });
+  });
+
   it('reports an unreadable or invalid --faults file by name and runs nothing', async () => {
     const missing = await runSandboxCommand(['--faults', '/nonexistent/plan.yml']);
     expect(missing.exitCode).toBe(1);

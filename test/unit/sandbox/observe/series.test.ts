@@ -51,6 +51,23 @@ describe('fleetSeries', () => {
     ]);
   });
 
+  it('counts InService instances by group too, so blue and green show apart', () => {
+    const [series] = fleetSeries(
+      recordOf([
+        state(0, 'autoscaling:web/i-1', null, 'InService'),
+        state(40, 'autoscaling:web-2.0.0/i-2', null, 'Pending'),
+        state(70, 'autoscaling:web-2.0.0/i-2', 'Pending', 'InService'),
+        state(90, 'autoscaling:web/i-1', 'InService', 'Terminated'),
+      ]),
+    );
+    expect(series?.samples.map((s) => [s.t, s.inServiceByGroup])).toEqual([
+      [0, { web: 1 }],
+      [40, { web: 1 }],
+      [70, { web: 1, 'web-2.0.0': 1 }],
+      [90, { 'web-2.0.0': 1 }],
+    ]);
+  });
+
   it('makes one sample of several changes at one instant, and none when nothing it counts changed', () => {
     const [series] = fleetSeries(
       recordOf([
