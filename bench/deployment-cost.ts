@@ -28,6 +28,7 @@ import {
   type CostEstimate,
   type DeploymentUsage,
   type MeteredInvocation,
+  type Price,
 } from './cost';
 import { readDeployedSettings, type DeployedFunction } from './deployed-functions';
 import { renderTable } from './paired';
@@ -162,6 +163,11 @@ export interface CostFigures {
   prices: typeof PRICES;
 }
 
+/** A price as the pricing page writes it: `$0.0000133334 / GB-s`, `$0.025 / 1,000`. */
+export function listPrice(price: Price): string {
+  return `$${price.usd} / ${price.per.toLocaleString('en-US')}`;
+}
+
 const fixed = (value: number, digits: number) =>
   Number.isInteger(value) ? String(value) : value.toFixed(digits);
 
@@ -200,7 +206,7 @@ export async function costSection(seed: number, fleet: number): Promise<SectionR
         c.name,
         `${line.service}: ${line.what}`,
         fixed(line.quantity, line.what.startsWith('GB') ? 3 : 1),
-        `${formatUsd(line.price.usd)} / ${line.price.per.toLocaleString('en-US')}`,
+        listPrice(line.price),
         formatUsd(line.usd),
       ]);
     }
@@ -213,8 +219,7 @@ export async function costSection(seed: number, fleet: number): Promise<SectionR
     ]);
   }
   const priceNotes = Object.values(PRICES).map(
-    (p) =>
-      `  ${formatUsd(p.usd)} per ${p.per.toLocaleString('en-US')} ${p.unit}: ${p.source} (read ${p.read})`,
+    (p) => `  $${p.usd} per ${p.per.toLocaleString('en-US')} ${p.unit}: ${p.source} (read ${p.read})`,
   );
   const lambda = main?.estimate.lambda;
   const text = [

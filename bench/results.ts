@@ -29,11 +29,10 @@ export interface SectionRecord {
 
 /** The summary printed last: every section's headline figures, in the order the sections ran. */
 export function summaryTable(sections: readonly SectionRecord[]): string {
-  const rows = sections.flatMap((s) => s.headlines.map((h) => [s.name, h.figure, h.value]));
-  return [
-    'all together: the headline figures of this run',
-    renderTable(['section', 'figure', 'value'], rows),
-  ].join('\n');
+  const rows = sections.flatMap((s) => s.headlines.map((h) => [`${s.name}: ${h.figure}`, h.value]));
+  return ['all together: the headline figures of this run', renderTable(['figure', 'value'], rows)].join(
+    '\n',
+  );
 }
 
 export interface RunInfo {

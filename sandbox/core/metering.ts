@@ -59,7 +59,7 @@ export interface DynamoRequest {
   kind: DynamoRequestKind;
   /** Capacity units the table consumed, as dynalite reports them (1 for a failed condition). */
   units: number;
-  /** The item written (its table key, JSON), for writes of one item. */
+  /** The item written (its table key as sent, marshalled, in JSON): an identity, for writes of one item. */
   item?: string;
   /** The write sets or removes an attribute that is a global secondary index's key. */
   setsIndexKey?: boolean;
