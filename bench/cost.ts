@@ -60,14 +60,14 @@ export const PRICES = {
   lambdaGbSecondArm64: {
     usd: 0.0000133334,
     per: 1,
-    unit: 'GB-seconds (arm64, us-east-1)',
+    unit: 'GB-second (arm64, us-east-1)',
     source: 'https://aws.amazon.com/lambda/pricing/',
     read: PRICES_READ,
   },
   lambdaGbSecondX86: {
     usd: 0.0000166667,
     per: 1,
-    unit: 'GB-seconds (x86_64, us-east-1)',
+    unit: 'GB-second (x86_64, us-east-1)',
     source: 'https://aws.amazon.com/lambda/pricing/',
     read: PRICES_READ,
   },

@@ -163,9 +163,9 @@ export interface CostFigures {
   prices: typeof PRICES;
 }
 
-/** A price as the pricing page writes it: `$0.0000133334 / GB-s`, `$0.025 / 1,000`. */
+/** A price as the pricing page writes it: `$0.025 / 1,000`, `$0.0000133334 each`. */
 export function listPrice(price: Price): string {
-  return `$${price.usd} / ${price.per.toLocaleString('en-US')}`;
+  return price.per === 1 ? `$${price.usd} each` : `$${price.usd} / ${price.per.toLocaleString('en-US')}`;
 }
 
 const fixed = (value: number, digits: number) =>
@@ -219,7 +219,8 @@ export async function costSection(seed: number, fleet: number): Promise<SectionR
     ]);
   }
   const priceNotes = Object.values(PRICES).map(
-    (p) => `  $${p.usd} per ${p.per.toLocaleString('en-US')} ${p.unit}: ${p.source} (read ${p.read})`,
+    (p) =>
+      `  $${p.usd} per ${p.per === 1 ? '' : `${p.per.toLocaleString('en-US')} `}${p.unit}: ${p.source} (read ${p.read})`,
   );
   const lambda = main?.estimate.lambda;
   const text = [
