@@ -103,9 +103,9 @@ export function usageOf(
         return record === undefined ? 0 : record.transitions + record.retries;
       }),
     );
-  const requests = region.engine.dynamoMeter?.requests ?? [];
-  if (region.engine.dynamoMeter === undefined)
-    throw new Error('bench: the region was not created with meterDynamo');
+  const meter = region.engine.dynamoMeter;
+  if (meter === undefined) throw new Error('bench: the region was not created with meterDynamo');
+  const requests = meter.requests;
   const scheduledCaller = (r: DynamoRequest) => scheduled.has(r.caller.replace(/^fn:/, ''));
   return {
     deployment: {
