@@ -213,6 +213,8 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const startedAt = new Date().toISOString();
+  // Read now: the checkout may move on while a long run goes.
+  const commit = commitOf(root);
   const records: SectionRecord[] = [];
   let failed = false;
   for (const [name, run] of SECTIONS) {
@@ -242,7 +244,7 @@ async function main(): Promise<void> {
   }
   console.log(summaryTable(records));
   const file = process.env.KILN_BENCH_RESULTS ?? join(__dirname, 'results.json');
-  writeResults(file, { startedAt, seed: SEED, node: process.version, ...commitOf(root) }, records);
+  writeResults(file, { startedAt, seed: SEED, node: process.version, ...commit }, records);
   console.log(`\nfigures written to ${file}`);
   if (failed) process.exit(1);
 }
