@@ -18,6 +18,7 @@ import type { FaultPlan } from '../sandbox/core/faults';
 import { createRegion } from '../sandbox/region';
 import { alarmRollbackStory, runAlarmRollback } from '../sandbox/stories/alarm-rollback';
 import { renderTable } from './paired';
+import type { Headline, SectionResult } from './results';
 
 export type AlarmCase = 'event delivered' | 'event lost, reconcile every minute';
 
@@ -67,7 +68,10 @@ export async function alarmRollbackRow(
   }
 }
 
-export async function alarmRollbackTable(seed: number, fleets: readonly number[]): Promise<string> {
+export async function alarmRollbackTable(
+  seed: number,
+  fleets: readonly number[],
+): Promise<SectionResult<{ rows: AlarmRollbackRow[] }>> {
   const rows: AlarmRollbackRow[] = [];
   // Kiln's functions log at INFO; the table is what this prints.
   const previousLevel = process.env.POWERTOOLS_LOG_LEVEL;
@@ -83,7 +87,7 @@ export async function alarmRollbackTable(seed: number, fleets: readonly number[]
     else process.env.POWERTOOLS_LOG_LEVEL = previousLevel;
   }
   const seconds = (value: number | undefined) => (value === undefined ? '-' : value.toFixed(1));
-  return [
+  const text = [
     `alarm to rollback (alarm-rollback story, seed ${seed}; virtual seconds from the alarm's move into ALARM)`,
     renderTable(
       ['instances', 'alarm event', 'checks', 'to StartExecution (s)', 'to first AWS call (s)'],
@@ -96,4 +100,12 @@ export async function alarmRollbackTable(seed: number, fleets: readonly number[]
       ]),
     ),
   ].join('\n');
+  const largest = Math.max(...rows.map((r) => r.fleet));
+  const headlines: Headline[] = rows
+    .filter((r) => r.fleet === largest)
+    .map((r) => ({
+      figure: `alarm → rollback's StartExecution, ${r.fleet} instances, ${r.case}`,
+      value: `${seconds(r.startSeconds)} s${r.ok ? '' : ' (checks FAILED)'}`,
+    }));
+  return { text, headlines, data: { rows } };
 }

@@ -37,6 +37,7 @@ import type { TimedEntry } from '../sandbox/core/timeline';
 import { createRegion } from '../sandbox/region';
 import { loadRoutes } from '../sandbox/core/routes';
 import { renderTable, times } from './paired';
+import type { Headline, SectionResult } from './results';
 
 const ROOT = join(__dirname, '..');
 const PARAMETER = '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64';
@@ -282,7 +283,18 @@ function rows(label: string, events: BakeFigures, lost: BakeFigures): string[][]
   return out;
 }
 
-export async function bakeTable(seed: number): Promise<string> {
+export interface BakeData {
+  pollSeconds: number;
+  cases: Array<{
+    case: string;
+    events: BakeFigures;
+    lost: BakeFigures;
+    lostExtraSeconds: number;
+    boundSeconds: number;
+  }>;
+}
+
+export async function bakeTable(seed: number): Promise<SectionResult<BakeData>> {
   const poll = pollIntervalSeconds();
   // The functions' INFO lines would bury the table (as in `kiln sandbox`, warnings still show).
   const previousLevel = process.env.POWERTOOLS_LOG_LEVEL;
@@ -295,9 +307,10 @@ export async function bakeTable(seed: number): Promise<string> {
   }
 }
 
-async function table(seed: number, poll: number): Promise<string> {
+async function table(seed: number, poll: number): Promise<SectionResult<BakeData>> {
   const notes: string[] = [];
   const lines: string[][] = [];
+  const cases: BakeData['cases'] = [];
   for (const [label, cacheHit] of [
     ['fresh bake', false],
     ['cache hit', true],
@@ -312,6 +325,7 @@ async function table(seed: number, poll: number): Promise<string> {
     lines.push(...rows(label, events, lost));
     const extra = lost.releaseSeconds - events.releaseSeconds;
     const bound = lost.waits * poll;
+    cases.push({ case: label, events, lost, lostExtraSeconds: extra, boundSeconds: bound });
     notes.push(
       `${label}: events lost ${lost.eventsLost} deliveries; the lost run took ${extra.toFixed(1)} virtual s ` +
         `more over ${lost.waits} wait${lost.waits === 1 ? '' : 's'}` +
@@ -320,10 +334,21 @@ async function table(seed: number, poll: number): Promise<string> {
         (extra <= bound ? 'holds' : `EXCEEDED by ${(extra - bound).toFixed(1)} s`),
     );
   }
-  return [
+  const text = [
     `one bake in the sandbox (seed ${seed}; checkout, one copy Region; virtual clock): ` +
       'with events vs every AMI and Run Command status event lost (polls only); ratio = lost / with events',
     renderTable(['metric', 'with events', 'events lost', 'ratio'], lines),
     ...notes,
   ].join('\n');
+  const headlines: Headline[] = cases.flatMap((c) => [
+    {
+      figure: `${c.case}: state transitions billed (with events / events lost)`,
+      value: `${c.events.stateEntries + c.events.retries} / ${c.lost.stateEntries + c.lost.retries}`,
+    },
+    {
+      figure: `${c.case}: virtual time to release (with events / events lost)`,
+      value: `${c.events.releaseSeconds.toFixed(0)} s / ${c.lost.releaseSeconds.toFixed(0)} s`,
+    },
+  ]);
+  return { text, headlines, data: { pollSeconds: poll, cases } };
 }

@@ -20,6 +20,7 @@ import { baseEnvironment, bundleFunction, seedFreshTable } from './cold-start';
 import { readDeployedSettings } from './deployed-functions';
 import { firstInvocations } from './first-invocations';
 import { renderTable, runOnce } from './paired';
+import type { SectionResult } from './results';
 import { BENCH_DEPLOY_STATE_MACHINE_ARN, BENCH_SLACK_SECRET_PARAMETER, startStubSfn } from './stub-sfn';
 
 /** The p-th percentile (nearest rank) of `values`. */
@@ -29,12 +30,26 @@ export function percentile(values: readonly number[], p: number): number {
   return sorted[Math.min(rank, sorted.length) - 1] ?? Number.NaN;
 }
 
-export async function chatopsAckTable(root: string, rounds: number): Promise<string> {
+export interface ChatopsAckData {
+  rounds: number;
+  coldMs: number[];
+  baselineMs: number[];
+  failures: string[];
+}
+
+export async function chatopsAckTable(
+  root: string,
+  rounds: number,
+): Promise<SectionResult<ChatopsAckData | undefined>> {
   const settings = readDeployedSettings(root);
   const fn = settings.functions.find((f) => f.key === 'chatops');
   const invocation = firstInvocations.chatops;
   if (fn === undefined || invocation === undefined)
-    return 'slash-command acknowledgement: no chatops function in serverless.yml';
+    return {
+      text: 'slash-command acknowledgement: no chatops function in serverless.yml',
+      headlines: [],
+      data: undefined,
+    };
   const work = mkdtempSync(join(tmpdir(), 'kiln-bench-chatops-'));
   const dynamo = await startDynalite();
   const stub = await startStubSfn();
@@ -87,7 +102,7 @@ export async function chatopsAckTable(root: string, rounds: number): Promise<str
       ms(percentile(values, 99)),
       ms(Math.max(...values)),
     ];
-    return [
+    const text = [
       `slash-command acknowledgement, cold handler: ${rounds} rounds, each a fresh process (wall time, spawn to the 200 printed); Slack's deadline 3000 ms`,
       renderTable(
         ['process', 'runs', 'p50', 'p99', 'max'],
@@ -95,6 +110,16 @@ export async function chatopsAckTable(root: string, rounds: number): Promise<str
       ),
       ...failures,
     ].join('\n');
+    return {
+      text,
+      headlines: [
+        {
+          figure: "slash command acknowledged, cold handler, p50 / p99 (wall; Slack's deadline 3000 ms)",
+          value: `${ms(percentile(cold, 50))} / ${ms(percentile(cold, 99))}`,
+        },
+      ],
+      data: { rounds, coldMs: cold, baselineMs: baseline, failures },
+    };
   } finally {
     await stub.stop();
     await dynamo.stop();

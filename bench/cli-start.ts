@@ -15,13 +15,29 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { baseEnvironment, type ColdStartOptions } from './cold-start';
 import { pairedRuns, renderTable, times, type RunOutcome } from './paired';
+import type { Headline, SectionResult } from './results';
 
 export const CLI_BUDGET = { help: 1.3, validate: 2, command: 2 } as const;
 
 /** Commands whose own load is measured as `kiln NAME --help` (issue 10's deployment commands). */
 export const LOADED_COMMANDS = ['status', 'deploy', 'rollback', 'approve', 'abort'] as const;
 
-export async function cliStartTable(root: string, options: ColdStartOptions): Promise<string> {
+export interface CliStartData {
+  rounds: number;
+  baseline: { cpuMs: number; wallMs: number };
+  commands: Array<{
+    command: string;
+    cpu: number;
+    wall: number;
+    budget: number | undefined;
+    failures: string[];
+  }>;
+}
+
+export async function cliStartTable(
+  root: string,
+  options: ColdStartOptions,
+): Promise<SectionResult<CliStartData>> {
   const { rounds } = options;
   const home = mkdtempSync(join(tmpdir(), 'kiln-bench-cli-'));
   try {
@@ -77,13 +93,35 @@ export async function cliStartTable(root: string, options: ColdStartOptions): Pr
       ]),
     );
     const failures = paired.results.flatMap((r) => r.failures.map((f) => `${r.name}: ${f}`));
-    return [
+    const commands = paired.results.map((r, i) => ({
+      command: r.name,
+      cpu: r.cpu.median,
+      wall: r.wall.median,
+      budget: budgets[i],
+      failures: r.failures,
+    }));
+    const headline = (command: CliStartData['commands'][number] | undefined): Headline[] =>
+      command === undefined
+        ? []
+        : [
+            {
+              figure: `${command.command} (CPU, × node -e 0)`,
+              value: `${times(command.cpu)} (budget ${times(command.budget)})`,
+            },
+          ];
+    const slowestCommand = commands.slice(2).sort((a, b) => b.cpu - a.cpu)[0];
+    const text = [
       `kiln start-up: ratios to node -e 0, median of ${rounds} paired rounds; environment: ${options.environment}` +
         (env.NODE_EXTRA_CA_CERTS === undefined ? '' : ', NODE_EXTRA_CA_CERTS set'),
       table,
       `node -e 0 took ${paired.baseline.cpuMs.toFixed(0)} ms CPU, ${paired.baseline.wallMs.toFixed(0)} ms wall (medians)`,
       ...failures,
     ].join('\n');
+    return {
+      text,
+      headlines: [...headline(commands[0]), ...headline(commands[1]), ...headline(slowestCommand)],
+      data: { rounds, baseline: paired.baseline, commands },
+    };
   } finally {
     rmSync(home, { recursive: true, force: true });
   }

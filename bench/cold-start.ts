@@ -19,6 +19,7 @@ import { build, type BuildOptions } from 'esbuild';
 import { KilnStore } from '../shared/store';
 import { startDynalite, type LocalDynamo } from '../test/support/dynalite';
 import { readDeployedSettings, type DeployedFunction } from './deployed-functions';
+import type { Headline, SectionResult } from './results';
 import { firstInvocations, type FirstInvocation } from './first-invocations';
 import {
   BENCH_DEPLOY_STATE_MACHINE_ARN,
@@ -48,6 +49,8 @@ const FLOOR: DeployedFunction = {
   entry: join(__dirname, 'floor', 'dynamodb-only.ts'),
   exportName: 'handler',
   nodeOptions: undefined,
+  memorySizeMb: 512,
+  architecture: 'arm64',
 };
 
 interface Bundle {
@@ -128,7 +131,30 @@ export function baseEnvironment(mode: 'inherit' | 'clean'): NodeJS.ProcessEnv {
   return rest;
 }
 
-export async function coldStartTable(root: string, options: ColdStartOptions): Promise<string> {
+/** One function's cold start, as ratios to `node -e 0` (medians over the paired rounds). */
+export interface ColdStartFigures {
+  function: string;
+  naive: boolean;
+  zippedBytes: number;
+  requireCpu?: number;
+  requireWall?: number;
+  invokeCpu?: number;
+  invokeWall?: number;
+  /** The budget of require + 1st call (CPU), for the deployed bundle. */
+  invokeBudget?: number;
+}
+
+export interface ColdStartData {
+  rounds: number;
+  environment: 'inherit' | 'clean';
+  functions: ColdStartFigures[];
+  failures: string[];
+}
+
+export async function coldStartTable(
+  root: string,
+  options: ColdStartOptions,
+): Promise<SectionResult<ColdStartData>> {
   const settings = readDeployedSettings(root);
   const work = mkdtempSync(join(tmpdir(), 'kiln-bench-cold-'));
   const dynamo = await startDynalite();
@@ -136,6 +162,8 @@ export async function coldStartTable(root: string, options: ColdStartOptions): P
   try {
     const notes: string[] = [];
     const rows: string[][] = [];
+    const figures: ColdStartFigures[] = [];
+    const failures: string[] = [];
     const external = [...(settings.esbuild.external ?? []), ...settings.exclude];
     const base = baseEnvironment(options.environment);
 
@@ -208,7 +236,10 @@ export async function coldStartTable(root: string, options: ColdStartOptions): P
       }
       const paired = await pairedRuns({ argv: [process.execPath, '-e', '0'], env }, subjects, options.rounds);
       for (const result of paired.results)
-        for (const failure of result.failures) notes.push(`${fn.key} ${result.name}: ${failure}`);
+        for (const failure of result.failures) {
+          notes.push(`${fn.key} ${result.name}: ${failure}`);
+          failures.push(`${fn.key} ${result.name}: ${failure}`);
+        }
       const [req, inv, naiveReq, naiveInv] = paired.results;
       const row = (label: string, bundle: Bundle, r?: PairedResult, i?: PairedResult, budget = '') => [
         label,
@@ -224,6 +255,21 @@ export async function coldStartTable(root: string, options: ColdStartOptions): P
         : '';
       rows.push(row(fn.key, deployed, req, inv, budget));
       if (naive !== undefined) rows.push(row(`${fn.key} (naive)`, naive, naiveReq, naiveInv));
+      const figure = (
+        bundle: Bundle,
+        isNaive: boolean,
+        r?: PairedResult,
+        i?: PairedResult,
+      ): ColdStartFigures => ({
+        function: fn.key,
+        naive: isNaive,
+        zippedBytes: bundle.zippedBytes,
+        ...(r === undefined ? {} : { requireCpu: r.cpu.median, requireWall: r.wall.median }),
+        ...(i === undefined ? {} : { invokeCpu: i.cpu.median, invokeWall: i.wall.median }),
+        ...(withNaive && !isNaive ? { invokeBudget: bundle.usesEc2 ? BUDGET.invokeEc2 : BUDGET.invoke } : {}),
+      });
+      figures.push(figure(deployed, false, req, inv));
+      if (naive !== undefined) figures.push(figure(naive, true, naiveReq, naiveInv));
       notes.push(
         `${fn.key}: node -e 0 took ${paired.baseline.cpuMs.toFixed(0)} ms CPU, ` +
           `${paired.baseline.wallMs.toFixed(0)} ms wall (medians); require + 1st call ranged ` +
@@ -246,7 +292,7 @@ export async function coldStartTable(root: string, options: ColdStartOptions): P
     }
 
     const extraCerts = base.NODE_EXTRA_CA_CERTS === undefined ? '' : ', NODE_EXTRA_CA_CERTS set';
-    return [
+    const text = [
       `cold start: ratios to node -e 0, median of ${options.rounds} paired rounds; ` +
         `environment: ${options.environment}${extraCerts}`,
       renderTable(
@@ -264,9 +310,38 @@ export async function coldStartTable(root: string, options: ColdStartOptions): P
       '(naive: the AWS SDK left external, loaded from node_modules as from the Lambda runtime)',
       ...notes,
     ].join('\n');
+    return {
+      text,
+      headlines: coldStartHeadlines(figures),
+      data: { rounds: options.rounds, environment: options.environment, functions: figures, failures },
+    };
   } finally {
     await sfn.stop();
     await dynamo.stop();
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/** The slowest deployed function's cold start against its budget, and the floor's. */
+export function coldStartHeadlines(figures: readonly ColdStartFigures[]): Headline[] {
+  const deployed = figures.filter(
+    (f) => !f.naive && f.invokeBudget !== undefined && f.invokeCpu !== undefined,
+  );
+  const slowest = [...deployed].sort((a, b) => (b.invokeCpu ?? 0) - (a.invokeCpu ?? 0))[0];
+  const over = deployed.filter((f) => (f.invokeCpu ?? 0) > (f.invokeBudget ?? Number.POSITIVE_INFINITY));
+  const floor = figures.find((f) => f.function === FLOOR.key);
+  return [
+    ...(slowest === undefined
+      ? []
+      : [
+          {
+            figure: `slowest cold start, require + 1st call (CPU, × node -e 0): ${slowest.function}`,
+            value: `${times(slowest.invokeCpu)} (budget ${times(slowest.invokeBudget)})`,
+          },
+        ]),
+    { figure: 'functions over their cold-start budget', value: `${over.length} of ${deployed.length}` },
+    ...(floor === undefined
+      ? []
+      : [{ figure: 'floor: the DynamoDB client alone', value: times(floor.invokeCpu) }]),
+  ];
 }

@@ -1,7 +1,8 @@
 /**
  * What serverless.yml deploys, as the cold-start bench needs it: every function's handler, the
  * esbuild settings serverless-esbuild bundles it with (`custom.esbuild`), and the NODE_OPTIONS the
- * function runs under (provider-wide, overridden per function). Read from the file itself, so a
+ * function runs under (provider-wide, overridden per function), and its memory and architecture
+ * (the cost estimate's GB-seconds). Read from the file itself, so a
  * function added there is measured without touching the bench.
  */
 import { readFileSync } from 'node:fs';
@@ -20,6 +21,10 @@ export interface DeployedFunction {
   exportName: string;
   /** NODE_OPTIONS as deployed (`--enable-source-maps`, …), or undefined. */
   nodeOptions: string | undefined;
+  /** memorySize (the function's, else the provider's, else Lambda's default of 128 MB). */
+  memorySizeMb: number;
+  /** architecture (the function's, else the provider's, else Lambda's default x86_64). */
+  architecture: 'arm64' | 'x86_64';
 }
 
 export interface DeployedSettings {
@@ -53,6 +58,9 @@ const PLUGIN_KEYS = new Set([
   'stripEntryResolveExtensions',
   'disposeContext',
 ]);
+
+/** Lambda's memory when none is set (https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html). */
+const LAMBDA_DEFAULT_MEMORY_MB = 128;
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -102,12 +110,26 @@ export function readDeployedSettings(root: string): DeployedSettings {
     functions: routes.functions.map((fn) => {
       const raw = rawFunctions[fn.functionName];
       const own = isRecord(raw) ? nodeOptionsOf(raw.environment) : undefined;
+      const memory =
+        (isRecord(raw) ? raw.memorySize : undefined) ?? provider.memorySize ?? LAMBDA_DEFAULT_MEMORY_MB;
+      const architecture =
+        (isRecord(raw) ? raw.architecture : undefined) ?? provider.architecture ?? 'x86_64';
+      if (typeof memory !== 'number' || !Number.isInteger(memory)) {
+        throw new Error(
+          `serverless.yml: functions.${fn.functionName}.memorySize is not a whole number of MB`,
+        );
+      }
+      if (architecture !== 'arm64' && architecture !== 'x86_64') {
+        throw new Error(`serverless.yml: functions.${fn.functionName}.architecture is not arm64 or x86_64`);
+      }
       return {
         key: fn.functionName,
         deployedName: fn.deployedName,
         entry: `${fn.handler.modulePath}.ts`,
         exportName: fn.handler.exportName,
         nodeOptions: own ?? providerNodeOptions,
+        memorySizeMb: memory,
+        architecture,
       };
     }),
   };

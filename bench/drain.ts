@@ -8,11 +8,20 @@
  */
 import { runSandbox } from '../sandbox/run';
 import { renderTable } from './paired';
+import type { Headline, SectionResult } from './results';
 
 const SERVICES = ['Auto Scaling', 'Elastic Load Balancing v2', 'EC2', 'SSM', 'SFN', 'DynamoDB'];
 
-export async function drainTable(seed: number): Promise<string> {
+export interface DrainRow {
+  scenario: string;
+  ok: boolean;
+  figures: Record<string, unknown>;
+  wallMs: number;
+}
+
+export async function drainTable(seed: number): Promise<SectionResult<{ runs: DrainRow[] }>> {
   const rows: string[][] = [];
+  const runs: DrainRow[] = [];
   for (const scenario of ['drain', 'drain-storm']) {
     const started = performance.now();
     const result = await runSandbox({ seed, fleet: 6, scenario });
@@ -30,8 +39,13 @@ export async function drainTable(seed: number): Promise<string> {
       String(f['throttled calls']),
       String(Math.round(performance.now() - started)),
     ]);
+    runs.push({ scenario, ok: result.ok, figures: { ...f }, wallMs: performance.now() - started });
   }
-  return [
+  const headlines: Headline[] = runs.map((r) => ({
+    figure: `${r.scenario}: ${String(r.figures.instances)} hooks, completion p99 (virtual s); API calls per instance`,
+    value: `${Math.round(Number(r.figures['completion p99 (s)']))} s; ${String(r.figures['API calls per instance'])}${r.ok ? '' : ' (checks FAILED)'}`,
+  }));
+  const text = [
     `lifecycle hooks: drain before terminate (seed ${seed}; completion = virtual s from Terminating:Wait to CompleteLifecycleAction)`,
     renderTable(
       [
@@ -49,4 +63,5 @@ export async function drainTable(seed: number): Promise<string> {
       rows,
     ),
   ].join('\n');
+  return { text, headlines, data: { runs } };
 }

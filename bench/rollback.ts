@@ -26,6 +26,7 @@ import type { TimedEntry } from '../sandbox/core/timeline';
 import { createRegion } from '../sandbox/region';
 import { executionEnd, until } from '../sandbox/stories/rollout-kit';
 import { renderTable } from './paired';
+import type { Headline, SectionResult } from './results';
 import {
   prepareRollout,
   startBenchRollout,
@@ -235,18 +236,32 @@ export async function measureRollback(options: {
   }
 }
 
-export async function blueGreenTable(seed: number, fleets: readonly number[]): Promise<string> {
+export interface BlueGreenData {
+  fleets: Array<{
+    fleet: number;
+    moved: SwitchFigures;
+    rolling: RollbackFigures;
+    blueGreen: RollbackFigures;
+  }>;
+}
+
+export async function blueGreenTable(
+  seed: number,
+  fleets: readonly number[],
+): Promise<SectionResult<BlueGreenData>> {
   const previousLevel = process.env.POWERTOOLS_LOG_LEVEL;
   process.env.POWERTOOLS_LOG_LEVEL = 'WARN';
   try {
     const lines: string[][] = [];
     const notes: string[] = [];
+    const measured: BlueGreenData['fleets'] = [];
     const s = (value: number) => (Number.isFinite(value) ? value.toFixed(0) : '-');
     const ratio = (a: number, b: number) => (Number.isFinite(a / b) ? `${(a / b).toFixed(2)}×` : '-');
     for (const fleet of fleets) {
       const moved = await measureSwitch({ seed, fleet });
       const rolling = await measureRollback({ seed, fleet, strategy: 'rolling' });
       const blueGreen = await measureRollback({ seed, fleet, strategy: 'blue-green' });
+      measured.push({ fleet, moved, rolling, blueGreen });
       if (moved.status !== 'SUCCEEDED' || moved.deploymentStatus !== 'succeeded') {
         notes.push(
           `${fleet} instances, blue/green rollout: the execution ended ${moved.status}, the deployment ${moved.deploymentStatus}`,
@@ -275,7 +290,7 @@ export async function blueGreenTable(seed: number, fleets: readonly number[]): P
         ],
       );
     }
-    return [
+    const text = [
       `blue/green vs rolling in the sandbox (seed ${seed}; health gate 60 s, watch 300 s; virtual seconds): ` +
         `green healthy → traffic moved, and the rollback after \`kiln abort\` once the new release serves ` +
         `(rolling: refresh past ${ROLLING_ABORT_AT} %, RollbackInstanceRefresh; blue/green: during the watch, ` +
@@ -283,6 +298,21 @@ export async function blueGreenTable(seed: number, fleets: readonly number[]): P
       renderTable(['metric', 'rolling', 'blue/green', 'ratio'], lines),
       ...notes,
     ].join('\n');
+    const last = measured[measured.length - 1];
+    const headlines: Headline[] =
+      last === undefined
+        ? []
+        : [
+            {
+              figure: `blue/green, ${last.fleet} instances: green healthy → traffic moved`,
+              value: `${s(last.moved.seconds)} s`,
+            },
+            {
+              figure: `${last.fleet} instances: rollback until the previous release alone serves (rolling / blue/green)`,
+              value: `${s(last.rolling.restoredSeconds)} s / ${s(last.blueGreen.restoredSeconds)} s`,
+            },
+          ];
+    return { text, headlines, data: { fleets: measured } };
   } finally {
     if (previousLevel === undefined) delete process.env.POWERTOOLS_LOG_LEVEL;
     else process.env.POWERTOOLS_LOG_LEVEL = previousLevel;

@@ -47,6 +47,7 @@ import {
 } from '../sandbox/stories/rollout-kit';
 import { storySettings, type StorySettings } from '../sandbox/stories/settings';
 import { renderTable, times } from './paired';
+import type { Headline, SectionResult } from './results';
 
 export const SERVICE = 'web';
 export const ENVIRONMENT = 'production';
@@ -357,7 +358,15 @@ export function describePath(states: readonly string[]): string {
   return out.join(' → ');
 }
 
-export async function rolloutTable(seed: number, fleets: readonly number[]): Promise<string> {
+export interface RolloutData {
+  runs: RolloutFigures[];
+  claims: ClaimChecks;
+}
+
+export async function rolloutTable(
+  seed: number,
+  fleets: readonly number[],
+): Promise<SectionResult<RolloutData>> {
   // The functions' INFO lines would bury the table (as in `kiln sandbox`, warnings still show).
   const previousLevel = process.env.POWERTOOLS_LOG_LEVEL;
   process.env.POWERTOOLS_LOG_LEVEL = 'WARN';
@@ -367,7 +376,11 @@ export async function rolloutTable(seed: number, fleets: readonly number[]): Pro
       runs.push(await measureRollout({ seed, fleet, design: 'callback' }));
       runs.push(await measureRollout({ seed, fleet, design: 'poll' }));
     }
-    return renderRollout(seed, runs);
+    return {
+      text: renderRollout(seed, runs),
+      headlines: rolloutHeadlines(runs),
+      data: { runs, claims: checkClaims(runs) },
+    };
   } finally {
     if (previousLevel === undefined) delete process.env.POWERTOOLS_LOG_LEVEL;
     else process.env.POWERTOOLS_LOG_LEVEL = previousLevel;
@@ -453,4 +466,28 @@ export function renderRollout(seed: number, runs: readonly RolloutFigures[]): st
     renderTable(['metric', 'callback', `poll ${POLL_SECONDS} s`, 'ratio'], lines),
     ...notes,
   ].join('\n');
+}
+
+/** Transitions and API calls per instance at the largest fleet, and the poll loop's ratio. */
+export function rolloutHeadlines(runs: readonly RolloutFigures[]): Headline[] {
+  const fleets = [...new Set(runs.map((r) => r.fleet))].sort((a, b) => a - b);
+  const largest = fleets[fleets.length - 1];
+  const callback = runs.find((r) => r.fleet === largest && r.design === 'callback');
+  const poll = runs.find((r) => r.fleet === largest && r.design === 'poll');
+  if (largest === undefined || callback === undefined) return [];
+  const claims = checkClaims(runs);
+  return [
+    {
+      figure: `rolling rollout, ${largest} instances: state transitions billed (callback / poll ${POLL_SECONDS} s)`,
+      value: `${billed(callback)} / ${poll === undefined ? '-' : billed(poll)}`,
+    },
+    {
+      figure: `rolling rollout: callback transitions from ${fleets[0]} to ${largest} instances`,
+      value: times(claims.growth),
+    },
+    {
+      figure: `rolling rollout, ${largest} instances: AWS API calls by Kiln per instance`,
+      value: (sum(callback.apiCalls) / largest).toFixed(2),
+    },
+  ];
 }

@@ -60,6 +60,8 @@ export interface RegionOptions {
   otherRegions?: string[];
   /** Where the virtual clock starts (EngineOptions.epochMs; `kiln sandbox --serve` only). */
   epochMs?: number;
+  /** Meter DynamoDB request units (EngineOptions.meterDynamo; the bench's cost estimate). */
+  meterDynamo?: boolean;
 }
 
 const DEFAULT_OTHER_REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1'];
@@ -142,6 +144,7 @@ export async function createRegion(options: RegionOptions): Promise<Region> {
     ...(options.rateLimits !== undefined ? { rateLimits: options.rateLimits } : {}),
     ...(options.limits ? { limits: options.limits } : {}),
     ...(options.epochMs === undefined ? {} : { epochMs: options.epochMs }),
+    ...(options.meterDynamo === undefined ? {} : { meterDynamo: options.meterDynamo }),
   });
   try {
     const ctx = engine.context;

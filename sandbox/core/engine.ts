@@ -23,6 +23,7 @@ import type { DynamoSandbox } from './dynamo';
 import { startDynamo } from './dynamo';
 import type { FaultPlan, PlannedFaults, RateLimiter } from './faults';
 import { createEc2RateLimiter, createElbv2RateLimiter, createFaults, parseFaultPlan } from './faults';
+import { DynamoMeter } from './metering';
 import { createIdSource, createIds, createRng, seedRandomUuid } from './random';
 import type { RunOptions, SchedulerLimits } from './scheduler';
 import { Scheduler } from './scheduler';
@@ -49,6 +50,11 @@ export interface EngineOptions {
    * with the real time are judged against a clock that agrees.
    */
   epochMs?: number;
+  /**
+   * Meter DynamoDB request units (sandbox/core/metering.ts): the bench's cost estimate. Off by
+   * default: it adds ReturnConsumedCapacity to each request (and removes it from the answer).
+   */
+  meterDynamo?: boolean;
 }
 
 export type EventSink = (event: SimEventInput) => void;
@@ -61,6 +67,8 @@ export interface SandboxEngine extends SandboxRuntime {
   readonly faults: PlannedFaults;
   readonly context: SimContext;
   readonly dynamo: DynamoSandbox | undefined;
+  /** DynamoDB request units, when EngineOptions.meterDynamo asked for them. */
+  readonly dynamoMeter: DynamoMeter | undefined;
   /** The ids Kiln's own code draws in this run (store writer ids): seeded, a stream of their own. */
   readonly kilnIds: IdSource;
   /** Registers a simulated service, in the engine's Region or (given) another one. */
@@ -169,6 +177,7 @@ export async function createEngine(options: EngineOptions): Promise<SandboxEngin
     },
   };
 
+  const dynamoMeter = options.meterDynamo === true ? new DynamoMeter() : undefined;
   const engine: SandboxEngine = {
     seed,
     region,
@@ -181,6 +190,7 @@ export async function createEngine(options: EngineOptions): Promise<SandboxEngin
     dynamo,
     kilnIds,
     dynamoEndpoint: dynamo?.endpoint,
+    dynamoMeter,
     now: () => clock.now(),
     requestId: () => requestIds.uuid(),
     serviceFor: (serviceId, inRegion) =>
@@ -239,6 +249,7 @@ export async function createEngine(options: EngineOptions): Promise<SandboxEngin
       if (scheduler.running)
         throw new Error('engine.createTable: create tables before a run, not during one');
       await dynamo.createTable(input);
+      dynamoMeter?.describeTable(input);
     },
     run: (fn, runOptions) => scheduler.run(fn, runOptions),
     runUntil: (predicate, limits) => scheduler.runUntil(predicate, limits),

@@ -53,6 +53,7 @@ import type {
 } from '@smithy/types';
 import type { SimService, SimTimeline, VirtualMs } from './context';
 import type { PlannedFaults } from './faults';
+import { countInvocationCall, type DynamoMeter } from './metering';
 import type { CallTicket, Scheduler } from './scheduler';
 import { SchedulerError } from './scheduler';
 
@@ -75,6 +76,8 @@ export interface SandboxRuntime {
   requestId(): string;
   /** dynalite's endpoint, when it runs. */
   readonly dynamoEndpoint: string | undefined;
+  /** Records DynamoDB request units when the engine meters them (EngineOptions.meterDynamo). */
+  readonly dynamoMeter?: DynamoMeter | undefined;
 }
 
 /**
@@ -273,6 +276,8 @@ export function attachSandbox<I extends object, O extends object>(
   if (stack.identify().some((line) => line.startsWith(GATE))) return;
 
   const tickets = new WeakMap<HandlerExecutionContext, CallTicket>();
+  /** Calls whose ReturnConsumedCapacity the meter added (the caller did not ask for it). */
+  const meteredOnly = new WeakSet<HandlerExecutionContext>();
   const operationOf = (context: HandlerExecutionContext): string =>
     (context.commandName ?? 'Unknown').replace(/Command$/, '');
 
@@ -282,6 +287,13 @@ export function attachSandbox<I extends object, O extends object>(
         const ticket = runtime.scheduler.begin(serviceId, operationOf(context), options.caller);
         tickets.set(context, ticket);
         try {
+          const meter = serviceId === 'DynamoDB' ? runtime.dynamoMeter : undefined;
+          const input = args.input as Record<string, unknown>;
+          if (meter?.meters(ticket.operation) === true && input.ReturnConsumedCapacity === undefined) {
+            // Asked for the metering only (sandbox/core/metering.ts); removed from the answer below.
+            meteredOnly.add(context);
+            return await next({ ...args, input: { ...args.input, ReturnConsumedCapacity: 'TOTAL' } });
+          }
           return await next(args);
         } finally {
           runtime.scheduler.end(ticket);
@@ -310,6 +322,7 @@ export function attachSandbox<I extends object, O extends object>(
           throw new SchedulerError(`${serviceId}: call reached the gate without a ticket`);
         const release = await runtime.scheduler.admit(ticket);
         const operation = ticket.operation;
+        countInvocationCall(serviceId);
         const record = (error?: unknown): void =>
           runtime.timeline.record({
             kind: 'api',
@@ -354,6 +367,14 @@ export function attachSandbox<I extends object, O extends object>(
               );
             }
             result = await next(args);
+            const meter = runtime.dynamoMeter;
+            if (meter !== undefined) {
+              const output: unknown = result.output;
+              meter.record(runtime.now(), ticket.caller, operation, args.input, output);
+              if (meteredOnly.has(context) && typeof output === 'object' && output !== null) {
+                delete (output as { ConsumedCapacity?: unknown }).ConsumedCapacity;
+              }
+            }
           } else {
             throw new SandboxUnsupportedError(
               `${serviceId}.${operation} by '${ticket.caller}': no simulated service is registered for ` +
@@ -363,6 +384,9 @@ export function attachSandbox<I extends object, O extends object>(
           record();
           return result;
         } catch (error) {
+          if (serviceId === 'DynamoDB' && errorName(error) === 'ConditionalCheckFailedException') {
+            runtime.dynamoMeter?.recordConditionFailed(runtime.now(), ticket.caller, operation, args.input);
+          }
           record(error);
           throw error;
         } finally {

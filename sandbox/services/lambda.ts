@@ -26,6 +26,7 @@ import {
 } from '@aws-sdk/client-lambda';
 import type { Context } from 'aws-lambda';
 import type { SimContext, SimService } from '../core/context';
+import { meterInvocation } from '../core/metering';
 
 export type LambdaHandler = (event: unknown, context: Context) => Promise<unknown>;
 
@@ -78,6 +79,13 @@ export interface InvocationLogEntry {
   attempt: number;
   ok: boolean;
   error?: string;
+  /** Virtual ms (clock.now()) when the attempt started and ended; ended is unset while it runs. */
+  startedMs: number;
+  endedMs?: number;
+  /** The attempt loaded the function's module (a cold start: one execution environment per function). */
+  cold: boolean;
+  /** SDK calls the handler made, by service id, each attempt counted (sandbox/core/metering.ts). */
+  calls: Record<string, number>;
 }
 
 /** AWS's documented delays before the 2nd and 3rd attempts of a failed asynchronous invocation. */
@@ -254,8 +262,17 @@ export class LambdaSim implements SimService {
     requestId = this.nextRequestId(),
   ): Promise<unknown> {
     const fn = this.requireFunction(functionName);
-    const record: InvocationLogEntry = { functionName, mode, attempt, ok: false };
+    const record: InvocationLogEntry = {
+      functionName,
+      mode,
+      attempt,
+      ok: false,
+      startedMs: this.ctx.clock.now(),
+      cold: false,
+      calls: {},
+    };
     this.invocations.push(record);
+    const meter = { open: true, calls: record.calls };
     try {
       if (this.ctx.faults.should('handler-crash', functionName)) {
         throw new FunctionError(
@@ -263,9 +280,12 @@ export class LambdaSim implements SimService {
           `RequestId: simulated Error: Runtime exited with error: signal: killed`,
         );
       }
+      record.cold = !this.loaded.has(fn.name);
       const handler = await this.loadHandler(fn);
       const context = this.lambdaContext(fn, requestId);
-      const result = await this.options.runAs(`fn:${fn.key}`, () => handler(structuredClone(event), context));
+      const result = await meterInvocation(meter, () =>
+        this.options.runAs(`fn:${fn.key}`, () => handler(structuredClone(event), context)),
+      );
       record.ok = true;
       return result;
     } catch (error) {
@@ -277,6 +297,9 @@ export class LambdaSim implements SimService {
         }`,
       });
       throw error;
+    } finally {
+      meter.open = false;
+      record.endedMs = this.ctx.clock.now();
     }
   }
 

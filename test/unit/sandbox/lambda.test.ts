@@ -1,4 +1,5 @@
 import type { Context } from 'aws-lambda';
+import { countInvocationCall } from '../../../sandbox/core/metering';
 import { createTestContext, type TestSimContext } from '../../../sandbox/core/testing';
 import {
   ASYNC_RETRY_DELAYS_MS,
@@ -264,6 +265,48 @@ describe('LambdaSim', () => {
         name: 'Runtime.ExitError',
       });
       expect(ran).toBe(false);
+    });
+  });
+
+  describe('metering (what the cost estimate of the bench reads)', () => {
+    it('records the virtual time an attempt spanned and that only the first one loaded the function', async () => {
+      register('kiln-sandbox-wait', async () => {
+        await new Promise((resolve) => ctx.clock.setTimeout(() => resolve(undefined), 1500));
+        return null;
+      });
+      const first = lambda.invoke('kiln-sandbox-wait', {});
+      await ctx.fakeClock.tickAsync(1500);
+      await first;
+      const second = lambda.invoke('kiln-sandbox-wait', {});
+      await ctx.fakeClock.tickAsync(1500);
+      await second;
+      expect(lambda.invocations.map((i) => [(i.endedMs ?? 0) - i.startedMs, i.cold])).toEqual([
+        [1500, true],
+        [1500, false],
+      ]);
+    });
+
+    it('counts the SDK calls made while the handler runs, by service, and none after it returned', async () => {
+      let later: (() => void) | undefined;
+      register('kiln-sandbox-calls', async () => {
+        countInvocationCall('DynamoDB');
+        countInvocationCall('DynamoDB');
+        countInvocationCall('EC2');
+        later = () => countInvocationCall('EC2');
+        return null;
+      });
+      await lambda.invoke('kiln-sandbox-calls', {});
+      later?.();
+      expect(lambda.invocations[0]?.calls).toEqual({ DynamoDB: 2, EC2: 1 });
+    });
+
+    it('ends the record of a failed attempt too', async () => {
+      register('kiln-sandbox-boom', async () => {
+        countInvocationCall('SFN');
+        throw new Error('boom');
+      });
+      await expect(lambda.invoke('kiln-sandbox-boom', {})).rejects.toThrow('boom');
+      expect(lambda.invocations[0]).toMatchObject({ ok: false, calls: { SFN: 1 }, endedMs: ctx.clock.now() });
     });
   });
 });
