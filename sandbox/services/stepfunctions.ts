@@ -50,6 +50,14 @@ import { dispatch, operation, type OperationTable } from './shared';
 let localStepFunctionsModule: typeof LocalStepFunctions | undefined;
 
 /**
+ * Definitions (as JSON) the runner has already validated in this process. Validating is a pure
+ * function of the definition, and it costs a few hundred ms of asl-validator's JSON schemas per
+ * machine, every time a region is made: a test file making twenty regions with the same deploy
+ * state machine paid it twenty times. An invalid definition is never added, so it fails every time.
+ */
+const validDefinitions = new Set<string>();
+
+/**
  * aws-local-stepfunctions, loaded when a state machine first runs: with asl-validator, ajv and
  * jsonata it took a tenth of the CPU of a 300-instance refresh story, which runs no machine.
  */
@@ -175,13 +183,15 @@ export class StepFunctionsSim implements SimService {
 
   private runnerOf(machine: MachineRecord): StateMachine {
     if (machine.runner === undefined) {
+      const text = JSON.stringify(machine.definition);
       try {
         machine.runner = new (localStepFunctions().StateMachine)(
           machine.definition as unknown as StateMachineDefinition,
           {
-            validationOptions: { checkArn: false },
+            validationOptions: validDefinitions.has(text) ? { noValidate: true } : { checkArn: false },
           },
         );
+        validDefinitions.add(text);
       } catch (error) {
         throw new Error(
           `state machine ${machine.name}: ${error instanceof Error ? error.message : String(error)}`,

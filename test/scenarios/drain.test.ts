@@ -1,5 +1,5 @@
 import { runSandbox } from '../../sandbox/run';
-import { drainChecks, type DrainRecord, type DrainRun } from '../../sandbox/stories/drain';
+import { drainChecks, drainStorm, type DrainRecord, type DrainRun } from '../../sandbox/stories/drain';
 
 const CHECKS = [
   'no action completed before its targets left draining',
@@ -42,12 +42,22 @@ describe('the drain story when a step fails past its retries', () => {
   }, 60_000);
 });
 
-describe('the drain-storm story (1,000 instances at once, AWS request rates on)', () => {
-  it('completes every action, drained first, before its timeout, none lost', async () => {
-    const result = await runSandbox({ seed: 7, fleet: 6, scenario: 'drain-storm' });
+describe('a drain storm (100 instances at once, AWS request rates on)', () => {
+  // The catalog's drain-storm is 1,000 instances: a scale figure, which `npm run bench` measures and
+  // judges (bench/drain.ts; 50 s of CPU here). A hundred at once are already far past ELB's and
+  // EC2's request rates, so the calls that decide each action are throttled and retried, which is
+  // what this rule is about: none lost, none left to its timeout, none completed while draining.
+  it('completes every action, drained first, before its timeout, none lost, through throttled calls', async () => {
+    const result = await runSandbox({
+      seed: 7,
+      fleet: 6,
+      scenario: 'storm',
+      stories: { storm: drainStorm(100) },
+    });
     expect(result.checks.filter((c) => !c.ok)).toEqual([]);
-    expect(result.figures.instances).toBe(1000);
-  }, 600_000);
+    expect(result.figures.instances).toBe(100);
+    expect(result.figures['throttled calls']).toBeGreaterThan(0);
+  }, 120_000);
 });
 
 describe('drainChecks (the rules the stories hold)', () => {

@@ -53,9 +53,12 @@ describe('kiln sandbox under injected faults', () => {
   ])('scenario %s with --fault %s, seed %d', (scenario, fault, seed) => {
     it('retries the story’s own calls past the fault and ends in its checks with the timeline written', async () => {
       const timeline = join(dir, 'timeline.jsonl');
+      // A small fleet: the rule is about the story's own calls, whose number hardly grows with it.
       const run = await runSandboxCommand([
         '--scenario',
         scenario,
+        '--fleet',
+        '2',
         '--seed',
         String(seed),
         '--quiet',
