@@ -84,7 +84,7 @@ export function lifecycleWaits(entries: readonly TimedEntry[]): LifecycleWait[] 
  */
 export function checkLifecycle(
   record: RunRecord,
-  watch: RegionWatch,
+  watch: Pick<RegionWatch, 'completions' | 'heartbeatTimeout'>,
   audited: ReadonlyMap<string, readonly AuditedCompletion[]>,
   now: number,
 ): Violation[] {
@@ -151,7 +151,7 @@ export const AWS_REMOVAL_GRACE_SECONDS = 900;
  * A shortfall is excused while it is no larger than the instances AWS took away (failed to boot,
  * or found unhealthy by Auto Scaling's health checks) within AWS_REMOVAL_GRACE_SECONDS.
  */
-export function checkHealthyCapacity(record: RunRecord, watch: RegionWatch): Violation[] {
+export function checkHealthyCapacity(record: RunRecord, watch: Pick<RegionWatch, 'capacity'>): Violation[] {
   const violations: Violation[] = [];
   // Kiln's own groups (blue/green's greens) serve through their target groups too.
   const widened: RunRecord = {
