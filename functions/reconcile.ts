@@ -123,6 +123,7 @@ export function createReconcileHandler(deps: () => ReconcileHandlerDeps) {
         succeed: (token: string, output: unknown) => tasks.succeed(token, output),
         ec2: (region: string) =>
           ec2.get(region) ?? ec2.set(region, new Ec2Bake(d.ec2For(region))).get(region)!,
+        autoScaling: (region: string) => new AutoScalingGroups(d.autoScalingFor(region)),
         reconcileAlarms: alarms,
         healLifecycleActions: lifecycle,
       },

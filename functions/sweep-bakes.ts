@@ -17,6 +17,7 @@
  * SendCommand as bake-steps' role has, and no EC2 at all in on-progress, which every AMI event in
  * the account reaches. It runs rarely, so its cold start is off every bake's path.
  */
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -31,6 +32,7 @@ import { kilnHandler } from '../shared/runtime/handler';
 import type { IdSource } from '../shared/runtime/ids';
 import { createLogger } from '../shared/runtime/logger';
 import { KilnStore } from '../shared/store';
+import { AutoScalingGroups } from '../shared/aws/autoscaling';
 import { sweepDeployment, type SweepDeps } from '../shared/usecases/bake/sweep';
 
 export interface SweepBakesDeps {
@@ -38,6 +40,8 @@ export interface SweepBakesDeps {
   tableName: string;
   /** The EC2 client for a Region (made once per Region and reused). */
   ec2For: (region: string) => EC2Client;
+  /** Auto Scaling in a Region: a dead rollout's instance refresh still at work is rolled back. */
+  autoScalingFor: (region: string) => AutoScalingClient;
   sfn: SFNClient;
   /** The deploy state machine (KILN_DEPLOY_STATE_MACHINE_ARN): whose executions are Kiln's bakes. */
   deployStateMachineArn: string;
@@ -65,6 +69,7 @@ export function createSweepBakesHandler(deps: () => SweepBakesDeps) {
         ...(d.now === undefined ? {} : { now: d.now }),
       }),
       ec2: (region) => ec2.get(region) ?? ec2.set(region, new Ec2Bake(d.ec2For(region))).get(region)!,
+      autoScaling: (region) => new AutoScalingGroups(d.autoScalingFor(region)),
       actor: 'sweep-bakes',
       describeExecution: (deploymentId) => executions.describe(deploymentId),
       // A released lock's waiters take it at once instead of at their next poll.
@@ -100,10 +105,13 @@ export const handler = createSweepBakesHandler(() => {
   if (!defaults) {
     const config = loadConfig(SweepBakesConfigSchema);
     const ec2 = new Map<string, EC2Client>();
+    const autoScaling = new Map<string, AutoScalingClient>();
     defaults = {
       documentClient: defaultDocumentClient(),
       tableName: config.KILN_TABLE,
       ec2For: (region) => ec2.get(region) ?? ec2.set(region, new EC2Client({ region })).get(region)!,
+      autoScalingFor: (region) =>
+        autoScaling.get(region) ?? autoScaling.set(region, new AutoScalingClient({ region })).get(region)!,
       sfn: new SFNClient({}),
       deployStateMachineArn: config.KILN_DEPLOY_STATE_MACHINE_ARN,
     };

@@ -130,6 +130,7 @@ export const sandboxFunctions: Record<string, SandboxFunctionFactory> = {
       tableName: env.tableName,
       ids: env.ids,
       ec2For: (region) => env.clientsIn(region).ec2,
+      autoScalingFor: (region) => env.clientsIn(region).autoScaling,
       sfn: env.clients.sfn,
       deployStateMachineArn,
     }));

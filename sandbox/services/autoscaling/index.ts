@@ -225,6 +225,11 @@ export class AutoScalingSim implements SimService {
     return { tags, targetGroupArns: [...group.targetGroupArns] };
   }
 
+  /** A group's desired capacity now (undefined: no such group), for observers as peekGroup. */
+  peekDesiredCapacity(name: string): number | undefined {
+    return this.parts.groups.all().find((g) => g.name === name)?.desired;
+  }
+
   handle(operation: string, input: unknown): Promise<object> {
     return dispatch(this.operations, operation, input, (name) =>
       validationError(`The sandbox does not simulate Auto Scaling operation ${name}`),

@@ -49,6 +49,8 @@ export interface SweepDeps extends CleanUpDeps {
   describeExecution: (deploymentId: string) => Promise<ExecutionReport | undefined>;
   /** Wakes a task waiting for a lock the sweep released (SendTaskSuccess). */
   wake: RolloutDeps['wake'];
+  /** Auto Scaling in a Region: a dead rollout's instance refresh still at work is rolled back. */
+  autoScaling: RolloutDeps['autoScaling'];
 }
 
 export type SweepOutcome =

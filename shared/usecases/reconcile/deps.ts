@@ -27,6 +27,8 @@ export interface ReconcileDeps {
   succeed: (taskToken: string, output: unknown) => Promise<TaskResumption>;
   /** EC2 in a Region, for the bake sweep (shared/usecases/bake/sweep.ts). */
   ec2: SweepDeps['ec2'];
+  /** Auto Scaling in a Region, for the sweep of a dead rollout (its refresh rolled back). */
+  autoScaling: SweepDeps['autoScaling'];
   /** Instances waiting in a lifecycle hook with nobody handling them (issue 11, part A). */
   healLifecycleActions?: HealPort;
   /** Alarms in ALARM whose event was lost (issue 11, part B). */

@@ -93,6 +93,7 @@ class Run {
     this.sweep = {
       store: deps.store,
       ec2: deps.ec2,
+      autoScaling: deps.autoScaling,
       actor: deps.actor,
       describeExecution: deps.describeExecution,
       wake: async (token, output) => {

@@ -4,13 +4,21 @@
  * may still hold an environment's lock. Its lease would free it within ROLLOUT_LEASE_MS; the
  * sweep frees it at once, wakes whoever waits for it, and records the deployment failed with the
  * reason, so the next rollout proceeds and `kiln status` says what happened.
+ *
+ * A rolling rollout that died while its instance refresh was still at work would otherwise leave
+ * that refresh running to the end: the environment would end on the failed deployment's release
+ * while Kiln records the previous one (found by `npm run chaos`, seed 7). So the sweep first rolls
+ * the refresh back (RollbackInstanceRefresh: "Cancels an instance refresh that is in progress and
+ * rolls back any changes that it made", returning the group to its configuration before the
+ * refresh, https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_RollbackInstanceRefresh.html),
+ * only when the refresh at work is the deployment's own.
  */
 import { isFinal } from '../../domain/deployment';
 import type { Deployment } from '../../store';
 import type { RolloutDeps } from './deps';
 import { moveOrAccept, wakeLockWaiters } from './lock';
 
-export type RolloutSweepDeps = Pick<RolloutDeps, 'store' | 'actor' | 'wake'>;
+export type RolloutSweepDeps = Pick<RolloutDeps, 'store' | 'actor' | 'wake' | 'autoScaling'>;
 
 export interface RolloutSweep {
   /** The environments whose lock the deployment held and the sweep released. */
@@ -24,6 +32,8 @@ export async function sweepRollout(
   deps: RolloutSweepDeps,
 ): Promise<RolloutSweep> {
   const released: string[] = [];
+  // Before the lock goes: nothing else may start on the group while its refresh is undone.
+  const undone = isFinal(deployment.status) ? undefined : await rollBackRefresh(deployment, deps);
   for (const environment of deployment.environments) {
     const { lock } = await deps.store.getEnvironmentState(deployment.service, environment);
     if (lock?.holder !== deployment.id) continue;
@@ -44,9 +54,27 @@ export async function sweepRollout(
       outcome: `execution-${execution.toLowerCase().replace('_', '-')}`,
       reason:
         `the deploy execution ended ${execution} during the rollout${where}` +
+        (undone === undefined ? '' : `; ${undone}`) +
         (released.length > 0 ? `; the lock of ${released.join(', ')} released` : ''),
     });
     status = moved.status;
   }
   return { released, status };
+}
+
+/** Rolls back the deployment's own instance refresh if it is still at work; says what it did. */
+async function rollBackRefresh(deployment: Deployment, deps: RolloutSweepDeps): Promise<string | undefined> {
+  const { rollout } = deployment;
+  const group = rollout?.toGroup;
+  if (rollout?.strategy !== 'rolling' || rollout.refreshId === undefined || group === undefined)
+    return undefined;
+  const manifest = (await deps.store.getService(deployment.service))?.manifest;
+  const region = manifest?.environments.find((e) => e.name === rollout.environment)?.region;
+  if (region === undefined) return undefined;
+  const autoScaling = deps.autoScaling(region);
+  const active = await autoScaling.activeRefresh(group);
+  const nothing = `no instance refresh of ${group} was at work to roll back`;
+  if (active?.refreshId !== rollout.refreshId || active.status === 'RollbackInProgress') return nothing;
+  const rolled = await autoScaling.rollbackRefresh(group);
+  return rolled === 'none' ? nothing : `its instance refresh ${rolled.refreshId} of ${group} rolled back`;
 }

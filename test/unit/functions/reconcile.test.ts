@@ -131,11 +131,13 @@ describe("the reconcile function's IAM role", () => {
         'autoscaling:DescribeAutoScalingGroups',
         'autoscaling:DescribeLifecycleHooks',
         'autoscaling:CompleteLifecycleAction',
+        'autoscaling:DescribeInstanceRefreshes',
+        'autoscaling:RollbackInstanceRefresh',
       ]),
     );
   });
 
-  it('never fails or stops an execution, and touches Auto Scaling only to describe and complete lifecycle actions', () => {
+  it("never fails or stops an execution, and touches Auto Scaling only to describe, complete lifecycle actions and roll back a dead rollout's refresh", () => {
     const forbidden = granted().filter(
       (action) =>
         (action.startsWith('autoscaling:') &&
@@ -143,11 +145,22 @@ describe("the reconcile function's IAM role", () => {
             'autoscaling:DescribeAutoScalingGroups',
             'autoscaling:DescribeLifecycleHooks',
             'autoscaling:CompleteLifecycleAction',
+            'autoscaling:DescribeInstanceRefreshes',
+            'autoscaling:RollbackInstanceRefresh',
           ].includes(action)) ||
         ['states:SendTaskFailure', 'states:StopExecution'].includes(action) ||
         action.includes('*'),
     );
     expect(forbidden).toEqual([]);
+  });
+
+  it('rolls back instance refreshes only on groups tagged for Kiln', () => {
+    const rollsBack = reconcileStatements().filter((s) =>
+      actionsOf(s).includes('autoscaling:RollbackInstanceRefresh'),
+    );
+    expect(rollsBack.map((s) => s.Condition?.StringEquals?.['aws:ResourceTag/kiln:managed'])).toEqual([
+      'true',
+    ]);
   });
 
   it('completes lifecycle actions only on groups tagged for Kiln', () => {

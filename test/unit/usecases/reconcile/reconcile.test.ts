@@ -62,6 +62,7 @@ async function world(): Promise<World> {
         return w.answer(token);
       },
       ec2: () => new Ec2Bake(new EC2Client({ region: 'us-east-1' })),
+      autoScaling: base.deps.autoScaling,
       ...overrides,
     }),
     run: (overrides = {}, at = base.clock.now) =>

@@ -41,6 +41,7 @@ function sweep(w: World, execution: ExecutionReport | undefined) {
     actor: 'sweep-bakes',
     describeExecution: async () => execution,
     wake: w.deps.wake,
+    autoScaling: w.deps.autoScaling,
   });
 }
 
@@ -88,5 +89,62 @@ describe('the sweep of an execution that died in the rollout', () => {
     await rollingOut(w);
     await sweep(w, { status: 'ABORTED' });
     expect((await sweep(w, { status: 'ABORTED' })).outcome).toBe('released');
+  });
+});
+
+describe('the sweep of an execution that died while its instance refresh was at work', () => {
+  /** Staging's refresh to the release in progress, as the rolling steps record it. */
+  async function refreshing(w: World, status: 'InProgress' | 'Successful'): Promise<void> {
+    await rollingOut(w);
+    w.regions['us-east-1']?.addGroup('checkout-staging');
+    w.regions['us-east-1']?.refreshes.push({
+      group: 'checkout-staging',
+      refreshId: 'refresh-1',
+      status,
+      percentageComplete: 50,
+    });
+    const deployment = await w.store.getDeployment('d-1');
+    await w.store.updateDeployment(
+      'd-1',
+      {
+        rollout: {
+          environment: 'staging',
+          index: 0,
+          strategy: 'rolling',
+          phase: 'refreshing',
+          refreshId: 'refresh-1',
+          fromGroup: 'checkout-staging',
+          toGroup: 'checkout-staging',
+          at: new Date(w.clock.now).toISOString(),
+        },
+      },
+      deployment?.version ?? 0,
+    );
+  }
+
+  it('rolls the refresh back, so the environment returns to its previous release, and says so', async () => {
+    const w = await world(dynamo);
+    await refreshing(w, 'InProgress');
+    const swept = await sweep(w, { status: 'ABORTED' });
+    expect(swept).toMatchObject({ outcome: 'rollout-swept', status: 'failed' });
+    expect(w.regions['us-east-1']?.calls).toContainEqual({
+      operation: 'rollbackRefresh',
+      input: { group: 'checkout-staging' },
+    });
+    expect(w.regions['us-east-1']?.refreshes[0]?.status).toBe('RollbackInProgress');
+    expect((await w.store.getDeployment('d-1'))?.reason).toBe(
+      'the deploy execution ended ABORTED during the rollout at staging (refreshing); ' +
+        'its instance refresh refresh-1 of checkout-staging rolled back; the lock of staging released',
+    );
+  });
+
+  it('asks for no rollback when the refresh is no longer at work', async () => {
+    const w = await world(dynamo);
+    await refreshing(w, 'Successful');
+    await sweep(w, { status: 'ABORTED' });
+    expect((await w.store.getDeployment('d-1'))?.reason).toBe(
+      'the deploy execution ended ABORTED during the rollout at staging (refreshing); ' +
+        'no instance refresh of checkout-staging was at work to roll back; the lock of staging released',
+    );
   });
 });
