@@ -353,7 +353,7 @@ describe('deploy state machine: blue/green', () => {
       return detached === undefined || deleted === undefined ? undefined : deleted.t - detached.t;
     }
 
-    it('restores blue and releases the lock when the health gate times out, naming the gate as the cause', async () => {
+    it('discards green and releases the lock when the 120 s health gate times out, naming the gate as the cause', async () => {
       s = await stage({ strategy: SHORT_GATE, badVersions: [{ version: '2.0.0', mode: 'failing-health' }] });
       const st = s;
       const staging = st.environments[0]!;
@@ -370,7 +370,7 @@ describe('deploy state machine: blue/green', () => {
       expect(outcome.execution.status).toBe('FAILED');
       expect(outcome.deployment?.status).toBe('rolled-back');
       expect(outcome.deployment?.reason).toMatch(
-        /^health gate not passed within 120 s: .*; 1\.0\.0 restored/,
+        /^health gate not passed within 120 s: .*; launch template version 1 restored \(stopped at staging/,
       );
       expect(outcome.deployment?.reason).not.toMatch(/rollback not done/);
       expect(outcome.state.lock).toBeUndefined();
@@ -399,9 +399,13 @@ describe('deploy state machine: blue/green', () => {
         };
       });
       expect(outcome.execution.status).toBe('FAILED');
+      // Traffic had moved: this is the restore-blue path.
+      expect(
+        st.region.engine.timeline.entries.some((e) => e.kind === 'state' && e.to === 'SwitchTraffic'),
+      ).toBe(true);
       expect(outcome.deployment?.status).toBe('rolled-back');
       expect(outcome.deployment?.reason).toMatch(
-        /^alarm web-staging-5xx went into ALARM .*; 1\.0\.0 restored/,
+        /^aborted by alarm:web-staging-5xx: metric alarm web-staging-5xx went into ALARM .*; launch template version 1 restored \(stopped at staging/,
       );
       expect(outcome.state.lock).toBeUndefined();
       expect(outcome.state).toMatchObject({ activeGroup: 'web-staging', launchTemplate: { version: 1 } });
@@ -432,7 +436,9 @@ describe('deploy state machine: blue/green', () => {
       expect(outcome.execution.status).toBe('FAILED');
       expect(outcome.deployment).toMatchObject({
         status: 'rolled-back',
-        reason: expect.stringMatching(/^aborted by cli:alice: wrong build; 1\.0\.0 restored/),
+        reason: expect.stringMatching(
+          /^aborted by cli:alice: wrong build; launch template version 1 restored \(stopped at staging/,
+        ),
       });
       expect(outcome.state.lock).toBeUndefined();
       expect(outcome.green).toBeUndefined();

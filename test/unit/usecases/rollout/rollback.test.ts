@@ -175,7 +175,8 @@ describe('finish', () => {
     const w = await world(dynamo);
     const state = await refreshing(w);
     await w.store.moveDeployment('d-1', { from: 'rolling-out', to: 'rolling-back' });
-    const env = state.env && {
+    if (!state.env) throw new Error('refreshing() leaves $.env set');
+    const env = {
       ...state.env,
       rollback: { kind: 'refresh-rollback' as const, refreshId: 'refresh-1', reason: 'alarm checkout-5xx' },
     };
