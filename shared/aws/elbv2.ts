@@ -1,10 +1,11 @@
 /**
  * The Elastic Load Balancing (v2) adapter of the rollout (LoadBalancingPort,
  * shared/usecases/rollout/deps.ts): the health of a target group's targets, which blue/green's
- * health gate reads. DescribeTargetHealth answers every registered target at once (it does not
+ * health gate reads, and a target group's deregistration delay, which bounds its rollback. DescribeTargetHealth answers every registered target at once (it does not
  * page: https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_DescribeTargetHealth.html).
  */
 import {
+  DescribeTargetGroupAttributesCommand,
   DescribeTargetHealthCommand,
   type ElasticLoadBalancingV2Client,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
@@ -44,4 +45,23 @@ export class TargetGroups implements LoadBalancingPort {
       return [{ instanceId, state, ...(reason === undefined ? {} : { reason }) }];
     });
   }
+
+  /**
+   * `deregistration_delay.timeout_seconds`: 0–3600, 300 unless set (AWS answers every attribute,
+   * defaults included; an answer without it is taken as the default).
+   * https://docs.aws.amazon.com/elasticloadbalancing/latest/application/edit-target-group-attributes.html#deregistration-delay
+   */
+  async deregistrationDelaySeconds(targetGroupArn: string): Promise<number> {
+    const result = await callAws(
+      'Elastic Load Balancing',
+      `describe the attributes of ${targetGroupArn}`,
+      () => this.client.send(new DescribeTargetGroupAttributesCommand({ TargetGroupArn: targetGroupArn })),
+    );
+    const raw = result.Attributes?.find((a) => a.Key === 'deregistration_delay.timeout_seconds')?.Value;
+    const seconds = raw === undefined ? Number.NaN : Number(raw);
+    return Number.isInteger(seconds) && seconds >= 0 ? seconds : DEFAULT_DEREGISTRATION_DELAY_SECONDS;
+  }
 }
+
+/** ELB's default deregistration delay (the page above). */
+const DEFAULT_DEREGISTRATION_DELAY_SECONDS = 300;

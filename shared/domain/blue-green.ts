@@ -336,3 +336,41 @@ export function groupsBeyondKeep(
 export function watchSeconds(bakeTimeSeconds: number): number {
   return Math.max(1, Math.ceil(bakeTimeSeconds));
 }
+
+/**
+ * What a blue/green rollback may take beyond what it waits on: green's deletion (ForceDelete
+ * terminates its instances and drops their lifecycle actions, so no hook holds it; EC2's shutdown
+ * still takes a minute or two), the rollback's 30 s polls, and a target's health checks once blue
+ * is back in the target groups.
+ * https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_DeleteAutoScalingGroup.html
+ */
+export const ROLLBACK_MARGIN_SECONDS = 300;
+
+export interface RollbackDeadlineInput {
+  kind: 'discard-green' | 'restore-blue';
+  /** The environment's health gate timeout: how long green was given to come up healthy. */
+  healthGateTimeoutSeconds: number;
+  /** Each target group's `deregistration_delay.timeout_seconds`. */
+  deregistrationDelaysSeconds: readonly number[];
+}
+
+/**
+ * How long a blue/green rollback may run, from what it waits on — never the health gate's timeout
+ * alone: green's targets stay `draining` in every target group for the group's deregistration
+ * delay after green leaves it (300 s unless set, up to 3600 s; "After the deregistration delay
+ * elapses, the deregistration process completes and the state of the target is unused",
+ * https://docs.aws.amazon.com/elasticloadbalancing/latest/application/edit-target-group-attributes.html#deregistration-delay),
+ * and they drain in parallel, so the longest delay counts. Restoring blue after the switch first
+ * waits for blue back in service and healthy: as long as the gate gave green.
+ */
+export function rollbackDeadline(input: RollbackDeadlineInput): { seconds: number; why: string } {
+  const drain = Math.max(0, ...input.deregistrationDelaysSeconds);
+  const parts = [
+    ...(input.kind === 'restore-blue' ? [`health gate ${input.healthGateTimeoutSeconds} s`] : []),
+    `deregistration delay ${drain} s`,
+    `${ROLLBACK_MARGIN_SECONDS} s margin`,
+  ];
+  const seconds =
+    (input.kind === 'restore-blue' ? input.healthGateTimeoutSeconds : 0) + drain + ROLLBACK_MARGIN_SECONDS;
+  return { seconds, why: parts.join(' + ') };
+}

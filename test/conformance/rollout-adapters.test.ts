@@ -33,6 +33,7 @@ import {
 import {
   CreateTargetGroupCommand,
   ElasticLoadBalancingV2Client,
+  ModifyTargetGroupAttributesCommand,
   RegisterTargetsCommand,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { AutoScalingGroups } from '../../shared/aws/autoscaling';
@@ -349,6 +350,21 @@ describe('the rollout adapters against moto', () => {
       expect(['initial', 'healthy', 'unhealthy', 'unused', 'draining', 'unavailable']).toContain(
         health[0]?.state,
       );
+    });
+
+    it("reads the deregistration delay: ELB's default 300 s, then what was set", async () => {
+      const w = await world();
+      const arn = await targetGroup(w, 'web');
+      expect(await w.targetGroups.deregistrationDelaySeconds(arn)).toBe(300);
+
+      await w.elbv2.send(
+        new ModifyTargetGroupAttributesCommand({
+          TargetGroupArn: arn,
+          Attributes: [{ Key: 'deregistration_delay.timeout_seconds', Value: '45' }],
+        }),
+      );
+
+      expect(await w.targetGroups.deregistrationDelaySeconds(arn)).toBe(45);
     });
 
     it('refuses a target group that does not exist, naming the code', async () => {

@@ -203,6 +203,11 @@ export interface TargetHealthEntry {
 
 export interface LoadBalancingPort {
   targetHealth(targetGroupArn: string): Promise<TargetHealthEntry[]>;
+  /**
+   * The target group's `deregistration_delay.timeout_seconds` (DescribeTargetGroupAttributes):
+   * how long a target that left it stays draining, which bounds a blue/green rollback.
+   */
+  deregistrationDelaySeconds(targetGroupArn: string): Promise<number>;
 }
 
 export interface AlarmStatus {
@@ -337,8 +342,13 @@ export interface EnvironmentRun {
     kind: 'nothing' | 'refresh-rollback' | 'refresh-to-previous' | 'discard-green' | 'restore-blue';
     refreshId?: string;
     reason: string;
-    /** When the rollback started (epoch ms): blue/green gives blue the health gate's timeout from it. */
+    /** When the rollback started (epoch ms): blue/green's deadline runs from it. */
     startedAt?: number;
+    /**
+     * Blue/green: how long the rollback may take from `startedAt`, from what it waits on
+     * (shared/domain/blue-green.ts `rollbackDeadline`), and that sum in words.
+     */
+    deadline?: { seconds: number; why: string };
   };
   startedAt: number;
 }

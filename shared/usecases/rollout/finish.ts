@@ -10,7 +10,8 @@
  * 3. The deployment moved there, with the reason in words: AWS's StatusReason for a refresh, the
  *    alarm, the approver, or the failed step's message, and where the rollout stopped (earlier
  *    environments passed their gates and keep the release).
- * 4. The lock released and its waiters woken, except after a failed rollback: the environment is
+ * 4. The lock released and its waiters woken, except after a failed rollback (its reason names
+ *    the first cause, then how the rollback failed): the environment is
  *    then on neither release for sure, so the lock stays until its lease ends and a person looks.
  */
 import { finalStatusOf, movesTo, stepFailure, type RolloutEnding } from '../../domain/rollout';
@@ -80,11 +81,19 @@ function reasonOf(state: RolloutState, ending: RolloutEnding): string {
         : '';
       return `${why}${restored}${where}`;
     }
-    case 'rollback-failed':
+    case 'rollback-failed': {
+      // The first cause leads: why the rollout was being rolled back is what a person must know
+      // first. rollback-environment records it; when that step itself failed, $.check still holds it.
+      const check = state.check;
+      const cause =
+        run?.rollback?.reason ??
+        (check && ['failed', 'alarm', 'abort'].includes(check.outcome) ? check.reason : undefined);
       return (
+        `${cause === undefined ? '' : `${cause}; then `}` +
         `the rollback failed: ${state.error ? stepFailure(state.error) : (state.check?.reason ?? 'unknown')}` +
         `${where}; the lock is kept until its lease ends`
       );
+    }
     case 'failed':
       return `${stepFailure(state.error)}${where}`;
     case 'approval-timed-out':

@@ -336,6 +336,116 @@ describe('deploy state machine: blue/green', () => {
     });
   });
 
+  describe("a rollback that waits out the target group's deregistration delay (300 s by default) past a short health gate", () => {
+    /** A 120 s gate: shorter than the drain of green's targets once they leave the target group. */
+    const SHORT_GATE: Strategy = {
+      ...BLUE_GREEN,
+      healthGate: { healthyForSeconds: 30, timeoutSeconds: 120 },
+    };
+
+    /** Seconds from green's last DetachTrafficSources to the DeleteAutoScalingGroup that removes it. */
+    function drainSeconds(st: Stage): number | undefined {
+      const calls = st.region.engine.timeline.entries.filter(
+        (e) => e.kind === 'api' && e.ok && e.caller === 'fn:rolloutSteps',
+      );
+      const detached = calls.filter((e) => e.kind === 'api' && e.operation === 'DetachTrafficSources').pop();
+      const deleted = calls.find((e) => e.kind === 'api' && e.operation === 'DeleteAutoScalingGroup');
+      return detached === undefined || deleted === undefined ? undefined : deleted.t - detached.t;
+    }
+
+    it('discards green and releases the lock when the 120 s health gate times out, naming the gate as the cause', async () => {
+      s = await stage({ strategy: SHORT_GATE, badVersions: [{ version: '2.0.0', mode: 'failing-health' }] });
+      const st = s;
+      const staging = st.environments[0]!;
+      const outcome = await st.region.engine.run(async () => {
+        const arn = await st.deploy({ id: 'd-short-gate', environments: ['staging'] });
+        return {
+          execution: await st.end(arn),
+          deployment: await st.deployment('d-short-gate'),
+          state: await st.environment('staging'),
+          green: await group(st, 'web-staging-kiln-2.0.0'),
+          serving: await servingGroups(st, staging.targetGroupArn),
+        };
+      });
+      expect(outcome.execution.status).toBe('FAILED');
+      expect(outcome.deployment?.status).toBe('rolled-back');
+      expect(outcome.deployment?.reason).toMatch(
+        /^health gate not passed within 120 s: .*; launch template version 1 restored \(stopped at staging/,
+      );
+      expect(outcome.deployment?.reason).not.toMatch(/rollback not done/);
+      expect(outcome.state.lock).toBeUndefined();
+      expect(outcome.state).toMatchObject({ activeGroup: 'web-staging', launchTemplate: { version: 1 } });
+      expect(outcome.green).toBeUndefined();
+      expect(outcome.serving).toEqual(['web-staging']);
+      // Green left only after its targets had drained for the whole delay.
+      expect(drainSeconds(st)).toBeGreaterThanOrEqual(300);
+    });
+
+    it('restores blue and releases the lock when the rollout alarm goes off in the watch, naming the alarm as the cause', async () => {
+      s = await stage({
+        strategy: { ...SHORT_GATE, healthGate: { healthyForSeconds: 0, timeoutSeconds: 120 } },
+        badVersions: [{ version: '2.0.0', mode: 'errors' }],
+      });
+      const st = s;
+      const staging = st.environments[0]!;
+      const outcome = await st.region.engine.run(async () => {
+        const arn = await st.deploy({ id: 'd-short-watch', environments: ['staging'] });
+        return {
+          execution: await st.end(arn),
+          deployment: await st.deployment('d-short-watch'),
+          state: await st.environment('staging'),
+          green: await group(st, 'web-staging-kiln-2.0.0'),
+          serving: await servingGroups(st, staging.targetGroupArn),
+        };
+      });
+      expect(outcome.execution.status).toBe('FAILED');
+      // Traffic had moved: this is the restore-blue path.
+      expect(
+        st.region.engine.timeline.entries.some((e) => e.kind === 'state' && e.to === 'SwitchTraffic'),
+      ).toBe(true);
+      expect(outcome.deployment?.status).toBe('rolled-back');
+      expect(outcome.deployment?.reason).toMatch(
+        /^aborted by alarm:web-staging-5xx: metric alarm web-staging-5xx went into ALARM .*; launch template version 1 restored \(stopped at staging/,
+      );
+      expect(outcome.state.lock).toBeUndefined();
+      expect(outcome.state).toMatchObject({ activeGroup: 'web-staging', launchTemplate: { version: 1 } });
+      expect(outcome.green).toBeUndefined();
+      expect(outcome.serving).toEqual(['web-staging']);
+      expect(drainSeconds(st)).toBeGreaterThanOrEqual(300);
+    });
+
+    it('discards green and releases the lock after an abort during the gate, naming the abort as the cause', async () => {
+      s = await stage({ strategy: SHORT_GATE });
+      const st = s;
+      const outcome = await st.region.engine.run(async () => {
+        const arn = await st.deploy({ id: 'd-short-abort', environments: ['staging'] });
+        await until(
+          'the health gate',
+          async () =>
+            (await st.deployment('d-short-abort'))?.rollout?.phase === 'health-gate' ? true : undefined,
+          { everySeconds: 5 },
+        );
+        await abort(st, 'd-short-abort');
+        return {
+          execution: await st.end(arn),
+          deployment: await st.deployment('d-short-abort'),
+          state: await st.environment('staging'),
+          green: await group(st, 'web-staging-kiln-2.0.0'),
+        };
+      });
+      expect(outcome.execution.status).toBe('FAILED');
+      expect(outcome.deployment).toMatchObject({
+        status: 'rolled-back',
+        reason: expect.stringMatching(
+          /^aborted by cli:alice: wrong build; launch template version 1 restored \(stopped at staging/,
+        ),
+      });
+      expect(outcome.state.lock).toBeUndefined();
+      expect(outcome.green).toBeUndefined();
+      expect(drainSeconds(st)).toBeGreaterThanOrEqual(300);
+    });
+  });
+
   describe('kiln rollback', () => {
     it('restores the kept group of the release it names, scaled back to its recorded capacity', async () => {
       s = await stage({ strategy: BLUE_GREEN, releases: ['2.0.0', '3.0.0'] });

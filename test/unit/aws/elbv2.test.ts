@@ -1,4 +1,5 @@
 import {
+  DescribeTargetGroupAttributesCommand,
   DescribeTargetHealthCommand,
   ElasticLoadBalancingV2Client,
   TargetGroupNotFoundException,
@@ -57,5 +58,31 @@ describe('TargetGroups', () => {
     const attempt = targetGroups.targetHealth(arn);
     await expect(attempt).rejects.toBeInstanceOf(AwsRequestRefusedError);
     await expect(attempt).rejects.toMatchObject({ code: 'TargetGroupNotFoundException' });
+  });
+
+  describe('deregistrationDelaySeconds', () => {
+    it("reads the target group's deregistration_delay.timeout_seconds", async () => {
+      elbMock.on(DescribeTargetGroupAttributesCommand).resolves({
+        Attributes: [
+          { Key: 'stickiness.enabled', Value: 'false' },
+          { Key: 'deregistration_delay.timeout_seconds', Value: '45' },
+        ],
+      });
+
+      expect(await targetGroups.deregistrationDelaySeconds(arn)).toBe(45);
+      expect(elbMock.commandCalls(DescribeTargetGroupAttributesCommand)[0]?.args[0].input).toEqual({
+        TargetGroupArn: arn,
+      });
+    });
+
+    it("takes ELB's default of 300 s when the attribute is missing or not a number of seconds", async () => {
+      elbMock
+        .on(DescribeTargetGroupAttributesCommand)
+        .resolvesOnce({ Attributes: [{ Key: 'stickiness.enabled', Value: 'false' }] })
+        .resolvesOnce({ Attributes: [{ Key: 'deregistration_delay.timeout_seconds', Value: 'soon' }] });
+
+      expect(await targetGroups.deregistrationDelaySeconds(arn)).toBe(300);
+      expect(await targetGroups.deregistrationDelaySeconds(arn)).toBe(300);
+    });
   });
 });

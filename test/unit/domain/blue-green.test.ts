@@ -9,6 +9,7 @@ import {
   healthGate,
   releaseNamePart,
   retiredTags,
+  rollbackDeadline,
   unhealthyTargets,
   watchSeconds,
 } from '../../../shared/domain/blue-green';
@@ -305,6 +306,46 @@ describe('blue/green rules', () => {
         'kiln:retired-at': '2026-03-01T12:00:00.000Z',
         'kiln:release': '1.0.0',
       });
+    });
+  });
+
+  describe('rollbackDeadline', () => {
+    it("gives discarding green its longest target group's deregistration delay and the margin, whatever the gate", () => {
+      expect(
+        rollbackDeadline({
+          kind: 'discard-green',
+          healthGateTimeoutSeconds: 120,
+          deregistrationDelaysSeconds: [300, 45],
+        }),
+      ).toEqual({ seconds: 600, why: 'deregistration delay 300 s + 300 s margin' });
+    });
+
+    it("adds the health gate's timeout for blue to serve again when restoring blue", () => {
+      expect(
+        rollbackDeadline({
+          kind: 'restore-blue',
+          healthGateTimeoutSeconds: 120,
+          deregistrationDelaysSeconds: [3600],
+        }),
+      ).toEqual({ seconds: 4020, why: 'health gate 120 s + deregistration delay 3600 s + 300 s margin' });
+    });
+
+    it('always outlasts the longest drain, for any delays and gate', () => {
+      fc.assert(
+        fc.property(
+          fc.constantFrom('discard-green' as const, 'restore-blue' as const),
+          fc.integer({ min: 1, max: 3600 }),
+          fc.array(fc.integer({ min: 0, max: 3600 }), { maxLength: 5 }),
+          (kind, gate, delays) => {
+            const { seconds } = rollbackDeadline({
+              kind,
+              healthGateTimeoutSeconds: gate,
+              deregistrationDelaysSeconds: delays,
+            });
+            return delays.every((delay) => seconds > delay);
+          },
+        ),
+      );
     });
   });
 

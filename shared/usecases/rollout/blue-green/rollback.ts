@@ -21,6 +21,7 @@ import {
   describeUnhealthy,
   groupReadiness,
   retiredTags,
+  rollbackDeadline,
   unhealthyTargets,
 } from '../../../domain/blue-green';
 import type { CheckOutcome, EnvironmentRun, GroupDescription, RolloutDeps, RolloutState } from '../deps';
@@ -43,19 +44,21 @@ export async function rollbackBlueGreen(
   if (blueGroup === undefined) throw new Error(`blue group ${blue} does not exist: nothing to restore`);
   const greenGroup = green === blue ? undefined : await asg.describeGroup(green);
   const kind = kindOf(context, blueGroup, greenGroup);
+  const startedAt = run.rollback?.startedAt ?? deps.now();
+  if (kind === 'nothing') {
+    await resumeSwitchProcesses(asg, switchGroups(context));
+    return { ...run, target: { ...run.target, group: green }, rollback: { kind, reason, startedAt } };
+  }
   const next: EnvironmentRun = {
     ...run,
     target: { ...run.target, group: green },
     rollback: {
       kind,
       reason,
-      startedAt: run.rollback?.startedAt ?? deps.now(),
+      startedAt,
+      deadline: run.rollback?.deadline ?? (await deadlineOf(context, kind, deps)),
     },
   };
-  if (kind === 'nothing') {
-    await resumeSwitchProcesses(asg, switchGroups(context));
-    return next;
-  }
   await recordProgress(state, deps, {
     phase: 'rolling-back',
     detail: kind === 'restore-blue' ? `restoring ${blue}` : `discarding ${green}`,
@@ -100,11 +103,16 @@ async function advance(
 ): Promise<CheckOutcome> {
   const { run, asg, blue, green } = context;
   const startedAt = run.rollback?.startedAt ?? deps.now();
-  const timeoutSeconds = context.strategy.healthGate.timeoutSeconds;
-  const overdue = deps.now() - startedAt >= timeoutSeconds * 1000;
+  // A rollback started before the deadline was recorded gets it now.
+  const deadline = run.rollback?.deadline ?? (await deadlineOf(context, kind, deps));
+  const overdue = deps.now() - startedAt >= deadline.seconds * 1000;
   const waiting = async (detail: string): Promise<CheckOutcome> => {
-    if (overdue)
-      return { outcome: 'failed', reason: `rollback not done within ${timeoutSeconds} s: ${detail}` };
+    if (overdue) {
+      return {
+        outcome: 'failed',
+        reason: `rollback not done within ${deadline.seconds} s (${deadline.why}): ${detail}`,
+      };
+    }
     await recordProgress(state, deps, { phase: 'rolling-back', detail, fromGroup: green, toGroup: blue });
     return { outcome: 'waiting' };
   };
@@ -176,6 +184,27 @@ async function advance(
     toGroup: blue,
   });
   return { outcome: 'done' };
+}
+
+/**
+ * How long the rollback may take: from what it waits on (green's targets draining for their target
+ * groups' deregistration delays; blue back in service first after the switch), read from AWS once
+ * when it starts. Never the health gate's timeout alone: a 120 s gate with ELB's default 300 s
+ * delay failed every rollback, kept the lock and hid why the rollout stopped.
+ */
+async function deadlineOf(
+  context: BlueGreenContext,
+  kind: 'discard-green' | 'restore-blue',
+  deps: RolloutDeps,
+): Promise<{ seconds: number; why: string }> {
+  const elb = deps.loadBalancing(context.run.region);
+  const delays: number[] = [];
+  for (const arn of context.run.targetGroupArns) delays.push(await elb.deregistrationDelaySeconds(arn));
+  return rollbackDeadline({
+    kind,
+    healthGateTimeoutSeconds: context.strategy.healthGate.timeoutSeconds,
+    deregistrationDelaysSeconds: delays,
+  });
 }
 
 /**

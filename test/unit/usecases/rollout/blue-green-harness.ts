@@ -202,9 +202,12 @@ export class FakeAutoScaling implements AutoScalingPort {
   }
 }
 
-/** Target health per target group, set by the test. */
+/** Target health and deregistration delays (300 s, ELB's default, unless set) per target group, set by the test. */
 export class FakeTargets implements LoadBalancingPort {
   readonly health = new Map<string, TargetHealthEntry[]>();
+  readonly delays = new Map<string, number>();
+  /** Target groups whose attributes were read, in order. */
+  readonly attributeReads: string[] = [];
   set(arn: string, instanceIds: readonly string[], state: TargetState): void {
     const others = (this.health.get(arn) ?? []).filter((entry) => !instanceIds.includes(entry.instanceId));
     this.health.set(arn, [...others, ...instanceIds.map((instanceId) => ({ instanceId, state }))]);
@@ -217,6 +220,10 @@ export class FakeTargets implements LoadBalancingPort {
   }
   async targetHealth(arn: string): Promise<TargetHealthEntry[]> {
     return structuredClone(this.health.get(arn) ?? []);
+  }
+  async deregistrationDelaySeconds(arn: string): Promise<number> {
+    this.attributeReads.push(arn);
+    return this.delays.get(arn) ?? 300;
   }
 }
 

@@ -585,6 +585,60 @@ describe('blue/green use cases', () => {
         expect(h.asg.callsOf('detachTargetGroups').filter(([, name]) => name === BLUE)).toEqual([]);
       });
 
+      describe("its deadline: green's drain (the longest deregistration delay of its target groups) plus a margin, not the health gate", () => {
+        /** Green attached, then rolled back: its targets draining in both target groups. */
+        async function draining(): Promise<RolloutState> {
+          const state = await created();
+          const ids = greenServes();
+          const attached = { ...state, env: await attachGreen(state, h.deps) };
+          const back = await rollingBack(attached);
+          h.targets.set(TG_API, ids, 'draining');
+          h.targets.set(TG_ADMIN, ids, 'draining');
+          return back;
+        }
+
+        it("reads each target group's deregistration delay when the rollback starts, and records the deadline", async () => {
+          h.targets.delays.set(TG_ADMIN, 1800);
+
+          const back = await draining();
+
+          expect(h.targets.attributeReads).toEqual([TG_API, TG_ADMIN]);
+          expect(back.env?.rollback?.deadline).toEqual({
+            seconds: 2100,
+            why: 'deregistration delay 1800 s + 300 s margin',
+          });
+        });
+
+        it("keeps waiting past the health gate's timeout (1200 s) while green's targets drain for a longer delay", async () => {
+          h.targets.delays.set(TG_ADMIN, 1800);
+          const back = await draining();
+          h.advance(2099);
+
+          expect(await checkBlueGreenRollback(back, h.deps)).toEqual({ outcome: 'waiting' });
+          expect(h.asg.callsOf('deleteGroup')).toEqual([]);
+        });
+
+        it('fails once the drain has taken longer than the delay and the margin, saying what it waited on', async () => {
+          h.targets.delays.set(TG_ADMIN, 1800);
+          const back = await draining();
+          h.advance(2100);
+
+          expect(await checkBlueGreenRollback(back, h.deps)).toEqual({
+            outcome: 'failed',
+            reason: `rollback not done within 2100 s (deregistration delay 1800 s + 300 s margin): 6 ${GREEN} target(s) draining`,
+          });
+        });
+
+        it('does not read the attributes again at each check', async () => {
+          const back = await draining();
+          h.advance(60);
+
+          await checkBlueGreenRollback(back, h.deps);
+
+          expect(h.targets.attributeReads).toEqual([TG_API, TG_ADMIN]);
+        });
+      });
+
       it('finds and deletes a green that create-green made before it crashed', async () => {
         const state = h.state();
         await createGreen(state, h.deps);
@@ -660,16 +714,21 @@ describe('blue/green use cases', () => {
         expect(h.asg.must(BLUE).suspendedProcesses).toEqual(['ScheduledActions']);
       });
 
-      it('fails when blue is not healthy again within the health gate timeout', async () => {
+      it("gives blue the health gate's timeout to serve again, then green its drain, plus the margin", async () => {
         const state = await switched();
         const back = await rollingBack(state, 'alarm');
         h.asg.must(BLUE).instances = [];
-        h.advance(1200);
 
-        const check = await checkBlueGreenRollback(back, h.deps);
-        expect(check).toEqual({
+        expect(back.env?.rollback?.deadline).toEqual({
+          seconds: 1800,
+          why: 'health gate 1200 s + deregistration delay 300 s + 300 s margin',
+        });
+        h.advance(1799);
+        expect(await checkBlueGreenRollback(back, h.deps)).toEqual({ outcome: 'waiting' });
+        h.advance(1);
+        expect(await checkBlueGreenRollback(back, h.deps)).toEqual({
           outcome: 'failed',
-          reason: `rollback not done within 1200 s: 0 of 3 ${BLUE} instances in service`,
+          reason: `rollback not done within 1800 s (health gate 1200 s + deregistration delay 300 s + 300 s margin): 0 of 3 ${BLUE} instances in service`,
         });
       });
 

@@ -248,7 +248,7 @@ export async function world(
     store,
     autoScaling: (name) => regionOf(name).autoScaling,
     launchTemplates: (name) => regionOf(name).launchTemplates,
-    loadBalancing: () => ({ targetHealth: async () => [] }),
+    loadBalancing: () => ({ targetHealth: async () => [], deregistrationDelaySeconds: async () => 300 }),
     alarms: (name) => regionOf(name).alarms,
     wake: async (token, output) => {
       woken.push({ token, output });

@@ -171,6 +171,29 @@ describe('finish', () => {
     expect((await w.store.getEnvironmentState('checkout', 'staging')).lock?.holder).toBe('d-1');
   });
 
+  it('names the first cause, then how the rollback failed, when the rollback itself fails', async () => {
+    const w = await world(dynamo);
+    const state = await refreshing(w);
+    await w.store.moveDeployment('d-1', { from: 'rolling-out', to: 'rolling-back' });
+    if (!state.env) throw new Error('refreshing() leaves $.env set');
+    const env = {
+      ...state.env,
+      rollback: { kind: 'refresh-rollback' as const, refreshId: 'refresh-1', reason: 'alarm checkout-5xx' },
+    };
+    const check = {
+      outcome: 'failed' as const,
+      reason: "the rollback's instance refresh refresh-1 ended RollbackFailed",
+    };
+
+    const ended = await finish({ ...state, env, check }, 'rollback-failed', w.deps);
+
+    expect(ended).toEqual({
+      status: 'failed',
+      reason:
+        "alarm checkout-5xx; then the rollback failed: the rollback's instance refresh refresh-1 ended RollbackFailed (stopped at staging, environment 1 of 2); the lock is kept until its lease ends",
+    });
+  });
+
   it('ends a rollback that undid nothing as failed, with the step that failed', async () => {
     const w = await world(dynamo);
     const state: RolloutState = { ...(await w.deployment()), rollout: cursor };
