@@ -7,8 +7,9 @@
 import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import type { AuditEntry, Deployment } from '../../shared/store';
+import type { FaultKind } from '../core/context';
 import type { Region } from '../region';
-import { builderAccount, builderGone, COPY_REGION } from './bake-kit';
+import { BAKE_FAULTS, builderAccount, builderGone, injected } from './bake-kit';
 import { firstDrain, targetsAt } from './blue-green-kit';
 import { drainChecks, drainRecords, type DrainRecord } from './drain';
 import type { Transition } from './default-watch';
@@ -42,15 +43,18 @@ export interface ApprovalPress {
 
 /** What the story saw happen, act by act (virtual seconds). */
 export interface Acts {
+  /** Per release CI pushed: when, and the deployment on-artifact started (none: see the artifact check). */
   releases: Record<
     string,
-    { pushedAt: number; deploymentId: string; approval: ApprovalPress | undefined; endedAt: number }
+    { pushedAt: number; deploymentId?: string; approval?: ApprovalPress | undefined; endedAt: number }
   >;
   flagAt?: number;
   alarmRollback?: Deployment;
   chatRollback?: { preview: string; status: number; deployment: Deployment };
   scaleIn?: { groupName: string; from: number; to: number; at: number; doneAt?: number };
   transitions?: Transition[];
+  /** Acts the simulation made impossible, as failed checks named after them. */
+  failures: StoryCheck[];
 }
 
 export interface EnvironmentEnd {
@@ -72,11 +76,26 @@ export interface EnvironmentEnd {
 export interface DefaultStoryFacts {
   fleet: number;
   deployments: Deployment[];
-  /** Per release: its AMIs by Region (none: not baked) and the artifact records on-artifact made. */
-  releases: Record<string, { amis: Record<string, string>; artifacts: number }>;
+  /**
+   * Per release: whether CI pushed it, the artifact records on-artifact made (and, when not one,
+   * why), its deployment's bake outcome, its AMIs by Region (none: not baked).
+   */
+  releases: Record<
+    string,
+    {
+      pushed: boolean;
+      artifacts: number;
+      artifactWhy: string;
+      deployment: string | undefined;
+      amis: Record<string, string>;
+    }
+  >;
+  /** The faults of the run that explain a missing bake, as `(injected …)` or ''. */
+  bakeFaults: string;
   /** Kiln's builders: launched and terminated (calls), and those AWS still lists that are not gone. */
   builders: { launched: number; terminateCalls: number; running: string[] };
   staging: {
+    size: number;
     checkpoints: number[];
     delaySeconds: number;
     /** Checkpoint Reached events during staging's first refresh, and how long it took. */
@@ -106,7 +125,8 @@ export interface DefaultStoryFacts {
   chat: {
     preview: string;
     status: number | undefined;
-    deployment: Pick<Deployment, 'id' | 'actor' | 'trigger' | 'releaseVersion' | 'status' | 'mode'> | undefined;
+    deployment:
+      Pick<Deployment, 'id' | 'actor' | 'trigger' | 'releaseVersion' | 'status' | 'mode'> | undefined;
   };
   drain: { from: number; to: number; records: DrainRecord[] } | undefined;
   end: EnvironmentEnd[];
@@ -135,9 +155,17 @@ export async function gatherFacts(
   const artifacts = (await store.listArtifacts(SERVICE, { limit: 100 })).items;
   const releases: DefaultStoryFacts['releases'] = {};
   for (const version of [GOOD, BAD]) {
+    const records = artifacts.filter((a) => a.version === version).length;
+    const deployment = deployments.find((d) => d.releaseVersion === version && d.mode !== 'rollback');
     releases[version] = {
+      pushed: acts.releases[version] !== undefined,
+      artifacts: records,
+      artifactWhy: artifactDetail(region, records),
+      deployment:
+        deployment === undefined
+          ? undefined
+          : `${deployment.id} ${deployment.status}${deployment.reason ? `: ${deployment.reason}` : ''}`,
       amis: (await store.getRelease(SERVICE, version))?.amis ?? {},
-      artifacts: artifacts.filter((a) => a.version === version).length,
     };
   }
   const account = await builderAccount(region, aws);
@@ -215,7 +243,7 @@ export async function gatherFacts(
     [staging, options.fleet],
     [production, acts.scaleIn?.to ?? production.size],
   ] as const) {
-    end.push(await environmentEnd(world, env, expectedSize, acts));
+    end.push(await environmentEnd(world, env, expectedSize));
   }
   const described = await aws.cloudWatch.send(
     new DescribeAlarmsCommand({ AlarmNames: [staging.alarmName, production.alarmName] }),
@@ -224,6 +252,7 @@ export async function gatherFacts(
     fleet: options.fleet,
     deployments,
     releases,
+    bakeFaults: injected(region, BAKE_FAULTS),
     builders: {
       launched: account.runInstances,
       terminateCalls: account.terminateCalls,
@@ -231,6 +260,7 @@ export async function gatherFacts(
       running: account.builders.filter((b) => !builderGone(b)).map((b) => b.instanceId),
     },
     staging: {
+      size: staging.size,
       checkpoints: [...(rolling?.checkpoints ?? [])],
       delaySeconds: rolling?.checkpointDelaySeconds ?? DEFAULT_CHECKPOINT_DELAY_SECONDS,
       reached,
@@ -249,7 +279,13 @@ export async function gatherFacts(
       alarmAt,
       rollbacks: deployments
         .filter((d) => d.mode === 'rollback' && d.environments.includes('production'))
-        .map(({ id, actor, trigger, releaseVersion, status }) => ({ id, actor, trigger, releaseVersion, status })),
+        .map(({ id, actor, trigger, releaseVersion, status }) => ({
+          id,
+          actor,
+          trigger,
+          releaseVersion,
+          status,
+        })),
     },
     chat: {
       preview: acts.chatRollback?.preview ?? '',
@@ -258,7 +294,9 @@ export async function gatherFacts(
     },
     drain: drainFacts,
     end,
-    alarms: Object.fromEntries((described.MetricAlarms ?? []).map((a) => [a.AlarmName ?? '?', a.StateValue ?? '?'])),
+    alarms: Object.fromEntries(
+      (described.MetricAlarms ?? []).map((a) => [a.AlarmName ?? '?', a.StateValue ?? '?']),
+    ),
     overlapping: overlappingRefreshes(region),
     transitions: acts.transitions ?? [],
   };
@@ -278,22 +316,19 @@ async function allAudits(world: World): Promise<AuditEntry[]> {
   return found;
 }
 
-async function environmentEnd(
-  world: World,
-  env: Environment,
-  expectedSize: number,
-  acts: Acts,
-): Promise<EnvironmentEnd> {
+async function environmentEnd(world: World, env: Environment, expectedSize: number): Promise<EnvironmentEnd> {
   const state = await world.store.getEnvironmentState(SERVICE, env.name);
   const groupName = state.activeGroup ?? env.groupName;
   const group = (
-    await world.aws.autoScaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [groupName] }))
+    await world.aws.autoScaling.send(
+      new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [groupName] }),
+    )
   ).AutoScalingGroups?.[0];
   const version = state.launchTemplate?.version;
   const instances = group?.Instances ?? [];
   return {
     name: env.name,
-    expectedRelease: acts.chatRollback === undefined ? BAD : GOOD,
+    expectedRelease: GOOD,
     expectedSize,
     recordedRelease: state.currentRelease,
     recordedVersion: version,
@@ -314,40 +349,48 @@ const NOT_RUN = 'not run: an earlier act did not end as it should (see the check
 /** The story's rules, judged on its facts alone. */
 export function defaultChecks(facts: DefaultStoryFacts): StoryCheck[] {
   const { releases, builders, staging, approval, blueGreen, alarm, chat, drain } = facts;
-  const baked = [GOOD, BAD].filter((v) => Object.keys(releases[v]?.amis ?? {}).length === 2);
-  const expectedCheckpoints = staging.checkpoints.filter((c) => c < 100).length;
+  const baked = [GOOD, BAD].filter((v) => Object.keys(releases[v]?.amis ?? {}).length === 1);
+  // A checkpoint pauses the refresh only below the whole fleet: at 1 instance, 50 % is all of it.
+  const expectedCheckpoints = new Set(
+    staging.checkpoints.map((c) => Math.ceil((staging.size * c) / 100)).filter((n) => n < staging.size),
+  ).size;
   const greenStates = Object.entries(blueGreen.greenAtDrain);
   const rollback = alarm.rollbacks[0];
   const windowEnd = alarm.badSince === undefined ? undefined : alarm.badSince + WATCH_WINDOW_MINUTES * 60;
   const chatDeployment = chat.deployment;
   const checks: StoryCheck[] = [
     {
-      name: `each artifact baked once: ${GOOD} and ${BAD} each recorded once, one builder each (terminated), an AMI in ${'us-east-1'} and ${COPY_REGION}`,
+      name: 'each artifact recorded once by on-artifact',
+      ok: [GOOD, BAD].every((v) => releases[v]?.artifacts === 1),
+      detail: [GOOD, BAD]
+        .map(
+          (v) =>
+            `${v}: ${releases[v]?.pushed ? (releases[v]?.artifactWhy ?? '?') : 'not pushed (an earlier act did not end as it should)'}`,
+        )
+        .join('; '),
+    },
+    {
+      name: `each release baked once by Kiln: ${GOOD} and ${BAD} recorded with an AMI, one builder each, none left running`,
       ok:
         baked.length === 2 &&
-        [GOOD, BAD].every((v) => releases[v]?.artifacts === 1) &&
         builders.launched === 2 &&
         builders.terminateCalls >= 2 &&
         builders.running.length === 0,
       detail:
-        [GOOD, BAD]
-          .map((v) => {
-            const amis = Object.entries(releases[v]?.amis ?? {});
-            return `${v}: ${releases[v]?.artifacts ?? 0} artifact record(s), ${amis.length === 0 ? 'no release' : amis.map(([r, ami]) => `${ami} in ${r}`).join(', ')}`;
-          })
-          .join('; ') + `; ${builders.launched} builder(s) launched, ${builders.terminateCalls} TerminateInstances, still running: ${builders.running.join(', ') || 'none'}`,
+        [GOOD, BAD].map((v) => `${v}: ${bakeDetail(releases[v], facts.bakeFaults)}`).join('; ') +
+        `; ${builders.launched} builder(s) launched, ${builders.terminateCalls} TerminateInstances, still running: ${builders.running.join(', ') || 'none'}`,
     },
     {
       name: `staging rolled ${GOOD} with an instance refresh that paused at its checkpoints (${staging.checkpoints.join('/') || 'none'} %)`,
       ok:
-        expectedCheckpoints > 0 &&
+        staging.checkpoints.length > 0 &&
         staging.reached === expectedCheckpoints &&
         staging.refreshSeconds !== undefined &&
         staging.refreshSeconds >= expectedCheckpoints * staging.delaySeconds,
       detail:
         staging.refreshSeconds === undefined
           ? 'no finished refresh of staging'
-          : `${staging.reached} checkpoint(s) reached of ${expectedCheckpoints} expected below 100 %; refresh took ${Math.round(staging.refreshSeconds)} s (pauses of ${staging.delaySeconds} s)`,
+          : `${staging.reached} checkpoint(s) reached of ${expectedCheckpoints} expected below all ${staging.size} instance(s); refresh took ${Math.round(staging.refreshSeconds)} s (pauses of ${staging.delaySeconds} s)`,
     },
     {
       name: `production waited for approval, and the lead's Approve button on Kiln's Slack message (a signed POST /slack) released it`,
@@ -374,7 +417,12 @@ export function defaultChecks(facts: DefaultStoryFacts): StoryCheck[] {
       detail:
         blueGreen.drainedAt === undefined
           ? `no blue target drained (green group ${blueGreen.greenGroup ?? 'none'})`
-          : `${blueGreen.greenGroup}: blue's first target drained at ${clock(blueGreen.drainedAt)}; green targets then: ${greenStates.filter(([, s]) => s === 'healthy').length}/${blueGreen.expectedGreen} healthy (${greenStates.filter(([, s]) => s !== 'healthy').map(([id, s]) => `${id} ${s}`).join(', ') || 'none other'})`,
+          : `${blueGreen.greenGroup}: blue's first target drained at ${clock(blueGreen.drainedAt)}; green targets then: ${greenStates.filter(([, s]) => s === 'healthy').length}/${blueGreen.expectedGreen} healthy (${
+              greenStates
+                .filter(([, s]) => s !== 'healthy')
+                .map(([id, s]) => `${id} ${s}`)
+                .join(', ') || 'none other'
+            })`,
     },
     {
       name: `${BAD} turned bad: production's alarm fired inside its watch window and Kiln rolled production back to ${GOOD} by itself, once`,
@@ -419,20 +467,18 @@ export function defaultChecks(facts: DefaultStoryFacts): StoryCheck[] {
           },
           drain.from - drain.to,
         ).map((check) => ({ ...check, name: `scale-in ${drain.from} → ${drain.to}: ${check.name}` }))),
-    ...facts.end.map(
-      (env): StoryCheck => ({
-        name: `${env.name} ends on ${env.expectedRelease}: Kiln's record, the group's launch template version and ${env.expectedSize} healthy instances agree, lock free`,
-        ok:
-          env.recordedRelease === env.expectedRelease &&
-          env.recordedVersion !== undefined &&
-          env.groupVersion === String(env.recordedVersion) &&
-          env.onRecordedVersion === env.expectedSize &&
-          env.instances === env.expectedSize &&
-          env.healthy === env.expectedSize &&
-          env.lock === undefined,
-        detail: `recorded ${env.recordedRelease ?? 'none'} (launch template v${env.recordedVersion ?? '?'}); ${env.group} on v${env.groupVersion ?? '?'}, ${env.onRecordedVersion}/${env.instances} InService on it, ${env.healthy} healthy targets; lock ${env.lock ?? 'free'}`,
-      }),
-    ),
+    ...facts.end.map((env): StoryCheck => ({
+      name: `${env.name} ends on ${env.expectedRelease}: Kiln's record, the group's launch template version and ${env.expectedSize} healthy instances agree, lock free`,
+      ok:
+        env.recordedRelease === env.expectedRelease &&
+        env.recordedVersion !== undefined &&
+        env.groupVersion === String(env.recordedVersion) &&
+        env.onRecordedVersion === env.expectedSize &&
+        env.instances === env.expectedSize &&
+        env.healthy === env.expectedSize &&
+        env.lock === undefined,
+      detail: `recorded ${env.recordedRelease ?? 'none'} (launch template v${env.recordedVersion ?? '?'}); ${env.group} on v${env.groupVersion ?? '?'}, ${env.onRecordedVersion}/${env.instances} InService on it, ${env.healthy} healthy targets; lock ${env.lock ?? 'free'}`,
+    })),
     {
       name: 'no two instance refreshes of one group overlapped, and both alarms are OK again',
       ok: facts.overlapping.length === 0 && Object.values(facts.alarms).every((s) => s === 'OK'),
@@ -444,6 +490,48 @@ export function defaultChecks(facts: DefaultStoryFacts): StoryCheck[] {
   return checks;
 }
 
+/** A release's AMIs, or why there is none (naming the faults that explain it). */
+function bakeDetail(release: DefaultStoryFacts['releases'][string] | undefined, faults: string): string {
+  if (release === undefined || !release.pushed) return 'not pushed (an earlier act did not end as it should)';
+  const amis = Object.entries(release.amis);
+  if (amis.length > 0) return amis.map(([where, ami]) => `${ami} in ${where}`).join(', ');
+  return `no release: ${release.deployment === undefined ? 'no deployment was started' : `deployment ${release.deployment}`}${faults}`;
+}
+
+/**
+ * What became of the artifact events, read from the timeline and Lambda's invocation records, and
+ * which injected faults could have caused it: EventBridge losing an event, on-artifact failing
+ * every attempt (a crash, or its own calls failing), or a second delivery recorded twice.
+ */
+function artifactDetail(region: Region, records: number): string {
+  const deployed = region.routes.functions.find((fn) => fn.functionName === 'onArtifact')?.deployedName;
+  const deliveries = region.engine.timeline.entries.reduce(
+    (n, e) =>
+      n +
+      (e.kind === 'event' && e.source === 'aws.s3' && e.detailType === 'Object Created'
+        ? e.deliveredTo.filter((f) => f === 'onArtifact').length
+        : 0),
+    0,
+  );
+  const attempts = region.lambda.invocations.filter((i) => i.functionName === deployed);
+  const failed = attempts.filter((i) => !i.ok);
+  const struck = (kinds: FaultKind[]): string => injected(region, kinds);
+  const recorded = `${records} record(s)`;
+  if (records === 1) return recorded;
+  if (records > 1) return `${recorded} from ${deliveries} deliveries${struck(['event-duplicate'])}`;
+  if (deliveries === 0) {
+    return `${recorded}: EventBridge never delivered the S3 event to onArtifact${struck(['event-loss'])}`;
+  }
+  if (failed.length === attempts.length) {
+    const errors = [...new Set(failed.map((i) => i.error ?? 'Error'))].join(', ');
+    return (
+      `${recorded}: onArtifact failed all ${attempts.length} attempt(s) (${errors})` +
+      struck(['handler-crash', 'api-5xx', 'throttle'])
+    );
+  }
+  return `${recorded} though onArtifact ran ${attempts.length - failed.length} time(s) without error`;
+}
+
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
@@ -452,7 +540,9 @@ function escape(text: string): string {
 function clock(t: number | undefined): string {
   if (t === undefined || !Number.isFinite(t)) return '?';
   const s = Math.floor(t);
-  return [Math.floor(s / 3600), Math.floor((s % 3600) / 60), s % 60].map((n) => String(n).padStart(2, '0')).join(':');
+  return [Math.floor(s / 3600), Math.floor((s % 3600) / 60), s % 60]
+    .map((n) => String(n).padStart(2, '0'))
+    .join(':');
 }
 
 /**
@@ -472,9 +562,15 @@ export function summaryLines(facts: DefaultStoryFacts): string[] {
     const first = (test: (t: Transition) => boolean) => seen.find(test)?.t;
     const start = seen[0]?.t;
     const end = seen.at(-1)?.t;
-    const what = deployment.mode === 'rollback' ? `rollback to ${deployment.releaseVersion}` : deployment.releaseVersion;
+    const what =
+      deployment.mode === 'rollback' ? `rollback to ${deployment.releaseVersion}` : deployment.releaseVersion;
     if (deployment.mode === 'rollback') {
-      rows.push([`${what} (${deployment.environments.join(', ')}, by ${deployment.actor})`, start, end, deployment.status]);
+      rows.push([
+        `${what} (${deployment.environments.join(', ')}, by ${deployment.actor})`,
+        start,
+        end,
+        deployment.status,
+      ]);
       continue;
     }
     const rolling = first((t) => t.status === 'rolling-out');
@@ -483,7 +579,12 @@ export function summaryLines(facts: DefaultStoryFacts): string[] {
     const bakeTime = first((t) => t.phase === 'baking');
     rows.push([`${what}: pushed, baked once`, start, rolling, 'release recorded']);
     rows.push([`${what}: staging rolls (checkpoints)`, rolling, bakeTime ?? asked, 'staging done']);
-    rows.push([`${what}: time in staging, then approval in Slack`, bakeTime ?? asked, inProduction, 'approved']);
+    rows.push([
+      `${what}: time in staging, then approval in Slack`,
+      bakeTime ?? asked,
+      inProduction,
+      'approved',
+    ]);
     rows.push([`${what}: production blue/green`, inProduction, end, deployment.status]);
   }
   if (facts.drain !== undefined) {

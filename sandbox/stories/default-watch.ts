@@ -71,7 +71,12 @@ export class Narrator {
     for (const [environment, sample] of this.fleets()) {
       if (sample === undefined) continue;
       // Draining targets alone changing is no news: a line when releases, health or waits change.
-      const key = JSON.stringify({ ...sample, t: 0, targets: { ...sample.targets, draining: 0 }, terminating: 0 });
+      const key = JSON.stringify({
+        ...sample,
+        t: 0,
+        targets: { ...sample.targets, draining: 0 },
+        terminating: 0,
+      });
       if (this.fleetSaid.get(environment) === key) continue;
       this.fleetSaid.set(environment, key);
       this.print(`fleet  ${environment}: ${describeFleet(sample)}`);
@@ -144,7 +149,9 @@ export function describeFleet(sample: FleetSample): string {
     sample.launching > 0 ? `launching ${sample.launching}` : undefined,
     (sample.targets.draining ?? 0) > 0 ? `draining ${sample.targets.draining}` : undefined,
     sample.waiting > 0 ? `in a lifecycle hook ${sample.waiting}` : undefined,
-    sample.terminating - sample.waiting > 0 ? `terminating ${sample.terminating - sample.waiting}` : undefined,
+    sample.terminating - sample.waiting > 0
+      ? `terminating ${sample.terminating - sample.waiting}`
+      : undefined,
     ...Object.entries(sample.alarms)
       .filter(([, state]) => state === 'ALARM')
       .map(([name]) => `${name} in ALARM`),
@@ -160,7 +167,6 @@ export function describeProgress(deployment: Deployment): string {
     return `kiln   ${status}${deployment.reason ? `: ${deployment.reason}` : ''}`;
   }
   if (progress === undefined) return `kiln   ${status}`;
-  const waiting =
-    WAITING_PHASES.has(progress.phase) || /\bWaiting for\b/.test(progress.detail ?? '');
+  const waiting = WAITING_PHASES.has(progress.phase) || /\bWaiting for\b/.test(progress.detail ?? '');
   return `${waiting ? 'wait  ' : 'kiln  '} ${progress.environment}: ${progress.phase}${progress.detail ? ` — ${progress.detail}` : ''}`;
 }

@@ -16,7 +16,7 @@ import { parseManifest, type ServiceManifest } from '../../shared/domain/manifes
 import type { KilnStore } from '../../shared/store';
 import type { SandboxClients } from '../core/sdk';
 import type { Region } from '../region';
-import { bakeSection, COPY_REGION, s3ArtifactSection, seedBaseImage } from './bake-kit';
+import { bakeSection, s3ArtifactSection, seedBaseImage } from './bake-kit';
 import { putSigningSecret, SANDBOX_USERS } from './chat-kit';
 import {
   provisionNotifications,
@@ -40,12 +40,12 @@ export const DRAIN_HOOK = 'kiln-drain';
 /** The hook's heartbeat timeout: Kiln heartbeats while the target drains (deregistration delay below). */
 export const DRAIN_HEARTBEAT_SECONDS = 120;
 /** How long a release must run in staging before production (minutes). */
-export const STAGING_BAKE_MINUTES = 12;
+export const STAGING_BAKE_MINUTES = 5;
 /**
  * Both environments' watch window (minutes after a release became current): production's alarm
  * fires inside its window; staging, promoted `STAGING_BAKE_MINUTES` earlier, is past its own.
  */
-export const WATCH_WINDOW_MINUTES = 10;
+export const WATCH_WINDOW_MINUTES = 5;
 
 /**
  * Production's blue/green strategy: every green target healthy for 60 s (within 15 minutes), then
@@ -87,7 +87,13 @@ export async function provisionWorld(
     ['production', options.fleet * 2, PRODUCTION_SETTINGS],
   ] as const) {
     const env: Environment = {
-      ...(await provisionRolloutEnvironment(region, aws, { service: SERVICE, name, size, imageId, settings })),
+      ...(await provisionRolloutEnvironment(region, aws, {
+        service: SERVICE,
+        name,
+        size,
+        imageId,
+        settings,
+      })),
       name,
     };
     made.push(env);
@@ -139,7 +145,8 @@ export function defaultManifest(
     name: SERVICE,
     notifications,
     artifact: s3ArtifactSection(SERVICE),
-    bake: bakeSection(region, { service: SERVICE, copyToRegions: [COPY_REGION] }),
+    // One Region: a copy elsewhere would add ten virtual minutes per bake (the bake story shows it).
+    bake: bakeSection(region, { service: SERVICE, copyToRegions: [] }),
     environments: [
       {
         name: staging.name,

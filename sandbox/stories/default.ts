@@ -8,7 +8,7 @@
  * 1. The platform's infrastructure (fleets on checkout 1.0.0, alarms, Kiln's drain hook on
  *    production, a Slack webhook for notifications, the signing secret) and `kiln services apply`.
  * 2. CI pushes checkout 1.1.0 to S3 → on-artifact records it and starts a deployment → Kiln bakes
- *    it once (builder, Run Command, CreateImage, copy to us-west-2) → staging rolls with an
+ *    it once (builder, Run Command, CreateImage, the builder terminated) → staging rolls with an
  *    instance refresh that pauses at its checkpoints → 20 minutes in staging → Kiln asks for
  *    approval in Slack: the lead presses the Approve button of that very message (a signed
  *    POST /slack), checks the preview and confirms → production rolls blue/green (green group,
@@ -39,7 +39,14 @@ import { operatorStore, uploadArtifact } from './bake-kit';
 import { storyCatalog } from './catalog';
 import { buttonValueOf, confirmValueOf, converse, SANDBOX_USERS, SlackClient } from './chat-kit';
 import { describeGroup } from './blue-green-kit';
-import { defaultChecks, gatherFacts, summaryLines, type Acts, type ApprovalPress } from './default-checks';
+import {
+  defaultChecks,
+  gatherFacts,
+  summaryLines,
+  type Acts,
+  type ApprovalPress,
+  type DefaultStoryFacts,
+} from './default-checks';
 import { Narrator } from './default-watch';
 import {
   BAD,
@@ -52,22 +59,23 @@ import {
   STAGING_BAKE_MINUTES,
   type World,
 } from './default-world';
-import { required, waitUntilHealthy } from './fleet';
+import { required, sleep, waitUntilHealthy } from './fleet';
 import { until } from './rollout-kit';
 import { describeStrategy, storySettings, rollingStrategy, type StorySettings } from './settings';
-import { step } from './steps';
+import { step, storyStepFailure } from './steps';
 import type { Story, StoryOptions, StoryResult } from './types';
 
 /**
  * Staging's rolling strategy (the story's settings: `kiln sandbox --settings` replaces them), also
- * both environments' strategy under `kiln sandbox --serve`: checkpoints at 50 and 100 %, two
- * minutes apart, at least 90 % of the fleet healthy.
+ * both environments' strategy under `kiln sandbox --serve`: half the fleet at a time, launched
+ * before the old half leaves (MinHealthy 100 %, MaxHealthy 150 %), a two-minute pause at the 50 %
+ * checkpoint.
  */
 export const DEFAULT_STORY_SETTINGS: StorySettings = storySettings({
   strategy: {
     type: 'rolling',
-    minHealthyPercentage: 90,
-    maxHealthyPercentage: 100,
+    minHealthyPercentage: 100,
+    maxHealthyPercentage: 150,
     instanceWarmupSeconds: 60,
     checkpoints: [50, 100],
     checkpointDelaySeconds: 120,
@@ -87,15 +95,23 @@ export const defaultStory: Story = {
   name: 'default',
   description: storyCatalog.default,
   settings: DEFAULT_STORY_SETTINGS,
-  run: runDefaultStory,
+  run: (region, options) => runDefaultStory(region, options),
 };
 
-export async function runDefaultStory(region: Region, options: StoryOptions): Promise<StoryResult> {
+/**
+ * Runs the story; `observe` receives the facts its checks judged (the scenario test breaks them
+ * one at a time to show each check failing).
+ */
+export async function runDefaultStory(
+  region: Region,
+  options: StoryOptions,
+  observe?: (facts: DefaultStoryFacts) => void,
+): Promise<StoryResult> {
   const { print } = options;
   const narrator = new Narrator(region, print);
   const aws = region.clientsFor('story:platform-team', 'operator');
   const store = operatorStore(region);
-  const acts: Acts = { releases: {}, transitions: narrator.transitions };
+  const acts: Acts = { releases: {}, transitions: narrator.transitions, failures: [] };
 
   // 1. Infrastructure and the manifest.
   const world: World = await step('setup', async () => {
@@ -121,6 +137,22 @@ export async function runDefaultStory(region: Region, options: StoryOptions): Pr
     return { aws, store, staging, production, manifestVersion: stored.version };
   });
 
+  /**
+   * Runs one act; when the simulation makes it impossible (a call failing past its retries, a wait
+   * past its deadline) the act becomes a failed check and the story goes on to its checks.
+   */
+  const act = async <T>(name: string, body: () => Promise<T>): Promise<T | undefined> => {
+    try {
+      return await step(name, body);
+    } catch (error) {
+      const failure = storyStepFailure(name, error);
+      if (failure === undefined) throw error;
+      print(`story  ${name} could not finish: ${failure.detail}`);
+      acts.failures.push({ name: failure.step, ok: false, detail: failure.detail });
+      return undefined;
+    }
+  };
+
   const api = await region.startHttpApi();
   const slack = new SlackClient(api, SIGNING_SECRET);
 
@@ -134,7 +166,11 @@ export async function runDefaultStory(region: Region, options: StoryOptions): Pr
     const url = slack.newResponseUrl();
     const body = slack.buttonBody(SANDBOX_USERS.lead, CHAT_ACTIONS.approve, value, url);
     const pressedAt = now();
-    const pressed = await converse(region, slack, { rawBody: body, headers: slack.headersFor(body), responseUrl: url });
+    const pressed = await converse(region, slack, {
+      rawBody: body,
+      headers: slack.headersFor(body),
+      responseUrl: url,
+    });
     const confirmUrl = slack.newResponseUrl();
     const confirmBody = slack.buttonBody(
       SANDBOX_USERS.lead,
@@ -161,20 +197,27 @@ export async function runDefaultStory(region: Region, options: StoryOptions): Pr
     };
   };
 
-  /** CI pushes `version`; Kiln bakes and rolls it through both environments; the lead approves. */
+  /**
+   * CI pushes `version`; Kiln bakes and rolls it through both environments; the lead approves.
+   * No deployment (the artifact event lost, on-artifact failing) is an outcome the checks explain.
+   */
   const release = (version: string) =>
-    step(`release ${version}`, async () => {
+    act(`release ${version}`, async () => {
       const { uri } = uploadArtifact(region, { service: SERVICE, version, etag: ETAGS[version] ?? '' });
       const pushedAt = now();
       print(`ci     pushed ${uri}`);
-      // EventBridge may deliver late and Lambda retries a failed asynchronous invocation for up
-      // to three minutes: ten minutes, then a lost event is the checks' to report.
-      const started = await until(
-        `a deployment of ${SERVICE}@${version}`,
-        async () =>
-          (await store.listDeployments(SERVICE, {})).items.find((d) => d.releaseVersion === version),
-        { everySeconds: 5, limitSeconds: 600 },
-      );
+      acts.releases[version] = { pushedAt, endedAt: pushedAt };
+      // EventBridge may deliver late (up to five minutes) and Lambda retries a failed asynchronous
+      // invocation for up to three more: ten minutes, polled every 5 s as a person watching would.
+      let started: Deployment | undefined;
+      for (let waited = 0; started === undefined && waited <= 600; waited += 5) {
+        started = (await store.listDeployments(SERVICE, {})).items.find((d) => d.releaseVersion === version);
+        if (started === undefined) await sleep(5);
+      }
+      if (started === undefined) {
+        print(`kiln   no deployment of ${SERVICE}@${version} after 600 s`);
+        return undefined;
+      }
       let approval: ApprovalPress | undefined;
       const deployment = await narrator.follow(store, started.id, {
         onRecord: async (d) => {
@@ -187,12 +230,12 @@ export async function runDefaultStory(region: Region, options: StoryOptions): Pr
 
   // 2-3. Two releases through both environments.
   const good = await release(GOOD);
-  const bad = good.status === 'succeeded' ? await release(BAD) : undefined;
+  const bad = good?.status === 'succeeded' ? await release(BAD) : undefined;
 
   // 4. 1.2.0 turns bad; production's alarm rolls it back.
   if (bad?.status === 'succeeded') {
     acts.flagAt = now();
-    await step('alarm rollback', async () => {
+    await act('alarm rollback', async () => {
       region.ec2.setBehaviourResolver((image) =>
         image.tags['kiln:version'] === BAD
           ? { ...DEFAULT_APP_BEHAVIOUR, mode: 'errors', errorRate: 0.25 }
@@ -209,14 +252,16 @@ export async function runDefaultStory(region: Region, options: StoryOptions): Pr
         },
         { everySeconds: 15, limitSeconds: 30 * 60 },
       );
-      print(`kiln   ${rollback.id}: rollback of production to ${rollback.releaseVersion} by ${rollback.actor}`);
+      print(
+        `kiln   ${rollback.id}: rollback of production to ${rollback.releaseVersion} by ${rollback.actor}`,
+      );
       acts.alarmRollback = await narrator.follow(store, rollback.id);
     });
   }
 
   // 5. The developer reads Kiln's notice about staging and rolls it back from Slack.
   if (acts.alarmRollback?.status === 'succeeded') {
-    await step('rollback from Slack', async () => {
+    await act('rollback from Slack', async () => {
       await until(
         "Kiln's notice about staging's alarm",
         async () => {
@@ -230,7 +275,11 @@ export async function runDefaultStory(region: Region, options: StoryOptions): Pr
       const command = `rollback ${SERVICE} staging`;
       const url = slack.newResponseUrl();
       const body = slack.slashBody(SANDBOX_USERS.dev, command, url);
-      const asked = await converse(region, slack, { rawBody: body, headers: slack.headersFor(body), responseUrl: url });
+      const asked = await converse(region, slack, {
+        rawBody: body,
+        headers: slack.headersFor(body),
+        responseUrl: url,
+      });
       const confirmUrl = slack.newResponseUrl();
       const confirmBody = slack.buttonBody(
         SANDBOX_USERS.dev,
@@ -264,7 +313,7 @@ export async function runDefaultStory(region: Region, options: StoryOptions): Pr
 
   // 6. A scale-in of production drains through Kiln's hook.
   if (acts.chatRollback?.deployment.status === 'succeeded') {
-    await step('scale in', async () => {
+    await act('scale in', async () => {
       const state = await store.getEnvironmentState(SERVICE, 'production');
       const groupName = state.activeGroup ?? world.production.groupName;
       const group = required(await describeGroup(aws, groupName), `group ${groupName}`);
@@ -272,7 +321,11 @@ export async function runDefaultStory(region: Region, options: StoryOptions): Pr
       const to = options.fleet;
       acts.scaleIn = { groupName, from, to, at: now() };
       await aws.autoScaling.send(
-        new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: groupName, MinSize: to, DesiredCapacity: to }),
+        new UpdateAutoScalingGroupCommand({
+          AutoScalingGroupName: groupName,
+          MinSize: to,
+          DesiredCapacity: to,
+        }),
       );
       print(`platform: scale ${groupName} in, ${from} → ${to} instances`);
       const prefix = `autoscaling:${groupName}/`;
@@ -282,7 +335,8 @@ export async function runDefaultStory(region: Region, options: StoryOptions): Pr
         async () => {
           narrator.tellFleets();
           const gone = region.engine.timeline.entries.filter(
-            (e) => e.kind === 'state' && e.t >= since && e.to === 'Terminated' && e.resource.startsWith(prefix),
+            (e) =>
+              e.kind === 'state' && e.t >= since && e.to === 'Terminated' && e.resource.startsWith(prefix),
           ).length;
           return gone >= from - to ? true : undefined;
         },
@@ -298,13 +352,16 @@ export async function runDefaultStory(region: Region, options: StoryOptions): Pr
       'both alarms OK',
       async () => {
         narrator.tellFleets();
-        const states = [world.staging, world.production].map((e) => region.cloudWatch.alarmState(e.alarmName));
+        const states = [world.staging, world.production].map((e) =>
+          region.cloudWatch.alarmState(e.alarmName),
+        );
         return states.every((s) => s === 'OK') ? true : undefined;
       },
       { everySeconds: 15, limitSeconds: 15 * 60 },
     ).catch(() => undefined); // the end-state check says which alarm did not settle
     const facts = await gatherFacts(region, world, options, acts);
-    const checks = defaultChecks(facts);
+    observe?.(facts);
+    const checks = [...acts.failures, ...defaultChecks(facts)];
     print('');
     for (const line of summaryLines(facts)) print(line);
     return {
@@ -324,7 +381,10 @@ function approveValueOf(blocks: unknown[] | undefined, deploymentId: string): st
   if (value === undefined) return undefined;
   try {
     const parsed: unknown = JSON.parse(value);
-    return typeof parsed === 'object' && parsed !== null && 'deploymentId' in parsed && parsed.deploymentId === deploymentId
+    return typeof parsed === 'object' &&
+      parsed !== null &&
+      'deploymentId' in parsed &&
+      parsed.deploymentId === deploymentId
       ? value
       : undefined;
   } catch {
