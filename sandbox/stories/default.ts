@@ -171,6 +171,9 @@ export async function runDefaultStory(
       headers: slack.headersFor(body),
       responseUrl: url,
     });
+    print(
+      `slack  ${SANDBOX_USERS.lead} presses Approve on Kiln's message → "${pressed.answer?.text ?? 'no answer'}"`,
+    );
     const confirmUrl = slack.newResponseUrl();
     const confirmBody = slack.buttonBody(
       SANDBOX_USERS.lead,
@@ -184,9 +187,7 @@ export async function runDefaultStory(
       headers: slack.headersFor(confirmBody),
       responseUrl: confirmUrl,
     });
-    print(
-      `slack  ${SANDBOX_USERS.lead} pressed Approve on Kiln's message → "${pressed.answer?.text ?? 'no answer'}" → Confirm → "${confirmed.answer?.text ?? 'no answer'}"`,
-    );
+    print(`slack  ${SANDBOX_USERS.lead} presses Confirm → "${confirmed.answer?.text ?? 'no answer'}"`);
     return {
       notifiedAt: (post.at - SANDBOX_EPOCH) / 1000,
       pressedAt,
@@ -272,6 +273,9 @@ export async function runDefaultStory(
         },
         { everySeconds: 15, limitSeconds: 30 * 60 },
       );
+      print(
+        `story  ${SANDBOX_USERS.dev} reads Kiln's message: staging's alarm is past its watch window, so it is a person's to act on`,
+      );
       const command = `rollback ${SERVICE} staging`;
       const url = slack.newResponseUrl();
       const body = slack.slashBody(SANDBOX_USERS.dev, command, url);
@@ -280,6 +284,7 @@ export async function runDefaultStory(
         headers: slack.headersFor(body),
         responseUrl: url,
       });
+      print(`slack  ${SANDBOX_USERS.dev}: /kiln ${command} → "${asked.answer?.text ?? 'no answer'}"`);
       const confirmUrl = slack.newResponseUrl();
       const confirmBody = slack.buttonBody(
         SANDBOX_USERS.dev,
@@ -292,9 +297,7 @@ export async function runDefaultStory(
         headers: slack.headersFor(confirmBody),
         responseUrl: confirmUrl,
       });
-      print(
-        `slack  ${SANDBOX_USERS.dev}: /kiln ${command} → "${asked.answer?.text ?? 'no answer'}" → Confirm → "${confirmed.answer?.text ?? 'no answer'}"`,
-      );
+      print(`slack  ${SANDBOX_USERS.dev} presses Confirm → "${confirmed.answer?.text ?? 'no answer'}"`);
       const rollback = await until(
         'the rollback of staging',
         async () =>

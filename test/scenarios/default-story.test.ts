@@ -82,7 +82,8 @@ describe('the default sandbox story', () => {
       expect(text).toMatch(/wait {3}staging: baking — staging runs 1\.1\.0; baking 5 min before production/);
       expect(text).toMatch(/wait {3}production: health-gate — \d+ of 4 green targets healthy/);
       expect(text).toMatch(/fleet {2}production: 1\.1\.0 ×4, 1\.0\.0 ×4 \(healthy \d\/8/);
-      expect(text).toMatch(/slack {2}U0SANDBOXLEAD pressed Approve on Kiln's message → .*promotes checkout/);
+      expect(text).toMatch(/slack {2}U0SANDBOXLEAD presses Approve on Kiln's message → .*promotes checkout/);
+      expect(text).toMatch(/slack {2}U0SANDBOXDEV presses Confirm → .*started rollback/);
       expect(text).toMatch(/slack {2}U0SANDBOXDEV: \/kiln rollback checkout staging → .*1\.2\.0 → 1\.1\.0/);
       expect(text).toMatch(/rollback of production to 1\.1\.0 by alarm:checkout-production-5xx/);
     });
