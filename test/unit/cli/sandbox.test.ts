@@ -41,8 +41,8 @@ describe('kiln sandbox', () => {
       ]);
       expect(result.exitCode).toBeUndefined();
       expect(result.stdout).toContain('scenario default');
-      expect(result.stdout).toMatch(/\[\d\d:\d\d:\d\d\] kiln: staging: refreshing \(instance refresh /);
-      expect(result.stdout).toMatch(/ok {3}deployment of checkout@1\.1\.0 succeeded: \S+ succeeded/);
+      expect(result.stdout).toMatch(/\[\d\d:\d\d:\d\d\] kiln {3}staging: refreshing — instance refresh /);
+      expect(result.stdout).toMatch(/ok {3}production ends on 1\.1\.0: /);
       expect(result.stdout).not.toContain('FAIL');
       expect(readFileSync(join(dir, 't.jsonl'), 'utf8').split('\n')[0]).toMatch(/^\{"t":0,"kind":/);
     } finally {
@@ -55,7 +55,7 @@ describe('kiln sandbox', () => {
     const result = await runSandboxCommand(['--fleet', '2', '--quiet', '--bad-version', '1.1.0']);
     expect(result.exitCode).toBe(1);
     expect(result.stderr).toMatch(
-      /the story did not run as expected: deployment of checkout@1\.1\.0 succeeded/,
+      /the story did not run as expected: .*production waited for approval/,
     );
   });
 
