@@ -54,9 +54,7 @@ describe('kiln sandbox', () => {
     // Two instances: one alone finishes its refresh before the staging alarm's second bad minute.
     const result = await runSandboxCommand(['--fleet', '2', '--quiet', '--bad-version', '1.1.0']);
     expect(result.exitCode).toBe(1);
-    expect(result.stderr).toMatch(
-      /the story did not run as expected: .*production waited for approval/,
-    );
+    expect(result.stderr).toMatch(/the story did not run as expected: .*production waited for approval/);
   });
 
   it('exits 1 naming the failed refresh and why when the new release never passes its health checks', async () => {
