@@ -174,13 +174,11 @@ export async function runDefaultStory(
     print(
       `slack  ${SANDBOX_USERS.lead} presses Approve on Kiln's message → "${pressed.answer?.text ?? 'no answer'}"`,
     );
+    const confirmValue = confirmValueOf(pressed.answer?.blocks);
+    // No preview to confirm (the request failed on its way): the lead presses again at the next look.
+    if (confirmValue === undefined) return undefined;
     const confirmUrl = slack.newResponseUrl();
-    const confirmBody = slack.buttonBody(
-      SANDBOX_USERS.lead,
-      'kiln.confirm',
-      confirmValueOf(pressed.answer?.blocks) ?? '',
-      confirmUrl,
-    );
+    const confirmBody = slack.buttonBody(SANDBOX_USERS.lead, 'kiln.confirm', confirmValue, confirmUrl);
     const confirmedAt = now();
     const confirmed = await converse(region, slack, {
       rawBody: confirmBody,
