@@ -18,6 +18,10 @@ async function runSandboxCommand(args: string[]) {
   return { stdout: out.join(''), stderr: err.join(''), exitCode: process.exitCode };
 }
 
+// The default story bakes two releases and rolls both environments several times: several
+// seconds of wall time even at fleet 1, more than jest's default 30 s on a loaded machine.
+jest.setTimeout(180_000);
+
 describe('kiln sandbox', () => {
   let savedExitCode: typeof process.exitCode;
   beforeEach(() => {
