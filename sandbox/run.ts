@@ -140,9 +140,22 @@ export async function runSandbox(options: SandboxRunOptions): Promise<SandboxRun
   try {
     const { timeline } = region.engine;
     const at = () => formatVirtualTime((region.engine.clock.now() - SANDBOX_EPOCH) / 1000);
+    // The same line at the same instant (a dozen lifecycle events of one blue/green retire) is
+    // printed once with its count: held until a different line comes, then written in order.
+    let held: { line: string; count: number } | undefined;
+    const flush = (): void => {
+      if (held) print(held.count > 1 ? `${held.line} ×${held.count}` : held.line);
+      held = undefined;
+    };
     timeline.onRecord((entry) => {
       const line = describeEntry(entry);
-      if (line) print(`[${formatVirtualTime(entry.t)}] ${line}`);
+      if (!line) return;
+      const stamped = `[${formatVirtualTime(entry.t)}] ${line}`;
+      if (held?.line === stamped) held.count += 1;
+      else {
+        flush();
+        held = { line: stamped, count: 1 };
+      }
     });
     let result: StoryResult;
     try {
@@ -152,6 +165,7 @@ export async function runSandbox(options: SandboxRunOptions): Promise<SandboxRun
           settings,
           print: (line) => {
             region.engine.timeline.record({ kind: 'log', message: line });
+            flush();
             print(`[${at()}] ${line}`);
           },
           declareEnvironment: (environment) => observer.declare(environment),
@@ -162,14 +176,17 @@ export async function runSandbox(options: SandboxRunOptions): Promise<SandboxRun
       if (failed === undefined) {
         const what = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
         region.engine.timeline.record({ kind: 'log', message: `run failed (a bug): ${what}` });
+        flush();
         throw error;
       }
       result = failed;
     }
+    flush();
     // After the story, whatever its outcome: a failed step is exactly when the invariants matter.
     const inspect = options.inspect;
     const inspection =
       inspect === undefined ? undefined : await region.engine.run(() => inspect(region, observer.record()));
+    flush();
     const entries = timeline.entries;
     const last = entries[entries.length - 1];
     const text = timeline.toJsonLines();

@@ -4,7 +4,7 @@
  */
 export const storyCatalog = {
   default:
-    'checkout in staging and production; an artifact arrives; Kiln bakes it and rolls staging, then production',
+    "Kiln's whole course: 1.1.0 pushed, baked once, staging rolls (checkpoints), the lead approves in Slack, production rolls blue/green; 1.2.0 turns bad and the alarm rolls production back; /kiln rollback restores staging; a scale-in drains through Kiln's hook",
   'instance-refresh': 'one group rolls with checkpoints at 25/50/100 %, min healthy 90 %, warmup 60 s',
   bake: 'an S3 artifact is baked into an available AMI, copied to us-west-2, the release recorded',
   'bake-cache':

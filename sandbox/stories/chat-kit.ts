@@ -14,8 +14,10 @@ import type { ServiceManifest } from '../../shared/domain/manifest/schema';
 import { sandboxSlackSecretParameter } from '../functions';
 import type { Region, SandboxHttpApi } from '../region';
 import type { SandboxClients } from '../core/sdk';
+import type { RecordedResponse } from '../services/slack';
+import { sleep } from './fleet';
 import type { GateSpec } from './rollout-kit';
-import { rolloutManifest, type RolloutEnvironment } from './rollout-kit';
+import { rolloutManifest, until, type RolloutEnvironment } from './rollout-kit';
 
 export const SANDBOX_TEAM = 'T0SANDBOX';
 export const SANDBOX_USERS = {
@@ -112,4 +114,44 @@ export class SlackClient {
     const response = await this.api.request('POST', '/slack', { headers, body: rawBody });
     return { status: response.status, body: await response.text(), headers, rawBody };
   }
+}
+
+/**
+ * A person's side of a conversation: sends a request, then waits (virtual time, checking every
+ * second, at most `limitSeconds`) until Kiln has posted `answers` messages to its response_url.
+ * A refused request (not 200) gets no answer: five seconds pass for anything it might have set off.
+ */
+export async function converse(
+  region: Region,
+  slack: SlackClient,
+  request: { rawBody: string; headers: Record<string, string>; responseUrl: string; answers?: number },
+  limitSeconds = 120,
+): Promise<{ sent: SentRequest; answer: RecordedResponse['message'] | undefined }> {
+  const sent = await slack.send(request.rawBody, request.headers);
+  if (sent.status === 200) {
+    await until(
+      `Kiln's answer to ${request.responseUrl}`,
+      async () =>
+        region.slackResponses.to(request.responseUrl).length >= (request.answers ?? 1) ? true : undefined,
+      { everySeconds: 1, limitSeconds },
+    );
+  } else {
+    await sleep(5);
+  }
+  return { sent, answer: region.slackResponses.to(request.responseUrl).at(-1)?.message };
+}
+
+/** The value of the Confirm button (`kiln.confirm`) in a preview Kiln answered with. */
+export function confirmValueOf(blocks: unknown[] | undefined): string | undefined {
+  return buttonValueOf(blocks, 'kiln.confirm');
+}
+
+/** The value of the first button with `actionId` in a message's blocks (Block Kit `actions` elements). */
+export function buttonValueOf(blocks: unknown[] | undefined, actionId: string): string | undefined {
+  for (const block of blocks ?? []) {
+    const elements = (block as { elements?: Array<{ action_id?: string; value?: string }> }).elements ?? [];
+    const button = elements.find((e) => e.action_id === actionId);
+    if (button?.value !== undefined) return button.value;
+  }
+  return undefined;
 }

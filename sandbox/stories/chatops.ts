@@ -32,13 +32,15 @@ import { operatorStore, seedBaseImage } from './bake-kit';
 import { storyCatalog } from './catalog';
 import {
   chatManifest,
+  confirmValueOf,
+  converse as converseWith,
   putSigningSecret,
   SANDBOX_TEAM,
   SANDBOX_USERS,
   SlackClient,
   type SentRequest,
 } from './chat-kit';
-import { required, sleep, waitUntilHealthy } from './fleet';
+import { required, waitUntilHealthy } from './fleet';
 import {
   provisionRolloutEnvironment,
   recordRelease,
@@ -136,27 +138,8 @@ export const chatopsStory: Story = {
         { everySeconds: 30, limitSeconds: 4 * 3600 },
       );
     /** Sends, then waits (virtual time) for the worker's answer to that response_url. */
-    const converse = async (
-      rawBody: string,
-      headers: Record<string, string>,
-      responseUrl: string,
-      answers = 1,
-    ) => {
-      const sent = await slack.send(rawBody, headers);
-      if (sent.status === 200) {
-        await until(
-          `Kiln's answer to ${responseUrl}`,
-          async () => (region.slackResponses.to(responseUrl).length >= answers ? true : undefined),
-          {
-            everySeconds: 1,
-            limitSeconds: 120,
-          },
-        );
-      } else {
-        await sleep(5); // anything a refused request might have set off gets the chance to show
-      }
-      return { sent, answer: region.slackResponses.to(responseUrl).at(-1)?.message };
-    };
+    const converse = (rawBody: string, headers: Record<string, string>, responseUrl: string) =>
+      converseWith(region, slack, { rawBody, headers, responseUrl });
 
     // 1. Both environments on 1.5.0 (approved with `kiln approve`), so Kiln has a record of each
     // (release, capacity) and staging a release to go back to; then 2.0.0 through both.
@@ -365,13 +348,4 @@ async function snapshot(store: KilnStore<ServiceManifest>, environment: string) 
     current: state.currentRelease,
     lock: state.lock?.holder,
   };
-}
-
-function confirmValueOf(blocks: unknown[] | undefined): string | undefined {
-  for (const block of blocks ?? []) {
-    const elements = (block as { elements?: Array<{ action_id?: string; value?: string }> }).elements ?? [];
-    const confirm = elements.find((e) => e.action_id === 'kiln.confirm');
-    if (confirm?.value !== undefined) return confirm.value;
-  }
-  return undefined;
 }

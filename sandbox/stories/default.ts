@@ -1,418 +1,394 @@
 /**
- * The default story: a region with a demo service, `checkout`, running in two environments
- * (staging with N instances, production with 2N, each behind its own load balancer with a 5xx
- * alarm). Course:
- * 1. The platform team's infrastructure exists (what their CloudFormation would have made): the
- *    base image (Amazon Linux, under its public SSM parameter), the AMI of checkout 1.0.0 the
- *    fleets run, launch templates, load balancers, target groups, Auto Scaling groups, alarms.
- *    Every resource is made through the real SDK clients. No 1.1.0 image: Kiln bakes it.
- * 2. Both fleets come up: instances boot, pass health checks, and serve traffic.
- * 3. The service's manifest is applied to Kiln's store, as `kiln services apply` does; its bake
- *    section names the base image's parameter, a subnet and security group of the region, install
- *    commands, and a copy to us-west-2.
- * 4. CI publishes checkout 1.1.0 to S3; EventBridge routes the event to Kiln's on-artifact
- *    function, which records the artifact and starts the deploy state machine (execution name =
- *    deployment id, from service, version and digest).
- * 5. Kiln bakes: a builder from the base image, the install by Run Command, CreateImage, the copy
- *    to us-west-2, the builder terminated, the release recorded and the deployment `rolling-out`.
- *    The story follows the deployment record.
- * 6. Staging rolls to the release's AMI with an instance refresh (by default checkpoints at 50 %
- *    and 100 %, min healthy 90 %, alarm-guarded; the story's `settings` name the strategy). The
- *    deploy state machine's rollout phase is a placeholder until the rollout issue lands, so the
- *    story makes launch template version 2 from the release's AMI and starts the refresh itself,
- *    the way that phase will.
- * 7. Checks: Kiln baked the release (one RunInstances, the builder terminated, an AMI per Region)
- *    and the deployment is rolling out; the refresh succeeded, staging runs only launch template
- *    version 2 and every target is healthy, production was not touched, the alarms stayed OK, the
- *    artifact was recorded once.
- * Each step runs inside `step(...)`: one that injected faults make impossible (past the operator's
- * retries) or whose wait passes its deadline ends the run as a failed check named after it. When
- * the bake yields no release (a lost artifact event, a bake the faults failed), there is nothing to
- * roll out: the bake check says why and the rollout checks say they did not run.
+ * The default story (`kiln sandbox`, no flags): Kiln's whole course on one service, `checkout`,
+ * in staging (N instances, rolling) and production (2N, blue/green, approval required), driven
+ * through Kiln's real functions: the story acts only as CI, the platform team and two people in
+ * Slack would, and follows Kiln's records. World: sandbox/stories/default-world.ts.
+ *
+ * Course:
+ * 1. The platform's infrastructure (fleets on checkout 1.0.0, alarms, Kiln's drain hook on
+ *    production, a Slack webhook for notifications, the signing secret) and `kiln services apply`.
+ * 2. CI pushes checkout 1.1.0 to S3 → on-artifact records it and starts a deployment → Kiln bakes
+ *    it once (builder, Run Command, CreateImage, the builder terminated) → staging rolls with an
+ *    instance refresh that pauses at its checkpoints → 20 minutes in staging → Kiln asks for
+ *    approval in Slack: the lead presses the Approve button of that very message (a signed
+ *    POST /slack), checks the preview and confirms → production rolls blue/green (green group,
+ *    health gate, traffic moved, watch, blue retired).
+ * 3. CI pushes 1.2.0: the same course (the lead approves again), and it completes.
+ * 4. A feature flag turns 1.2.0 bad: its instances answer a quarter of their requests with 5xx
+ *    (the sandbox's bad-version behaviour, switched on after the fact as alarm-rollback.ts does).
+ *    Production's 5xx alarm fires inside its watch window: on-alarm rolls production back to 1.1.0
+ *    by itself. Staging's alarm fires too, past its window: Kiln only tells Slack.
+ * 5. The developer reads that and runs `/kiln rollback checkout staging` (signed, an allowed
+ *    user): the preview shows 1.2.0 → 1.1.0; Confirm starts the rollback, which restores 1.1.0.
+ * 6. Night falls: the platform scales production in to N; every instance leaving waits in Kiln's
+ *    terminate hook, is drained from the load balancer and stopped before Kiln completes the hook.
+ * 7. The checks (sandbox/stories/default-checks.ts) read Kiln's records, AWS and the timeline;
+ *    a summary table closes the run.
+ *
+ * Each act runs inside `step(...)`: one an injected fault makes impossible ends the run as a
+ * failed check named after it; an act whose predecessor did not end as it should is not run and
+ * the checks that needed it say so.
  */
-import { DescribeAutoScalingGroupsCommand, type AutoScalingGroup } from '@aws-sdk/client-auto-scaling';
-import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
-import { isFinal } from '../../shared/domain/deployment';
-import { parseManifest } from '../../shared/domain/manifest/schema';
-import type { Deployment, Release } from '../../shared/store';
+import { UpdateAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
+import { CHAT_ACTIONS } from '../../shared/domain/chat-actions';
+import type { Deployment } from '../../shared/store';
+import { SANDBOX_EPOCH } from '../core/context';
 import type { Region } from '../region';
-import type { FaultKind } from '../core/context';
-import { healthyTargets, required, sleep, waitUntilHealthy, type Fleet } from './fleet';
-import {
-  BAKE_FAULTS,
-  bakeSettled,
-  bakeSection,
-  builderAccount,
-  type BuilderAccount,
-  COPY_REGION,
-  describeBuilders,
-  everyBuilderTerminated,
-  followDeployments,
-  injected,
-  operatorStore,
-  s3ArtifactSection,
-  seedBaseImage,
-  uploadArtifact,
-} from './bake-kit';
+import { DEFAULT_APP_BEHAVIOUR } from '../services/ec2/instances';
+import { operatorStore, uploadArtifact } from './bake-kit';
 import { storyCatalog } from './catalog';
-import { overlappingRefreshes, provisionRolloutEnvironment } from './rollout-kit';
-import { storySettings, type StorySettings } from './settings';
-import { step, StoryDeadlineError } from './steps';
-import type { Story, StoryCheck, StoryOptions, StoryResult } from './types';
+import { buttonValueOf, confirmValueOf, converse, SANDBOX_USERS, SlackClient } from './chat-kit';
+import { describeGroup } from './blue-green-kit';
+import {
+  defaultChecks,
+  gatherFacts,
+  summaryLines,
+  type Acts,
+  type ApprovalPress,
+  type DefaultStoryFacts,
+} from './default-checks';
+import { Narrator } from './default-watch';
+import {
+  BAD,
+  defaultManifest,
+  DRAIN_HEARTBEAT_SECONDS,
+  GOOD,
+  provisionWorld,
+  SERVICE,
+  SIGNING_SECRET,
+  STAGING_BAKE_MINUTES,
+  type World,
+} from './default-world';
+import { required, sleep, waitUntilHealthy } from './fleet';
+import { until } from './rollout-kit';
+import { describeStrategy, storySettings, rollingStrategy, type StorySettings } from './settings';
+import { step, storyStepFailure } from './steps';
+import type { Story, StoryOptions, StoryResult } from './types';
 
-const SERVICE = 'checkout';
-const VERSION = '1.1.0';
 /**
- * How long the story follows the bake: the manifest's default bake timeout (60 min) and the time
- * Kiln's clean-up and EventBridge/Lambda retries may add.
+ * Staging's rolling strategy (the story's settings: `kiln sandbox --settings` replaces them), also
+ * both environments' strategy under `kiln sandbox --serve`: half the fleet at a time, launched
+ * before the old half leaves (MinHealthy 100 %, MaxHealthy 150 %), a two-minute pause at the 50 %
+ * checkpoint.
  */
-const BAKE_DEADLINE_SECONDS = 90 * 60;
-
-interface Environment extends Fleet {
-  name: 'staging' | 'production';
-  alarmName: string;
-}
-
-/** Both environments' rolling strategy, as the demo manifest states it, and their target groups. */
 export const DEFAULT_STORY_SETTINGS: StorySettings = storySettings({
   strategy: {
     type: 'rolling',
-    minHealthyPercentage: 90,
-    maxHealthyPercentage: 100,
+    minHealthyPercentage: 100,
+    maxHealthyPercentage: 150,
     instanceWarmupSeconds: 60,
     checkpoints: [50, 100],
-    checkpointDelaySeconds: 300,
+    checkpointDelaySeconds: 120,
   },
 });
+
+/** Each artifact's S3 ETag (the digest Kiln names its deployment and bake after). */
+const ETAGS: Record<string, string> = {
+  [GOOD]: 'b1946ac92492d2347c6235b4d2611184',
+  [BAD]: '591785b794601e212b260e25925636fd',
+};
+
+/** Virtual seconds since the timeline's epoch. */
+const now = (): number => (Date.now() - SANDBOX_EPOCH) / 1000;
 
 export const defaultStory: Story = {
   name: 'default',
   description: storyCatalog.default,
   settings: DEFAULT_STORY_SETTINGS,
-  async run(region: Region, options: StoryOptions): Promise<StoryResult> {
-    const { print, settings } = options;
-    const aws = region.clientsFor('story:platform-team', 'operator');
-
-    // 1. Infrastructure.
-    const environments = await step('setup', async () => {
-      print('platform: base image (Amazon Linux 2023, public SSM parameter), AMI of checkout 1.0.0');
-      const baseAmi = seedBaseImage(region);
-      // The image the fleets run today: an earlier bake's, carrying its lineage tags.
-      const amiV1 = region.ec2.seedImage({
-        name: `kiln-${SERVICE}-1.0.0`,
-        tags: { 'kiln:service': SERVICE, 'kiln:version': '1.0.0', 'kiln:base-ami': baseAmi },
-      });
-      const made: Environment[] = [];
-      for (const [name, size] of [
-        ['staging', options.fleet],
-        ['production', options.fleet * 2],
-      ] as const) {
-        const env: Environment = {
-          ...(await provisionRolloutEnvironment(region, aws, {
-            service: SERVICE,
-            name,
-            size,
-            imageId: amiV1,
-            settings,
-          })),
-          name,
-        };
-        made.push(env);
-        options.declareEnvironment({
-          service: SERVICE,
-          environment: name,
-          groups: [env.groupName],
-          targetGroupArns: [env.targetGroupArn],
-          alarmNames: [env.alarmName],
-          minHealthyPercentage:
-            settings.strategy.type === 'rolling' ? settings.strategy.minHealthyPercentage : 100,
-        });
-        print(
-          `platform: ${env.groupName}: ${size} instances behind ${env.loadBalancerName}, alarm ${env.alarmName}`,
-        );
-      }
-      return made;
-    });
-    const [staging, production] = environments as [Environment, Environment];
-
-    // 2. Both fleets come up and turn healthy.
-    await step('fleets healthy', async () => {
-      const waited = await waitUntilHealthy(aws, environments, 1800);
-      print(`fleet: all ${environments.map((e) => e.size).join(' + ')} targets healthy after ${waited} s`);
-    });
-
-    // 3. The manifest, as `kiln services apply` stores it (from an operator's shell, so with the
-    // operator's retry settings).
-    const store = operatorStore(region);
-    await step('services apply', async () => {
-      const manifest = parseManifest(demoManifest(region, environments, settings));
-      const stored = await store.putServiceManifest(manifest, { actor: 'kiln-cli:platform-team' });
-      print(`kiln: services apply ${SERVICE} → manifest version ${stored.version}`);
-    });
-
-    // 4. CI publishes an artifact: S3 announces the new object on EventBridge.
-    const artifactRecords = await step('artifact', async () => {
-      const { uri } = uploadArtifact(region, {
-        service: SERVICE,
-        version: VERSION,
-        etag: 'b1946ac92492d2347c6235b4d2611184',
-      });
-      print(`ci: uploaded ${uri}`);
-      // EventBridge may deliver late (the event-delay fault holds an event up to five minutes), and
-      // Lambda retries a failed asynchronous invocation after one and then two more minutes: ten
-      // minutes covers both; a lost event is then reported by the check, not waited for forever.
-      // Polled every 5 s, as a person watching would (every second cost 600 reads per lost event).
-      let records = 0;
-      for (let waited = 0; waited <= 600; waited += 5) {
-        records = (await store.listArtifacts(SERVICE)).items.length;
-        if (records > 0) break;
-        await sleep(5);
-      }
-      return records;
-    });
-
-    // 5. Kiln bakes the artifact: the story follows the deployment on-artifact started.
-    const bake = await step('bake', async () => {
-      const followed = await followDeployments(
-        store,
-        SERVICE,
-        VERSION,
-        (found) => found.some(bakeSettled),
-        BAKE_DEADLINE_SECONDS,
-      );
-      const deployment = followed.deployments.find(bakeSettled) ?? followed.deployments[0];
-      const release = await store.getRelease(SERVICE, VERSION);
-      print(
-        deployment === undefined
-          ? `kiln: no deployment of ${SERVICE}@${VERSION}`
-          : `kiln: deployment ${deployment.id} ${deployment.status}` +
-              (release === undefined ? '' : `: release ${VERSION} baked, ${amiList(release)}`),
-      );
-      return { deployment, release, builders: await builderAccount(region, aws) };
-    });
-
-    // 6. Kiln rolls the release out: staging, the 30-minute bake with its alarm watched, then
-    // production. The story only follows Kiln's deployment record.
-    const rollout =
-      bake.release === undefined || bake.deployment === undefined
-        ? undefined
-        : await step('rollout', () => followRollout(region, store, bake.deployment?.id ?? '', print));
-
-    // 7. Checks: Kiln's records, and what AWS says runs.
-    return step('checks', async () => {
-      const describeGroup = async (env: Environment): Promise<AutoScalingGroup> => {
-        const out = await aws.autoScaling.send(
-          new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [env.groupName] }),
-        );
-        return required(out.AutoScalingGroups?.[0], `group ${env.groupName}`);
-      };
-      const onVersion = (group: AutoScalingGroup, version: string) =>
-        (group.Instances ?? []).filter(
-          (i) => i.LifecycleState === 'InService' && i.LaunchTemplate?.Version === version,
-        ).length;
-      const alarms = await aws.cloudWatch.send(
-        new DescribeAlarmsCommand({ AlarmNames: environments.map((e) => e.alarmName) }),
-      );
-      const alarmStates = (alarms.MetricAlarms ?? []).map((a) => `${a.AlarmName}=${a.StateValue}`);
-      const notRolled = 'not run: Kiln baked no release to roll out (see the bake check)';
-      const final = rollout?.deployment;
-      const environmentChecks: StoryCheck[] = [];
-      for (const env of environments) {
-        const recorded = await store.getEnvironmentState(SERVICE, env.name);
-        const group = await describeGroup(env);
-        const version = recorded.launchTemplate?.version;
-        const healthy = await healthyTargets(aws, env);
-        environmentChecks.push(
-          {
-            name: `Kiln records ${env.name} on ${SERVICE}@${VERSION}`,
-            ok: recorded.currentRelease === VERSION && recorded.lock === undefined,
-            detail:
-              rollout === undefined
-                ? notRolled
-                : `current ${recorded.currentRelease ?? 'none'}, previous ${recorded.previousRelease ?? 'none'}, ` +
-                  `launch template v${version ?? '?'}, lock ${recorded.lock?.holder ?? 'free'}`,
-          },
-          {
-            name: `${env.name} runs only the recorded launch template version`,
-            ok:
-              version !== undefined &&
-              group.LaunchTemplate?.Version === String(version) &&
-              onVersion(group, String(version)) === env.size &&
-              group.Instances?.length === env.size &&
-              healthy === env.size,
-            detail:
-              version === undefined
-                ? notRolled
-                : `group on v${group.LaunchTemplate?.Version ?? '?'}; ${onVersion(group, String(version))}/${env.size} InService on v${version}; ${healthy}/${env.size} targets healthy`,
-          },
-        );
-      }
-      const checks: StoryCheck[] = [
-        {
-          name: `release ${SERVICE}@${VERSION} baked by Kiln`,
-          ok:
-            bake.release !== undefined &&
-            Object.keys(bake.release.amis).length === 2 &&
-            bake.builders.runInstances === 1 &&
-            everyBuilderTerminated(bake.builders),
-          detail: bakeDetail(region, bake),
-        },
-        {
-          name: `deployment of ${SERVICE}@${VERSION} succeeded`,
-          ok: final?.status === 'succeeded' && final.release?.version === VERSION,
-          detail:
-            bake.deployment === undefined
-              ? `no deployment recorded${injected(region, ['event-loss', 'handler-crash', 'api-5xx', 'throttle'])}`
-              : `${final?.id ?? bake.deployment.id} ${final?.status ?? bake.deployment.status}` +
-                `${(final ?? bake.deployment).reason ? `: ${(final ?? bake.deployment).reason}` : ''}`,
-        },
-        ...environmentChecks,
-        {
-          name: 'no two instance refreshes of one group overlapped',
-          ok: overlappingRefreshes(region).length === 0,
-          detail: overlappingRefreshes(region).join('; ') || 'none',
-        },
-        {
-          name: 'alarms stayed OK',
-          ok: (alarms.MetricAlarms ?? []).every((a) => a.StateValue === 'OK'),
-          detail: alarmStates.join(', '),
-        },
-        {
-          name: 'artifact recorded once by on-artifact',
-          ok: artifactRecords === 1,
-          detail: artifactDetail(region, artifactRecords),
-        },
-      ];
-      return {
-        checks,
-        figures: {
-          'staging instances': staging.size,
-          'production instances': production.size,
-          'rollout (virtual s)': rollout?.seconds ?? 0,
-        },
-      };
-    });
-  },
+  run: (region, options) => runDefaultStory(region, options),
 };
 
-/** How long the story follows Kiln's rollout (two refreshes, the bake between them, any rollback). */
-const ROLLOUT_DEADLINE_SECONDS = 8 * 3600;
-
 /**
- * Follows the deployment's record every 30 virtual seconds until it ends, printing each phase
- * Kiln records (the rollout's progress on the deployment: environment, phase, detail).
+ * Runs the story; `observe` receives the facts its checks judged (the scenario test breaks them
+ * one at a time to show each check failing).
  */
-async function followRollout(
+export async function runDefaultStory(
   region: Region,
-  store: ReturnType<typeof operatorStore>,
-  deploymentId: string,
-  print: (line: string) => void,
-): Promise<{ deployment: Deployment | undefined; seconds: number }> {
-  const started = region.engine.clock.now();
-  let said = '';
-  for (;;) {
-    const deployment = await store.getDeployment(deploymentId);
-    const progress = deployment?.rollout;
-    const line = progress
-      ? `kiln: ${progress.environment}: ${progress.phase}${progress.detail ? ` (${progress.detail})` : ''}`
-      : '';
-    if (line !== '' && line !== said) {
-      print(line);
-      said = line;
+  options: StoryOptions,
+  observe?: (facts: DefaultStoryFacts) => void,
+): Promise<StoryResult> {
+  const { print } = options;
+  const narrator = new Narrator(region, print);
+  const aws = region.clientsFor('story:platform-team', 'operator');
+  const store = operatorStore(region);
+  const acts: Acts = { releases: {}, transitions: narrator.transitions, failures: [] };
+
+  // 1. Infrastructure and the manifest.
+  const world: World = await step('setup', async () => {
+    const made = await provisionWorld(region, aws, {
+      ...options,
+      declareEnvironment: narrator.declarer(options.declareEnvironment),
+    });
+    const { staging, production } = made;
+    print(
+      `platform: ${staging.groupName} (${staging.size}) and ${production.groupName} (${production.size}) on checkout 1.0.0, ` +
+        `5xx alarms, Kiln's drain hook on production, Slack notifications, signing secret`,
+    );
+    await waitUntilHealthy(aws, [staging, production], 1800);
+    narrator.tellFleets();
+    const stored = await store.putServiceManifest(
+      defaultManifest(region, made, options.settings, made.notifications),
+      { actor: 'kiln-cli:platform-team' },
+    );
+    print(
+      `kiln   services apply ${SERVICE} → manifest v${stored.version}: staging rolling (${describeStrategy(rollingStrategy(options.settings))}); ` +
+        `production blue/green after ${STAGING_BAKE_MINUTES} min in staging and ${SANDBOX_USERS.lead}'s approval`,
+    );
+    return { aws, store, staging, production, manifestVersion: stored.version };
+  });
+
+  /**
+   * Runs one act; when the simulation makes it impossible (a call failing past its retries, a wait
+   * past its deadline) the act becomes a failed check and the story goes on to its checks.
+   */
+  const act = async <T>(name: string, body: () => Promise<T>): Promise<T | undefined> => {
+    try {
+      return await step(name, body);
+    } catch (error) {
+      const failure = storyStepFailure(name, error);
+      if (failure === undefined) throw error;
+      print(`story  ${name} could not finish: ${failure.detail}`);
+      acts.failures.push({ name: failure.step, ok: false, detail: failure.detail });
+      return undefined;
     }
-    if (deployment === undefined || isFinal(deployment.status)) {
-      if (deployment)
-        print(
-          `kiln: deployment ${deployment.id} ${deployment.status}${deployment.reason ? `: ${deployment.reason}` : ''}`,
-        );
-      return { deployment, seconds: Math.round((region.engine.clock.now() - started) / 1000) };
-    }
-    if (region.engine.clock.now() - started > ROLLOUT_DEADLINE_SECONDS * 1000) {
-      throw new StoryDeadlineError(
-        `deployment ${deploymentId} still ${deployment.status} after ${ROLLOUT_DEADLINE_SECONDS} s`,
+  };
+
+  const api = await region.startHttpApi();
+  const slack = new SlackClient(api, SIGNING_SECRET);
+
+  /** The lead presses Approve on Kiln's own Slack message for `deployment`, then Confirm. */
+  const approveFromSlack = async (deployment: Deployment): Promise<ApprovalPress | undefined> => {
+    const post = [...region.slack.posts]
+      .reverse()
+      .find((p) => approveValueOf(p.message?.blocks, deployment.id) !== undefined);
+    const value = approveValueOf(post?.message?.blocks, deployment.id);
+    if (post === undefined || value === undefined) return undefined; // not posted yet: next look
+    const url = slack.newResponseUrl();
+    const body = slack.buttonBody(SANDBOX_USERS.lead, CHAT_ACTIONS.approve, value, url);
+    const pressedAt = now();
+    const pressed = await converse(region, slack, {
+      rawBody: body,
+      headers: slack.headersFor(body),
+      responseUrl: url,
+    });
+    print(
+      `slack  ${SANDBOX_USERS.lead} presses Approve on Kiln's message → "${pressed.answer?.text ?? 'no answer'}"`,
+    );
+    const confirmValue = confirmValueOf(pressed.answer?.blocks);
+    // No preview to confirm (the request failed on its way): the lead presses again at the next look.
+    if (confirmValue === undefined) return undefined;
+    const confirmUrl = slack.newResponseUrl();
+    const confirmBody = slack.buttonBody(SANDBOX_USERS.lead, 'kiln.confirm', confirmValue, confirmUrl);
+    const confirmedAt = now();
+    const confirmed = await converse(region, slack, {
+      rawBody: confirmBody,
+      headers: slack.headersFor(confirmBody),
+      responseUrl: confirmUrl,
+    });
+    print(`slack  ${SANDBOX_USERS.lead} presses Confirm → "${confirmed.answer?.text ?? 'no answer'}"`);
+    return {
+      notifiedAt: (post.at - SANDBOX_EPOCH) / 1000,
+      pressedAt,
+      confirmedAt,
+      status: pressed.sent.status,
+      preview: pressed.answer?.text ?? '',
+      answer: confirmed.answer?.text ?? '',
+    };
+  };
+
+  /**
+   * CI pushes `version`; Kiln bakes and rolls it through both environments; the lead approves.
+   * No deployment (the artifact event lost, on-artifact failing) is an outcome the checks explain.
+   */
+  const release = (version: string) =>
+    act(`release ${version}`, async () => {
+      const { uri } = uploadArtifact(region, { service: SERVICE, version, etag: ETAGS[version] ?? '' });
+      const pushedAt = now();
+      print(`ci     pushed ${uri}`);
+      acts.releases[version] = { pushedAt, endedAt: pushedAt };
+      // EventBridge may deliver late (up to five minutes) and Lambda retries a failed asynchronous
+      // invocation for up to three more: ten minutes, polled every 5 s as a person watching would.
+      let started: Deployment | undefined;
+      for (let waited = 0; started === undefined && waited <= 600; waited += 5) {
+        started = (await store.listDeployments(SERVICE, {})).items.find((d) => d.releaseVersion === version);
+        if (started === undefined) await sleep(5);
+      }
+      if (started === undefined) {
+        print(`kiln   no deployment of ${SERVICE}@${version} after 600 s`);
+        return undefined;
+      }
+      let approval: ApprovalPress | undefined;
+      const deployment = await narrator.follow(store, started.id, {
+        onRecord: async (d) => {
+          if (d.status === 'waiting-approval' && approval === undefined) approval = await approveFromSlack(d);
+        },
+      });
+      acts.releases[version] = { pushedAt, deploymentId: deployment.id, approval, endedAt: now() };
+      return deployment;
+    });
+
+  // 2-3. Two releases through both environments.
+  const good = await release(GOOD);
+  const bad = good?.status === 'succeeded' ? await release(BAD) : undefined;
+
+  // 4. 1.2.0 turns bad; production's alarm rolls it back.
+  if (bad?.status === 'succeeded') {
+    acts.flagAt = now();
+    await act('alarm rollback', async () => {
+      region.ec2.setBehaviourResolver((image) =>
+        image.tags['kiln:version'] === BAD
+          ? { ...DEFAULT_APP_BEHAVIOUR, mode: 'errors', errorRate: 0.25 }
+          : { ...DEFAULT_APP_BEHAVIOUR },
       );
-    }
-    await sleep(30);
+      print(`story  a feature flag turns on in ${BAD}: its instances answer 25 % of requests with 5xx`);
+      const rollback = await until(
+        'a rollback of production',
+        async () => {
+          narrator.tellFleets();
+          return (await store.listDeployments(SERVICE, { environment: 'production' })).items.find(
+            (d) => d.mode === 'rollback',
+          );
+        },
+        { everySeconds: 15, limitSeconds: 30 * 60 },
+      );
+      print(
+        `kiln   ${rollback.id}: rollback of production to ${rollback.releaseVersion} by ${rollback.actor}`,
+      );
+      acts.alarmRollback = await narrator.follow(store, rollback.id);
+    });
   }
-}
 
-/**
- * What became of the artifact event, read from the timeline and Lambda's invocation records, and
- * which injected faults could have caused it: EventBridge losing the event, on-artifact failing
- * every attempt (a crash, or its own calls failing), or a second delivery recorded twice.
- */
-function artifactDetail(region: Region, records: number): string {
-  const deployed = region.routes.functions.find((fn) => fn.functionName === 'onArtifact')?.deployedName;
-  const deliveries = region.engine.timeline.entries
-    .filter((e) => e.kind === 'event' && e.source === 'aws.s3' && e.detailType === 'Object Created')
-    .reduce(
-      (n, e) => n + (e.kind === 'event' ? e.deliveredTo.filter((f) => f === 'onArtifact').length : 0),
-      0,
-    );
-  const attempts = region.lambda.invocations.filter((i) => i.functionName === deployed);
-  const failed = attempts.filter((i) => !i.ok);
-  const injected = (kinds: FaultKind[]): string => {
-    const rules = region.engine.faults
-      .struck()
-      .filter((s) => kinds.includes(s.kind))
-      .map((s) => s.rule);
-    return rules.length > 0 ? ` (injected ${rules.join(', ')})` : '';
-  };
-  const recorded = `${records} record(s)`;
-  if (records === 1) return recorded;
-  if (records > 1) return `${recorded} from ${deliveries} deliveries${injected(['event-duplicate'])}`;
-  if (deliveries === 0) {
-    return `${recorded}: EventBridge never delivered the S3 event to onArtifact${injected(['event-loss'])}`;
+  // 5. The developer reads Kiln's notice about staging and rolls it back from Slack.
+  if (acts.alarmRollback?.status === 'succeeded') {
+    await act('rollback from Slack', async () => {
+      await until(
+        "Kiln's notice about staging's alarm",
+        async () => {
+          narrator.tellFleets();
+          return region.slack.posts.some((p) => p.message?.text?.includes(world.staging.alarmName))
+            ? true
+            : undefined;
+        },
+        { everySeconds: 15, limitSeconds: 30 * 60 },
+      );
+      print(
+        `story  ${SANDBOX_USERS.dev} reads Kiln's message: staging's alarm is past its watch window, so it is a person's to act on`,
+      );
+      const command = `rollback ${SERVICE} staging`;
+      const url = slack.newResponseUrl();
+      const body = slack.slashBody(SANDBOX_USERS.dev, command, url);
+      const asked = await converse(region, slack, {
+        rawBody: body,
+        headers: slack.headersFor(body),
+        responseUrl: url,
+      });
+      print(`slack  ${SANDBOX_USERS.dev}: /kiln ${command} → "${asked.answer?.text ?? 'no answer'}"`);
+      const confirmUrl = slack.newResponseUrl();
+      const confirmBody = slack.buttonBody(
+        SANDBOX_USERS.dev,
+        'kiln.confirm',
+        confirmValueOf(asked.answer?.blocks) ?? '',
+        confirmUrl,
+      );
+      const confirmed = await converse(region, slack, {
+        rawBody: confirmBody,
+        headers: slack.headersFor(confirmBody),
+        responseUrl: confirmUrl,
+      });
+      print(`slack  ${SANDBOX_USERS.dev} presses Confirm → "${confirmed.answer?.text ?? 'no answer'}"`);
+      const rollback = await until(
+        'the rollback of staging',
+        async () =>
+          (await store.listDeployments(SERVICE, { environment: 'staging' })).items.find(
+            (d) => d.mode === 'rollback',
+          ),
+        { everySeconds: 5, limitSeconds: 300 },
+      );
+      acts.chatRollback = {
+        preview: asked.answer?.text ?? '',
+        status: asked.sent.status,
+        deployment: await narrator.follow(store, rollback.id),
+      };
+    });
   }
-  if (failed.length === attempts.length) {
-    const errors = [...new Set(failed.map((i) => i.error ?? 'Error'))].join(', ');
-    return (
-      `${recorded}: onArtifact failed all ${attempts.length} attempt(s) (${errors})` +
-      injected(['handler-crash', 'api-5xx', 'throttle'])
-    );
+
+  // 6. A scale-in of production drains through Kiln's hook.
+  if (acts.chatRollback?.deployment.status === 'succeeded') {
+    await act('scale in', async () => {
+      const state = await store.getEnvironmentState(SERVICE, 'production');
+      const groupName = state.activeGroup ?? world.production.groupName;
+      const group = required(await describeGroup(aws, groupName), `group ${groupName}`);
+      const from = group.DesiredCapacity ?? 0;
+      const to = options.fleet;
+      acts.scaleIn = { groupName, from, to, at: now() };
+      await aws.autoScaling.send(
+        new UpdateAutoScalingGroupCommand({
+          AutoScalingGroupName: groupName,
+          MinSize: to,
+          DesiredCapacity: to,
+        }),
+      );
+      print(`platform: scale ${groupName} in, ${from} → ${to} instances`);
+      const prefix = `autoscaling:${groupName}/`;
+      const since = acts.scaleIn.at;
+      await until(
+        'every instance of the scale-in terminated',
+        async () => {
+          narrator.tellFleets();
+          const gone = region.engine.timeline.entries.filter(
+            (e) =>
+              e.kind === 'state' && e.t >= since && e.to === 'Terminated' && e.resource.startsWith(prefix),
+          ).length;
+          return gone >= from - to ? true : undefined;
+        },
+        { everySeconds: 15, limitSeconds: 3 * DRAIN_HEARTBEAT_SECONDS * 10 },
+      );
+      acts.scaleIn.doneAt = now();
+    });
   }
-  return `${recorded} though onArtifact ran ${attempts.length - failed.length} time(s) without error`;
+
+  // 7. Alarms settle (a 5xx alarm needs three quiet minutes), then the checks and the summary.
+  return step('checks', async () => {
+    await until(
+      'both alarms OK',
+      async () => {
+        narrator.tellFleets();
+        const states = [world.staging, world.production].map((e) =>
+          region.cloudWatch.alarmState(e.alarmName),
+        );
+        return states.every((s) => s === 'OK') ? true : undefined;
+      },
+      { everySeconds: 15, limitSeconds: 15 * 60 },
+    ).catch(() => undefined); // the end-state check says which alarm did not settle
+    const facts = await gatherFacts(region, world, options, acts);
+    observe?.(facts);
+    const checks = [...acts.failures, ...defaultChecks(facts)];
+    print('');
+    for (const line of summaryLines(facts)) print(line);
+    return {
+      checks,
+      figures: {
+        'staging instances': world.staging.size,
+        'production instances': world.production.size,
+        deployments: facts.deployments.length,
+      },
+    };
+  });
 }
 
-/** `ami-… in us-east-1, ami-… in us-west-2`. */
-function amiList(release: Release): string {
-  return Object.entries(release.amis)
-    .map(([name, ami]) => `${ami} in ${name}`)
-    .join(', ');
-}
-
-/** What the bake made and how, or why there is no release (naming the faults that explain it). */
-function bakeDetail(
-  region: Region,
-  bake: { deployment: Deployment | undefined; release: Release | undefined; builders: BuilderAccount },
-): string {
-  const builders = describeBuilders(bake.builders);
-  if (bake.release !== undefined) return `${amiList(bake.release)} (${builders})`;
-  const why =
-    bake.deployment === undefined
-      ? 'no deployment was started'
-      : bake.deployment.status === 'failed'
-        ? `the bake failed: ${bake.deployment.reason ?? 'no reason recorded'}`
-        : `the deployment is still ${bake.deployment.status}`;
-  return `no release: ${why} (${builders})${injected(region, BAKE_FAULTS)}`;
-}
-
-function demoManifest(region: Region, environments: Environment[], settings: StorySettings): unknown {
-  return {
-    apiVersion: 'kiln.dev/v1',
-    kind: 'Service',
-    name: SERVICE,
-    artifact: s3ArtifactSection(SERVICE),
-    bake: bakeSection(region, { service: SERVICE, copyToRegions: [COPY_REGION] }),
-    environments: environments.map((env, index) => ({
-      name: env.name,
-      region: region.engine.context.region,
-      autoScalingGroup: env.groupName,
-      targetGroupArns: [env.targetGroupArn],
-      strategy: settings.strategy,
-      alarms: { rollout: [env.alarmName], watch: [env.alarmName], watchWindowMinutes: 15 },
-      bakeTimeMinutes: index === 0 ? 0 : 30,
-      access: { deploy: ['S0PLATFORM'], rollback: ['S0PLATFORM'] },
-    })),
-  };
+/** The Approve button's value in a Slack message, when it approves `deploymentId`. */
+function approveValueOf(blocks: unknown[] | undefined, deploymentId: string): string | undefined {
+  const value = buttonValueOf(blocks, CHAT_ACTIONS.approve);
+  if (value === undefined) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(value);
+    return typeof parsed === 'object' &&
+      parsed !== null &&
+      'deploymentId' in parsed &&
+      parsed.deploymentId === deploymentId
+      ? value
+      : undefined;
+  } catch {
+    return undefined;
+  }
 }

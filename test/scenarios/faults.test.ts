@@ -89,11 +89,11 @@ describe('kiln sandbox under injected faults', () => {
     ]);
     expect(run.exitCode).toBe(1);
     expect(run.stdout).toMatch(
-      /FAIL artifact recorded once by on-artifact: 0 record\(s\): .*\(injected event-loss@0\.3\)/,
+      /FAIL each artifact recorded once by on-artifact: 1\.1\.0: 0 record\(s\): .*\(injected event-loss@0\.3\)/,
     );
     // With no artifact there is nothing to bake or roll out: those checks fail too, and say why.
     expect(run.stdout).toMatch(
-      /FAIL release checkout@1\.1\.0 baked by Kiln: no release: no deployment was started .*\(injected event-loss@0\.3\)/,
+      /FAIL each release baked once by Kiln: .*1\.1\.0: no release: no deployment was started \(injected event-loss@0\.3\)/,
     );
     expect(run.stderr).toMatch(/did not run as expected: .*artifact recorded once by on-artifact/);
     expect(run.stderr).toMatch(/faults that struck: event-loss@0\.3 ×\d+/);
@@ -104,7 +104,7 @@ describe('kiln sandbox under injected faults', () => {
     const run = await runSandboxCommand(['--fleet', '1', '--quiet', '--fault', 'handler-crash']);
     expect(run.exitCode).toBe(1);
     expect(run.stdout).toContain(
-      'FAIL artifact recorded once by on-artifact: 0 record(s): onArtifact failed all 3 attempt(s) ' +
+      'FAIL each artifact recorded once by on-artifact: 1.1.0: 0 record(s): onArtifact failed all 3 attempt(s) ' +
         '(Runtime.ExitError) (injected handler-crash)',
     );
   });

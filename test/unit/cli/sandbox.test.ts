@@ -18,6 +18,10 @@ async function runSandboxCommand(args: string[]) {
   return { stdout: out.join(''), stderr: err.join(''), exitCode: process.exitCode };
 }
 
+// The default story bakes two releases and rolls both environments several times: several
+// seconds of wall time even at fleet 1, more than jest's default 30 s on a loaded machine.
+jest.setTimeout(180_000);
+
 describe('kiln sandbox', () => {
   let savedExitCode: typeof process.exitCode;
   beforeEach(() => {
@@ -41,8 +45,8 @@ describe('kiln sandbox', () => {
       ]);
       expect(result.exitCode).toBeUndefined();
       expect(result.stdout).toContain('scenario default');
-      expect(result.stdout).toMatch(/\[\d\d:\d\d:\d\d\] kiln: staging: refreshing \(instance refresh /);
-      expect(result.stdout).toMatch(/ok {3}deployment of checkout@1\.1\.0 succeeded: \S+ succeeded/);
+      expect(result.stdout).toMatch(/\[\d\d:\d\d:\d\d\] kiln {3}staging: refreshing — instance refresh /);
+      expect(result.stdout).toMatch(/ok {3}production ends on 1\.1\.0: /);
       expect(result.stdout).not.toContain('FAIL');
       expect(readFileSync(join(dir, 't.jsonl'), 'utf8').split('\n')[0]).toMatch(/^\{"t":0,"kind":/);
     } finally {
@@ -54,9 +58,7 @@ describe('kiln sandbox', () => {
     // Two instances: one alone finishes its refresh before the staging alarm's second bad minute.
     const result = await runSandboxCommand(['--fleet', '2', '--quiet', '--bad-version', '1.1.0']);
     expect(result.exitCode).toBe(1);
-    expect(result.stderr).toMatch(
-      /the story did not run as expected: deployment of checkout@1\.1\.0 succeeded/,
-    );
+    expect(result.stderr).toMatch(/the story did not run as expected: .*production waited for approval/);
   });
 
   it('exits 1 naming the failed refresh and why when the new release never passes its health checks', async () => {
