@@ -243,7 +243,7 @@ export function drainChecks(run: DrainRun, expected: number): StoryCheck[] {
       ok: late.length === 0,
       detail:
         late.length === 0
-          ? `longest wait ${Math.max(0, ...records.map((r) => (r.proceedAt ?? 0) - r.waitAt))} s of ${global} s`
+          ? `longest wait ${Math.round(Math.max(0, ...records.map((r) => (r.proceedAt ?? 0) - r.waitAt)))} s of ${global} s`
           : `${late.length} waited too long: ${list(late)}`,
     },
     {
