@@ -577,15 +577,30 @@ export function summaryLines(facts: DefaultStoryFacts): string[] {
     const inProduction = first((t) => t.environment === 'production' && t.phase !== 'waiting-approval');
     const asked = first((t) => t.phase === 'waiting-approval');
     const bakeTime = first((t) => t.phase === 'baking');
-    rows.push([`${what}: pushed, baked once`, start, rolling, 'release recorded']);
-    rows.push([`${what}: staging rolls (checkpoints)`, rolling, bakeTime ?? asked, 'staging done']);
+    const stagingDone = bakeTime ?? asked;
+    // An act's outcome is what happened: done when the next act began; otherwise the act is where
+    // the deployment ended (its status) or one it never reached.
+    const outcome = (began: number | undefined, next: number | undefined, done: string): string =>
+      next !== undefined ? done : began !== undefined ? deploymentEnd(deployment) : 'not reached';
+    rows.push([`${what}: pushed, baked once`, start, rolling, outcome(start, rolling, 'release recorded')]);
+    rows.push([
+      `${what}: staging rolls (checkpoints)`,
+      rolling,
+      stagingDone,
+      outcome(rolling, stagingDone, 'staging done'),
+    ]);
     rows.push([
       `${what}: time in staging, then approval in Slack`,
-      bakeTime ?? asked,
+      stagingDone,
       inProduction,
-      'approved',
+      outcome(stagingDone, inProduction, 'approved'),
     ]);
-    rows.push([`${what}: production blue/green`, inProduction, end, deployment.status]);
+    rows.push([
+      `${what}: production blue/green`,
+      inProduction,
+      end,
+      inProduction === undefined ? 'not reached' : deploymentEnd(deployment),
+    ]);
   }
   if (facts.drain !== undefined) {
     const waits = facts.drain.records.map((r) => r.waitAt);
@@ -612,6 +627,13 @@ export function summaryLines(facts: DefaultStoryFacts): string[] {
     ),
   ];
   return lines;
+}
+
+/** `failed: bake failed: …` (the reason cut to a summary's width), or the status while it runs. */
+function deploymentEnd(deployment: Deployment): string {
+  if (deployment.reason === undefined || deployment.status === 'succeeded') return deployment.status;
+  const reason = deployment.reason.length > 60 ? `${deployment.reason.slice(0, 59)}…` : deployment.reason;
+  return `${deployment.status}: ${reason}`;
 }
 
 function duration(from: number | undefined, to: number | undefined): string {

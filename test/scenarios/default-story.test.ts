@@ -277,8 +277,8 @@ describe('the default sandbox story', () => {
       ]);
     });
 
-    it('fails the bake check, naming the fault, when CreateImage fails', async () => {
-      const { result } = await observe({
+    it('fails the bake check, naming the fault, when CreateImage fails, and its summary says where the course stopped', async () => {
+      const { result, lines } = await observe({
         seed: 7,
         fleet: 1,
         region: { faults: [{ kind: 'create-image-failure' }] },
@@ -288,6 +288,11 @@ describe('the default sandbox story', () => {
         ok: false,
         detail: expect.stringMatching(/^1\.1\.0: no release: deployment .* failed/),
       });
+      const row = (act: string) => lines.find((l) => l.includes(`1.1.0: ${act}`)) ?? '';
+      expect(row('pushed, baked once')).toMatch(/failed: bake failed/);
+      expect(row('staging rolls')).toMatch(/not reached$/);
+      expect(row('time in staging')).toMatch(/not reached$/);
+      expect(row('production blue/green')).toMatch(/not reached$/);
     });
 
     it('ends in its checks, never a crash, when a fifth of AWS calls fail', async () => {
