@@ -284,8 +284,7 @@ export class InstanceRefreshes implements InstanceRefreshesPart {
     const group = this.asg.groups.get(input.AutoScalingGroupName);
     const refresh = this.refreshFor(group, ['Pending', 'InProgress', 'Baking']);
     if (!refresh) throw noActiveRefresh(group.name);
-    refresh.forward.surge = 0;
-    refresh.forward.deferred = [];
+    this.giveBackSurge(group, refresh);
     delete refresh.pausedUntil;
     this.setStatus(group, refresh, 'Cancelling', 'Cancelling the instance refresh.');
     this.asg.capacity.reconcile(group, 'an instance refresh was cancelled');
@@ -486,8 +485,7 @@ export class InstanceRefreshes implements InstanceRefreshesPart {
     // A rollback replaces what the refresh deployed with the group's saved configuration, ignoring checkpoints.
     // https://docs.aws.amazon.com/autoscaling/ec2/userguide/instance-refresh-rollback.html
     const target = this.asg.groups.resolveTemplate(group.launchTemplate, 'LaunchTemplate');
-    refresh.forward.surge = 0;
-    refresh.forward.deferred = [];
+    this.giveBackSurge(group, refresh);
     delete refresh.pausedUntil;
     const pass = this.newPass(
       group,
@@ -500,6 +498,28 @@ export class InstanceRefreshes implements InstanceRefreshesPart {
     this.setStatus(group, refresh, 'RollbackInProgress', reason);
     this.asg.capacity.reconcile(group, 'an instance refresh rollback');
     this.step(group, refresh);
+  }
+
+  /**
+   * Ends a launch-first batch in flight (the refresh is cancelled or rolled back): the capacity
+   * above desired it launched is given back by terminating those launched-first instances, newest
+   * first, not by a scale-in that may pick an instance already serving. The batch was launched first
+   * so that capacity never drops below the minimum healthy percentage; a rollback keeps the same
+   * preferences, so giving the surge back must not drop it either.
+   * https://docs.aws.amazon.com/autoscaling/ec2/userguide/instance-refresh-rollback.html
+   */
+  private giveBackSurge(group: Group, refresh: Refresh): void {
+    const pass = refresh.forward;
+    const surge = pass.surge;
+    pass.surge = 0;
+    pass.deferred = [];
+    if (surge <= 0) return;
+    const launchedFirst = [...group.members.values()]
+      .filter((member) => countsTowardCapacity(member) && matches(member, pass.target))
+      .sort((a, b) => b.launchedAt - a.launchedAt || b.instanceId.localeCompare(a.instanceId))
+      .slice(0, surge)
+      .map((member) => member.instanceId);
+    this.terminateForRefresh(group, launchedFirst, true);
   }
 
   private newPass(

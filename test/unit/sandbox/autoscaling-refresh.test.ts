@@ -492,6 +492,32 @@ describe('AutoScalingSim instance refresh', () => {
       expect((await instancesOf(h)).every((i) => i.LaunchTemplate?.Version === '1')).toBe(true);
     });
 
+    // A rollback replaces the new instances with the same preferences, so MinHealthyPercentage 100
+    // still means "launch first": capacity given back is the refresh's own launched-first instance,
+    // never a healthy one. https://docs.aws.amazon.com/autoscaling/ec2/userguide/instance-refresh-rollback.html
+    it('gives back a launch-first batch’s surge instance, not a serving one, when rolled back mid-batch with MinHealthy 100', async () => {
+      const h = createHarness();
+      await readyGroup(h, { DesiredCapacity: 2 });
+      await start(h, { MinHealthyPercentage: 100, MaxHealthyPercentage: 150 });
+      // The second batch: its launched-first instance boots and is InService, its target not yet
+      // healthy, while the first batch's new instance serves beside an old one.
+      for (let i = 0; i < 2000 && batches(h, 2).length < 2; i++) await h.advance(1);
+      expect(batches(h, 2)).toEqual([1, 1]);
+      await h.advance(40);
+      expect(await serving(h)).toBe(2);
+      await h.call('RollbackInstanceRefresh', { AutoScalingGroupName: 'web-prod' });
+      let fewest = await serving(h);
+      for (let i = 0; i < 5000; i++) {
+        if ((await refreshOf(h)).Status !== 'RollbackInProgress') break;
+        await h.advance(1);
+        fewest = Math.min(fewest, await serving(h));
+      }
+      expect((await refreshOf(h)).Status).toBe('RollbackSuccessful');
+      expect(fewest).toBe(2);
+      const inService = (await instancesOf(h)).filter((i) => i.LifecycleState === 'InService');
+      expect(inService.map((i) => i.LaunchTemplate?.Version)).toEqual(['1', '1']);
+    });
+
     it('refuses a rollback when the group uses $Latest with IrreversibleInstanceRefreshFault', async () => {
       const h = createHarness();
       await readyGroup(h, {
