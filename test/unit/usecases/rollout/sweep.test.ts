@@ -94,7 +94,7 @@ describe('the sweep of an execution that died in the rollout', () => {
 
 describe('the sweep of an execution that died while its instance refresh was at work', () => {
   /** Staging's refresh to the release in progress, as the rolling steps record it. */
-  async function refreshing(w: World, status: 'InProgress' | 'Successful'): Promise<void> {
+  async function refreshing(w: World, status: 'InProgress' | 'Successful' | 'Cancelled'): Promise<void> {
     await rollingOut(w);
     w.regions['us-east-1']?.addGroup('checkout-staging');
     w.regions['us-east-1']?.refreshes.push({
@@ -138,10 +138,34 @@ describe('the sweep of an execution that died while its instance refresh was at 
     );
   });
 
-  it('asks for no rollback when the refresh is no longer at work', async () => {
+  it('records the environment on the release when the refresh had completed before the run died, as the group now runs it', async () => {
     const w = await world(dynamo);
     await refreshing(w, 'Successful');
+    w.regions['us-east-1']?.addGroup('checkout-staging', { version: '2' });
+    const swept = await sweep(w, { status: 'ABORTED' });
+    expect(swept).toMatchObject({ outcome: 'rollout-swept', status: 'failed' });
+    expect(w.regions['us-east-1']?.calls).not.toContainEqual(
+      expect.objectContaining({ operation: 'rollbackRefresh' }),
+    );
+    const state = await w.store.getEnvironmentState('checkout', 'staging');
+    expect(state).toMatchObject({
+      currentRelease: '1.4.2',
+      activeGroup: 'checkout-staging',
+      launchTemplate: { version: 2 },
+    });
+    expect(state.lock).toBeUndefined();
+    expect((await w.store.getDeployment('d-1'))?.reason).toBe(
+      'the deploy execution ended ABORTED during the rollout at staging (refreshing); ' +
+        'its instance refresh refresh-1 of checkout-staging had completed: staging recorded on 1.4.2 (launch template v2); ' +
+        'the lock of staging released',
+    );
+  });
+
+  it('neither rolls back nor records when the refresh had ended without completing', async () => {
+    const w = await world(dynamo);
+    await refreshing(w, 'Cancelled');
     await sweep(w, { status: 'ABORTED' });
+    expect((await w.store.getEnvironmentState('checkout', 'staging')).currentRelease).toBeUndefined();
     expect((await w.store.getDeployment('d-1'))?.reason).toBe(
       'the deploy execution ended ABORTED during the rollout at staging (refreshing); ' +
         'no instance refresh of checkout-staging was at work to roll back; the lock of staging released',
