@@ -40,14 +40,8 @@ import {
   SlackClient,
   type SentRequest,
 } from './chat-kit';
-import { required, waitUntilHealthy } from './fleet';
-import {
-  provisionRolloutEnvironment,
-  recordRelease,
-  seedReleaseImage,
-  until,
-  type RolloutEnvironment,
-} from './rollout-kit';
+import { required } from './fleet';
+import { provisionStagingAndProduction, recordRelease, seedReleaseImage, until } from './rollout-kit';
 import { storySettings } from './settings';
 import { step } from './steps';
 import type { Story, StoryCheck, StoryOptions, StoryResult } from './types';
@@ -78,23 +72,13 @@ export const chatopsStory: Story = {
       const images = Object.fromEntries(
         ['1.0.0', '1.5.0', '2.0.0'].map((v) => [v, seedReleaseImage(region, SERVICE, v, base)]),
       );
-      const made: RolloutEnvironment[] = [];
-      for (const [name, size] of [
-        ['staging', options.fleet],
-        ['production', options.fleet * 2],
-      ] as const) {
-        made.push(
-          await provisionRolloutEnvironment(region, aws, {
-            service: SERVICE,
-            name,
-            size,
-            imageId: images['1.0.0'] ?? '',
-            settings: options.settings,
-            declare: options.declareEnvironment,
-          }),
-        );
-      }
-      await waitUntilHealthy(aws, made, 1800);
+      const made = await provisionStagingAndProduction(region, aws, {
+        service: SERVICE,
+        fleet: options.fleet,
+        imageId: images['1.0.0'] ?? '',
+        settings: options.settings,
+        declare: options.declareEnvironment,
+      });
       await store.putServiceManifest(
         chatManifest(region, SERVICE, made, options.settings, { production: { approval: true } }),
         { actor: 'kiln-cli:platform-team' },

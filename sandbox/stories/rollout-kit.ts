@@ -21,7 +21,7 @@ import type { SandboxClients } from '../core/sdk';
 import type { EnvironmentDeclaration } from '../observe/record';
 import type { Region } from '../region';
 import { bakeSection, s3ArtifactSection, seedBaseImage } from './bake-kit';
-import { provisionFleet, sleep, type Fleet } from './fleet';
+import { provisionFleet, sleep, waitUntilHealthy, type Fleet } from './fleet';
 import type { StorySettings } from './settings';
 import { StoryDeadlineError } from './steps';
 
@@ -103,6 +103,34 @@ export async function provisionRolloutEnvironment(
 /** The capacity floor Kiln keeps while it changes an environment: rolling's minimum, or all of it (blue/green). */
 export function minHealthyOf(settings: StorySettings): number {
   return settings.strategy.type === 'rolling' ? settings.strategy.minHealthyPercentage : 100;
+}
+
+/**
+ * The two-environment world of the rollout and chatops stories: staging with `fleet` instances and
+ * production with twice as many, both on `imageId`, made in that order and then waited on until
+ * every target is healthy.
+ */
+export async function provisionStagingAndProduction(
+  region: Region,
+  aws: SandboxClients,
+  spec: {
+    service: string;
+    fleet: number;
+    imageId: string;
+    settings: StorySettings;
+    declare?: (environment: EnvironmentDeclaration) => void;
+  },
+): Promise<RolloutEnvironment[]> {
+  const { fleet, ...common } = spec;
+  const made: RolloutEnvironment[] = [];
+  for (const [name, size] of [
+    ['staging', fleet],
+    ['production', fleet * 2],
+  ] as const) {
+    made.push(await provisionRolloutEnvironment(region, aws, { ...common, name, size }));
+  }
+  await waitUntilHealthy(aws, made, 1800);
+  return made;
 }
 
 export interface GateSpec {

@@ -29,11 +29,11 @@ import type { SandboxClients } from '../core/sdk';
 import type { Region } from '../region';
 import { operatorStore, seedBaseImage } from './bake-kit';
 import { storyCatalog } from './catalog';
-import { required, sleep, waitUntilHealthy } from './fleet';
+import { required, sleep } from './fleet';
 import {
   overlappingRefreshes,
   provisionNotifications,
-  provisionRolloutEnvironment,
+  provisionStagingAndProduction,
   recordRelease,
   refreshSpans,
   rolloutManifest,
@@ -81,23 +81,13 @@ async function world(
     const images: Record<string, string> = {};
     for (const version of ['1.0.0', ...setup.releases])
       images[version] = seedReleaseImage(region, SERVICE, version, base);
-    const made: RolloutEnvironment[] = [];
-    for (const [name, size] of [
-      ['staging', options.fleet],
-      ['production', options.fleet * 2],
-    ] as const) {
-      made.push(
-        await provisionRolloutEnvironment(region, aws, {
-          service: SERVICE,
-          name,
-          size,
-          imageId: images['1.0.0'] ?? '',
-          settings: options.settings,
-          declare: options.declareEnvironment,
-        }),
-      );
-    }
-    await waitUntilHealthy(aws, made, 1800);
+    const made = await provisionStagingAndProduction(region, aws, {
+      service: SERVICE,
+      fleet: options.fleet,
+      imageId: images['1.0.0'] ?? '',
+      settings: options.settings,
+      declare: options.declareEnvironment,
+    });
     const notifications = setup.notifications
       ? await provisionNotifications(region, aws, SERVICE)
       : undefined;

@@ -45,7 +45,7 @@ export async function sweepRollout(
 ): Promise<RolloutSweep> {
   const released: string[] = [];
   // Before the lock goes: nothing else may start on the group while its refresh is undone.
-  const undone = isFinal(deployment.status) ? undefined : await rollBackRefresh(deployment, deps);
+  const undone = isFinal(deployment.status) ? undefined : await settleRefresh(deployment, deps);
   for (const environment of deployment.environments) {
     const { lock } = await deps.store.getEnvironmentState(deployment.service, environment);
     if (lock?.holder !== deployment.id) continue;
@@ -78,7 +78,7 @@ export async function sweepRollout(
  * Settles the deployment's own instance refresh: rolled back if still at work, recorded if it had
  * completed (see the module comment); says what it did.
  */
-async function rollBackRefresh(deployment: Deployment, deps: RolloutSweepDeps): Promise<string | undefined> {
+async function settleRefresh(deployment: Deployment, deps: RolloutSweepDeps): Promise<string | undefined> {
   const { rollout } = deployment;
   const group = rollout?.toGroup;
   if (rollout?.strategy !== 'rolling' || rollout.refreshId === undefined || group === undefined)
