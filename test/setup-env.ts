@@ -1,5 +1,3 @@
-import { countTestFile } from './support/process-files';
-
 // Tests never reach AWS: dummy credentials and a fixed region, and no Node-version nag from the SDK.
 process.env.AWS_ACCESS_KEY_ID ??= 'test';
 process.env.AWS_SECRET_ACCESS_KEY ??= 'test';
@@ -9,5 +7,3 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 // noise in the test report. A test about logging sets the level it needs.
 process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
 
-// Each test file is meant to start in a process of its own (jest.config.cjs, workerIdleMemoryLimit).
-countTestFile();
