@@ -190,6 +190,7 @@ export async function createEngine(options: EngineOptions): Promise<SandboxEngin
     dynamo,
     kilnIds,
     dynamoEndpoint: dynamo?.endpoint,
+    dynamoRequestHandler: dynamo?.requestHandler,
     dynamoMeter,
     now: () => clock.now(),
     requestId: () => requestIds.uuid(),

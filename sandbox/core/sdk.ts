@@ -4,7 +4,7 @@
  * - `initialize`/`high` (outermost): registers the call with the scheduler as soon as `send` starts,
  *   so config and credential resolution before the gate count as activity, and tags it with its
  *   caller and per-caller sequence number.
- * - `finalizeRequest`/`low` (inside the retry strategy and the signer, outside the deserializer):
+ * - `finalizeRequest`, just before the signer (inside the retry strategy, outside the deserializer):
  *   waits for the scheduler's grant; then answers from the registered `SimService` without HTTP,
  *   or, for DynamoDB, lets the request through to the in-process dynalite. Each attempt is one
  *   timeline `api` entry. Errors thrown here reach the SDK's retry strategy exactly like AWS's, so
@@ -52,6 +52,7 @@ import type {
   MiddlewareStack,
 } from '@smithy/types';
 import type { SimService, SimTimeline, VirtualMs } from './context';
+import type { SdkRequestHandler } from './dynamo';
 import type { PlannedFaults } from './faults';
 import { countInvocationCall, type DynamoMeter } from './metering';
 import type { CallTicket, Scheduler } from './scheduler';
@@ -76,6 +77,8 @@ export interface SandboxRuntime {
   requestId(): string;
   /** dynalite's endpoint, when it runs. */
   readonly dynamoEndpoint: string | undefined;
+  /** Hands requests for `dynamoEndpoint` to dynalite in this process (sandbox/core/dynamo.ts). */
+  readonly dynamoRequestHandler?: SdkRequestHandler | undefined;
   /** Records DynamoDB request units when the engine meters them (EngineOptions.meterDynamo). */
   readonly dynamoMeter?: DynamoMeter | undefined;
 }
@@ -314,7 +317,7 @@ export function attachSandbox<I extends object, O extends object>(
     { relation: 'before', toMiddleware: 'retryMiddleware', name: PACING },
   );
 
-  stack.add(
+  stack.addRelativeTo(
     (next: FinalizeHandler<I, O>, context: HandlerExecutionContext) =>
       async (args: FinalizeHandlerArguments<I>): Promise<FinalizeHandlerOutput<O>> => {
         const ticket = tickets.get(context);
@@ -393,7 +396,10 @@ export function attachSandbox<I extends object, O extends object>(
           release();
         }
       },
-    { step: 'finalizeRequest', priority: 'low', name: GATE },
+    // Just before the SigV4 signer: an answer from a simulated service needs no signature (nothing
+    // here checks one), and signing every request was a twentieth of a story's CPU. DynamoDB's
+    // requests pass on through the signer to dynalite as before.
+    { relation: 'before', toMiddleware: 'httpSigningMiddleware', name: GATE },
   );
 
   stack.add(
@@ -517,7 +523,15 @@ export function createSandboxClients(
   const dynamodb = lazy(
     () =>
       new DynamoDBClient(
-        runtime.dynamoEndpoint === undefined ? base : { ...base, endpoint: runtime.dynamoEndpoint },
+        runtime.dynamoEndpoint === undefined
+          ? base
+          : {
+              ...base,
+              endpoint: runtime.dynamoEndpoint,
+              ...(runtime.dynamoRequestHandler === undefined
+                ? {}
+                : { requestHandler: runtime.dynamoRequestHandler }),
+            },
       ),
     (c) => attachSandbox(c, runtime, options),
   );

@@ -5,8 +5,7 @@ import asyncHooks from 'node:async_hooks';
  * every file after it. On Node 20 that is each enabled AsyncLocalStorage (jest.config.cjs,
  * test/support/test-runner.cjs): this holds the runner to switching them off.
  */
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const kilnTestRunner = require('../support/test-runner.cjs') as (...args: unknown[]) => Promise<unknown>;
+type KilnTestRunner = (...args: unknown[]) => Promise<unknown>;
 const MADE = Symbol.for('kiln.async-local-storages-of-this-file');
 
 function deferred(): { promise: Promise<void>; resolve: () => void } {
@@ -39,7 +38,7 @@ describe('the test runner', () => {
       return 'the results';
     });
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const runner = require('../support/test-runner.cjs') as typeof kilnTestRunner;
+    const runner = require('../support/test-runner.cjs') as KilnTestRunner;
 
     await expect(runner({}, {}, {}, {}, 'a.test.ts', () => undefined)).resolves.toBe('the results');
     afterTheFile.resolve();
@@ -56,7 +55,7 @@ describe('the test runner', () => {
       throw new Error('the file crashed');
     });
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const runner = require('../support/test-runner.cjs') as typeof kilnTestRunner;
+    const runner = require('../support/test-runner.cjs') as KilnTestRunner;
 
     await expect(runner({}, {}, {}, {}, 'a.test.ts', () => undefined)).rejects.toThrow('the file crashed');
     expect(asyncHooks.AsyncLocalStorage).toBe(before);

@@ -6,6 +6,7 @@ import {
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { AwsSdkSigV4Signer } from '@aws-sdk/core';
 import type { SimService } from '../../../sandbox/core/context';
 import type { SandboxEngine } from '../../../sandbox/core/engine';
 import { createEngine } from '../../../sandbox/core/engine';
@@ -195,6 +196,27 @@ describe('sandbox engine with dynalite', () => {
       expect(first.jsonl.split('\n')[1]).toBe(
         '{"t":300,"kind":"api","service":"DynamoDB","operation":"PutItem","caller":"fn:on-lifecycle","ok":true}',
       );
+    });
+  });
+
+  describe('signing', () => {
+    it('answers a simulated service before the SigV4 signer runs, and signs what goes on to dynalite', async () => {
+      const engine = await engineWithTable(2);
+      const signer = jest.spyOn(AwsSdkSigV4Signer.prototype, 'sign');
+      try {
+        engine.register(quietEc2);
+        const { ec2, dynamodb } = engine.clientsFor('fn:on-lifecycle');
+        await engine.run(() => ec2.send(new DescribeInstancesCommand({})));
+        // Nothing in the sandbox checks a signature; signing each simulated call was pure cost.
+        expect(signer).not.toHaveBeenCalled();
+        await engine.run(() =>
+          dynamodb.send(new PutItemCommand({ TableName: 'kiln', Item: { pk: { S: 'SIGNED' } } })),
+        );
+        expect(signer).toHaveBeenCalledTimes(1);
+      } finally {
+        signer.mockRestore();
+        await engine.dispose();
+      }
     });
   });
 });
