@@ -28,9 +28,13 @@ export function createRng(seed: number): SimRng {
   };
 }
 
+const HEX_DIGITS = '0123456789abcdef';
+
+/** `digits` hex digits, one draw each (the draws, so the ids of a seed, are what they always were). */
 function hex(rng: SimRng, digits: number): string {
   let out = '';
-  for (let i = 0; i < digits; i++) out += Math.floor(rng.next() * 16).toString(16);
+  // A table lookup, not Number#toString(16): every simulated request draws two UUIDs.
+  for (let i = 0; i < digits; i++) out += HEX_DIGITS[Math.floor(rng.next() * 16)];
   return out;
 }
 

@@ -46,17 +46,12 @@ export function fleetSeries(record: RunRecord): EnvironmentSeries[] {
 }
 
 function environmentSamples(record: RunRecord, env: EnvironmentView): FleetSample[] {
-  const groupPrefixes = env.groups.map((g) => `autoscaling:${g}/`);
-  const alarmNameOf = new Map(env.alarmArns.map((arn, i) => [arn, env.alarmNames[i] ?? arn]));
-  const members = new Map<string, string>(); // instance → Auto Scaling lifecycle state
-  const groupOf = new Map<string, string>(); // instance → its group in this environment
-  const targets = new Map<string, string>(); // `${tg}/${instance}` → target state
-  const alarms: Record<string, string> = {};
+  const fleet = new FleetReplay(env);
   const samples: FleetSample[] = [];
   let lastKey = '';
 
   const sampleAt = (t: number): void => {
-    const sample = summarize(t, record, members, groupOf, targets, alarms);
+    const sample = fleet.sampleAt(t, record);
     const { t: _t, ...rest } = sample;
     const key = JSON.stringify(rest);
     if (key === lastKey) return;
@@ -74,38 +69,96 @@ function environmentSamples(record: RunRecord, env: EnvironmentView): FleetSampl
       sampleAt(pendingT);
       pendingT = undefined;
     }
-    const { resource, to } = entry;
-    let changed = false;
-    if (resource.startsWith('autoscaling:')) {
-      if (resource.includes('#') || resource.includes('/traffic-source:')) continue;
-      if (!groupPrefixes.some((p) => resource.startsWith(p))) continue;
-      const cut = resource.lastIndexOf('/');
-      const instanceId = resource.slice(cut + 1);
-      if (to === 'Terminated' || to === 'Detached') {
-        members.delete(instanceId);
-        groupOf.delete(instanceId);
-      } else {
-        members.set(instanceId, to);
-        groupOf.set(instanceId, resource.slice('autoscaling:'.length, cut));
-      }
-      changed = true;
-    } else if (resource.startsWith('arn:aws:elasticloadbalancing:')) {
-      if (resource.includes('#')) continue;
-      const cut = resource.lastIndexOf('/');
-      if (!env.targetGroupArns.includes(resource.slice(0, cut))) continue;
-      // `unused` is where a deregistered target ends (it has left the group); a target group no
-      // load balancer uses also reports it, and such targets serve nothing either.
-      if (to === 'unused') targets.delete(resource);
-      else targets.set(resource, to);
-      changed = true;
-    } else if (alarmNameOf.has(resource)) {
-      alarms[alarmNameOf.get(resource) ?? resource] = to;
-      changed = true;
-    }
-    if (changed) pendingT = entry.t;
+    if (fleet.apply(entry)) pendingT = entry.t;
   }
   if (pendingT !== undefined) sampleAt(pendingT);
   return samples;
+}
+
+/** One environment's fleet as the timeline's state entries, applied in order, leave it. */
+class FleetReplay {
+  private readonly groupPrefixes: string[];
+  private readonly alarmNameOf: Map<string, string>;
+  private readonly members = new Map<string, string>(); // instance → Auto Scaling lifecycle state
+  private readonly groupOf = new Map<string, string>(); // instance → its group in this environment
+  private readonly targets = new Map<string, string>(); // `${tg}/${instance}` → target state
+  private readonly alarms: Record<string, string> = {};
+  /** Whether any entry so far changed this environment's fleet. */
+  changedAny = false;
+
+  constructor(private readonly env: EnvironmentView) {
+    this.groupPrefixes = env.groups.map((g) => `autoscaling:${g}/`);
+    this.alarmNameOf = new Map(env.alarmArns.map((arn, i) => [arn, env.alarmNames[i] ?? arn]));
+  }
+
+  /** Applies one timeline entry; true when it changed this environment's fleet. */
+  apply(entry: RunRecord['entries'][number]): boolean {
+    if (entry.kind !== 'state') return false;
+    const { resource, to } = entry;
+    if (resource.startsWith('autoscaling:')) {
+      if (resource.includes('#') || resource.includes('/traffic-source:')) return false;
+      if (!this.groupPrefixes.some((p) => resource.startsWith(p))) return false;
+      const cut = resource.lastIndexOf('/');
+      const instanceId = resource.slice(cut + 1);
+      if (to === 'Terminated' || to === 'Detached') {
+        this.members.delete(instanceId);
+        this.groupOf.delete(instanceId);
+      } else {
+        this.members.set(instanceId, to);
+        this.groupOf.set(instanceId, resource.slice('autoscaling:'.length, cut));
+      }
+    } else if (resource.startsWith('arn:aws:elasticloadbalancing:')) {
+      if (resource.includes('#')) return false;
+      const cut = resource.lastIndexOf('/');
+      if (!this.env.targetGroupArns.includes(resource.slice(0, cut))) return false;
+      // `unused` is where a deregistered target ends (it has left the group); a target group no
+      // load balancer uses also reports it, and such targets serve nothing either.
+      if (to === 'unused') this.targets.delete(resource);
+      else this.targets.set(resource, to);
+    } else if (this.alarmNameOf.has(resource)) {
+      this.alarms[this.alarmNameOf.get(resource) ?? resource] = to;
+    } else return false;
+    this.changedAny = true;
+    return true;
+  }
+
+  sampleAt(t: number, record: RunRecord): FleetSample {
+    return summarize(t, record, this.members, this.groupOf, this.targets, this.alarms);
+  }
+}
+
+/**
+ * Each declared environment's fleet as it is now: fleetSeries' last sample of it (undefined when
+ * nothing changed it yet), but kept up to date as the timeline grows rather than replayed from its
+ * start on every call (a story that tells its fleets every 15 virtual seconds made that quadratic).
+ * An environment whose view changed (Kiln made a group, say) is replayed from the start once.
+ * The sample's `t` is the time of the last entry read, not the instant the state began.
+ */
+export class LatestFleets {
+  private readonly replays = new Map<
+    string,
+    { view: string; replay: FleetReplay; read: number; t: number }
+  >();
+
+  latest(record: RunRecord): Map<string, FleetSample | undefined> {
+    const out = new Map<string, FleetSample | undefined>();
+    for (const env of record.environments) {
+      const view = JSON.stringify([env.groups, env.targetGroupArns, env.alarmArns, env.alarmNames]);
+      const key = `${env.service}/${env.environment}`;
+      let kept = this.replays.get(key);
+      if (kept === undefined || kept.view !== view) {
+        kept = { view, replay: new FleetReplay(env), read: 0, t: 0 };
+        this.replays.set(key, kept);
+      }
+      const { entries } = record;
+      for (; kept.read < entries.length; kept.read++) {
+        const entry = entries[kept.read]!;
+        if (kept.replay.apply(entry)) kept.t = entry.t;
+      }
+      out.set(env.environment, kept.replay.changedAny ? kept.replay.sampleAt(kept.t, record) : undefined);
+    }
+    return out;
+  }
 }
 
 function summarize(

@@ -14,7 +14,7 @@ import { isFinal } from '../../shared/domain/deployment';
 import type { ServiceManifest } from '../../shared/domain/manifest/schema';
 import type { Deployment, KilnStore } from '../../shared/store';
 import { RunObserver, type EnvironmentDeclaration } from '../observe/record';
-import { fleetSeries, healthyIn, type FleetSample } from '../observe/series';
+import { LatestFleets, healthyIn, type FleetSample } from '../observe/series';
 import type { Region } from '../region';
 import { sleep } from './fleet';
 import { StoryDeadlineError } from './steps';
@@ -36,6 +36,7 @@ export class Narrator {
   readonly transitions: Transition[] = [];
   private readonly observer: RunObserver;
   private readonly fleetSaid = new Map<string, string>();
+  private readonly latestFleets = new LatestFleets();
   private seenEntries = -1;
 
   constructor(
@@ -53,14 +54,9 @@ export class Narrator {
     };
   }
 
-  /** The latest sample of each environment's fleet. */
+  /** The latest sample of each environment's fleet (fleetSeries' last, its `t` aside). */
   fleets(): Map<string, FleetSample | undefined> {
-    return new Map(
-      fleetSeries(this.observer.record()).map((series) => [
-        series.environment.environment,
-        series.samples.at(-1),
-      ]),
-    );
+    return this.latestFleets.latest(this.observer.record());
   }
 
   /** Prints each environment's fleet when it changed since the last line about it. */

@@ -1,6 +1,7 @@
 import type { TimedEntry } from '../../../../sandbox/core/timeline';
 import type { InstanceFacts, RunRecord } from '../../../../sandbox/observe/record';
-import { fleetSeries, healthyIn } from '../../../../sandbox/observe/series';
+import fc from 'fast-check';
+import { fleetSeries, healthyIn, LatestFleets, type FleetSample } from '../../../../sandbox/observe/series';
 
 const TG = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/abc';
 const ALARM = 'arn:aws:cloudwatch:us-east-1:123456789012:alarm:web-5xx';
@@ -104,5 +105,64 @@ describe('fleetSeries', () => {
       [350, {}, 1, 1, 1],
       [360, {}, 0, 0, 0],
     ]);
+  });
+});
+
+describe('LatestFleets', () => {
+  const without = (sample: FleetSample | undefined) => {
+    if (sample === undefined) return undefined;
+    const { t: _t, ...rest } = sample;
+    return rest;
+  };
+  const resources = [
+    'autoscaling:web/i-1',
+    'autoscaling:web/i-2',
+    'autoscaling:web-2.0.0/i-2',
+    'autoscaling:other/i-9',
+    'autoscaling:web#hook',
+    `${TG}/i-1`,
+    `${TG}/i-2`,
+    'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/other/def/i-9',
+    ALARM,
+  ];
+  const states = ['Pending', 'Pending:Wait', 'InService', 'Terminating:Wait', 'Terminated', 'Detached'];
+  const targetStates = ['initial', 'healthy', 'unhealthy', 'draining', 'unused'];
+
+  it('tells, as the timeline grows, what fleetSeries’ last sample would tell (its time aside), also when Kiln adds a group', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            resource: fc.integer({ min: 0, max: resources.length - 1 }),
+            state: fc.integer({ min: 0, max: 9 }),
+            dt: fc.integer({ min: 0, max: 2 }),
+            look: fc.boolean(),
+          }),
+          { maxLength: 60 },
+        ),
+        fc.integer({ min: 0, max: 60 }),
+        (steps, greenFrom) => {
+          const latest = new LatestFleets();
+          const entries: TimedEntry[] = [];
+          let t = 0;
+          steps.forEach((step, i) => {
+            t += step.dt;
+            const resource = resources[step.resource]!;
+            const to = resource.startsWith('arn:aws:elasticloadbalancing')
+              ? targetStates[step.state % targetStates.length]!
+              : resource === ALARM
+                ? ['OK', 'ALARM', 'INSUFFICIENT_DATA'][step.state % 3]!
+                : states[step.state % states.length]!;
+            entries.push(state(t, resource, null, to));
+            if (!step.look && i !== steps.length - 1) return;
+            const record = recordOf([...entries]);
+            // Before `greenFrom`, the environment does not know its green group yet.
+            if (i < greenFrom) record.environments[0]!.groups = ['web'];
+            const expected = without(fleetSeries(record)[0]!.samples.at(-1));
+            expect(without(latest.latest(record).get('production'))).toEqual(expected);
+          });
+        },
+      ),
+    );
   });
 });
