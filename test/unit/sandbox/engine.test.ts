@@ -590,13 +590,14 @@ describe('sandbox engine', () => {
       e.register(toyEc2([]));
       const { ec2 } = e.clientsFor('kiln-cli');
       const seen: string[] = [];
-      ec2.middlewareStack.add(
+      // Just outside the sandbox's gate (after the retry strategy has set the header).
+      ec2.middlewareStack.addRelativeTo(
         (next) => async (args) => {
           const request = args.request as { headers?: Record<string, string> };
           seen.push(request.headers?.['amz-sdk-invocation-id'] ?? 'none');
           return next(args);
         },
-        { step: 'finalizeRequest', priority: 'normal', name: 'captureInvocationId' },
+        { relation: 'before', toMiddleware: 'kilnSandboxGate', name: 'captureInvocationId' },
       );
       await e.run(async () => {
         for (let i = 0; i < count; i++) await ec2.send(new DescribeInstancesCommand({}));
