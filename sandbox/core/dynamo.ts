@@ -9,6 +9,7 @@
  * skipped. The port stays open for clients built elsewhere (tests, the CLI under test).
  */
 import { EventEmitter } from 'node:events';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { HttpRequest, HttpResponse, RequestHandler } from '@smithy/types';
 
@@ -41,7 +42,7 @@ export async function startDynamo(clock: SandboxClock, region: string): Promise<
   });
   const { port } = server.address() as AddressInfo;
   const endpoint = `http://127.0.0.1:${port}`;
-  const requestHandler = inProcessHandler(server.listeners('request')[0] as DynaliteListener);
+  const requestHandler = inProcessHandler(server);
   // A plain client for setup: not scheduled, but with the Date header brought to virtual time.
   const admin = new DynamoDBClient({
     region,
@@ -134,7 +135,9 @@ class InProcessResponse {
  * in-process `(req, res)` listener. The body and headers are what the SDK would have sent on the
  * wire; the answer is what dynalite would have written back (status, headers, body).
  */
-function inProcessHandler(listener: DynaliteListener): SdkRequestHandler {
+export function inProcessHandler(server: Server): SdkRequestHandler {
+  const listener = server.listeners('request')[0] as DynaliteListener | undefined;
+  if (listener === undefined) throw new TypeError('inProcessHandler: the server has no request listener');
   return {
     handle(request: HttpRequest) {
       return new Promise((resolve) => {

@@ -1,8 +1,10 @@
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { setImmediate as realSetImmediate } from 'node:timers';
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { documentClientFor } from '../../shared/runtime/clients';
 import dynalite from 'dynalite';
 import { createTableInput } from '../../shared/store/table';
+import { inProcessHandler } from '../../sandbox/core/dynamo';
 
 export interface LocalDynamo {
   endpoint: string;
@@ -36,6 +38,9 @@ export async function startDynalite(options: { tableName?: string } = {}): Promi
   const endpoint = `http://127.0.0.1:${port}`;
   const rawClient = new DynamoDBClient({
     endpoint,
+    // Straight to dynalite's request handler, without the loopback socket (sandbox/core/dynamo.ts);
+    // `endpoint` still answers over HTTP for clients made elsewhere (a spawned CLI, say).
+    requestHandler: inProcessHandler(server),
     region: 'us-east-1',
     credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
   });
@@ -43,7 +48,14 @@ export async function startDynalite(options: { tableName?: string } = {}): Promi
 
   const createTable = async (name = `kiln-test-${++tableCounter}`): Promise<string> => {
     await rawClient.send(new CreateTableCommand(createTableInput(name)));
-    return name;
+    // dynalite turns the table ACTIVE on a 0 ms timer; with no socket in between, the next request
+    // can come before it fires. Node's own setImmediate (not a faked global) lets the loop reach it.
+    for (let turn = 0; turn < 100; turn++) {
+      const { Table } = await rawClient.send(new DescribeTableCommand({ TableName: name }));
+      if (Table?.TableStatus === 'ACTIVE') return name;
+      await new Promise<void>((resolve) => realSetImmediate(resolve));
+    }
+    throw new Error(`dynalite: table ${name} did not become ACTIVE`);
   };
   const tableName = await createTable(options.tableName);
 

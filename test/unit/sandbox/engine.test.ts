@@ -3,7 +3,14 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
-import { DescribeInstancesCommand, EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
+import {
+  DescribeInstancesCommand,
+  EC2Client,
+  RunInstancesCommand,
+  type ServiceInputTypes,
+  type ServiceOutputTypes,
+} from '@aws-sdk/client-ec2';
+import type { FinalizeRequestMiddleware } from '@smithy/types';
 import type { SimService } from '../../../sandbox/core/context';
 import type { SandboxEngine } from '../../../sandbox/core/engine';
 import { createEngine } from '../../../sandbox/core/engine';
@@ -591,14 +598,17 @@ describe('sandbox engine', () => {
       const { ec2 } = e.clientsFor('kiln-cli');
       const seen: string[] = [];
       // Just outside the sandbox's gate (after the retry strategy has set the header).
-      ec2.middlewareStack.addRelativeTo(
+      const capture: FinalizeRequestMiddleware<ServiceInputTypes, ServiceOutputTypes> =
         (next) => async (args) => {
           const request = args.request as { headers?: Record<string, string> };
           seen.push(request.headers?.['amz-sdk-invocation-id'] ?? 'none');
           return next(args);
-        },
-        { relation: 'before', toMiddleware: 'kilnSandboxGate', name: 'captureInvocationId' },
-      );
+        };
+      ec2.middlewareStack.addRelativeTo(capture, {
+        relation: 'before',
+        toMiddleware: 'kilnSandboxGate',
+        name: 'captureInvocationId',
+      });
       await e.run(async () => {
         for (let i = 0; i < count; i++) await ec2.send(new DescribeInstancesCommand({}));
       });
