@@ -6,4 +6,3 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 // Kiln's functions log JSON lines to stdout as they would on Lambda; in the sandbox's tests that is
 // noise in the test report. A test about logging sets the level it needs.
 process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
-
