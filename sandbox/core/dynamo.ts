@@ -11,14 +11,14 @@
 import { EventEmitter } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import type { HttpRequest, HttpResponse, RequestHandler } from '@smithy/types';
+import dynalite from 'dynalite';
+import type { SandboxClock } from './clock';
 
 /** An SDK client's `requestHandler`. */
 export type SdkRequestHandler = RequestHandler<HttpRequest, HttpResponse>;
-import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
-import dynalite from 'dynalite';
-import type { SandboxClock } from './clock';
 
 export interface DynamoSandbox {
   /** e.g. 'http://127.0.0.1:40123' */

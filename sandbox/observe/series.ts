@@ -132,7 +132,7 @@ class FleetReplay {
  * nothing changed it yet), but kept up to date as the timeline grows rather than replayed from its
  * start on every call (a story that tells its fleets every 15 virtual seconds made that quadratic).
  * An environment whose view changed (Kiln made a group, say) is replayed from the start once.
- * The sample's `t` is the time of the last entry read, not the instant the state began.
+ * The sample's `t` is the time of the last change read, not the instant its state began.
  */
 export class LatestFleets {
   private readonly replays = new Map<
