@@ -5,6 +5,7 @@ import { registerEvents, type EventsIo } from '../../../cli/commands/events';
 import type { EventCheckResult } from '../../../cli/events-check';
 import { parseServerlessDocument } from '../../../sandbox/core/routes';
 import { functionEventSchemas } from '../../../shared/events/function-schemas';
+import { isolateProcessExitCode } from '../../support/exit-code';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const AMI = 'test/fixtures/events/ec2/ami-state-change-available.json';
@@ -43,14 +44,7 @@ const fixture = (path: string): Record<string, unknown> =>
   JSON.parse(readFileSync(join(ROOT, path), 'utf8')) as Record<string, unknown>;
 
 describe('kiln events check', () => {
-  let savedExitCode: typeof process.exitCode;
-  beforeEach(() => {
-    savedExitCode = process.exitCode;
-    process.exitCode = undefined;
-  });
-  afterEach(() => {
-    process.exitCode = savedExitCode;
-  });
+  isolateProcessExitCode();
 
   describe('an event that reaches a function that parses it', () => {
     it('prints FILE: FUNCTION parses it and leaves the exit code at 0', async () => {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { registerPreview, type PreviewCommandIo } from '../../../cli/commands/preview';
+import { isolateProcessExitCode } from '../../support/exit-code';
 
 /**
  * `kiln preview`'s refusals: bad input is one line naming the option or the manifest field, exit
@@ -31,14 +32,7 @@ async function runPreview(args: string[], files: Record<string, string> = {}) {
 }
 
 describe('kiln preview', () => {
-  let savedExitCode: typeof process.exitCode;
-  beforeEach(() => {
-    savedExitCode = process.exitCode;
-    process.exitCode = undefined;
-  });
-  afterEach(() => {
-    process.exitCode = savedExitCode;
-  });
+  isolateProcessExitCode();
 
   describe('refuses bad input before rehearsing anything', () => {
     it('refuses an environment the manifest does not have, naming --env and the ones it has', async () => {

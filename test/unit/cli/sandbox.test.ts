@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { registerSandbox } from '../../../cli/commands/sandbox';
+import { isolateProcessExitCode } from '../../support/exit-code';
 
 /** Runs `kiln sandbox …` in-process with captured output. */
 async function runSandboxCommand(args: string[]) {
@@ -23,14 +24,7 @@ async function runSandboxCommand(args: string[]) {
 jest.setTimeout(180_000);
 
 describe('kiln sandbox', () => {
-  let savedExitCode: typeof process.exitCode;
-  beforeEach(() => {
-    savedExitCode = process.exitCode;
-    process.exitCode = undefined;
-  });
-  afterEach(() => {
-    process.exitCode = savedExitCode;
-  });
+  isolateProcessExitCode();
 
   it('runs the default story, prints progress and every check, and leaves the exit code at 0', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kiln-sandbox-'));

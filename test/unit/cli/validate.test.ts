@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { registerValidate, type ValidateIo, type ValidateJsonResult } from '../../../cli/commands/validate';
+import { isolateProcessExitCode } from '../../support/exit-code';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const CHECKOUT = 'examples/checkout.yml';
@@ -27,14 +28,7 @@ async function runValidate(args: string[], files: Record<string, string> = {}) {
 const lines = (text: string) => text.split('\n').filter((line) => line !== '');
 
 describe('kiln validate', () => {
-  let savedExitCode: typeof process.exitCode;
-  beforeEach(() => {
-    savedExitCode = process.exitCode;
-    process.exitCode = undefined;
-  });
-  afterEach(() => {
-    process.exitCode = savedExitCode;
-  });
+  isolateProcessExitCode();
 
   describe('with valid files', () => {
     it('prints FILE: ok for each file and leaves the exit code alone', async () => {
