@@ -24,10 +24,10 @@ export function createRng(seed: number): SimRng {
   };
   return {
     next,
-    int: (min, max) => min + Math.floor(next() * (max - min + 1)),
+    int: (min, max) => min + floor(next() * (max - min + 1)),
     pick<T>(items: readonly T[]): T {
       if (items.length === 0) throw new RangeError('pick from an empty list');
-      return items[Math.floor(next() * items.length)] as T;
+      return items[floor(next() * items.length)] as T;
     },
   };
 }
